@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,14 +91,21 @@ struct env_file {
 	size_t	 n;
 };
 
+static void errf(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Append one formatted problem line to <err>. */
 static void
-errf(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	size_t used = strlen(err);
+	va_list ap;
 
 	if (used >= errlen)
 		return;
-	snprintf(err + used, errlen - used, fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(err + used, errlen - used, fmt, ap);
+	va_end(ap);
 }
 
 static void
