@@ -9,6 +9,7 @@
  * digits of a file's SHA-256 and names finalized audio and video files.
  *
  * Public: id_video_valid, id_segment_valid, id_uuid_valid, id_uuid_new,
+ * id_uuid_from_name,
  * id_sha256_file, id_sha256_buf, id_sha8_file, id_sha8_valid,
  * id_parse_media_name.
  */
@@ -83,6 +84,29 @@ id_uuid_new(char out[ID_UUID_LEN + 1])
 
 	arc4random_buf(b, sizeof(b));
 	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, ID_UUID_LEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+	    b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/*
+ * A name-based UUID (SHA-256 of <name>, version 5 layout), so an event
+ * that may be sent twice after a crash ("render_done" of one ledger key)
+ * always carries the same event_id and the store keeps it once.
+ */
+void
+id_uuid_from_name(const char *name, char out[ID_UUID_LEN + 1])
+{
+	SHA2_CTX ctx;
+	uint8_t b[32];
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, (const uint8_t *)name, strlen(name));
+	SHA256Final(b, &ctx);
+	b[6] = (b[6] & 0x0f) | 0x50;
 	b[8] = (b[8] & 0x3f) | 0x80;
 	snprintf(out, ID_UUID_LEN + 1,
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"

@@ -14,6 +14,7 @@ bool	id_video_valid(const char *s);
 bool	id_segment_valid(const char *s);
 bool	id_uuid_valid(const char *s);
 void	id_uuid_new(char out[ID_UUID_LEN + 1]);
+void	id_uuid_from_name(const char *name, char out[ID_UUID_LEN + 1]);
 int	id_sha256_file(const char *path, char hex[65]);
 void	id_sha256_buf(const void *buf, size_t len, char hex[65]);
 int	id_sha8_file(const char *path, char sha8[ID_SHA8_LEN + 1]);

@@ -7,11 +7,14 @@
 
 /*
  * Progress reporting from long work back to the caller's work loop.  A
- * worker passes a progress whose tick() sends the heartbeat (with the
- * value as its progress counter) when one is due and returns -1 when the
- * work must stop now (STOP from the supervisor, supervisor gone).  Long
- * operations call it at least every 100 ms, with a value that grows
- * whenever real progress was made (bytes, frames, steps).
+ * worker passes a progress whose tick() sends the heartbeat when one is
+ * due and returns -1 when the work must stop now (STOP from the
+ * supervisor, supervisor gone).  Long operations call it at least every
+ * 100 ms with a value describing how far they are (bytes, out_time,
+ * steps).  The receiver counts every CHANGE of the value as progress, so a
+ * value may restart from 0 for the next operation; a value that stays the
+ * same means "alive but not moving", which is how a stuck render is told
+ * apart from a slow one.
  */
 struct progress {
 	int	(*tick)(void *arg, long long value);
@@ -24,12 +27,11 @@ progress_tick(struct progress *p, long long v)
 {
 	if (p == NULL || p->tick == NULL)
 		return 0;
-	if (v > p->value)
-		p->value = v;
-	return p->tick(p->arg, p->value);
+	p->value = v;
+	return p->tick(p->arg, v);
 }
 
-/* Bump the counter by one and tick. */
+/* Report one more step of progress. */
 static inline int
 progress_step(struct progress *p)
 {

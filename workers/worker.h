@@ -65,6 +65,11 @@ void	worker_event(struct wrk_env *env, const char *run_id,
  * the output), -1 on error/stop.  *prev_state receives the existing row's
  * state ("intent", "done", "failed").
  */
+/* The same with a fixed event_id (may be NULL), for idempotent events. */
+void	worker_event_id(struct wrk_env *env, const char *event_id,
+	    const char *run_id, const char *event_type, const char *severity,
+	    const char *reason_key, cJSON *payload);
+
 int	worker_ledger_intent(struct wrk_env *env, const char *run_id,
 	    const char *key, const char *segment_id, const char *sha8,
 	    int credits, char *prev_state, size_t prev_size);

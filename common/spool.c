@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * spool.c: events waiting for the store (SPEC section 5).
+ *
+ * One JSON file per event, <spool>/<event_id>.json, written atomically:
+ * {event_id, run_id, event_type, severity, reason_key, source, occurred_at,
+ * payload} plus "attempts".  Replay claims a file by renaming it to
+ * "<name>.claimed.<pid>" (rename is atomic, so of two replayers only one
+ * gets it), sends it, and deletes it only once the store accepted it or
+ * already had its event_id.  A failed send puts it back with attempts+1;
+ * the third failure moves it to quarantine/.  A file that does not parse
+ * goes to bad/.  Claims left by a dead replayer are put back first.
+ *
+ * Public: spool_init, spool_write, spool_event_from_json, spool_replay,
+ * spool_count.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "common/fsutil.h"
+#include "common/ids.h"
+#include "common/spool.h"
+#include "common/store.h"
+
+#define SPOOL_FILE_MAX	(256 * 1024)
+#define SPOOL_MAX_ATTEMPTS 3
+
+int
+spool_init(const char *dir)
+{
+	char p[1024];
+
+	if (fs_mkdirs(dir, 0700) == -1)
+		return -1;
+	if (fs_path(p, sizeof(p), "%s/bad", dir) == -1 ||
+	    fs_mkdirs(p, 0700) == -1)
+		return -1;
+	if (fs_path(p, sizeof(p), "%s/quarantine", dir) == -1 ||
+	    fs_mkdirs(p, 0700) == -1)
+		return -1;
+	return 0;
+}
+
+/* Write one event record; <ev> must carry a valid event_id. */
+int
+spool_write(const char *dir, const cJSON *ev, char *err, size_t errlen)
+{
+	const cJSON *id = cJSON_GetObjectItem(ev, "event_id");
+	char path[1024], *txt;
+	int rc;
+
+	if (!cJSON_IsString(id) || !id_uuid_valid(id->valuestring)) {
+		snprintf(err, errlen, "spool: event without a valid event_id");
+		return -1;
+	}
+	if (spool_init(dir) == -1 || fs_path(path, sizeof(path),
+	    "%s/%s.json", dir, id->valuestring) == -1) {
+		snprintf(err, errlen, "spool %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if ((txt = cJSON_PrintUnformatted(ev)) == NULL) {
+		snprintf(err, errlen, "spool: out of memory");
+		return -1;
+	}
+	rc = fs_write_atomic(path, txt, strlen(txt));
+	free(txt);
+	if (rc == -1)
+		snprintf(err, errlen, "spool %s: %s", path, strerror(errno));
+	return rc;
+}
+
+static int
+copy_str(char *dst, size_t size, const cJSON *j, const char *key,
+    bool required, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItem(j, key);
+
+	if (v == NULL || cJSON_IsNull(v)) {
+		if (required) {
+			snprintf(err, errlen, "event: \"%s\" missing", key);
+			return -1;
+		}
+		dst[0] = '\0';
+		return 0;
+	}
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= size) {
+		snprintf(err, errlen, "event: \"%s\" is not a string of at "
+		    "most %zu bytes", key, size - 1);
+		return -1;
+	}
+	strlcpy(dst, v->valuestring, size);
+	return 0;
+}
+
+/*
+ * Fill a struct store_event from a spool/event JSON object.  The payload
+ * pointer borrows from <j>.
+ */
+int
+spool_event_from_json(const cJSON *j, void *out, char *err, size_t errlen)
+{
+	struct store_event *ev = out;
+	const cJSON *p;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!cJSON_IsObject(j)) {
+		snprintf(err, errlen, "event: not a JSON object");
+		return -1;
+	}
+	if (copy_str(ev->event_id, sizeof(ev->event_id), j, "event_id", false,
+	    err, errlen) == -1 ||
+	    copy_str(ev->run_id, sizeof(ev->run_id), j, "run_id", false, err,
+	    errlen) == -1 ||
+	    copy_str(ev->event_type, sizeof(ev->event_type), j, "event_type",
+	    true, err, errlen) == -1 ||
+	    copy_str(ev->severity, sizeof(ev->severity), j, "severity", true,
+	    err, errlen) == -1 ||
+	    copy_str(ev->reason_key, sizeof(ev->reason_key), j, "reason_key",
+	    false, err, errlen) == -1 ||
+	    copy_str(ev->source, sizeof(ev->source), j, "source", false, err,
+	    errlen) == -1 ||
+	    copy_str(ev->occurred_at, sizeof(ev->occurred_at), j,
+	    "occurred_at", false, err, errlen) == -1)
+		return -1;
+	p = cJSON_GetObjectItem(j, "payload");
+	if (p != NULL && !cJSON_IsObject(p)) {
+		snprintf(err, errlen, "event: payload is not an object");
+		return -1;
+	}
+	ev->payload = (cJSON *)p;
+	return 0;
+}
+
+static void
+move_to(const char *dir, const char *sub, const char *from, const char *name)
+{
+	char to[1024];
+
+	if (fs_path(to, sizeof(to), "%s/%s/%s", dir, sub, name) == 0)
+		(void)rename(from, to);
+}
+
+/* Put back claims whose replayer is dead. */
+static void
+unclaim_stale(const char *dir, const char *name)
+{
+	char from[1024], to[1024], base[256];
+	const char *p = strstr(name, ".claimed.");
+	long pid;
+
+	if (p == NULL || (size_t)(p - name) >= sizeof(base))
+		return;
+	pid = strtol(p + 9, NULL, 10);
+	if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+		return;
+	memcpy(base, name, (size_t)(p - name));
+	base[p - name] = '\0';
+	if (fs_path(from, sizeof(from), "%s/%s", dir, name) == 0 &&
+	    fs_path(to, sizeof(to), "%s/%s", dir, base) == 0)
+		(void)rename(from, to);
+}
+
+static void
+replay_one(const char *dir, const char *name, struct store *st,
+    struct spool_report *rep)
+{
+	char path[1024], claimed[1100], err[512], *txt;
+	struct store_event ev;
+	cJSON *j = NULL, *att;
+	bool inserted;
+	int attempts;
+
+	if (fs_path(path, sizeof(path), "%s/%s", dir, name) == -1 ||
+	    fs_path(claimed, sizeof(claimed), "%s.claimed.%ld", path,
+	    (long)getpid()) == -1)
+		return;
+	if (rename(path, claimed) == -1) {
+		rep->skipped++;		/* another replayer has it */
+		return;
+	}
+	if (fs_read_file(claimed, SPOOL_FILE_MAX, &txt, NULL) == -1 ||
+	    (j = cJSON_Parse(txt), free(txt), j) == NULL ||
+	    spool_event_from_json(j, &ev, err, sizeof(err)) == -1) {
+		move_to(dir, "bad", claimed, name);
+		rep->bad++;
+		cJSON_Delete(j);
+		return;
+	}
+	strlcpy(ev.source, ev.source[0] ? ev.source : "spool",
+	    sizeof(ev.source));
+	if (st->ops->add_event(st->impl, &ev, &inserted, err,
+	    sizeof(err)) == 0) {
+		(void)unlink(claimed);
+		if (inserted)
+			rep->sent++;
+		else
+			rep->duplicate++;
+		cJSON_Delete(j);
+		return;
+	}
+	rep->failed++;
+	att = cJSON_GetObjectItem(j, "attempts");
+	attempts = (cJSON_IsNumber(att) ? (int)att->valuedouble : 0) + 1;
+	cJSON_DeleteItemFromObject(j, "attempts");
+	cJSON_AddNumberToObject(j, "attempts", attempts);
+	if ((txt = cJSON_PrintUnformatted(j)) != NULL) {
+		(void)fs_write_atomic(claimed, txt, strlen(txt));
+		free(txt);
+	}
+	cJSON_Delete(j);
+	if (attempts >= SPOOL_MAX_ATTEMPTS) {
+		move_to(dir, "quarantine", claimed, name);
+		rep->quarantined++;
+	} else
+		(void)rename(claimed, path);
+}
+
+static bool
+is_record(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 5 && strcmp(name + n - 5, ".json") == 0 &&
+	    strchr(name, '/') == NULL;
+}
+
+/*
+ * Replay every spooled event into <st>.  Returns 0 (see <rep>), or -1 when
+ * the spool directory cannot be read.
+ */
+int
+spool_replay(const char *dir, struct store *st, struct spool_report *rep,
+    char *err, size_t errlen)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL, **nn;
+	size_t n = 0, i;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "spool %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, ".claimed.") != NULL) {
+			unclaim_stale(dir, de->d_name);
+			continue;
+		}
+		if (!is_record(de->d_name))
+			continue;
+		if ((nn = reallocarray(names, n + 1, sizeof(*names))) == NULL)
+			break;
+		names = nn;
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	for (i = 0; i < n; i++) {
+		replay_one(dir, names[i], st, rep);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+size_t
+spool_count(const char *dir)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (is_record(de->d_name))
+			n++;
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef RV_COMMON_SPOOL_H
+#define RV_COMMON_SPOOL_H
+
+#include <stddef.h>
+
+#include <cJSON.h>
+
+struct store;
+
+struct spool_report {
+	int	sent, duplicate, failed, bad, quarantined, skipped;
+};
+
+int	spool_init(const char *spool_dir);
+int	spool_write(const char *spool_dir, const cJSON *ev, char *err,
+	    size_t errlen);
+int	spool_event_from_json(const cJSON *j, void *store_event, char *err,
+	    size_t errlen);
+int	spool_replay(const char *spool_dir, struct store *st,
+	    struct spool_report *rep, char *err, size_t errlen);
+size_t	spool_count(const char *spool_dir);
+
+#endif

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ctl_runs.c: rvctl commands that act on runs in the store.
+ *
+ * enqueue validates a run spec (common/spec.c), records the absolute
+ * directory it came from (saved pages and images are resolved inside it),
+ * creates the run and mirrors the spec to state/jobs/<run_id>.json.
+ * approve / refetch / abort / unlock go through the store's compare-and-
+ * set operator action, exactly like the Telegram buttons, so a repeated
+ * command is answered "already applied" and never applied twice.
+ *
+ * Public: ctl_enqueue, ctl_runs, ctl_events, ctl_action, ctl_unlock.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "common/fsutil.h"
+#include "common/ids.h"
+#include "common/spec.h"
+#include "common/store.h"
+#include "ctl/ctl.h"
+
+struct opts {
+	const char	*run, *operator_name, *reason, *nonce, *file;
+	bool		 force;
+};
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 1; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--run") == 0)
+			dst = &o->run;
+		else if (strcmp(argv[i], "--operator") == 0)
+			dst = &o->operator_name;
+		else if (strcmp(argv[i], "--reason") == 0)
+			dst = &o->reason;
+		else if (strcmp(argv[i], "--nonce") == 0)
+			dst = &o->nonce;
+		else if (strcmp(argv[i], "--force") == 0) {
+			o->force = true;
+			continue;
+		} else if (argv[i][0] != '-' && o->file == NULL) {
+			o->file = argv[i];
+			continue;
+		} else {
+			fprintf(stderr, "rvctl %s: unknown option \"%s\"\n",
+			    argv[0], argv[i]);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "rvctl %s: %s needs a value\n", argv[0],
+			    argv[i]);
+			return -1;
+		}
+		*dst = argv[++i];
+	}
+	return 0;
+}
+
+/* Resolve a run id or video id to the run id. */
+static int
+resolve_run(struct ctl_env *env, const char *id, struct store_run *r)
+{
+	char err[512];
+
+	if (env->st.ops->get_run(env->st.impl, id, r, NULL, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "rvctl: %s\n", err);
+		return errno == ENOENT ? CTL_DATAERR : CTL_UNAVAIL;
+	}
+	return 0;
+}
+
+static int
+mirror_spec(struct ctl_env *env, const char *run_id, const char *txt)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	if (fs_path(dir, sizeof(dir), "%s/jobs", env->cfg.state_dir) == -1 ||
+	    fs_mkdirs(dir, 0700) == -1 ||
+	    fs_path(path, sizeof(path), "%s/%s.json", dir, run_id) == -1 ||
+	    fs_write_atomic(path, txt, strlen(txt)) == -1) {
+		fprintf(stderr, "rvctl enqueue: cannot write the spec mirror "
+		    "%s/%s.json: %s\n", dir, run_id, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctl_enqueue(struct ctl_env *env, int argc, char **argv)
+{
+	char err[2048], run_id[STORE_ID_MAX], dirbuf[PATH_MAX], real[PATH_MAX];
+	const char *task;
+	struct opts o;
+	cJSON *spec;
+	char *txt;
+	int rc;
+
+	if (parse_opts(argc, argv, &o) == -1 || o.file == NULL)
+		return ctl_usage(ctl_lookup("enqueue"));
+	if ((spec = spec_load_file(o.file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "rvctl enqueue: %s: %s\n", o.file, err);
+		return CTL_DATAERR;
+	}
+	strlcpy(dirbuf, o.file, sizeof(dirbuf));
+	if (realpath(dirname(dirbuf), real) == NULL) {
+		fprintf(stderr, "rvctl enqueue: %s: %s\n", o.file,
+		    strerror(errno));
+		cJSON_Delete(spec);
+		return CTL_DATAERR;
+	}
+	cJSON_DeleteItemFromObject(spec, "_spec_dir");
+	cJSON_AddStringToObject(spec, "_spec_dir", real);
+	if ((rc = ctl_store(env)) != 0) {
+		cJSON_Delete(spec);
+		return rc;
+	}
+	task = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "task_type"));
+	txt = cJSON_Print(spec);
+	if (env->st.ops->enqueue(env->st.impl, cJSON_GetStringValue(
+	    cJSON_GetObjectItem(spec, "video_id")), task ? task : "", txt,
+	    run_id, err, sizeof(err)) == -1) {
+		fprintf(stderr, "rvctl enqueue: %s\n", err);
+		free(txt);
+		cJSON_Delete(spec);
+		return CTL_DATAERR;
+	}
+	rc = mirror_spec(env, run_id, txt) == -1 ? CTL_WARN : CTL_OK;
+	if (env->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "run_id", run_id);
+		cJSON_AddStringToObject(j, "video_id", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(spec, "video_id")));
+		ctl_print_json(j);
+		cJSON_Delete(j);
+	} else
+		printf("queued %s as run %s\n", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(spec, "video_id")), run_id);
+	free(txt);
+	cJSON_Delete(spec);
+	return rc;
+}
+
+static cJSON *
+run_json(const struct store_run *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "run_id", r->run_id);
+	cJSON_AddStringToObject(o, "video_id", r->video_id);
+	cJSON_AddStringToObject(o, "status", r->status);
+	cJSON_AddStringToObject(o, "worker_id", r->worker_id);
+	cJSON_AddStringToObject(o, "worker_state", r->worker_state);
+	cJSON_AddNumberToObject(o, "lease_epoch", (double)r->lease_epoch);
+	cJSON_AddBoolToObject(o, "locked", r->lock_token[0] != '\0');
+	cJSON_AddStringToObject(o, "lease_expires_at", r->lease_expires_at);
+	cJSON_AddBoolToObject(o, "lease_expired", r->lease_expired);
+	cJSON_AddStringToObject(o, "gate_reason", r->gate_reason);
+	cJSON_AddStringToObject(o, "created_at", r->created_at);
+	cJSON_AddStringToObject(o, "error", r->error);
+	return o;
+}
+
+int
+ctl_runs(struct ctl_env *env, int argc, char **argv)
+{
+	struct store_run *runs = NULL;
+	char err[512];
+	size_t n, i;
+	cJSON *arr;
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return ctl_usage(ctl_lookup("runs"));
+	if ((rc = ctl_store(env)) != 0)
+		return rc;
+	if (env->st.ops->list_runs(env->st.impl, &runs, &n, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "rvctl runs: %s\n", err);
+		return CTL_UNAVAIL;
+	}
+	if (env->json) {
+		arr = cJSON_CreateArray();
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, run_json(&runs[i]));
+		ctl_print_json(arr);
+		cJSON_Delete(arr);
+	} else {
+		printf("%-36s  %-16s  %-16s  %-8s  %s\n", "RUN", "VIDEO",
+		    "STATUS", "STATE", "WORKER");
+		for (i = 0; i < n; i++)
+			printf("%-36s  %-16s  %-16s  %-8s  %s\n",
+			    runs[i].run_id, runs[i].video_id, runs[i].status,
+			    runs[i].worker_state, runs[i].worker_id[0] ?
+			    runs[i].worker_id : "-");
+	}
+	free(runs);
+	return CTL_OK;
+}
+
+int
+ctl_events(struct ctl_env *env, int argc, char **argv)
+{
+	struct store_run r;
+	struct opts o;
+	char err[512];
+	cJSON *evs, *e;
+	int rc;
+
+	if (parse_opts(argc, argv, &o) == -1 || o.run == NULL)
+		return ctl_usage(ctl_lookup("events"));
+	if ((rc = ctl_store(env)) != 0 || (rc = resolve_run(env, o.run,
+	    &r)) != 0)
+		return rc;
+	if (env->st.ops->list_events(env->st.impl, r.run_id, &evs, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "rvctl events: %s\n", err);
+		return CTL_UNAVAIL;
+	}
+	if (env->json)
+		ctl_print_json(evs);
+	else
+		cJSON_ArrayForEach(e, evs) {
+			char *p = cJSON_PrintUnformatted(cJSON_GetObjectItem(e,
+			    "payload"));
+
+			printf("%s  %-8s  %-24s  %s\n", cJSON_GetStringValue(
+			    cJSON_GetObjectItem(e, "occurred_at")),
+			    cJSON_GetStringValue(cJSON_GetObjectItem(e,
+			    "severity")), cJSON_GetStringValue(
+			    cJSON_GetObjectItem(e, "event_type")), p ? p : "");
+			free(p);
+		}
+	cJSON_Delete(evs);
+	return CTL_OK;
+}
+
+int
+ctl_action(struct ctl_env *env, int argc, char **argv)
+{
+	static const char *names[] = { "applied", "already applied",
+	    "not possible" };
+	enum store_action_result res;
+	struct store_run r;
+	struct opts o;
+	char err[512], msg[512] = "";
+	int rc;
+
+	if (parse_opts(argc, argv, &o) == -1 || o.run == NULL ||
+	    o.operator_name == NULL)
+		return ctl_usage(ctl_lookup(argv[0]));
+	if ((rc = ctl_store(env)) != 0 || (rc = resolve_run(env, o.run,
+	    &r)) != 0)
+		return rc;
+	if (env->st.ops->operator_action(env->st.impl, r.run_id, argv[0],
+	    o.operator_name, o.nonce ? o.nonce : "", &res, msg, sizeof(msg),
+	    err, sizeof(err)) == -1) {
+		fprintf(stderr, "rvctl %s: %s\n", argv[0], err);
+		return CTL_DATAERR;
+	}
+	printf("%s %s (%s): %s%s%s\n", argv[0], r.video_id, r.run_id,
+	    names[res], msg[0] ? ": " : "", msg);
+	return res == ACTION_NOT_POSSIBLE ? CTL_WARN : CTL_OK;
+}
+
+int
+ctl_unlock(struct ctl_env *env, int argc, char **argv)
+{
+	struct store_run r;
+	struct opts o;
+	char err[512], msg[512] = "";
+	bool unlocked = false;
+	int rc;
+
+	if (parse_opts(argc, argv, &o) == -1 || o.run == NULL ||
+	    o.operator_name == NULL || o.reason == NULL)
+		return ctl_usage(ctl_lookup("unlock"));
+	if ((rc = ctl_store(env)) != 0 || (rc = resolve_run(env, o.run,
+	    &r)) != 0)
+		return rc;
+	if (env->st.ops->force_unlock(env->st.impl, r.run_id, o.operator_name,
+	    o.reason, o.force, &unlocked, msg, sizeof(msg), err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "rvctl unlock: %s\n", err);
+		return CTL_DATAERR;
+	}
+	printf("unlock %s (%s): %s%s%s\n", r.video_id, r.run_id,
+	    unlocked ? "unlocked" : "refused", msg[0] ? ": " : "", msg);
+	return unlocked ? CTL_OK : CTL_WARN;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * rvctl.c: the operator's command line.
+ *
+ *	rvctl [--state-dir DIR] [--json] <command> [options]
+ *
+ * Each command is one entry of the table below, implemented in the ctl_*
+ * file of its family.  Global options may come before or after the
+ * command.  rvctl reaches a running rvsup only through its control
+ * endpoint, and the store only through the store interface (the same CAS
+ * operations the Telegram buttons use).  Exit codes: 0 ok, 1 warn or
+ * refused, 2 critical, 3 no supervisor (status), 64 usage, 65 bad input
+ * data, 69 store unreachable, 70 internal error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/store.h"
+#include "ctl/ctl.h"
+
+static const struct ctl_cmd cmds[] = {
+	{ "status", ctl_status, "status [--json]",
+	    "live supervisor state, its run and children" },
+	{ "enqueue", ctl_enqueue, "enqueue FILE.json",
+	    "validate a run spec and queue a run" },
+	{ "runs", ctl_runs, "runs [--json]", "list runs" },
+	{ "events", ctl_events, "events --run ID [--json]",
+	    "show a run's events" },
+	{ "approve", ctl_action, "approve --run ID --operator NAME "
+	    "[--nonce N]", "approve a gated run" },
+	{ "refetch", ctl_action, "refetch --run ID --operator NAME "
+	    "[--nonce N]", "re-collect the run's evidence" },
+	{ "abort", ctl_action, "abort --run ID --operator NAME [--nonce N]",
+	    "abort a run" },
+	{ "unlock", ctl_unlock, "unlock --run ID --operator NAME --reason TEXT "
+	    "[--force]", "clear a run's lease (exit 0 unlocked, 1 refused)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+const struct ctl_cmd *
+ctl_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; cmds[i].name != NULL; i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+int
+ctl_usage(const struct ctl_cmd *cmd)
+{
+	fprintf(stderr, "usage: rvctl [--state-dir DIR] %s\n  %s\n",
+	    cmd->usage, cmd->help);
+	return CTL_USAGE;
+}
+
+static void
+usage_all(FILE *fp)
+{
+	int i;
+
+	fprintf(fp, "usage: rvctl [--state-dir DIR] [--json] COMMAND "
+	    "[options]\n\ncommands:\n");
+	for (i = 0; cmds[i].name != NULL; i++)
+		fprintf(fp, "  %-58s %s\n", cmds[i].usage, cmds[i].help);
+	fprintf(fp, "\nEvery command takes --help.\n");
+}
+
+/* Open the store on first use.  Returns 0, or an exit code. */
+int
+ctl_store(struct ctl_env *env)
+{
+	char err[512];
+
+	if (env->st_open)
+		return 0;
+	if (!env->cfg_ok) {
+		fprintf(stderr, "rvctl: invalid settings:\n%s", env->cfg_err);
+		return CTL_USAGE;
+	}
+	if (store_open(&env->st, &env->cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "rvctl: store unreachable: %s\n", err);
+		return CTL_UNAVAIL;
+	}
+	env->st_open = true;
+	return 0;
+}
+
+void
+ctl_print_json(const cJSON *j)
+{
+	char *txt = cJSON_Print(j);
+
+	if (txt != NULL) {
+		puts(txt);
+		free(txt);
+	}
+}
+
+/* Take --state-dir and --json out of argv wherever they are. */
+static int
+global_opts(int *argc, char **argv, const char **statedir, bool *json)
+{
+	int i, o = 0;
+
+	for (i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], "--state-dir") == 0) {
+			if (i + 1 >= *argc)
+				return -1;
+			*statedir = argv[++i];
+		} else if (strncmp(argv[i], "--state-dir=", 12) == 0)
+			*statedir = argv[i] + 12;
+		else if (strcmp(argv[i], "--json") == 0)
+			*json = true;
+		else
+			argv[o++] = argv[i];
+	}
+	*argc = o;
+	argv[o] = NULL;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ctl_env env;
+	const struct ctl_cmd *cmd;
+	const char *statedir = NULL;
+	int rc, i;
+
+	log_init("rvctl", "ctl", NULL);
+	log_set_level(LOG_LVL_WARN);
+	if (global_opts(&argc, argv, &statedir, &env.json) == -1 ||
+	    argc < 2) {
+		usage_all(stderr);
+		return CTL_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage_all(stdout);
+		return CTL_OK;
+	}
+	if ((cmd = ctl_lookup(argv[1])) == NULL) {
+		fprintf(stderr, "rvctl: unknown command \"%s\"\n", argv[1]);
+		usage_all(stderr);
+		return CTL_USAGE;
+	}
+	for (i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			printf("usage: rvctl [--state-dir DIR] %s\n  %s\n",
+			    cmd->usage, cmd->help);
+			return CTL_OK;
+		}
+	env.cfg_ok = config_load(&env.cfg, statedir, NULL, env.cfg_err,
+	    sizeof(env.cfg_err)) == 0;
+	rc = cmd->fn(&env, argc - 1, argv + 1);
+	if (env.st_open)
+		store_close(&env.st);
+	return rc;
+}

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * child.c: the supervisor's child table.
+ *
+ * One child per kind, each its own executable (rvw-<kind>) in its own
+ * process group, started by fork+exec and restarted whenever it dies.  A
+ * child is DOWN, STARTING (spawned, no READY yet), READY, BUSY (has a
+ * task) or STOPPING.  Every spawn bumps the kind's generation; the routing
+ * id "<kind>.0.<gen>" lets stale messages from an old generation be told
+ * apart and ignored.  Liveness: no heartbeat for IPC_LIVENESS intervals is
+ * unresponsive; heartbeats whose progress counter does not move for the
+ * stage's stall budget is stuck; both get the whole tree killed (process
+ * group, every descendant found before the kill, and any setsid() escapee
+ * that comes back to us as subreaper), the kill is confirmed, and the
+ * child is restarted with backoff (1 s doubling to 32 s).  The table is
+ * mirrored in state/runtime/children.json so a successor can kill what a
+ * crashed supervisor left behind.
+ *
+ * This module never decides what happens to the run; it tells sched.c.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/platform.h"
+#include "ipc/msg.h"
+#include "ipc/proto.h"
+#include "supervisor/sup.h"
+
+#define BACKOFF_MIN_MS	1000
+#define BACKOFF_MAX_MS	32000
+#define READY_TIMEOUT_MS 10000
+#define CRASH_WINDOW_MS	60000
+#define CRASH_MAX	3
+#define TREE_MAX	256
+
+static const char *kind_names[K_NKINDS] = {
+	"evidence", "voice", "render", "probe", "notify"
+};
+
+const char *
+kind_name(enum kind k)
+{
+	return k < K_NKINDS ? kind_names[k] : "?";
+}
+
+int
+kind_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < K_NKINDS; i++)
+		if (strcmp(kind_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static const char *
+state_name(enum child_state s)
+{
+	static const char *n[] = { "down", "starting", "ready", "busy",
+	    "stopping" };
+
+	return n[s];
+}
+
+void
+child_init(struct sup_env *env)
+{
+	int i;
+
+	for (i = 0; i < K_NKINDS; i++) {
+		memset(&env->children[i], 0, sizeof(env->children[i]));
+		env->children[i].kind = (enum kind)i;
+		env->children[i].state = CH_DOWN;
+		env->children[i].backoff_ms = BACKOFF_MIN_MS;
+	}
+}
+
+/* Mirror the table into state/runtime/children.json. */
+void
+child_write_table(struct sup_env *env)
+{
+	char path[1200], *txt;
+	cJSON *root, *arr, *o;
+	int i;
+
+	root = cJSON_CreateObject();
+	cJSON_AddNumberToObject(root, "supervisor_pid", (double)getpid());
+	arr = cJSON_AddArrayToObject(root, "children");
+	for (i = 0; i < K_NKINDS; i++) {
+		struct child *c = &env->children[i];
+
+		if (c->pid <= 0)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "kind", kind_name(c->kind));
+		cJSON_AddNumberToObject(o, "pid", (double)c->pid);
+		cJSON_AddNumberToObject(o, "start_time", (double)c->start_time);
+		cJSON_AddNumberToObject(o, "gen", (double)c->gen);
+		cJSON_AddItemToArray(arr, o);
+	}
+	txt = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (txt == NULL)
+		return;
+	if (fs_path(path, sizeof(path), "%s/runtime/children.json",
+	    env->cfg.state_dir) == 0 && fs_write_atomic(path, txt,
+	    strlen(txt)) == -1)
+		log_warn("%s: %s", __func__, path);
+	free(txt);
+}
+
+/* Kill <pid>'s group and every descendant; wait until all are gone. */
+static int
+kill_tree_pid(pid_t pid, int64_t timeout_ms)
+{
+	pid_t tree[TREE_MAX];
+	size_t n, i;
+	int64_t end;
+	bool alive;
+
+	n = plat_descendants(pid, tree, TREE_MAX);
+	(void)kill(-pid, SIGKILL);
+	(void)kill(pid, SIGKILL);
+	for (i = 0; i < n; i++)
+		(void)kill(tree[i], SIGKILL);
+	end = clock_mono_ms() + timeout_ms;
+	do {
+		alive = plat_proc_alive(pid);
+		for (i = 0; i < n && !alive; i++)
+			alive = plat_proc_alive(tree[i]);
+		if (!alive)
+			return 0;
+		clock_sleep_ms(2);
+	} while (clock_mono_ms() < end);
+	return -1;
+}
+
+/*
+ * At start, kill the child trees a crashed predecessor recorded in
+ * children.json (matching pid and start time, so a reused pid is safe).
+ */
+void
+child_kill_leftovers(struct sup_env *env)
+{
+	char path[1200], *txt;
+	cJSON *root, *arr, *o;
+	unsigned long long st;
+	pid_t pid;
+
+	if (fs_path(path, sizeof(path), "%s/runtime/children.json",
+	    env->cfg.state_dir) == -1 || fs_read_file(path, 1 << 20, &txt,
+	    NULL) == -1)
+		return;
+	root = cJSON_Parse(txt);
+	free(txt);
+	if (root == NULL) {
+		log_warnx("%s is corrupt; ignoring it", path);
+		return;
+	}
+	arr = cJSON_GetObjectItem(root, "children");
+	cJSON_ArrayForEach(o, arr) {
+		cJSON *p = cJSON_GetObjectItem(o, "pid");
+		cJSON *s = cJSON_GetObjectItem(o, "start_time");
+
+		if (!cJSON_IsNumber(p) || !cJSON_IsNumber(s))
+			continue;
+		pid = (pid_t)p->valuedouble;
+		if (pid <= 1 || pid == getpid() ||
+		    plat_proc_starttime(pid, &st) == -1 ||
+		    st != (unsigned long long)s->valuedouble)
+			continue;
+		log_warnx("killing leftover child %ld of a previous "
+		    "supervisor", (long)pid);
+		if (kill_tree_pid(pid, 2000) == -1)
+			log_warnx("leftover child %ld did not die", (long)pid);
+	}
+	cJSON_Delete(root);
+}
+
+static void
+exec_child(struct sup_env *env, struct child *c, pid_t parent)
+{
+	char path[1200], gen[32], ppid[32];
+	sigset_t none;
+	int fd;
+
+	(void)setpgid(0, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (plat_set_parent_death_signal(SIGKILL, parent) == -1)
+		_exit(EX_UNAVAILABLE);
+	if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/rvw-%s", env->bindir,
+	    kind_name(c->kind));
+	snprintf(gen, sizeof(gen), "%ld", c->gen);
+	snprintf(ppid, sizeof(ppid), "%ld", (long)parent);
+	execl(path, path, "--state-dir", env->cfg.state_dir, "--gen", gen,
+	    "--instance", "0", "--ppid", ppid, (char *)NULL);
+	fprintf(stderr, "rvsup: exec %s: %s\n", path, strerror(errno));
+	_exit(EX_UNAVAILABLE);
+}
+
+/* Start <c>.  Returns 0, or -1 when fork failed (retried later). */
+int
+child_spawn(struct sup_env *env, struct child *c)
+{
+	pid_t pid, parent = getpid();
+
+	c->gen++;
+	if ((pid = fork()) == -1) {
+		log_warn("fork for %s", kind_name(c->kind));
+		c->restart_at = clock_mono_ms() + c->backoff_ms;
+		return -1;
+	}
+	if (pid == 0)
+		exec_child(env, c, parent);
+	(void)setpgid(pid, pid);
+	c->pid = pid;
+	c->state = CH_STARTING;
+	c->started_ms = c->last_hb_ms = c->last_progress_ms = clock_mono_ms();
+	c->progress = 0;
+	c->task_id = 0;
+	c->paused = false;
+	c->killed_by_us = false;
+	c->start_time = 0;
+	(void)plat_proc_starttime(pid, &c->start_time);
+	snprintf(c->ident, sizeof(c->ident), "%s.0.%ld", kind_name(c->kind),
+	    c->gen);
+	log_info("started %s (pid %ld, generation %ld)", kind_name(c->kind),
+	    (long)pid, c->gen);
+	child_write_table(env);
+	return 0;
+}
+
+/* Kill any process that came back to us as subreaper and is not ours. */
+static void
+kill_escapees(struct sup_env *env)
+{
+	pid_t kids[TREE_MAX];
+	size_t n, i;
+	int k;
+	bool ours;
+
+	n = plat_children_of(getpid(), kids, TREE_MAX);
+	for (i = 0; i < n; i++) {
+		ours = kids[i] == env->inhibit_pid;
+		for (k = 0; k < K_NKINDS && !ours; k++)
+			ours = env->children[k].pid == kids[i];
+		if (ours)
+			continue;
+		log_warnx("killing escaped process %ld", (long)kids[i]);
+		(void)kill_tree_pid(kids[i], 500);
+		(void)waitpid(kids[i], NULL, WNOHANG);
+	}
+}
+
+static void
+schedule_restart(struct sup_env *env, struct child *c)
+{
+	int64_t now = clock_mono_ms();
+
+	c->restarts[c->nrestarts % 8] = now;
+	c->nrestarts++;
+	if (now - c->started_ms > 60000 && c->jobs_done)
+		c->backoff_ms = BACKOFF_MIN_MS;
+	c->restart_at = now + c->backoff_ms;
+	if (!env->stopping)
+		log_info("%s will restart in %d ms", kind_name(c->kind),
+		    c->backoff_ms);
+	c->backoff_ms *= 2;
+	if (c->backoff_ms > BACKOFF_MAX_MS)
+		c->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* More than CRASH_MAX restarts within CRASH_WINDOW_MS. */
+bool
+child_crash_loop(struct child *c, int64_t now)
+{
+	int i, n = 0;
+
+	for (i = 0; i < 8 && i < c->nrestarts; i++)
+		if (now - c->restarts[i] <= CRASH_WINDOW_MS)
+			n++;
+	return n > CRASH_MAX;
+}
+
+static void
+mark_down(struct sup_env *env, struct child *c)
+{
+	c->pid = 0;
+	c->state = CH_DOWN;
+	c->task_id = 0;
+	c->paused = false;
+	schedule_restart(env, c);
+	child_write_table(env);
+}
+
+/*
+ * Kill <c>'s whole process tree, confirm it is gone, reap it, and schedule
+ * the restart.  Logs <why>.
+ */
+void
+child_kill_tree(struct sup_env *env, struct child *c, const char *why)
+{
+	int64_t t0 = clock_mono_ms();
+	int status;
+
+	if (c->pid <= 0)
+		return;
+	log_warnx("killing %s (pid %ld): %s", kind_name(c->kind),
+	    (long)c->pid, why);
+	c->killed_by_us = true;
+	if (kill_tree_pid(c->pid, 2000) == -1)
+		log_warnx("%s (pid %ld) still alive after SIGKILL",
+		    kind_name(c->kind), (long)c->pid);
+	(void)waitpid(c->pid, &status, 0);
+	kill_escapees(env);
+	log_info("%s tree killed and confirmed in %lld ms", kind_name(c->kind),
+	    (long long)(clock_mono_ms() - t0));
+	mark_down(env, c);
+}
+
+/* Reap every exited child; a child we did not kill died by itself. */
+void
+child_reap(struct sup_env *env)
+{
+	struct child *c;
+	pid_t pid;
+	int status, k;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == env->inhibit_pid) {
+			env->inhibit_pid = 0;
+			continue;
+		}
+		for (c = NULL, k = 0; k < K_NKINDS; k++)
+			if (env->children[k].pid == pid)
+				c = &env->children[k];
+		if (c == NULL)
+			continue;	/* an escapee or a tool */
+		if (WIFSIGNALED(status))
+			log_warnx("%s (pid %ld) died of signal %d",
+			    kind_name(c->kind), (long)pid, WTERMSIG(status));
+		else if (!env->stopping || WEXITSTATUS(status) != 0)
+			log_warnx("%s (pid %ld) exited with status %d",
+			    kind_name(c->kind), (long)pid, WEXITSTATUS(status));
+		kill_escapees(env);
+		if (!env->stopping)
+			(void)kill(-pid, SIGKILL);	/* its tools too */
+		if (c->task_id != 0 && !env->stopping)
+			sched_on_child_lost(env, c, "died", false);
+		mark_down(env, c);
+	}
+}
+
+struct child *
+child_by_ident(struct sup_env *env, const char *ident)
+{
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++)
+		if (env->children[k].pid > 0 &&
+		    strcmp(env->children[k].ident, ident) == 0)
+			return &env->children[k];
+	return NULL;
+}
+
+void
+child_on_hb(struct sup_env *env, struct child *c, long long progress)
+{
+	int64_t now = clock_mono_ms();
+
+	(void)env;
+	c->last_hb_ms = now;
+	if (progress != c->progress) {
+		c->progress = progress;
+		c->last_progress_ms = now;
+	}
+}
+
+static int
+stall_budget_ms(struct sup_env *env, struct child *c)
+{
+	if (c->kind == K_RENDER)
+		return env->cfg.browser_stall_sec * 1000;
+	return env->stage_stall_sec * 1000;
+}
+
+/* Liveness and restarts; called from the main loop's timer. */
+void
+child_check(struct sup_env *env, int64_t now)
+{
+	int64_t silent_max = (int64_t)IPC_LIVENESS * env->cfg.child_heartbeat_ms;
+	struct child *c;
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++) {
+		c = &env->children[k];
+		if (c->state == CH_DOWN) {
+			if (!env->stopping && now >= c->restart_at)
+				(void)child_spawn(env, c);
+			continue;
+		}
+		if (c->paused || env->stopping)
+			continue;
+		if (c->state == CH_STARTING && now - c->started_ms >
+		    READY_TIMEOUT_MS) {
+			child_kill_tree(env, c, "no READY in time");
+		} else if (c->state != CH_STARTING &&
+		    now - c->last_hb_ms > silent_max) {
+			long long task = c->task_id;
+
+			child_kill_tree(env, c, "unresponsive (no heartbeat)");
+			if (task != 0)
+				sched_on_child_lost(env, c, "unresponsive",
+				    c->kind == K_RENDER);
+		} else if (c->state == CH_BUSY && now - c->last_progress_ms >
+		    stall_budget_ms(env, c)) {
+			c->task_id = 0;
+			child_kill_tree(env, c, "stuck (no progress)");
+			sched_on_child_lost(env, c, "stuck", true);
+		}
+	}
+}
+
+int
+child_send(struct sup_env *env, struct child *c, const char *type,
+    const cJSON *hdr, const cJSON *body)
+{
+	cJSON *empty = NULL;
+	int rc;
+
+	if (c->pid <= 0 || c->state == CH_STARTING || c->state == CH_DOWN)
+		return -1;
+	if (hdr == NULL)
+		hdr = empty = cJSON_CreateObject();
+	rc = ipc_send(env->workers, c->ident, strlen(c->ident),
+	    IPC_TAG_WORKER, type, hdr, body);
+	cJSON_Delete(empty);
+	return rc;
+}
+
+void
+child_send_sup_hb(struct sup_env *env)
+{
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++)
+		if (env->children[k].state == CH_READY ||
+		    env->children[k].state == CH_BUSY)
+			(void)child_send(env, &env->children[k], IPC_SUP_HB,
+			    NULL, NULL);
+}
+
+/* SIGSTOP (or SIGCONT) every child's process group. */
+void
+child_pause_all(struct sup_env *env, bool pause)
+{
+	int64_t now = clock_mono_ms();
+	struct child *c;
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++) {
+		c = &env->children[k];
+		if (c->pid <= 0 || c->kind == K_NOTIFY)
+			continue;
+		(void)kill(-c->pid, pause ? SIGSTOP : SIGCONT);
+		c->paused = pause;
+		c->last_hb_ms = c->last_progress_ms = now;
+	}
+}
+
+/* Ask every child to stop (STOP message, then SIGTERM). */
+void
+child_stop_all(struct sup_env *env)
+{
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++) {
+		struct child *c = &env->children[k];
+
+		if (c->pid <= 0)
+			continue;
+		if (c->paused)
+			(void)kill(-c->pid, SIGCONT);
+		(void)child_send(env, c, IPC_STOP, NULL, NULL);
+		if (c->task_id == 0)
+			(void)kill(c->pid, SIGTERM);
+		c->state = CH_STOPPING;
+	}
+}
+
+bool
+child_any_alive(struct sup_env *env)
+{
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++)
+		if (env->children[k].pid > 0)
+			return true;
+	return false;
+}
+
+void
+child_kill_all(struct sup_env *env)
+{
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++)
+		if (env->children[k].pid > 0)
+			child_kill_tree(env, &env->children[k], "shutdown");
+}
+
+/* For status: one child as JSON (caller owns it). */
+cJSON *
+child_status_json(struct child *c, int64_t now)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "kind", kind_name(c->kind));
+	cJSON_AddNumberToObject(o, "pid", (double)c->pid);
+	cJSON_AddStringToObject(o, "state", c->paused ? "paused" :
+	    state_name(c->state));
+	cJSON_AddNumberToObject(o, "generation", (double)c->gen);
+	cJSON_AddNumberToObject(o, "restarts", c->nrestarts);
+	cJSON_AddNumberToObject(o, "last_heartbeat_ms_ago", c->pid > 0 ?
+	    (double)(now - c->last_hb_ms) : -1);
+	cJSON_AddNumberToObject(o, "progress", (double)c->progress);
+	return o;
+}

@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * rvsup.c: the RayVault supervisor, the lease holder of one worker.
+ *
+ *	rvsup start [--worker-id ID] [--once] [--state-dir DIR]
+ *	rvsup stop [--force] [--timeout SEC] [--state-dir DIR]
+ *	rvsup check-config [--state-dir DIR]
+ *
+ * main() is a list of setup phases: settings, state directories, the pid
+ * file lock (taken BEFORE any endpoint is bound: a second bind on an ipc
+ * path silently steals it), subreaper, signals through a self-pipe,
+ * leftovers of a crashed predecessor, endpoints, store threads, children.
+ * Then one single-threaded loop around zmq_poll serves child messages,
+ * rvctl requests and store-thread answers, and runs the timers (child
+ * liveness, supervisor heartbeats to children, claims, stage dispatch).
+ * The loop never exits because of anything a child or a client sent.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libutil.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <zmq.h>
+
+#include "common/checkpoint.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/platform.h"
+#include "common/runtime.h"
+#include "common/spool.h"
+#include "ipc/msg.h"
+#include "ipc/proto.h"
+#include "ipc/sock.h"
+#include "supervisor/sup.h"
+
+extern char **environ;
+
+volatile sig_atomic_t sup_sig_term, sup_sig_chld, sup_sig_hup;
+static int sig_wfd = -1;
+
+#define STOP_GRACE_MS	20000
+#define LOOP_TICK_MS	100
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		sup_sig_term = 1;
+	else if (sig == SIGCHLD)
+		sup_sig_chld = 1;
+	else if (sig == SIGHUP)
+		sup_sig_hup = 1;
+	if (sig_wfd != -1)
+		(void)!write(sig_wfd, &c, 1);
+	errno = saved;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: rvsup start [--worker-id ID] [--once] [--state-dir DIR]\n"
+	    "       rvsup stop [--force] [--timeout SEC] [--state-dir DIR]\n"
+	    "       rvsup check-config [--state-dir DIR]\n");
+	exit(EX_USAGE);
+}
+
+static void
+make_dirs(struct sup_env *env)
+{
+	static const char *sub[] = { "", "runtime", "checkpoints", "jobs",
+	    "evidence", "audio", "video", "video/staging", "video/final",
+	    "video/quarantine", "timeline", "baptism", "logs", "tmp", NULL };
+	char p[PATH_MAX];
+	int i;
+
+	for (i = 0; sub[i] != NULL; i++) {
+		if (fs_path(p, sizeof(p), "%s/%s", env->cfg.state_dir,
+		    sub[i]) == -1 || fs_mkdirs(p, 0700) == -1)
+			fatal("cannot create %s", p);
+	}
+	if (fs_path(p, sizeof(p), "%s/runtime", env->cfg.state_dir) == 0)
+		(void)chmod(p, 0700);
+	if (spool_init(env->cfg.spool_dir) == -1)
+		fatal("cannot create spool %s", env->cfg.spool_dir);
+}
+
+static struct pidfh *
+lock_pidfile(struct sup_env *env)
+{
+	char p[PATH_MAX];
+	struct pidfh *pfh;
+	pid_t other = -1;
+
+	if (fs_path(p, sizeof(p), "%s/runtime/rvsup.pid",
+	    env->cfg.state_dir) == -1)
+		fatalx("state dir path too long");
+	if ((pfh = pidfile_open(p, 0600, &other)) == NULL) {
+		if (errno == EEXIST) {
+			fprintf(stderr, "rvsup: another rvsup (pid %ld) is "
+			    "already running on %s; refusing to start\n",
+			    (long)other, env->cfg.state_dir);
+			exit(EX_TEMPFAIL);
+		}
+		fatal("pid file %s", p);
+	}
+	if (pidfile_write(pfh) == -1)
+		fatal("pid file %s", p);
+	return pfh;
+}
+
+static void
+setup_signals(struct sup_env *env)
+{
+	struct sigaction sa;
+	int fl;
+
+	if (pipe(env->sigpipe) == -1)
+		fatal("pipe");
+	for (fl = 0; fl < 2; fl++) {
+		(void)fcntl(env->sigpipe[fl], F_SETFL, O_NONBLOCK);
+		(void)fcntl(env->sigpipe[fl], F_SETFD, FD_CLOEXEC);
+	}
+	sig_wfd = env->sigpipe[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static long
+env_num(const char *name, long def)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	n = strtol(v, &end, 10);
+	return *end == '\0' && n >= 0 ? n : def;
+}
+
+/* The lock token of our own unfinished checkpoint, for recovery. */
+static void
+prev_token(struct sup_env *env, char *tok, size_t size)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300], err[512];
+	struct dirent *de;
+	time_t best = 0;
+	struct stat sb;
+	cJSON *c;
+	DIR *d;
+
+	tok[0] = '\0';
+	if (fs_path(dir, sizeof(dir), "%s/checkpoints", env->cfg.state_dir) ==
+	    -1 || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &sb) == -1 || sb.st_mtime < best ||
+		    ckpt_load(path, &c, err, sizeof(err)) == -1)
+			continue;
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(c, "finished")) &&
+		    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c,
+		    "worker_id")) ?: "", env->worker_id) == 0) {
+			strlcpy(tok, cJSON_GetStringValue(cJSON_GetObjectItem(
+			    c, "lock_token")) ?: "", size);
+			best = sb.st_mtime;
+		}
+		cJSON_Delete(c);
+	}
+	closedir(d);
+}
+
+static void
+request_claim(struct sup_env *env)
+{
+	char tok[STORE_ID_MAX];
+	cJSON *a = cJSON_CreateObject();
+
+	prev_token(env, tok, sizeof(tok));
+	cJSON_AddStringToObject(a, "prev_token", tok);
+	env->claim_pending = true;
+	(void)lease_request(env, "CLAIM", a);
+}
+
+static void
+on_worker_event(struct sup_env *env, const struct ipc_msg *m)
+{
+	const cJSON *b = m->body;
+	const char *type, *sev, *reason;
+	cJSON *p;
+
+	if (env->run.mode == RM_NONE || ipc_hdr_int(m, "epoch", -1) !=
+	    env->run.epoch) {
+		log_debug("dropping an event of another epoch");
+		return;
+	}
+	type = cJSON_GetStringValue(cJSON_GetObjectItem(b, "event_type"));
+	sev = cJSON_GetStringValue(cJSON_GetObjectItem(b, "severity"));
+	reason = cJSON_GetStringValue(cJSON_GetObjectItem(b, "reason_key"));
+	p = cJSON_GetObjectItem(b, "payload");
+	if (type == NULL || sev == NULL || strlen(type) > 60 ||
+	    strlen(sev) > 10 || (p != NULL && !cJSON_IsObject(p))) {
+		log_warnx("child %s sent a malformed event; dropped", m->ident);
+		return;
+	}
+	sup_event_id(env, cJSON_GetStringValue(cJSON_GetObjectItem(b,
+	    "event_id")), type, sev, reason, p ? cJSON_Duplicate(p, true) :
+	    NULL);
+}
+
+static void
+on_worker_ledger(struct sup_env *env, const struct ipc_msg *m)
+{
+	cJSON *a, *req;
+
+	if (env->run.mode == RM_NONE || ipc_hdr_int(m, "epoch", -1) !=
+	    env->run.epoch || m->body == NULL) {
+		log_warnx("ledger request from %s for another epoch refused",
+		    m->ident);
+		a = cJSON_CreateObject();
+		cJSON_AddNumberToObject(a, "req_id", (double)ipc_hdr_int(m,
+		    "req_id", 0));
+		cJSON_AddBoolToObject(a, "ok", false);
+		(void)ipc_send(env->workers, m->ident, m->identlen,
+		    IPC_TAG_WORKER, IPC_LEDGER_ACK, a, NULL);
+		cJSON_Delete(a);
+		return;
+	}
+	a = cJSON_CreateObject();
+	req = cJSON_AddObjectToObject(a, "req");
+	cJSON_AddStringToObject(req, "ident", m->ident);
+	cJSON_AddNumberToObject(req, "req_id", (double)ipc_hdr_int(m,
+	    "req_id", 0));
+	cJSON_AddStringToObject(a, "op", ipc_hdr_str(m, "op"));
+	cJSON_AddStringToObject(a, "run_id", env->run.run_id);
+	cJSON_AddStringToObject(a, "token", env->run.token);
+	cJSON_AddNumberToObject(a, "epoch", (double)env->run.epoch);
+	cJSON_AddItemToObject(a, "body", cJSON_Duplicate(m->body, true));
+	(void)events_request(env, "LEDGER", a);
+}
+
+static void
+on_worker_msg(struct sup_env *env, struct ipc_msg *m)
+{
+	struct child *c = child_by_ident(env, m->ident);
+
+	if (c == NULL) {
+		log_debug("message %s from unknown or stale peer %s dropped",
+		    m->type, m->ident);
+		return;
+	}
+	child_on_hb(env, c, strcmp(m->type, IPC_HB) == 0 ?
+	    ipc_hdr_int(m, "progress", c->progress) : c->progress);
+	if (strcmp(m->type, IPC_READY) == 0) {
+		if (ipc_hdr_int(m, "pid", 0) != c->pid)
+			log_warnx("READY from %s with a wrong pid", m->ident);
+		else if (c->state == CH_STARTING) {
+			c->state = CH_READY;
+			c->last_progress_ms = clock_mono_ms();
+		}
+	} else if (strcmp(m->type, IPC_RESULT) == 0)
+		sched_on_result(env, c, m->hdr, m->body);
+	else if (strcmp(m->type, IPC_EVENT) == 0)
+		on_worker_event(env, m);
+	else if (strcmp(m->type, IPC_LEDGER) == 0)
+		on_worker_ledger(env, m);
+	else if (strcmp(m->type, IPC_HB) != 0)
+		log_warnx("unexpected %s from %s dropped", m->type, m->ident);
+}
+
+static void
+read_workers(struct sup_env *env)
+{
+	struct ipc_msg m;
+	char err[256];
+	enum ipc_recv_result r;
+	int n;
+
+	for (n = 0; n < 1000; n++) {
+		r = ipc_recv(env->workers, true, &m, err, sizeof(err));
+		if (r == IPC_RECV_NONE || r == IPC_RECV_ERROR)
+			return;
+		if (r == IPC_RECV_INVALID) {
+			log_warnx("dropped an invalid message on the worker "
+			    "endpoint: %s", err);
+			continue;
+		}
+		on_worker_msg(env, &m);
+		ipc_msg_clear(&m);
+	}
+}
+
+static void
+read_lease(struct sup_env *env)
+{
+	char type[32];
+	cJSON *b;
+
+	while (pair_recv(env->lease, type, sizeof(type), &b) == 0) {
+		if (strcmp(type, "CLAIMED") == 0) {
+			env->claim_pending = false;
+			sched_on_claim(env, b);
+		} else if (strcmp(type, "NOCLAIM") == 0 ||
+		    strcmp(type, "CLAIM_ERR") == 0) {
+			env->claim_pending = false;
+			env->next_claim_ms = clock_mono_ms() +
+			    (int64_t)env->cfg.poll_interval_sec * 1000;
+			if (env->once && strcmp(type, "NOCLAIM") == 0) {
+				log_info("--once: nothing to claim");
+				env->once_done = true;
+			}
+		} else if (strcmp(type, "HB") == 0)
+			sched_on_hb_answer(env, b);
+		else
+			sched_on_lease_msg(env, type, b);
+		cJSON_Delete(b);
+	}
+}
+
+static void
+read_events(struct sup_env *env)
+{
+	char type[32];
+	cJSON *b, *req, *h;
+	const char *ident;
+
+	while (pair_recv(env->events, type, sizeof(type), &b) == 0) {
+		req = cJSON_GetObjectItem(b, "req");
+		ident = cJSON_GetStringValue(cJSON_GetObjectItem(req, "ident"));
+		if (strcmp(type, "LEDGER_ACK") == 0 && ident != NULL) {
+			h = cJSON_CreateObject();
+			cJSON_AddNumberToObject(h, "req_id", cJSON_GetNumberValue(
+			    cJSON_GetObjectItem(req, "req_id")));
+			cJSON_AddBoolToObject(h, "ok", cJSON_IsTrue(
+			    cJSON_GetObjectItem(b, "ok")));
+			cJSON_AddBoolToObject(h, "fresh", cJSON_IsTrue(
+			    cJSON_GetObjectItem(b, "fresh")));
+			if (cJSON_GetObjectItem(b, "prev_state") != NULL)
+				cJSON_AddStringToObject(h, "prev_state",
+				    cJSON_GetStringValue(cJSON_GetObjectItem(b,
+				    "prev_state")) ?: "");
+			(void)ipc_send(env->workers, ident, strlen(ident),
+			    IPC_TAG_WORKER, IPC_LEDGER_ACK, h, NULL);
+			cJSON_Delete(h);
+		}
+		cJSON_Delete(b);
+	}
+}
+
+static void
+begin_stop(struct sup_env *env)
+{
+	if (env->stopping)
+		return;
+	log_info("stopping: no new work; children reach a safe point");
+	env->stopping = true;
+	env->stop_deadline = clock_mono_ms() + env_num("RAYVAULT_STOP_GRACE_MS",
+	    STOP_GRACE_MS);
+	child_stop_all(env);
+}
+
+static bool
+stop_ready(struct sup_env *env)
+{
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++)
+		if (env->children[k].pid > 0 && env->children[k].task_id != 0)
+			return false;
+	return true;
+}
+
+static void
+timers(struct sup_env *env, int64_t now)
+{
+	child_check(env, now);
+	if (now >= env->next_sup_hb_ms) {
+		child_send_sup_hb(env);
+		env->next_sup_hb_ms = now + env->cfg.child_heartbeat_ms;
+	}
+	if (!env->stopping && !env->once_done && env->run.mode == RM_NONE &&
+	    !env->claim_pending && now >= env->next_claim_ms)
+		request_claim(env);
+	sched_tick(env, now);
+}
+
+static void
+main_loop(struct sup_env *env)
+{
+	zmq_pollitem_t it[5];
+	char buf[64];
+	int64_t now;
+
+	for (;;) {
+		memset(it, 0, sizeof(it));
+		it[0].socket = env->workers;
+		it[1].socket = env->control;
+		it[2].socket = env->lease;
+		it[3].socket = env->events;
+		it[4].fd = env->sigpipe[0];
+		for (int i = 0; i < 5; i++)
+			it[i].events = ZMQ_POLLIN;
+		if (zmq_poll(it, 5, LOOP_TICK_MS) == -1 && errno != EINTR)
+			fatal("zmq_poll");
+		while (read(env->sigpipe[0], buf, sizeof(buf)) > 0)
+			;
+		if (sup_sig_chld) {
+			sup_sig_chld = 0;
+			child_reap(env);
+		}
+		if (sup_sig_term) {
+			sup_sig_term = 0;
+			begin_stop(env);
+		}
+		read_workers(env);
+		control_dispatch(env);
+		read_lease(env);
+		read_events(env);
+		now = clock_mono_ms();
+		if (env->once_done && env->run.mode == RM_NONE)
+			begin_stop(env);
+		if (env->stopping && (stop_ready(env) ||
+		    now >= env->stop_deadline))
+			return;
+		timers(env, now);
+	}
+}
+
+static void
+shutdown_all(struct sup_env *env)
+{
+	int64_t end;
+
+	sched_shutdown(env);
+	end = clock_mono_ms() + 2000;
+	while (child_any_alive(env) && clock_mono_ms() < end) {
+		child_reap(env);
+		clock_sleep_ms(20);
+	}
+	child_kill_all(env);
+	child_write_table(env);
+	lease_stop(env);
+	ipc_close(env->workers);
+	ipc_close(env->control);
+	zmq_ctx_term(env->zctx);
+	log_info("stopped");
+}
+
+static void
+start_endpoints(struct sup_env *env)
+{
+	char ep[256], err[512];
+
+	if ((env->zctx = zmq_ctx_new()) == NULL)
+		fatal("zmq_ctx_new");
+	if (ipc_endpoint(ep, sizeof(ep), env->cfg.state_dir,
+	    IPC_WORKERS_NAME) == -1)
+		fatalx("RAYVAULT_STATE_DIR: too long for an ipc endpoint "
+		    "(limit %d bytes)", IPC_ENDPOINT_MAX);
+	if ((env->workers = ipc_router_bind(env->zctx, ep, 0600, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (ipc_endpoint(ep, sizeof(ep), env->cfg.state_dir,
+	    IPC_CONTROL_NAME) == -1 || (env->control = ipc_router_bind(
+	    env->zctx, ep, 0600, err, sizeof(err))) == NULL)
+		fatalx("control endpoint: %s", err);
+	if (lease_start(env, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+}
+
+static void
+find_bindir(struct sup_env *env, const char *argv0)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0)
+		self[n] = '\0';
+	else if (realpath(argv0, self) == NULL)
+		strlcpy(self, argv0, sizeof(self));
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	strlcpy(env->bindir, self, sizeof(env->bindir));
+}
+
+static int
+cmd_start(struct sup_env *env, int argc, char **argv)
+{
+	struct pidfh *pfh;
+	char logdir[PATH_MAX];
+
+	make_dirs(env);
+	pfh = lock_pidfile(env);
+	snprintf(logdir, sizeof(logdir), "%s/logs", env->cfg.state_dir);
+	log_init("rvsup", "sup", logdir);
+	setproctitle_init(argc, argv, environ);
+	setproctitle("supervisor %s", env->worker_id);
+	if (plat_set_subreaper() == -1)
+		log_warn("subreaper");
+	setup_signals(env);
+	child_kill_leftovers(env);
+	clock_utc_iso(env->started_at);
+	strlcpy(env->state, "idle", sizeof(env->state));
+	env->quarantine_sec = (int)env_num("RAYVAULT_QUARANTINE_SEC", 45);
+	env->lost_lock_wait_sec = (int)env_num("RAYVAULT_LOST_LOCK_WAIT_SEC",
+	    45);
+	env->stage_stall_sec = (int)env_num("RAYVAULT_STAGE_STALL_SEC", 120);
+	start_endpoints(env);
+	child_init(env);
+	log_info("supervisor %s started on %s (pid %ld)", env->worker_id,
+	    env->cfg.state_dir, (long)getpid());
+	(void)events_request(env, "REPLAY", NULL);
+	main_loop(env);
+	shutdown_all(env);
+	pidfile_remove(pfh);
+	return 0;
+}
+
+static int
+cmd_stop(struct sup_env *env, bool force, long timeout)
+{
+	pid_t pid = rt_held_pid(env->cfg.state_dir);
+	int64_t end;
+
+	if (pid <= 0) {
+		printf("no rvsup is running on %s%s\n", env->cfg.state_dir,
+		    pid == 0 ? " (stale pid file)" : "");
+		return 3;
+	}
+	if (!rt_is_rvsup(pid)) {
+		fprintf(stderr, "rvsup stop: pid %ld holds %s/runtime/rvsup.pid "
+		    "but is not an rvsup; not signalling it\n", (long)pid,
+		    env->cfg.state_dir);
+		return 1;
+	}
+	if (kill(pid, SIGTERM) == -1) {
+		fprintf(stderr, "rvsup stop: kill %ld: %s\n", (long)pid,
+		    strerror(errno));
+		return 1;
+	}
+	printf("sent SIGTERM to rvsup %ld; waiting up to %ld s\n", (long)pid,
+	    timeout);
+	end = clock_mono_ms() + timeout * 1000;
+	while (clock_mono_ms() < end) {
+		if (kill(pid, 0) == -1 && errno == ESRCH) {
+			printf("rvsup %ld stopped\n", (long)pid);
+			return 0;
+		}
+		clock_sleep_ms(100);
+	}
+	if (!force) {
+		fprintf(stderr, "rvsup %ld still running after %ld s; use "
+		    "--force to kill it\n", (long)pid, timeout);
+		return 1;
+	}
+	(void)kill(pid, SIGKILL);
+	printf("rvsup %ld killed (its children exit with it)\n", (long)pid);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "worker-id", required_argument, NULL, 'w' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct sup_env env;
+	const char *statedir = NULL, *wid = NULL, *cmd;
+	char err[4096], *end;
+	bool force = false;
+	long timeout = 30;
+	int c;
+
+	if (argc < 2 || argv[1][0] == '-')
+		usage();
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			statedir = optarg;
+			break;
+		case 'w':
+			wid = optarg;
+			break;
+		case 'o':
+			env.once = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 't':
+			timeout = strtol(optarg, &end, 10);
+			if (*end != '\0' || timeout < 1 || timeout > 3600)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (wid != NULL && setenv("RAYVAULT_WORKER_ID", wid, 1) == -1)
+		fatal("setenv");
+	log_init("rvsup", "sup", NULL);
+	if (config_load(&env.cfg, statedir, NULL, err, sizeof(err)) == -1) {
+		fprintf(stderr, "rvsup: invalid settings:\n%s", err);
+		return EX_CONFIG;
+	}
+	strlcpy(env.worker_id, env.cfg.worker_id, sizeof(env.worker_id));
+	find_bindir(&env, argv[0]);
+	if (strcmp(cmd, "start") == 0)
+		return cmd_start(&env, argc, argv);
+	if (strcmp(cmd, "stop") == 0)
+		return cmd_stop(&env, force, timeout);
+	if (strcmp(cmd, "check-config") == 0) {
+		config_print(&env.cfg, stdout);
+		return 0;
+	}
+	usage();
+}
