@@ -373,7 +373,7 @@ static void
 fault_task_start(struct wrk_env *env)
 {
 	char path[1024], buf[32];
-	pid_t pid;
+	pid_t pid = -1;
 	int64_t end;
 
 	if (env->fault.crash) {

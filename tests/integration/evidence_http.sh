@@ -1,0 +1,185 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+#
+# evidence_http.sh: the evidence stage against a loopback HTTP server.
+#
+# Starts tests/lib/httpd_fixture.py (product sites cannot be reached from
+# tests) and runs rv_evidence on specs pointing at it: a server that never
+# answers must fail with a timeout within about the configured 2 s, an
+# oversized body, a redirect loop, a redirect to file://, and HTTP 500 must
+# fail with a clear error, three redirects and a good page must work, and
+# two tier-5 pages that disagree on voltage must exit 3 with a voltage
+# conflict.  The progress tick must run at least every 100 ms (checked
+# with some slack for scheduling) and a stop request must end a transfer.
+#
+# Usage: BUILD=build tests/integration/evidence_http.sh
+# Prints "FAIL <case>: <detail>" per failure and exits non-zero on any.
+
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in
+/*) ;;
+*) BUILD=$ROOT/$BUILD ;;
+esac
+TOOL=$BUILD/tests/tools/rv_evidence
+PAGES=$ROOT/tests/unit/data/pages
+MAX_GAP_MS=150
+
+[ -x "$TOOL" ] || { echo "FAIL setup: $TOOL not built"; exit 1; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/evidence_http.XXXXXX")
+SERVER_PID=
+cleanup() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null || :
+		wait "$SERVER_PID" 2>/dev/null || :
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+python3 "$ROOT/tests/lib/httpd_fixture.py" "$PAGES" >"$TMP/port" &
+SERVER_PID=$!
+i=0
+while [ ! -s "$TMP/port" ]; do
+	i=$((i + 1))
+	if [ $i -gt 50 ]; then
+		echo "FAIL setup: fixture server did not start"
+		exit 1
+	fi
+	sleep 0.1
+done
+PORT=$(head -n 1 "$TMP/port")
+BASE=http://127.0.0.1:$PORT
+
+failures=0
+passes=0
+fail() {
+	echo "FAIL $1: $2"
+	failures=$((failures + 1))
+}
+
+now_ms() {
+	python3 -c 'import time; print(int(time.monotonic() * 1000))'
+}
+
+# spec NAME URL TIER [URL TIER...]: write $TMP/NAME.json
+spec() {
+	name=$1
+	shift
+	{
+		printf '{"video_id":"EV-TEST","sources":['
+		sep=
+		while [ $# -ge 2 ]; do
+			printf '%s{"url":"%s","tier":%s}' "$sep" "$1" "$2"
+			sep=,
+			shift 2
+		done
+		printf ']}\n'
+	} >"$TMP/$name.json"
+}
+
+# run NAME WANT_RC PATTERN MAX_MS [TOOL OPTIONS...]: run the tool on
+# $TMP/NAME.json; PATTERN must appear in its stdout or stderr.
+run() {
+	name=$1 want=$2 pattern=$3 max=$4
+	shift 4
+	t0=$(now_ms)
+	set +e
+	if command -v timeout >/dev/null 2>&1; then
+		timeout 30 "$TOOL" -o "$TMP/$name.evidence.json" "$@" \
+		    "$TMP/$name.json" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	else
+		"$TOOL" -o "$TMP/$name.evidence.json" "$@" \
+		    "$TMP/$name.json" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	fi
+	rc=$?
+	set -e
+	ms=$(($(now_ms) - t0))
+	if [ "$rc" -ne "$want" ]; then
+		fail "$name" "exit $rc, want $want: $(head -c 300 "$TMP/$name.err")"
+		return 0
+	fi
+	if ! cat "$TMP/$name.out" "$TMP/$name.err" | grep -q -- "$pattern"; then
+		fail "$name" "no \"$pattern\" in output: $(head -c 300 "$TMP/$name.err")"
+		return 0
+	fi
+	if [ "$ms" -gt "$max" ]; then
+		fail "$name" "took $ms ms, limit $max ms"
+		return 0
+	fi
+	passes=$((passes + 1))
+}
+
+# check_gap NAME: the progress tick never paused longer than MAX_GAP_MS.
+check_gap() {
+	gap=$(sed -n 's/^progress: [0-9]* ticks, max gap \([0-9]*\) ms$/\1/p' \
+	    "$TMP/$1.err")
+	if [ -z "$gap" ]; then
+		fail "$1 progress" "no progress report"
+	elif [ "$gap" -gt "$MAX_GAP_MS" ]; then
+		fail "$1 progress" "tick gap $gap ms > $MAX_GAP_MS ms"
+	else
+		passes=$((passes + 1))
+	fi
+}
+
+spec slow "$BASE/slow" 5
+run slow 1 "slow: timed out" 3500 -P -t 2
+check_gap slow
+
+spec stop "$BASE/slow" 5
+run stop 1 "stopped by the progress tick" 1500 -S 0.5 -t 10
+
+spec big "$BASE/big" 5
+run big 1 "body larger than 5 MiB" 5000
+
+spec big_cl "$BASE/big?cl=1" 5
+run big_cl 1 "big?...: body larger than 5 MiB" 5000
+
+spec loop "$BASE/loop" 5
+run loop 1 "too many redirects" 5000
+
+spec hops6 "$BASE/redirect/6" 5
+run hops6 1 "too many redirects" 5000
+
+spec scheme "$BASE/scheme" 5
+run scheme 1 "redirected to a scheme other than http or https" 5000
+
+spec file "file:///etc/passwd" 5
+run file 1 "not an http or https URL" 5000
+
+spec e500 "$BASE/500" 5
+run e500 1 "500: HTTP 500" 5000
+
+spec hops3 "$BASE/redirect/3" 5
+run hops3 0 '"sources_ok":[[:space:]]*1' 5000
+
+spec good "$BASE/page/store_multi.html" 5
+run good 0 '"sources_failed":[[:space:]]*0' 5000
+if ! grep -q '"voltage":[[:space:]]*"220 V"' "$TMP/good.evidence.json" ||
+    ! grep -q '"sha256":[[:space:]]*"[0-9a-f]\{64\}"' \
+    "$TMP/good.evidence.json"; then
+	fail good "evidence file lacks the page's claims or sha256"
+fi
+
+spec partial "$BASE/page/store_multi.html" 5 "$BASE/500" 4
+run partial 0 '"sources_failed":[[:space:]]*1' 5000
+
+spec conflict "$BASE/page/volt_110.html" 5 "$BASE/page/volt_220.html" 5
+run conflict 3 '"claim":[[:space:]]*"voltage"' 5000
+if grep -q '"claim":[[:space:]]*"\(price\|ean\|model_id\)"' \
+    "$TMP/conflict.out"; then
+	fail conflict "agreeing claims reported as conflicts"
+fi
+grep -q "^voltage:" "$TMP/conflict.err" ||
+    fail conflict "no voltage section in the diff"
+
+spec lowtier "$BASE/page/volt_110.html" 2 "$BASE/page/volt_220.html" 5
+run lowtier 0 "voltage: sources below tier 4 disagree" 5000
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
