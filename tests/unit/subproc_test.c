@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * subproc_test.c: unit tests for common/subproc.c with real processes:
+ * exit codes and signals, exec failure, stdout capture and cap, stderr
+ * tail, timeout kill, stop through the progress, ffmpeg progress parsing,
+ * descriptor hygiene, process group, signal mask, and no zombie left.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/subproc.h"
+
+static int npass, nfail;
+
+#define CHECK(name, cond, ...) do {					\
+	if (cond)							\
+		npass++;						\
+	else {								\
+		nfail++;						\
+		printf("FAIL %s: ", (name));				\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+	}								\
+} while (0)
+
+struct tick_ctx {
+	int		 calls;
+	int		 stop_after;	/* 0: never stop */
+	long long	 last;
+	bool		 decreased;
+	int64_t		 first_ms, last_ms;
+};
+
+static int
+count_tick(void *arg, long long value)
+{
+	struct tick_ctx *t = arg;
+
+	if (value < t->last)
+		t->decreased = true;
+	t->last = value;
+	t->last_ms = clock_mono_ms();
+	if (t->calls++ == 0)
+		t->first_ms = t->last_ms;
+	if (t->stop_after > 0 && t->calls >= t->stop_after)
+		return -1;
+	return 0;
+}
+
+static int
+run_sh(const char *script, size_t outmax, long timeout_ms,
+    struct progress *p, bool parse, struct subproc_result *res)
+{
+	char *argv[] = { "sh", "-c", (char *)script, NULL };
+
+	return subproc_run(argv, outmax, timeout_ms, p, parse, res);
+}
+
+static void
+test_exit_codes(void)
+{
+	struct subproc_result res;
+	char *argv_true[] = { "true", NULL };
+	int r;
+
+	r = subproc_run(argv_true, 0, 5000, NULL, false, &res);
+	CHECK("exit0", r == 0 && res.status == 0 && res.out == NULL,
+	    "r=%d status=%d", r, res.status);
+	subproc_result_clear(&res);
+	r = run_sh("exit 3", 0, 5000, NULL, false, &res);
+	CHECK("exit3", r == 0 && res.status == 3, "r=%d status=%d", r,
+	    res.status);
+	r = run_sh("kill -TERM $$; sleep 5", 0, 5000, NULL, false, &res);
+	CHECK("signal", r == 0 && res.status == 128 + SIGTERM &&
+	    !res.timed_out, "r=%d status=%d", r, res.status);
+}
+
+static void
+test_exec_fail(void)
+{
+	struct subproc_result res;
+	char *argv[] = { "rv-no-such-tool-zz", NULL };
+	int r;
+
+	errno = 0;
+	r = subproc_run(argv, 64, 5000, NULL, false, &res);
+	CHECK("exec_fail", r == -1 && errno == ENOENT && res.status == -1 &&
+	    res.out == NULL, "r=%d errno=%d status=%d", r, errno,
+	    res.status);
+}
+
+static void
+test_capture(void)
+{
+	struct subproc_result res;
+	int r;
+
+	r = run_sh("printf hello; printf oops >&2", 64, 5000, NULL, false,
+	    &res);
+	CHECK("capture", r == 0 && res.status == 0 && res.outlen == 5 &&
+	    res.out != NULL && strcmp(res.out, "hello") == 0 &&
+	    strcmp(res.errtail, "oops") == 0, "out=%s err=%s",
+	    res.out ? res.out : "(null)", res.errtail);
+	subproc_result_clear(&res);
+
+	/* 200 KB of output against a 1000-byte cap: capped, not blocked. */
+	r = run_sh("head -c 200000 /dev/zero | tr '\\000' a", 1000, 10000,
+	    NULL, false, &res);
+	CHECK("stdout_cap", r == 0 && res.status == 0 &&
+	    res.outlen == 1000 && strlen(res.out) == 1000 &&
+	    res.out[999] == 'a', "r=%d status=%d outlen=%zu", r, res.status,
+	    res.outlen);
+	subproc_result_clear(&res);
+
+	r = run_sh("cat", 64, 5000, NULL, false, &res);
+	CHECK("stdin_devnull", r == 0 && res.status == 0 && res.outlen == 0,
+	    "r=%d status=%d", r, res.status);
+	subproc_result_clear(&res);
+}
+
+static void
+test_errtail(void)
+{
+	struct subproc_result res;
+	size_t n;
+	int r;
+
+	r = run_sh("i=0; while [ $i -lt 300 ]; do echo line$i >&2; "
+	    "i=$((i+1)); done", 0, 10000, NULL, false, &res);
+	n = strlen(res.errtail);
+	CHECK("errtail", r == 0 && n == sizeof(res.errtail) - 1 &&
+	    n >= 8 && strcmp(res.errtail + n - 8, "line299\n") == 0,
+	    "len=%zu tail=...%s", n, n > 20 ? res.errtail + n - 20 : "");
+}
+
+static void
+test_timeout(void)
+{
+	struct subproc_result res;
+	char *argv[] = { "sleep", "10", NULL };
+	int64_t t0, dt;
+	int r;
+
+	t0 = clock_mono_ms();
+	r = subproc_run(argv, 0, 300, NULL, false, &res);
+	dt = clock_mono_ms() - t0;
+	CHECK("timeout", r == 0 && res.timed_out &&
+	    res.status == 128 + SIGKILL && dt >= 290 && dt < 2000,
+	    "r=%d timed_out=%d status=%d dt=%lld", r, res.timed_out,
+	    res.status, (long long)dt);
+}
+
+static void
+test_stop(void)
+{
+	struct tick_ctx t = { .stop_after = 3 };
+	struct progress p = { count_tick, &t, 0 };
+	struct subproc_result res;
+	char *argv[] = { "sleep", "10", NULL };
+	int64_t t0, dt;
+	int r;
+
+	t0 = clock_mono_ms();
+	r = subproc_run(argv, 0, 0, &p, false, &res);
+	dt = clock_mono_ms() - t0;
+	CHECK("stop", r == 0 && res.stopped && !res.timed_out &&
+	    res.status == 128 + SIGKILL && t.calls == 3 && dt >= 250 &&
+	    dt < 1500, "r=%d stopped=%d status=%d calls=%d dt=%lld", r,
+	    res.stopped, res.status, t.calls, (long long)dt);
+}
+
+static void
+test_stop_final(void)
+{
+	struct tick_ctx t = { .stop_after = 1 };
+	struct progress p = { count_tick, &t, 0 };
+	struct subproc_result res;
+	char *argv[] = { "true", NULL };
+	int r;
+
+	/* Done before the first 100 ms tick: the stop is still reported. */
+	r = subproc_run(argv, 0, 5000, &p, false, &res);
+	CHECK("stop_final", r == 0 && res.stopped && res.status == 0 &&
+	    t.calls == 1, "r=%d stopped=%d status=%d calls=%d", r,
+	    res.stopped, res.status, t.calls);
+}
+
+static void
+test_ticks(void)
+{
+	struct tick_ctx t = { 0 };
+	struct progress p = { count_tick, &t, 0 };
+	struct subproc_result res;
+	char *argv[] = { "sleep", "0.6", NULL };
+	int r;
+
+	r = subproc_run(argv, 0, 5000, &p, false, &res);
+	/* ~6 ticks in 600 ms, plus the final one. */
+	CHECK("ticks", r == 0 && res.status == 0 && t.calls >= 5 &&
+	    t.calls <= 9 && !t.decreased, "calls=%d", t.calls);
+}
+
+static void
+test_progress_parse(void)
+{
+	struct tick_ctx t = { 0 };
+	struct progress p = { count_tick, &t, 42 };
+	struct subproc_result res;
+	int r;
+
+	r = run_sh("printf 'frame=1\\nout_time_us=500000\\n"
+	    "total_size=1000\\nprogress=continue\\nhello world\\n'; "
+	    "sleep 0.25; printf 'out_time_ms=1000000\\nout_time_us=N/A\\n"
+	    "total_size=900\\nprogress=end\\n'", 4096, 5000, &p, true, &res);
+	CHECK("progress_parse", r == 0 && res.status == 0 &&
+	    res.out != NULL && strcmp(res.out, "hello world\n") == 0 &&
+	    p.value == 42 + 1000000 + 1000 && !t.decreased,
+	    "out=%s value=%lld", res.out ? res.out : "(null)", p.value);
+	subproc_result_clear(&res);
+
+	/* Without parsing, the counter follows bytes of output. */
+	p.value = 10;
+	r = run_sh("printf 'out_time_us=5\\n'", 4096, 5000, &p, false, &res);
+	CHECK("progress_bytes", r == 0 && res.out != NULL &&
+	    strcmp(res.out, "out_time_us=5\n") == 0 && p.value == 10 + 14,
+	    "out=%s value=%lld", res.out ? res.out : "(null)", p.value);
+	subproc_result_clear(&res);
+}
+
+static void
+test_fds_and_group(void)
+{
+	struct subproc_result res;
+	char want[32], fdname[16];
+	int fd, r;
+
+	/* A descriptor without close-on-exec must not reach the child. */
+	if ((fd = open("/dev/null", O_RDONLY)) == -1 || dup2(fd, 50) == -1) {
+		CHECK("fds", 0, "open: %s", strerror(errno));
+		return;
+	}
+	close(fd);
+	fd = 50;
+	r = run_sh("for f in /proc/$$/fd/*; do printf '%s ' ${f##*/}; done",
+	    256, 5000, NULL, false, &res);
+	snprintf(fdname, sizeof(fdname), " %d ", fd);
+	CHECK("fds_closed", r == 0 && res.out != NULL &&
+	    strncmp(res.out, "0 1 2 ", 6) == 0 &&
+	    strstr(res.out, fdname) == NULL, "child fds: %s (leaked %d)",
+	    res.out ? res.out : "(null)", fd);
+	subproc_result_clear(&res);
+	close(50);
+
+	r = run_sh("cut -d' ' -f5 /proc/$$/stat", 64, 5000, NULL, false,
+	    &res);
+	snprintf(want, sizeof(want), "%ld\n", (long)getpgrp());
+	CHECK("same_pgrp", r == 0 && res.out != NULL &&
+	    strcmp(res.out, want) == 0, "child pgrp %s, ours %s",
+	    res.out ? res.out : "(null)", want);
+	subproc_result_clear(&res);
+}
+
+static void
+test_sigmask(void)
+{
+	struct subproc_result res;
+	sigset_t set, old;
+	int r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	r = run_sh("kill -TERM $$; sleep 3", 0, 5000, NULL, false, &res);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	CHECK("sigmask_reset", r == 0 && res.status == 128 + SIGTERM,
+	    "status=%d", res.status);
+}
+
+static void
+test_grandchild(void)
+{
+	struct subproc_result res;
+	int64_t t0, dt;
+	int r;
+
+	/* A background grandchild keeps the pipes open; we must not wait. */
+	t0 = clock_mono_ms();
+	r = run_sh("sleep 3 & echo done", 64, 10000, NULL, false, &res);
+	dt = clock_mono_ms() - t0;
+	CHECK("grandchild", r == 0 && res.status == 0 && dt < 2000 &&
+	    res.out != NULL && strcmp(res.out, "done\n") == 0,
+	    "status=%d dt=%lld", res.status, (long long)dt);
+	subproc_result_clear(&res);
+}
+
+static void
+test_no_zombie(void)
+{
+	pid_t r;
+
+	r = waitpid(-1, NULL, WNOHANG);
+	CHECK("no_zombie", r == -1 && errno == ECHILD,
+	    "waitpid(-1) = %ld (%s): a child was left behind", (long)r,
+	    r == -1 ? strerror(errno) : "unreaped");
+}
+
+int
+main(void)
+{
+	test_exit_codes();
+	test_exec_fail();
+	test_capture();
+	test_errtail();
+	test_timeout();
+	test_stop();
+	test_stop_final();
+	test_ticks();
+	test_progress_parse();
+	test_fds_and_group();
+	test_sigmask();
+	test_grandchild();
+	test_no_zombie();
+	printf("%d passed, %d failed\n", npass, nfail);
+	return nfail == 0 ? 0 : 1;
+}
