@@ -123,3 +123,24 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- operator targets: thin calls of rvsup / rvctl (SPEC section 6) ----
+RVSUP := $(BUILD)/bin/rvsup
+RVCTL := $(BUILD)/bin/rvctl
+need_id  = $(if $(ID),,$(error set ID=<video id>, e.g. make $@ ID=RAY-99))
+need_yes = $(if $(filter YES,$(CONFIRM)),,$(error $@ changes things: run make $@ CONFIRM=YES))
+
+.PHONY: worker worker-test stop stop-force status runs
+worker: all
+	$(RVSUP) start $(if $(WID),--worker-id $(WID))
+worker-test: all
+	RAYVAULT_LEASE_MINUTES=2 RAYVAULT_HEARTBEAT_INTERVAL_SEC=30 \
+	RAYVAULT_HEARTBEAT_TIMEOUT_SEC=10 $(RVSUP) start $(if $(WID),--worker-id $(WID))
+stop:
+	$(RVSUP) stop
+stop-force:
+	$(RVSUP) stop --force
+status:
+	$(RVCTL) status
+runs:
+	$(RVCTL) runs

@@ -318,7 +318,12 @@ config_load(struct rv_config *out, const char *state_dir_override,
 		if (gethostname(host, sizeof(host)) == -1)
 			strlcpy(host, "rayvault", sizeof(host));
 		host[sizeof(host) - 1] = '\0';
-		strlcpy(c.worker_id, host, sizeof(c.worker_id));
+		/* a worker id needs 3 characters; short host names get a prefix */
+		if (strlen(host) < 3)
+			snprintf(c.worker_id, sizeof(c.worker_id), "worker-%.50s",
+			    host);
+		else
+			strlcpy(c.worker_id, host, sizeof(c.worker_id));
 	}
 	if (strlen(c.worker_id) < 3) {
 		errf(err, errlen, "RAYVAULT_WORKER_ID: \"%s\" is shorter than "

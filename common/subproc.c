@@ -353,6 +353,13 @@ poll_once(struct sp_state *st, int timeout)
 		pfd[n].fd = st->fd_err;
 		pfd[n++].events = POLLIN;
 	}
+	/*
+	 * Both pipes closed: the child is exiting.  Check again in 2 ms
+	 * instead of sleeping to the next tick (each ffprobe would cost up
+	 * to 100 ms more).
+	 */
+	if (n == 0 && timeout > 2)
+		timeout = 2;
 	if (poll(n > 0 ? pfd : NULL, n, timeout) <= 0)
 		return;		/* timeout, or EINTR: the loop goes on */
 	for (i = 0; i < (int)n; i++) {

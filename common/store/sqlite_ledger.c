@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * sqlite_ledger.c: the credit ledger of the SQLite store backend (SPEC
+ * section 3): ledger_intent, ledger_result, ledger_list.
+ *
+ * Every paid render books an intent under the key
+ * "<run_id>:<segment_id>:<sha8>" before the call and its result after it.
+ * An intent is booked only by the run's current lock holder (token and,
+ * when given, lease epoch) while the run may spend (running or approved),
+ * so a zombie of an earlier claim can never book a render; an intent
+ * whose key exists is answered with the existing row, which is how a
+ * restarted worker learns it already paid.  A result moves an intent to
+ * done or failed once; repeating the same result is harmless.  This file
+ * never changes a run.
+ *
+ * Public (backend-internal): sqs_ledger_intent, sqs_ledger_result,
+ * sqs_ledger_list, sqs_ledger_sql.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "common/ids.h"
+#include "common/store.h"
+#include "common/store/sqlite_int.h"
+
+#define LEDGER_COLS \
+    "key, run_id, segment_id, sha8, lease_epoch, credits, state, output"
+
+static const char sql_ledger_get[] =
+    "SELECT " LEDGER_COLS " FROM credit_ledger WHERE key = ?1";
+
+static const char sql_ledger_insert[] =
+    "INSERT INTO credit_ledger (key, run_id, segment_id, sha8,"
+    " lease_epoch, credits, state, output, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'intent', NULL, " SQS_NOW ", "
+    SQS_NOW ")";
+
+static const char sql_ledger_result[] =
+    "UPDATE credit_ledger SET state = ?2, credits = ?3, output = ?4,"
+    " updated_at = " SQS_NOW " WHERE key = ?1 AND state = 'intent'";
+
+static const char sql_ledger_list[] =
+    "SELECT " LEDGER_COLS " FROM credit_ledger"
+    " WHERE ?1 IS NULL OR run_id = ?1 ORDER BY created_at, rowid";
+
+const char *const sqs_ledger_sql[] = {
+	sql_ledger_get, sql_ledger_insert, sql_ledger_result,
+	sql_ledger_list, NULL
+};
+
+static void
+fill_ledger(sqlite3_stmt *st, struct store_ledger *l)
+{
+	memset(l, 0, sizeof(*l));
+	sqs_col(st, 0, l->key, sizeof(l->key));
+	sqs_col(st, 1, l->run_id, sizeof(l->run_id));
+	sqs_col(st, 2, l->segment_id, sizeof(l->segment_id));
+	sqs_col(st, 3, l->sha8, sizeof(l->sha8));
+	l->lease_epoch = sqlite3_column_int64(st, 4);
+	l->credits = sqlite3_column_int(st, 5);
+	sqs_col(st, 6, l->state, sizeof(l->state));
+	sqs_col(st, 7, l->output, sizeof(l->output));
+}
+
+/* Read the row of <key>: 1, 0 when there is none, -1 on failure. */
+static int
+ledger_get(struct sqs *s, const char *key, struct store_ledger *l,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqs_prep(s, &st, err, errlen, sql_ledger_get, "s", key) == -1)
+		return -1;
+	if ((r = sqs_step(s, st, err, errlen)) == 1 && l != NULL)
+		fill_ledger(st, l);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Check <l> and build its key into <key> (128 bytes). */
+static int
+check_intent(const struct store_ledger *l, char *key, char *err,
+    size_t errlen)
+{
+	char q[64];
+
+	if (memchr(l->key, '\0', sizeof(l->key)) == NULL ||
+	    memchr(l->run_id, '\0', sizeof(l->run_id)) == NULL ||
+	    memchr(l->segment_id, '\0', sizeof(l->segment_id)) == NULL ||
+	    memchr(l->sha8, '\0', sizeof(l->sha8)) == NULL) {
+		sqs_seterr(err, errlen, "ledger: a field is not terminated");
+		return -1;
+	}
+	if (sqs_check_run_id(l->run_id, err, errlen) == -1)
+		return -1;
+	if (!id_segment_valid(l->segment_id)) {
+		sqs_seterr(err, errlen, "ledger: \"%s\" is not a segment id",
+		    sqs_quote(l->segment_id, q, sizeof(q)));
+		return -1;
+	}
+	if (!id_sha8_valid(l->sha8)) {
+		sqs_seterr(err, errlen, "ledger: \"%s\" is not a sha8",
+		    sqs_quote(l->sha8, q, sizeof(q)));
+		return -1;
+	}
+	if (l->credits < 0) {
+		sqs_seterr(err, errlen, "ledger: negative credits");
+		return -1;
+	}
+	snprintf(key, sizeof(l->key), "%s:%s:%s", l->run_id, l->segment_id,
+	    l->sha8);
+	if (l->key[0] != '\0' && strcmp(l->key, key) != 0) {
+		sqs_seterr(err, errlen, "ledger key \"%s\" is not "
+		    "<run_id>:<segment_id>:<sha8>", sqs_quote(l->key, q,
+		    sizeof(q)));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_holder(struct sqs *s, const struct store_ledger *l, const char *key,
+    const char *lock_token, struct sqs_row *row, char *err, size_t errlen)
+{
+	if (sqs_row_load(s, l->run_id, row, err, errlen) != 1)
+		return -1;
+	if (lock_token == NULL || row->lock_token[0] == '\0' ||
+	    strcmp(row->lock_token, lock_token) != 0) {
+		sqs_seterr(err, errlen, "ledger %s: lock lost (the caller's "
+		    "token is not the run's)", key);
+		errno = ESTALE;
+		return -1;
+	}
+	if (l->lease_epoch != 0 && l->lease_epoch != row->lease_epoch) {
+		sqs_seterr(err, errlen, "ledger %s: lock lost (epoch %lld, "
+		    "current %lld)", key, l->lease_epoch, row->lease_epoch);
+		errno = ESTALE;
+		return -1;
+	}
+	if (strcmp(row->status, RUN_RUNNING) != 0 &&
+	    strcmp(row->status, RUN_APPROVED) != 0) {
+		sqs_seterr(err, errlen, "ledger %s: run is %s; no credits may "
+		    "be spent", key, row->status);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+intent_locked(struct sqs *s, const struct store_ledger *l, const char *key,
+    const char *lock_token, bool *fresh, struct store_ledger *existing,
+    char *err, size_t errlen)
+{
+	struct sqs_row row;
+	int r;
+
+	if (check_holder(s, l, key, lock_token, &row, err, errlen) == -1)
+		return -1;
+	if ((r = ledger_get(s, key, existing, err, errlen)) != 0)
+		return r == 1 ? 0 : -1;
+	if (sqs_run(s, err, errlen, sql_ledger_insert, "ssssIi", key,
+	    l->run_id, l->segment_id, l->sha8, row.lease_epoch,
+	    l->credits) < 0)
+		return -1;
+	*fresh = true;
+	return 0;
+}
+
+/*
+ * Book the intent <l> (borrowed; an empty key is built from run_id,
+ * segment_id and sha8) for the holder of <lock_token>.  *fresh is true
+ * when it was booked now, false when the key existed (then <existing>,
+ * which may be NULL, gets that row).  Returns 0, or -1: a bad argument,
+ * the lock lost (errno ESTALE, "lock lost"), a run that may not spend
+ * (errno EPERM), or a store failure.
+ */
+int
+sqs_ledger_intent(void *impl, const struct store_ledger *l,
+    const char *lock_token, bool *fresh, struct store_ledger *existing,
+    char *err, size_t errlen)
+{
+	struct sqs *s = impl;
+	char key[sizeof(l->key)];
+
+	*fresh = false;
+	if (existing != NULL)
+		memset(existing, 0, sizeof(*existing));
+	if (check_intent(l, key, err, errlen) == -1)
+		return -1;
+	if (sqs_begin(s, err, errlen) == -1)
+		return -1;
+	return sqs_end(s, intent_locked(s, l, key, lock_token, fresh,
+	    existing, err, errlen), err, errlen);
+}
+
+static int
+result_locked(struct sqs *s, const char *key, const char *state,
+    int credits, const char *output, char *err, size_t errlen)
+{
+	struct store_ledger cur;
+	int r;
+
+	if ((r = sqs_run(s, err, errlen, sql_ledger_result, "ssiz", key,
+	    state, credits, output)) != 0)
+		return r < 0 ? -1 : 0;
+	if ((r = ledger_get(s, key, &cur, err, errlen)) != 1) {
+		if (r == 0) {
+			sqs_seterr(err, errlen, "ledger %s: not found", key);
+			errno = ENOENT;
+		}
+		return -1;
+	}
+	if (strcmp(cur.state, state) == 0)
+		return 0;
+	sqs_seterr(err, errlen, "ledger %s is already %s", key, cur.state);
+	return -1;
+}
+
+/*
+ * Record the result of the intent <key>: <state> done or failed, the
+ * <credits> spent and the <output> path (relative to the state root,
+ * may be NULL).  Repeating the recorded result is a no-op; a different
+ * one is refused.  Returns 0, or -1 (unknown key: errno ENOENT).
+ */
+int
+sqs_ledger_result(void *impl, const char *key, const char *state,
+    int credits, const char *output, char *err, size_t errlen)
+{
+	struct sqs *s = impl;
+	char q[64];
+
+	if (key == NULL || *key == '\0' || strlen(key) >= 128) {
+		sqs_seterr(err, errlen, "ledger key \"%s\" is empty or too "
+		    "long", sqs_quote(key, q, sizeof(q)));
+		return -1;
+	}
+	if (state == NULL || (strcmp(state, "done") != 0 &&
+	    strcmp(state, "failed") != 0) || credits < 0) {
+		sqs_seterr(err, errlen, "ledger %s: result \"%s\" with %d "
+		    "credits is not done or failed with credits >= 0", key,
+		    sqs_quote(state, q, sizeof(q)), credits);
+		return -1;
+	}
+	if (output != NULL && (output[0] == '/' || strlen(output) >= 256)) {
+		sqs_seterr(err, errlen, "ledger %s: output must be a path "
+		    "relative to the state root, under 256 bytes", key);
+		return -1;
+	}
+	if (sqs_begin(s, err, errlen) == -1)
+		return -1;
+	return sqs_end(s, result_locked(s, key, state, credits, output, err,
+	    errlen), err, errlen);
+}
+
+/*
+ * The ledger rows of <run_id> (NULL or "": all), oldest first, as an
+ * array the caller frees (*out NULL when empty).  Returns 0, or -1.
+ */
+int
+sqs_ledger_list(void *impl, const char *run_id, struct store_ledger **out,
+    size_t *n, char *err, size_t errlen)
+{
+	struct sqs *s = impl;
+	struct store_ledger *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	sqlite3_stmt *st;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (run_id != NULL && *run_id != '\0' &&
+	    sqs_check_run_id(run_id, err, errlen) == -1)
+		return -1;
+	if (sqs_prep(s, &st, err, errlen, sql_ledger_list, "z", run_id) == -1)
+		return -1;
+	while ((r = sqs_step(s, st, err, errlen)) == 1) {
+		if (len == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				sqs_seterr(err, errlen, "store: ledger: out "
+				    "of memory");
+				r = -1;
+				break;
+			}
+			v = nv;
+		}
+		fill_ledger(st, &v[len++]);
+	}
+	sqlite3_finalize(st);
+	if (r == -1) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}

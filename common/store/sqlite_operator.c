@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * sqlite_operator.c: what an operator does to a run through the SQLite
+ * store backend (SPEC sections 2 and 4): approve, refetch, abort and
+ * unlock (rpc_operator_action), and the forced unlock of rvctl unlock
+ * (rpc_force_unlock_run).
+ *
+ * Each call is a compare-and-set on the run's current status, gate nonce
+ * and lease inside one BEGIN IMMEDIATE transaction, so a repeated click is
+ * answered "already applied" and never applied twice, and a button of a
+ * gate that is already closed ("stale button") does nothing.  A nonce that
+ * is no longer current is judged by the operator_action events: the same
+ * nonce with the same action was applied before; anything else is not
+ * possible.  Every applied call writes an operator_action event, every
+ * refused or repeated one an operator_action_ignored event, both naming
+ * the operator; a forced unlock always writes a manual_unlock event with
+ * the lock it found.  Neither call ever touches a lease it was not asked
+ * to, and unlocking never changes a run's status.
+ *
+ * Public (backend-internal): sqs_operator_action, sqs_force_unlock,
+ * sqs_operator_sql.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <sqlite3.h>
+
+#include "common/ids.h"
+#include "common/store.h"
+#include "common/store/sqlite_int.h"
+
+static const char sql_nonce_used[] =
+    "SELECT 1 FROM run_events WHERE run_id = ?1"
+    " AND event_type = 'operator_action'"
+    " AND json_extract(payload, '$.nonce') = ?2"
+    " AND json_extract(payload, '$.action') = ?3 LIMIT 1";
+
+static const char sql_decide[] =
+    "UPDATE pipeline_runs SET status = ?2, force_refetch = ?3,"
+    " gate_decision = CASE WHEN gate_nonce IS NOT NULL"
+    " OR status = 'waiting_approval' THEN ?4 ELSE gate_decision END,"
+    " gate_nonce = NULL, updated_at = " SQS_NOW " WHERE run_id = ?1";
+
+const char *const sqs_operator_sql[] = { sql_nonce_used, sql_decide, NULL };
+
+/* One operator_action call while it is being decided. */
+struct op_call {
+	const char	*run_id;
+	const char	*action;
+	const char	*operator_name;
+	const char	*nonce;		/* NULL when none */
+	struct sqs_row	 row;
+	enum store_action_result res;
+	const char	*to_status;	/* NULL: status unchanged */
+	char		 why[160];	/* why not applied */
+};
+
+static const char *
+applied_verb(const char *action)
+{
+	if (strcmp(action, "approve") == 0)
+		return "approved";
+	if (strcmp(action, "refetch") == 0)
+		return "refetch requested";
+	if (strcmp(action, "abort") == 0)
+		return "aborted";
+	return "unlocked";
+}
+
+static cJSON *
+lock_snapshot(const struct sqs_row *row)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	sqs_json_str(o, "worker_id", row->worker_id);
+	sqs_json_str(o, "lock_token", row->lock_token);
+	cJSON_AddNumberToObject(o, "lease_epoch", (double)row->lease_epoch);
+	sqs_json_str(o, "lease_expires_at", row->lease_expires_at);
+	sqs_json_str(o, "last_heartbeat_at", row->last_heartbeat_at);
+	cJSON_AddBoolToObject(o, "live", row->live);
+	return o;
+}
+
+/*
+ * A nonce that is not the open gate's decides the call on its own.
+ * Returns 1 when it did (c->res set), 0 to go on, -1 on failure.
+ */
+static int
+judge_nonce(struct sqs *s, struct op_call *c, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (c->nonce == NULL || strcmp(c->nonce, c->row.gate_nonce) == 0)
+		return 0;
+	if (sqs_prep(s, &st, err, errlen, sql_nonce_used, "sss", c->run_id,
+	    c->nonce, c->action) == -1)
+		return -1;
+	r = sqs_step(s, st, err, errlen);
+	sqlite3_finalize(st);
+	if (r == -1)
+		return -1;
+	if (r == 1) {
+		c->res = ACTION_ALREADY_APPLIED;
+		strlcpy(c->why, "this button was already used",
+		    sizeof(c->why));
+	} else {
+		c->res = ACTION_NOT_POSSIBLE;
+		strlcpy(c->why, "stale button: its gate is no longer open",
+		    sizeof(c->why));
+	}
+	return 1;
+}
+
+static void
+decide_unlock(struct op_call *c)
+{
+	if (c->row.lock_token[0] == '\0') {
+		c->res = ACTION_ALREADY_APPLIED;
+		strlcpy(c->why, "run is not locked", sizeof(c->why));
+	} else if (c->row.live) {
+		c->res = ACTION_NOT_POSSIBLE;
+		snprintf(c->why, sizeof(c->why), "lease is live until %s; "
+		    "use rvctl unlock --force", c->row.lease_expires_at);
+	} else
+		c->res = ACTION_APPLIED;
+}
+
+static void
+decide_approve(struct op_call *c, const char *st, bool term)
+{
+	if (strcmp(st, RUN_APPROVED) == 0) {
+		c->res = ACTION_ALREADY_APPLIED;
+		strlcpy(c->why, "run is already approved", sizeof(c->why));
+	} else if (strcmp(st, RUN_WAITING_APPROVAL) == 0)
+		c->to_status = RUN_APPROVED;
+	else if (!term)
+		snprintf(c->why, sizeof(c->why), "run is not waiting for "
+		    "approval (status %s)", st);
+}
+
+static void
+decide_refetch(struct op_call *c, bool term)
+{
+	if (term)
+		return;
+	if (c->row.force_refetch) {
+		c->res = ACTION_ALREADY_APPLIED;
+		strlcpy(c->why, "a refetch is already pending", sizeof(c->why));
+	} else
+		c->to_status = RUN_RUNNING;
+}
+
+static void
+decide_abort(struct op_call *c, const char *st, bool term)
+{
+	if (strcmp(st, RUN_ABORTED) == 0) {
+		c->res = ACTION_ALREADY_APPLIED;
+		strlcpy(c->why, "run is already aborted", sizeof(c->why));
+	} else if (!term)
+		c->to_status = RUN_ABORTED;
+}
+
+/* Decide on the row's state alone (no SQL). */
+static void
+decide(struct op_call *c)
+{
+	const char *st = c->row.status;
+	bool term = sqs_terminal(st);
+
+	c->res = ACTION_NOT_POSSIBLE;
+	c->to_status = NULL;
+	if (term)
+		snprintf(c->why, sizeof(c->why), "run is %s", st);
+	if (strcmp(c->action, "unlock") == 0)
+		decide_unlock(c);
+	else if (strcmp(c->action, "approve") == 0)
+		decide_approve(c, st, term);
+	else if (strcmp(c->action, "refetch") == 0)
+		decide_refetch(c, term);
+	else
+		decide_abort(c, st, term);
+	if (c->to_status != NULL)
+		c->res = ACTION_APPLIED;
+}
+
+static int
+apply(struct sqs *s, struct op_call *c, char *err, size_t errlen)
+{
+	char decision[128];
+	int refetch;
+
+	if (c->to_status == NULL)
+		return sqs_clear_lock(s, c->run_id, err, errlen);
+	refetch = strcmp(c->action, "refetch") == 0 || c->row.force_refetch;
+	snprintf(decision, sizeof(decision), "%s by %s", c->action,
+	    c->operator_name);
+	return sqs_run(s, err, errlen, sql_decide, "ssis", c->run_id,
+	    c->to_status, refetch, decision) < 0 ? -1 : 0;
+}
+
+static int
+record(struct sqs *s, const struct op_call *c, char *err, size_t errlen)
+{
+	cJSON *p = cJSON_CreateObject();
+	bool applied = c->res == ACTION_APPLIED;
+
+	sqs_json_str(p, "operator", c->operator_name);
+	sqs_json_str(p, "action", c->action);
+	sqs_json_str(p, "nonce", c->nonce);
+	sqs_json_str(p, "result", applied ? "applied" :
+	    c->res == ACTION_ALREADY_APPLIED ? "already_applied" :
+	    "not_possible");
+	sqs_json_str(p, "from_status", c->row.status);
+	sqs_json_str(p, "to_status", c->to_status != NULL ? c->to_status :
+	    c->row.status);
+	if (!applied)
+		sqs_json_str(p, "reason", c->why);
+	if (strcmp(c->action, "unlock") == 0)
+		cJSON_AddItemToObject(p, "previous", lock_snapshot(&c->row));
+	if (applied)
+		return sqs_event(s, c->run_id, "operator_action",
+		    strcmp(c->action, "abort") == 0 ? "WARN" : "INFO",
+		    c->action, p, err, errlen);
+	return sqs_event(s, c->run_id, "operator_action_ignored", "INFO",
+	    c->action, p, err, errlen);
+}
+
+static int
+action_locked(struct sqs *s, struct op_call *c, char *msg, size_t msglen,
+    char *err, size_t errlen)
+{
+	int r;
+
+	if (sqs_row_load(s, c->run_id, &c->row, err, errlen) != 1)
+		return -1;
+	if ((r = judge_nonce(s, c, err, errlen)) == -1)
+		return -1;
+	if (r == 0)
+		decide(c);
+	if (c->res == ACTION_APPLIED && apply(s, c, err, errlen) == -1)
+		return -1;
+	if (record(s, c, err, errlen) == -1)
+		return -1;
+	if (c->res == ACTION_APPLIED)
+		sqs_seterr(msg, msglen, "run %s: %s by %s", c->run_id,
+		    applied_verb(c->action), c->operator_name);
+	else if (c->res == ACTION_ALREADY_APPLIED)
+		sqs_seterr(msg, msglen, "run %s: already applied (%s); "
+		    "nothing done", c->run_id, c->why);
+	else
+		sqs_seterr(msg, msglen, "run %s: cannot %s: %s", c->run_id,
+		    c->action, c->why);
+	return 0;
+}
+
+static int
+check_action_args(const char *action, const char *nonce, char *err,
+    size_t errlen)
+{
+	char q[64];
+
+	if (action == NULL || (strcmp(action, "approve") != 0 &&
+	    strcmp(action, "refetch") != 0 && strcmp(action, "abort") != 0 &&
+	    strcmp(action, "unlock") != 0)) {
+		sqs_seterr(err, errlen, "action \"%s\" is not one of approve, "
+		    "refetch, abort, unlock", sqs_quote(action, q, sizeof(q)));
+		return -1;
+	}
+	if (nonce != NULL && *nonce != '\0' && !id_uuid_valid(nonce)) {
+		sqs_seterr(err, errlen, "nonce \"%s\" is not a uuid",
+		    sqs_quote(nonce, q, sizeof(q)));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Apply operator <action> (approve, refetch, abort, unlock) to <run_id>
+ * on behalf of <operator_name> (3 to 64 characters).  <nonce> is the gate
+ * nonce of the button pressed, or NULL/"" for none.  *res says whether it
+ * was applied, already applied, or not possible; <msg> gets a sentence
+ * for the operator.  Returns 0, or -1 on a bad argument, an unknown run
+ * (errno ENOENT) or a store failure.
+ */
+int
+sqs_operator_action(void *impl, const char *run_id, const char *action,
+    const char *operator_name, const char *nonce,
+    enum store_action_result *res, char *msg, size_t msglen, char *err,
+    size_t errlen)
+{
+	struct sqs *s = impl;
+	struct op_call c;
+	int r;
+
+	*res = ACTION_NOT_POSSIBLE;
+	sqs_seterr(msg, msglen, "%s", "");
+	if (sqs_check_run_id(run_id, err, errlen) == -1 ||
+	    check_action_args(action, nonce, err, errlen) == -1 ||
+	    sqs_check_name(operator_name, "operator", err, errlen) == -1)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.run_id = run_id;
+	c.action = action;
+	c.operator_name = operator_name;
+	c.nonce = nonce != NULL && *nonce != '\0' ? nonce : NULL;
+	if (sqs_begin(s, err, errlen) == -1)
+		return -1;
+	r = sqs_end(s, action_locked(s, &c, msg, msglen, err, errlen), err,
+	    errlen);
+	if (r == 0)
+		*res = c.res;
+	return r;
+}
+
+static int
+unlock_locked(struct sqs *s, const char *run_id, const char *operator_id,
+    const char *reason, bool force, bool *unlocked, char *msg,
+    size_t msglen, char *err, size_t errlen)
+{
+	struct sqs_row row;
+	cJSON *p;
+
+	if (sqs_row_load(s, run_id, &row, err, errlen) != 1)
+		return -1;
+	*unlocked = !row.live || force;
+	if (*unlocked && sqs_clear_lock(s, run_id, err, errlen) == -1)
+		return -1;
+	if (!*unlocked)
+		sqs_seterr(msg, msglen, "run %s: lease is live until %s; use "
+		    "--force", run_id, row.lease_expires_at);
+	else if (row.lock_token[0] == '\0')
+		sqs_seterr(msg, msglen, "run %s: was not locked", run_id);
+	else
+		sqs_seterr(msg, msglen, "run %s: unlocked (was held by %s, "
+		    "epoch %lld)", run_id, row.worker_id, row.lease_epoch);
+	p = cJSON_CreateObject();
+	sqs_json_str(p, "operator", operator_id);
+	sqs_json_str(p, "reason", reason);
+	cJSON_AddBoolToObject(p, "force", force);
+	cJSON_AddBoolToObject(p, "unlocked", *unlocked);
+	sqs_json_str(p, "status", row.status);
+	cJSON_AddItemToObject(p, "previous", lock_snapshot(&row));
+	return sqs_event(s, run_id, "manual_unlock", "WARN", "manual_unlock",
+	    p, err, errlen);
+}
+
+/*
+ * Clear the lease of <run_id> for operator <operator_id> (3 to 64
+ * characters) giving <reason> (non-empty).  Without <force> a live lease
+ * is left alone (*unlocked false, <msg> says until when).  The status is
+ * never changed; a manual_unlock event with the previous lock is always
+ * written.  Returns 0, or -1 (unknown run: errno ENOENT).
+ */
+int
+sqs_force_unlock(void *impl, const char *run_id, const char *operator_id,
+    const char *reason, bool force, bool *unlocked, char *msg,
+    size_t msglen, char *err, size_t errlen)
+{
+	struct sqs *s = impl;
+
+	*unlocked = false;
+	sqs_seterr(msg, msglen, "%s", "");
+	if (sqs_check_run_id(run_id, err, errlen) == -1 ||
+	    sqs_check_name(operator_id, "operator", err, errlen) == -1)
+		return -1;
+	if (reason == NULL || *reason == '\0' || strlen(reason) > 1000) {
+		sqs_seterr(err, errlen, "run %s: an unlock needs a reason "
+		    "(1 to 1000 bytes)", run_id);
+		return -1;
+	}
+	if (sqs_begin(s, err, errlen) == -1)
+		return -1;
+	return sqs_end(s, unlock_locked(s, run_id, operator_id, reason, force,
+	    unlocked, msg, msglen, err, errlen), err, errlen);
+}

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store.c: choosing, opening and closing the store (SPEC section 2), and
+ * one thin call per store operation.
+ *
+ * store_open() picks the backend from the settings: the embedded sqlite
+ * store at <state_dir>/rayvault.db when SUPABASE_URL is unset, otherwise
+ * the supabase backend, which this build does not offer yet (refused with
+ * a clear error rather than silently falling back to a local database
+ * other machines cannot see).  The store_* calls declared in
+ * common/store/wrap.h forward to the backend's ops and refuse a store
+ * that is not open.  Nothing here logs.
+ *
+ * Public: store_open, store_close, and the calls of common/store/wrap.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "common/config.h"
+#include "common/fsutil.h"
+#include "common/store.h"
+#include "common/store/wrap.h"
+
+/*
+ * Open the store <cfg> names into <st>.  The state directory is created
+ * (0700) when missing.  Returns 0, or -1 with <err> filled.
+ */
+int
+store_open(struct store *st, const struct rv_config *cfg, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+
+	memset(st, 0, sizeof(*st));
+	if (cfg->supabase_url[0] != '\0') {
+		snprintf(err, errlen, "SUPABASE_URL is set but the supabase "
+		    "backend is not available in this build");
+		return -1;
+	}
+	if (cfg->state_dir[0] == '\0') {
+		snprintf(err, errlen, "store: no state directory");
+		return -1;
+	}
+	if (fs_mkdirs(cfg->state_dir, 0700) == -1 ||
+	    fs_path(path, sizeof(path), "%s/rayvault.db",
+	    cfg->state_dir) == -1) {
+		snprintf(err, errlen, "store: %s: %s", cfg->state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	return store_sqlite_open(st, path, cfg->heartbeat_interval_sec, err,
+	    errlen);
+}
+
+/* Close <st> (NULL or already closed is fine) and zero it. */
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->ops != NULL && st->ops->close != NULL)
+		st->ops->close(st->impl);
+	memset(st, 0, sizeof(*st));
+}
+
+static bool
+is_open(const struct store *st, char *err, size_t errlen)
+{
+	if (st != NULL && st->ops != NULL)
+		return true;
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "store is not open");
+	return false;
+}
+
+const char *
+store_action_result_name(enum store_action_result res)
+{
+	switch (res) {
+	case ACTION_APPLIED:
+		return "applied";
+	case ACTION_ALREADY_APPLIED:
+		return "already_applied";
+	case ACTION_NOT_POSSIBLE:
+		return "not_possible";
+	}
+	return "unknown";
+}
+
+int
+store_enqueue(struct store *st, const char *video_id, const char *task_type,
+    const char *spec_json, char *run_id_out, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->enqueue(st->impl, video_id, task_type, spec_json,
+	    run_id_out, err, errlen);
+}
+
+int
+store_claim(struct store *st, const char *worker_id, const char *lock_token,
+    int lease_minutes, const char *task_type, const char *prev_lock_token,
+    struct store_claim *out, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->claim(st->impl, worker_id, lock_token, lease_minutes,
+	    task_type, prev_lock_token, out, err, errlen);
+}
+
+int
+store_heartbeat(struct store *st, const char *run_id, const char *worker_id,
+    const char *lock_token, int lease_minutes, long latency_ms,
+    const char *worker_state, struct store_hb *out, char *err,
+    size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->heartbeat(st->impl, run_id, worker_id, lock_token,
+	    lease_minutes, latency_ms, worker_state, out, err, errlen);
+}
+
+int
+store_release(struct store *st, const char *run_id, const char *worker_id,
+    const char *lock_token, const char *worker_state, bool *ok, char *err,
+    size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->release(st->impl, run_id, worker_id, lock_token,
+	    worker_state, ok, err, errlen);
+}
+
+int
+store_finish(struct store *st, const char *run_id, const char *worker_id,
+    const char *lock_token, const char *status, const char *error,
+    bool *ok, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->finish(st->impl, run_id, worker_id, lock_token,
+	    status, error, ok, err, errlen);
+}
+
+int
+store_gate(struct store *st, const char *run_id, const char *worker_id,
+    const char *lock_token, const char *reason, const cJSON *evidence,
+    char *nonce_out, bool *ok, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->gate(st->impl, run_id, worker_id, lock_token, reason,
+	    evidence, nonce_out, ok, err, errlen);
+}
+
+int
+store_operator_action(struct store *st, const char *run_id,
+    const char *action, const char *operator_name, const char *nonce,
+    enum store_action_result *res, char *msg, size_t msglen, char *err,
+    size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->operator_action(st->impl, run_id, action,
+	    operator_name, nonce, res, msg, msglen, err, errlen);
+}
+
+int
+store_force_unlock(struct store *st, const char *run_id,
+    const char *operator_id, const char *reason, bool force,
+    bool *unlocked, char *msg, size_t msglen, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->force_unlock(st->impl, run_id, operator_id, reason,
+	    force, unlocked, msg, msglen, err, errlen);
+}
+
+int
+store_set_worker_state(struct store *st, const char *run_id,
+    const char *worker_id, const char *lock_token, const char *worker_state,
+    bool *ok, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->set_worker_state(st->impl, run_id, worker_id,
+	    lock_token, worker_state, ok, err, errlen);
+}
+
+int
+store_add_event(struct store *st, const struct store_event *ev,
+    bool *inserted, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->add_event(st->impl, ev, inserted, err, errlen);
+}
+
+int
+store_get_run(struct store *st, const char *run_or_video_id,
+    struct store_run *out, char **spec_json, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->get_run(st->impl, run_or_video_id, out, spec_json,
+	    err, errlen);
+}
+
+int
+store_list_runs(struct store *st, struct store_run **out, size_t *n,
+    char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->list_runs(st->impl, out, n, err, errlen);
+}
+
+int
+store_list_events(struct store *st, const char *run_id, cJSON **out,
+    char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->list_events(st->impl, run_id, out, err, errlen);
+}
+
+int
+store_ledger_intent(struct store *st, const struct store_ledger *l,
+    const char *lock_token, bool *fresh, struct store_ledger *existing,
+    char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->ledger_intent(st->impl, l, lock_token, fresh,
+	    existing, err, errlen);
+}
+
+int
+store_ledger_result(struct store *st, const char *key, const char *state,
+    int credits, const char *output, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->ledger_result(st->impl, key, state, credits, output,
+	    err, errlen);
+}
+
+int
+store_ledger_list(struct store *st, const char *run_id,
+    struct store_ledger **out, size_t *n, char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->ledger_list(st->impl, run_id, out, n, err, errlen);
+}
+
+int
+store_now(struct store *st, char *buf, size_t size, char *err,
+    size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->now(st->impl, buf, size, err, errlen);
+}
+
+int
+store_check_contract(struct store *st, cJSON **report, char *err,
+    size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->check_contract(st->impl, report, err, errlen);
+}

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store_sqlite.c: the embedded store backend (SPEC section 2), one SQLite
+ * database file, state/rayvault.db by default.
+ *
+ * store_sqlite_open() creates the file 0600, switches it to WAL mode
+ * (readers never wait for the writer), sets a 5 s busy timeout and
+ * synchronous=FULL, and creates the schema (pipeline_runs, run_events,
+ * credit_ledger, versioned by PRAGMA user_version) when it is missing.  A
+ * database made by a newer build is refused rather than guessed at.  Every
+ * time is the database's clock as ISO-8601 UTC text with milliseconds.
+ * The operations themselves live beside this file: sqlite_lease.c,
+ * sqlite_operator.c, sqlite_data.c and sqlite_ledger.c; this file holds
+ * the ops table, now() and the read-only contract check, which proves the
+ * schema by preparing (never running) every statement the backend uses.
+ * A handle is used by one thread at a time; several processes may each
+ * open their own.
+ *
+ * Public: store_sqlite_open (and the ops it installs).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <sqlite3.h>
+
+#include "common/store.h"
+#include "common/store/sqlite_int.h"
+
+#define XSTR(x)		STR(x)
+#define STR(x)		#x
+#define BUSY_MS		5000
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS pipeline_runs ("
+    " run_id TEXT PRIMARY KEY,"
+    " video_id TEXT NOT NULL UNIQUE,"
+    " task_type TEXT NOT NULL DEFAULT '',"
+    " status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running',"
+    " 'waiting_approval', 'approved', 'done', 'failed', 'aborted')),"
+    " worker_id TEXT,"
+    " worker_state TEXT NOT NULL DEFAULT 'idle' CHECK (worker_state IN"
+    " ('active', 'waiting', 'panic', 'idle')),"
+    " lock_token TEXT,"
+    " lease_epoch INTEGER NOT NULL DEFAULT 0,"
+    " lease_expires_at TEXT,"
+    " last_heartbeat_at TEXT,"
+    " heartbeat_latency_ms INTEGER,"
+    " force_refetch INTEGER NOT NULL DEFAULT 0,"
+    " gate_nonce TEXT,"
+    " gate_reason TEXT,"
+    " gate_evidence TEXT,"
+    " gated_at TEXT,"
+    " gate_decision TEXT,"
+    " error TEXT,"
+    " spec_json TEXT,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS pipeline_runs_claim"
+    " ON pipeline_runs (status, created_at);"
+    "CREATE INDEX IF NOT EXISTS pipeline_runs_worker"
+    " ON pipeline_runs (worker_id);"
+    "CREATE TABLE IF NOT EXISTS run_events ("
+    " id INTEGER PRIMARY KEY,"
+    " event_id TEXT NOT NULL UNIQUE,"
+    " run_id TEXT,"
+    " event_type TEXT NOT NULL,"
+    " severity TEXT NOT NULL CHECK (severity IN ('DEBUG', 'INFO', 'WARN',"
+    " 'ERROR', 'CRITICAL')),"
+    " reason_key TEXT,"
+    " source TEXT,"
+    " occurred_at TEXT NOT NULL,"
+    " payload TEXT NOT NULL DEFAULT '{}',"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS run_events_run"
+    " ON run_events (run_id, occurred_at);"
+    "CREATE TABLE IF NOT EXISTS credit_ledger ("
+    " key TEXT PRIMARY KEY,"
+    " run_id TEXT NOT NULL,"
+    " segment_id TEXT NOT NULL,"
+    " sha8 TEXT NOT NULL,"
+    " lease_epoch INTEGER NOT NULL,"
+    " credits INTEGER NOT NULL DEFAULT 0,"
+    " state TEXT NOT NULL CHECK (state IN ('intent', 'done', 'failed')),"
+    " output TEXT,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS credit_ledger_run"
+    " ON credit_ledger (run_id);";
+
+/* The columns each table must have, for the contract check. */
+static const char *const runs_cols[] = {
+	"run_id", "video_id", "task_type", "status", "worker_id",
+	"worker_state", "lock_token", "lease_epoch", "lease_expires_at",
+	"last_heartbeat_at", "heartbeat_latency_ms", "force_refetch",
+	"gate_nonce", "gate_reason", "gate_evidence", "gated_at",
+	"gate_decision", "error", "spec_json", "created_at", "updated_at",
+	NULL
+};
+static const char *const events_cols[] = {
+	"event_id", "run_id", "event_type", "severity", "reason_key",
+	"source", "occurred_at", "payload", "created_at", NULL
+};
+static const char *const ledger_cols[] = {
+	"key", "run_id", "segment_id", "sha8", "lease_epoch", "credits",
+	"state", "output", "created_at", "updated_at", NULL
+};
+
+static int
+int_pragma(struct sqs *s, const char *sql, int *v, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqs_prep(s, &st, err, errlen, sql, "") == -1)
+		return -1;
+	if ((r = sqs_step(s, st, err, errlen)) == 1)
+		*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (r == 0)
+		sqs_seterr(err, errlen, "store: %s: no answer", sql);
+	return r == 1 ? 0 : -1;
+}
+
+static int
+text_pragma(struct sqs *s, const char *sql, char *buf, size_t size,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqs_prep(s, &st, err, errlen, sql, "") == -1)
+		return -1;
+	if ((r = sqs_step(s, st, err, errlen)) == 1)
+		sqs_col(st, 0, buf, size);
+	sqlite3_finalize(st);
+	if (r == 0)
+		sqs_seterr(err, errlen, "store: %s: no answer", sql);
+	return r == 1 ? 0 : -1;
+}
+
+static int
+schema_locked(struct sqs *s, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int v;
+
+	if (int_pragma(s, "PRAGMA user_version", &v, err, errlen) == -1)
+		return -1;
+	if (v > SQS_SCHEMA_VERSION) {
+		sqs_seterr(err, errlen, "store: the database has schema "
+		    "version %d, newer than this build's %d", v,
+		    SQS_SCHEMA_VERSION);
+		return -1;
+	}
+	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sqs_seterr(err, errlen, "store: schema: %s",
+		    msg != NULL ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	if (v < SQS_SCHEMA_VERSION && sqs_run(s, err, errlen,
+	    "PRAGMA user_version = " XSTR(SQS_SCHEMA_VERSION), "") < 0)
+		return -1;
+	return 0;
+}
+
+/* WAL can be refused while another process holds the file; retry. */
+static int
+use_wal(struct sqs *s, char *err, size_t errlen)
+{
+	char mode[16];
+	int tries;
+
+	for (tries = 0; tries < BUSY_MS / 100; tries++) {
+		if (text_pragma(s, "PRAGMA journal_mode = WAL", mode,
+		    sizeof(mode), err, errlen) == -1)
+			return -1;
+		if (strcmp(mode, "wal") == 0)
+			return 0;
+		sqlite3_sleep(100);
+	}
+	sqs_seterr(err, errlen, "store: cannot switch the database to WAL "
+	    "mode (it stays in %s mode)", mode);
+	return -1;
+}
+
+static int
+setup(struct sqs *s, char *err, size_t errlen)
+{
+	if (sqlite3_busy_timeout(s->db, BUSY_MS) != SQLITE_OK)
+		return sqs_fail(s, err, errlen, "busy timeout");
+	if (use_wal(s, err, errlen) == -1)
+		return -1;
+	if (sqs_run(s, err, errlen, "PRAGMA synchronous = FULL", "") < 0)
+		return -1;
+	if (sqs_begin(s, err, errlen) == -1)
+		return -1;
+	return sqs_end(s, schema_locked(s, err, errlen), err, errlen);
+}
+
+/* Create <path> 0600 (or tighten it) before SQLite opens it. */
+static int
+create_file(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	const char *why = NULL;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		why = strerror(errno);
+	else if (fstat(fd, &sb) == -1)
+		why = strerror(errno);
+	else if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	else if ((sb.st_mode & 077) != 0 && fchmod(fd, 0600) == -1)
+		why = strerror(errno);
+	if (fd != -1)
+		close(fd);
+	if (why == NULL)
+		return 0;
+	sqs_seterr(err, errlen, "store: %s: %s", path, why);
+	return -1;
+}
+
+static void
+sqlite_close(void *impl)
+{
+	struct sqs *s = impl;
+
+	if (s == NULL)
+		return;
+	(void)sqlite3_close(s->db);
+	free(s);
+}
+
+/* Copy the database clock, ISO-8601 UTC, into <buf>.  Returns 0 or -1. */
+static int
+sqlite_now(void *impl, char *buf, size_t size, char *err, size_t errlen)
+{
+	return text_pragma(impl, "SELECT " SQS_NOW, buf, size, err, errlen);
+}
+
+static void
+add_check(cJSON *checks, bool *all_ok, const char *name, bool ok,
+    const char *detail)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "name", name);
+	cJSON_AddBoolToObject(c, "ok", ok);
+	cJSON_AddStringToObject(c, "detail", detail);
+	cJSON_AddItemToArray(checks, c);
+	if (!ok)
+		*all_ok = false;
+}
+
+static void
+check_settings(struct sqs *s, cJSON *checks, bool *ok)
+{
+	char detail[256], mode[16];
+	int v;
+
+	if (int_pragma(s, "PRAGMA user_version", &v, detail,
+	    sizeof(detail)) == 0)
+		snprintf(detail, sizeof(detail), "schema version %d (this "
+		    "build: %d)", v, SQS_SCHEMA_VERSION);
+	else
+		v = -1;
+	add_check(checks, ok, "schema_version", v == SQS_SCHEMA_VERSION,
+	    detail);
+	if (text_pragma(s, "PRAGMA journal_mode", mode, sizeof(mode), detail,
+	    sizeof(detail)) == 0)
+		snprintf(detail, sizeof(detail), "journal mode %s", mode);
+	else
+		mode[0] = '\0';
+	add_check(checks, ok, "journal_mode", strcmp(mode, "wal") == 0,
+	    detail);
+}
+
+/* Whether table <name> has every column in <cols>; <detail> says. */
+static bool
+table_ok(struct sqs *s, const char *name, const char *const *cols,
+    char *detail, size_t size)
+{
+	char have[1024] = ",", col[80];
+	sqlite3_stmt *st;
+	size_t i, n = 0;
+	int r;
+
+	if (sqs_prep(s, &st, detail, size,
+	    "SELECT name FROM pragma_table_info(?1)", "s", name) == -1)
+		return false;
+	while ((r = sqs_step(s, st, detail, size)) == 1) {
+		sqs_col(st, 0, col, sizeof(col));
+		strlcat(have, col, sizeof(have));
+		strlcat(have, ",", sizeof(have));
+	}
+	sqlite3_finalize(st);
+	if (r == -1)
+		return false;
+	snprintf(detail, size, "table %s: missing", name);
+	for (i = 0; cols[i] != NULL; i++) {
+		snprintf(col, sizeof(col), ",%s,", cols[i]);
+		if (strstr(have, col) != NULL)
+			continue;
+		strlcat(detail, n++ == 0 ? " " : ", ", size);
+		strlcat(detail, cols[i], size);
+	}
+	if (n == 0)
+		snprintf(detail, size, "table %s: %zu columns present", name,
+		    i);
+	return n == 0;
+}
+
+/* Prepare (never run) every statement the backend uses. */
+static void
+check_statements(struct sqs *s, cJSON *checks, bool *ok)
+{
+	const char *const *lists[] = {
+		sqs_lease_sql, sqs_operator_sql, sqs_data_sql, sqs_ledger_sql
+	};
+	char detail[512];
+	sqlite3_stmt *st;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (j = 0; lists[i][j] != NULL; j++, n++) {
+			if (sqlite3_prepare_v2(s->db, lists[i][j], -1, &st,
+			    NULL) == SQLITE_OK) {
+				sqlite3_finalize(st);
+				continue;
+			}
+			snprintf(detail, sizeof(detail), "statement %zu: %s",
+			    n, sqlite3_errmsg(s->db));
+			add_check(checks, ok, "statements", false, detail);
+			return;
+		}
+	snprintf(detail, sizeof(detail), "%zu statements prepare", n);
+	add_check(checks, ok, "statements", true, detail);
+}
+
+static void
+check_clock(struct sqs *s, cJSON *checks, bool *ok)
+{
+	char now[STORE_TIME_MAX], detail[256];
+	bool good;
+
+	good = sqlite_now(s, now, sizeof(now), detail, sizeof(detail)) == 0;
+	if (good)
+		snprintf(detail, sizeof(detail), "database clock %s", now);
+	add_check(checks, ok, "clock", good, detail);
+}
+
+/*
+ * Verify the schema without changing anything: settings, tables and
+ * columns, every statement, the clock.  *report gets a cJSON object
+ * {"ok", "backend", "checks": [{name, ok, detail}]} the caller deletes.
+ * Returns 0 (also when a check failed), or -1 when out of memory.
+ */
+static int
+sqlite_check_contract(void *impl, cJSON **report, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		const char *const *cols;
+	} tables[] = {
+		{ "pipeline_runs", runs_cols },
+		{ "run_events", events_cols },
+		{ "credit_ledger", ledger_cols }
+	};
+	struct sqs *s = impl;
+	char detail[512];
+	cJSON *r, *checks;
+	bool ok = true, t;
+	size_t i;
+
+	*report = NULL;
+	r = cJSON_CreateObject();
+	checks = cJSON_AddArrayToObject(r, "checks");
+	if (r == NULL || checks == NULL) {
+		cJSON_Delete(r);
+		sqs_seterr(err, errlen, "store: contract: out of memory");
+		return -1;
+	}
+	check_settings(s, checks, &ok);
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		t = table_ok(s, tables[i].name, tables[i].cols, detail,
+		    sizeof(detail));
+		add_check(checks, &ok, tables[i].name, t, detail);
+	}
+	check_statements(s, checks, &ok);
+	check_clock(s, checks, &ok);
+	cJSON_AddBoolToObject(r, "ok", ok);
+	cJSON_AddStringToObject(r, "backend", "sqlite");
+	*report = r;
+	return 0;
+}
+
+static const struct store_ops sqlite_ops = {
+	.close = sqlite_close,
+	.enqueue = sqs_enqueue,
+	.claim = sqs_claim,
+	.heartbeat = sqs_heartbeat,
+	.release = sqs_release,
+	.finish = sqs_finish,
+	.gate = sqs_gate,
+	.operator_action = sqs_operator_action,
+	.force_unlock = sqs_force_unlock,
+	.set_worker_state = sqs_set_worker_state,
+	.add_event = sqs_add_event,
+	.get_run = sqs_get_run,
+	.list_runs = sqs_list_runs,
+	.list_events = sqs_list_events,
+	.ledger_intent = sqs_ledger_intent,
+	.ledger_result = sqs_ledger_result,
+	.ledger_list = sqs_ledger_list,
+	.now = sqlite_now,
+	.check_contract = sqlite_check_contract
+};
+
+/*
+ * Open (creating when missing) the database at <db_path> and fill <st>
+ * with the sqlite backend.  <heartbeat_interval_sec> is the supervisors'
+ * heartbeat interval, used by the recovery rule of claim (<= 0: 30).  The
+ * directory must exist.  Returns 0, or -1 with <err> filled and <st>
+ * zeroed; release with store_close().
+ */
+int
+store_sqlite_open(struct store *st, const char *db_path,
+    int heartbeat_interval_sec, char *err, size_t errlen)
+{
+	struct sqs *s;
+
+	memset(st, 0, sizeof(*st));
+	if (create_file(db_path, err, errlen) == -1)
+		return -1;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		sqs_seterr(err, errlen, "store: %s", strerror(errno));
+		return -1;
+	}
+	s->hb_interval = heartbeat_interval_sec > 0 ?
+	    heartbeat_interval_sec : 30;
+	if (sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		sqs_seterr(err, errlen, "store: %s: %s", db_path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	if (setup(s, err, errlen) == -1)
+		goto fail;
+	st->ops = &sqlite_ops;
+	st->impl = s;
+	strlcpy(st->backend, "sqlite", sizeof(st->backend));
+	return 0;
+fail:
+	sqlite_close(s);
+	return -1;
+}

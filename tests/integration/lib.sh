@@ -1,0 +1,142 @@
+# Shared helpers for the integration scripts (sourced, POSIX sh).
+# Each test gets fresh state and spool roots under a mktemp dir and never
+# touches the repository's state/ or spool/.
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+TOOLS=$(cd "$BUILD/tests/tools" 2>/dev/null && pwd || echo "")
+ROOT=$(pwd)
+export RV_TESTING=1
+T=$(mktemp -d /tmp/rvit.XXXXXX)
+[ "${KEEP:-0}" = 1 ] && echo "test dir: $T"
+export RAYVAULT_STATE_DIR="$T/state"
+export RAYVAULT_SPOOL_DIR="$T/spool"
+export RAYVAULT_WORKER_ID=${RAYVAULT_WORKER_ID:-test-worker}
+export RAYVAULT_LEASE_MINUTES=${RAYVAULT_LEASE_MINUTES:-1}
+export RAYVAULT_HEARTBEAT_INTERVAL_SEC=${RAYVAULT_HEARTBEAT_INTERVAL_SEC:-2}
+export RAYVAULT_HEARTBEAT_TIMEOUT_SEC=${RAYVAULT_HEARTBEAT_TIMEOUT_SEC:-1}
+export RAYVAULT_POLL_INTERVAL_SEC=${RAYVAULT_POLL_INTERVAL_SEC:-1}
+export RAYVAULT_CHILD_HEARTBEAT_MS=${RAYVAULT_CHILD_HEARTBEAT_MS:-500}
+export RAYVAULT_QUARANTINE_SEC=${RAYVAULT_QUARANTINE_SEC:-3}
+export RAYVAULT_LOST_LOCK_WAIT_SEC=${RAYVAULT_LOST_LOCK_WAIT_SEC:-3}
+cd "$T"
+FAILS=0
+SUP_PID=""
+
+fail() {
+	echo "FAIL $*"
+	FAILS=$((FAILS + 1))
+}
+
+ok() {
+	echo "ok   $*"
+}
+
+cleanup() {
+	if [ -n "$SUP_PID" ] && kill -0 "$SUP_PID" 2>/dev/null; then
+		kill -9 "$SUP_PID" 2>/dev/null || true
+	fi
+	for p in $(pgrep -f "rvw-.*--state-dir $T/" 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	if [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+
+# json FILE-OR-- PYTHON-EXPR: evaluate an expression on JSON read from stdin
+# (bound to j).
+json() {
+	python3 -c "import json,sys
+j=json.load(sys.stdin)
+r=$1
+print(r if not isinstance(r,(dict,list,bool)) and r is not None else json.dumps(r))"
+}
+
+ctl() {
+	"$BIN/rvctl" "$@"
+}
+
+start_sup() {
+	"$BIN/rvsup" start "$@" >>"$T/sup.log" 2>&1 &
+	SUP_PID=$!
+	wait_for 10 sup_up || { fail "rvsup did not come up"; tail -20 "$T/sup.log"; }
+}
+
+sup_up() {
+	ctl status --json 2>/dev/null | json 'j["supervisor"]["pid"]' 2>/dev/null |
+	    grep -qx "$SUP_PID"
+}
+
+# wait_for SECONDS COMMAND...: poll every 0.1 s
+wait_for() {
+	_end=$(( $(date +%s) + $1 ))
+	shift
+	while [ "$(date +%s)" -le "$_end" ]; do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+run_status() {
+	ctl runs --json | json "[r['status'] for r in j if r['video_id']=='$1'][0]"
+}
+
+run_id_of() {
+	ctl runs --json | json "[r['run_id'] for r in j if r['video_id']=='$1'][0]"
+}
+
+status_is() {
+	[ "$(run_status "$1" 2>/dev/null)" = "$2" ]
+}
+
+child_field() {
+	ctl status --json | json "[c['$2'] for c in j['children'] if c['kind']=='$1'][0]"
+}
+
+child_state_is() {
+	[ "$(child_field "$1" state 2>/dev/null)" = "$2" ]
+}
+
+stage_is() {
+	[ "$(ctl status --json | json 'j["run"]["stage"] if j["run"] else ""' 2>/dev/null)" = "$1" ]
+}
+
+count_events() {
+	ctl events --run "$1" --json | json "len([e for e in j if e['event_type']=='$2'])"
+}
+
+# A small spec: 2 segments, short texts, one image.
+make_spec() {
+	_vid=$1
+	mkdir -p "$T/spec/pages" "$T/spec/assets"
+	cp "$ROOT/tests/integration/data/page_a.html" "$T/spec/pages/a.html"
+	cp "$ROOT/tests/integration/data/page_b.html" "$T/spec/pages/b.html"
+	cp "$ROOT/tests/integration/data/card.png" "$T/spec/assets/card.png"
+	cat >"$T/spec/$_vid.json" <<EOF2
+{ "video_id": "$_vid", "task_type": "",
+  "product": {"name": "Test kettle", "asin": "B000TEST01"},
+  "sources": [{"path": "pages/a.html", "tier": 5},
+              {"path": "pages/b.html", "tier": 4}],
+  "segments": [
+    {"segment_id": "intro", "kind": "intro", "text": "Hello and welcome.",
+     "approx_duration_sec": 1.5, "visual": {"prompt": "kettle", "image": "assets/card.png"}},
+    {"segment_id": "p1", "kind": "product", "text": "This kettle boils fast.",
+     "approx_duration_sec": 1.8}
+  ] }
+EOF2
+	echo "$T/spec/$_vid.json"
+}
+
+finish() {
+	if [ "$FAILS" -gt 0 ]; then
+		echo "--- rvsup log (tail)"
+		tail -40 "$T/sup.log" 2>/dev/null || true
+		exit 1
+	fi
+	exit 0
+}
