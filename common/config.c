@@ -62,6 +62,7 @@ static const struct cfg_key cfg_keys[] = {
 	    F(telegram_poll) },
 	{ "RAYVAULT_STATE_DIR", CFG_PATH, "state", 0, 0, false, F(state_dir) },
 	{ "RAYVAULT_SPOOL_DIR", CFG_PATH, "spool", 0, 0, false, F(spool_dir) },
+	{ "RAYVAULT_DB_PATH", CFG_STR, "", 0, 0, false, F(db_path) },
 	{ "RAYVAULT_LEASE_MINUTES", CFG_INT, "15", 1, 30, false,
 	    F(lease_minutes) },
 	{ "RAYVAULT_HEARTBEAT_INTERVAL_SEC", CFG_INT, "30", 1, 3600, false,

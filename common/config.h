@@ -23,6 +23,7 @@ struct rv_config {
 	bool	telegram_poll;
 	char	state_dir[CFG_STR_MAX];
 	char	spool_dir[CFG_STR_MAX];
+	char	db_path[CFG_STR_MAX];		/* "": <state>/rayvault.db */
 	int	lease_minutes;
 	int	heartbeat_interval_sec;
 	int	heartbeat_timeout_sec;

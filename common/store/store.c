@@ -45,6 +45,9 @@ store_open(struct store *st, const struct rv_config *cfg, char *err,
 		snprintf(err, errlen, "store: no state directory");
 		return -1;
 	}
+	if (cfg->db_path[0] != '\0')
+		return store_sqlite_open(st, cfg->db_path,
+		    cfg->heartbeat_interval_sec, err, errlen);
 	if (fs_mkdirs(cfg->state_dir, 0700) == -1 ||
 	    fs_path(path, sizeof(path), "%s/rayvault.db",
 	    cfg->state_dir) == -1) {

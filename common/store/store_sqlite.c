@@ -205,7 +205,14 @@ setup(struct sqs *s, char *err, size_t errlen)
 	return sqs_end(s, schema_locked(s, err, errlen), err, errlen);
 }
 
-/* Create <path> 0600 (or tighten it) before SQLite opens it. */
+/*
+ * Create <path> 0600 (or tighten it) before SQLite opens it.  Only when
+ * the file does not exist yet is it opened here: closing any descriptor
+ * of a database file drops every POSIX lock this process holds on it,
+ * which would let another process delete the WAL of a connection that is
+ * still open in this one.  An existing file is checked and chmod()ed by
+ * path.
+ */
 static int
 create_file(const char *path, char *err, size_t errlen)
 {
@@ -213,17 +220,23 @@ create_file(const char *path, char *err, size_t errlen)
 	const char *why = NULL;
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1)
-		why = strerror(errno);
-	else if (fstat(fd, &sb) == -1)
-		why = strerror(errno);
-	else if (!S_ISREG(sb.st_mode))
+	if (lstat(path, &sb) == -1) {
+		if (errno != ENOENT)
+			why = strerror(errno);
+		else if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+			if (errno != EEXIST)
+				why = strerror(errno);
+		} else
+			close(fd);
+		if (why == NULL && lstat(path, &sb) == -1)
+			why = strerror(errno);
+	}
+	if (why == NULL && !S_ISREG(sb.st_mode))
 		why = "not a regular file";
-	else if ((sb.st_mode & 077) != 0 && fchmod(fd, 0600) == -1)
+	else if (why == NULL && (sb.st_mode & 077) != 0 &&
+	    chmod(path, 0600) == -1)
 		why = strerror(errno);
-	if (fd != -1)
-		close(fd);
 	if (why == NULL)
 		return 0;
 	sqs_seterr(err, errlen, "store: %s: %s", path, why);

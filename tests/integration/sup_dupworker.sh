@@ -7,7 +7,7 @@ spec=$(make_spec RAY-T10)
 ctl enqueue "$spec" >/dev/null
 S2="$T/state2"
 mkdir -p "$S2"
-ln -s "$RAYVAULT_STATE_DIR/rayvault.db" "$S2/rayvault.db"
+export RAYVAULT_DB_PATH="$RAYVAULT_STATE_DIR/rayvault.db"
 start_sup
 P1=$SUP_PID
 RAYVAULT_STATE_DIR=$S2 RAYVAULT_SPOOL_DIR=$T/spool2 "$BIN/rvsup" start >>"$T/sup2.log" 2>&1 &
