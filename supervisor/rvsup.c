@@ -573,7 +573,7 @@ cmd_stop(struct sup_env *env, bool force, long timeout)
 	    timeout);
 	end = clock_mono_ms() + timeout * 1000;
 	while (clock_mono_ms() < end) {
-		if (kill(pid, 0) == -1 && errno == ESRCH) {
+		if (!plat_proc_alive(pid)) {
 			printf("rvsup %ld stopped\n", (long)pid);
 			return 0;
 		}

@@ -54,6 +54,12 @@ r=$1
 print(r if not isinstance(r,(dict,list,bool)) and r is not None else json.dumps(r))"
 }
 
+# alive PID: the process exists and is not a zombie (PID 1 here may not
+# reap orphans quickly).
+alive() {
+	[ -r "/proc/$1/status" ] && ! grep -q '^State:.*[ZX]' "/proc/$1/status" 2>/dev/null
+}
+
 ctl() {
 	"$BIN/rvctl" "$@"
 }

@@ -13,11 +13,13 @@ out=$(ctl abort --run RAY-T7 --operator night-op) || fail "abort: $out"
 echo "$out" | grep -q "applied" || fail "abort said: $out"
 out2=$(ctl abort --run RAY-T7 --operator night-op)
 echo "$out2" | grep -q "already applied" && ok "repeated abort: already applied" || fail "repeat: $out2"
-wait_for 4 sh -c "! kill -0 $vpid 2>/dev/null" && ok "busy child stopped" || fail "voice still running"
+v_gone() { ! alive "$vpid"; }
+wait_for 4 v_gone && ok "busy child stopped" || fail "voice still running"
 status_is RAY-T7 aborted && ok "run aborted" || fail "status $(run_status RAY-T7)"
 [ "$(ctl events --run "$rid" --json | json "len([e for e in j if e['event_type']=='operator_action'])")" -eq 1 ] &&
     ok "abort applied once" || fail "operator_action events"
-wait_for 5 sh -c "$BIN/rvctl status --json | grep -q '\"run\": null'" && ok "supervisor idle" || fail "still holding"
+idle() { [ "$(ctl status --json | json 'j["run"]')" = null ]; }
+wait_for 5 idle && ok "supervisor idle" || fail "still holding"
 out3=$(ctl approve --run RAY-T7 --operator night-op); rc=$?
 [ $rc -eq 1 ] && echo "$out3" | grep -q "not possible" && ok "approve after abort refused" ||
     fail "approve after abort: rc $rc $out3"

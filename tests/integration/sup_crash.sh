@@ -12,10 +12,11 @@ wait_for 60 child_state_is render busy || fail "render never busy"
 kids=$(ctl status --json | json '" ".join(str(c["pid"]) for c in j["children"] if c["pid"]>0)')
 kill -9 "$SUP_PID"
 t0=$(date +%s.%N)
-alive() { for p in $kids; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
-wait_for 3 sh -c "! { for p in $kids; do kill -0 \$p 2>/dev/null && exit 0; done; exit 1; }"
+any_alive() { for p in $kids; do alive "$p" && return 0; done; return 1; }
+none_alive() { ! any_alive; }
+wait_for 3 none_alive
 t1=$(date +%s.%N)
-if alive; then fail "children alive after supervisor death"; else
+if any_alive; then fail "children alive after supervisor death"; else
 	python3 -c "import sys; sys.exit(0 if $t1-$t0 <= 2.0 else 1)" &&
 	    ok "children gone $(python3 -c "print(round($t1-$t0,2))") s after kill -9" ||
 	    fail "children took $(python3 -c "print(round($t1-$t0,2))") s"

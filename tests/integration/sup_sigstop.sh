@@ -13,13 +13,14 @@ esc=$(cat "$RAYVAULT_STATE_DIR/runtime/escapee.voice")
 pid=$(child_field voice pid)
 kill -STOP "$pid"
 t0=$(date +%s.%N)
-gone() { ! kill -0 "$pid" 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; }
+gone() { ! alive "$pid"; }
 wait_for 10 gone || fail "stopped child not killed"
 t1=$(date +%s.%N)
 lat=$(python3 -c "print(round($t1-$t0,2))")
 python3 -c "import sys; sys.exit(0 if $t1-$t0 <= 3.5*0.5+0.5 else 1)" &&
     ok "frozen child killed after $lat s" || fail "detection took $lat s"
-wait_for 3 sh -c "! kill -0 $esc 2>/dev/null" && ok "setsid escapee killed" ||
+esc_gone() { ! alive "$esc"; }
+wait_for 3 esc_gone && ok "setsid escapee killed" ||
     fail "escapee $esc survived"
 wait_for 90 status_is RAY-T3 done && ok "run done" || fail "run: $(run_status RAY-T3)"
 rid=$(run_id_of RAY-T3)

@@ -15,7 +15,7 @@ t1=$(date +%s)
 [ $rc -eq 0 ] && ok "exit 0 after SIGTERM" || fail "exit $rc"
 [ $((t1 - t0)) -le 21 ] && ok "within grace ($((t1 - t0)) s)" || fail "took $((t1 - t0)) s"
 row=$(ctl runs --json | json "[r for r in j if r['video_id']=='RAY-T6'][0]")
-echo "$row" | json 'j["locked"] and j["worker_id"]=="test-worker"' | grep -qx True &&
+echo "$row" | json 'j["locked"] and j["worker_id"]=="test-worker"' | grep -qx true &&
     ok "claim kept" || fail "claim not kept: $row"
 echo "$row" | json 'j["status"]' | grep -qx running || fail "status changed: $row"
 echo "$row" | json 'j["worker_state"]' | grep -qx idle && ok "worker idle" || fail "worker state: $row"

@@ -10,9 +10,11 @@ ctl enqueue "$spec" >/dev/null
 start_sup
 wait_for 60 child_state_is render busy || fail "render never busy"
 rpid=$(child_field render pid)
-wait_for 8 sh -c "! kill -0 $rpid 2>/dev/null" && ok "stalled renderer killed" ||
+r_gone() { ! alive "$rpid"; }
+wait_for 8 r_gone && ok "stalled renderer killed" ||
     fail "stalled renderer alive"
-wait_for 3 sh -c "$BIN/rvctl status --json | grep -q '\"worker_state\": *\"panic\"'" &&
+panic_state() { [ "$(ctl status --json | json 'j["run"]["worker_state"] if j["run"] else ""')" = panic ]; }
+wait_for 3 panic_state &&
     ok "worker state panic during quarantine" || fail "no panic state"
 wait_for 90 status_is RAY-T4 done && ok "run done after quarantine" ||
     fail "run: $(run_status RAY-T4)"
