@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 #include <zmq.h>
@@ -229,6 +230,31 @@ hb_failed(struct thr *t, const char *err)
 	}
 }
 
+/*
+ * Every confirmed renewal leaves a DEBUG event stamped by the store's
+ * clock, so the gaps between renewals can be measured from the store.
+ */
+static void
+record_heartbeat(struct thr *t, long latency_ms)
+{
+	struct store_event ev;
+	char err[256];
+	bool ins;
+
+	memset(&ev, 0, sizeof(ev));
+	id_uuid_new(ev.event_id);
+	strlcpy(ev.run_id, t->run_id, sizeof(ev.run_id));
+	strlcpy(ev.event_type, "lease_heartbeat", sizeof(ev.event_type));
+	strlcpy(ev.severity, "DEBUG", sizeof(ev.severity));
+	strlcpy(ev.source, t->cfg.worker_id, sizeof(ev.source));
+	ev.payload = cJSON_CreateObject();
+	cJSON_AddNumberToObject(ev.payload, "latency_ms", latency_ms);
+	if (t->st.ops->add_event(t->st.impl, &ev, &ins, err, sizeof(err)) ==
+	    -1)
+		log_debug("heartbeat event: %s", err);
+	cJSON_Delete(ev.payload);
+}
+
 static void
 do_heartbeat(struct thr *t)
 {
@@ -272,6 +298,8 @@ do_heartbeat(struct thr *t)
 	cJSON_AddNumberToObject(o, "latency_ms", lat);
 	if (!hb.ok)
 		t->holding = false;
+	else
+		record_heartbeat(t, lat);
 	reply(t, "HB", o);
 }
 
@@ -371,11 +399,16 @@ lease_handle(struct thr *t, const char *type, const cJSON *a)
 		t->hb_due = clock_mono_ms();
 }
 
+/*
+ * Write one event.  sup_event() already spooled it (write-ahead), so the
+ * spool file is removed once the store has it, and left for the replay
+ * when the store is away: a crash of the supervisor loses no event.
+ */
 static void
 event_write(struct thr *t, const cJSON *a)
 {
 	struct store_event ev;
-	char err[512];
+	char err[512], path[1200];
 	bool ins;
 
 	if (spool_event_from_json(a, &ev, err, sizeof(err)) == -1) {
@@ -384,13 +417,17 @@ event_write(struct thr *t, const cJSON *a)
 	}
 	slow(t);
 	if (ensure_store(t) && t->st.ops->add_event(t->st.impl, &ev, &ins,
-	    err, sizeof(err)) == 0)
+	    err, sizeof(err)) == 0) {
+		if (snprintf(path, sizeof(path), "%s/%s.json",
+		    t->cfg.spool_dir, ev.event_id) < (int)sizeof(path))
+			(void)unlink(path);
 		return;
+	}
 	if (t->store_ok)
-		log_warnx("event %s: %s; spooled", ev.event_type, err);
-	if (spool_write(t->cfg.spool_dir, a, err, sizeof(err)) == -1)
-		log_warnx("event %s lost: %s", ev.event_type, err);
-	t->next_replay = clock_mono_ms() + 5000;
+		log_warnx("event %s: %s; kept in the spool", ev.event_type,
+		    err);
+	if (t->next_replay == 0)
+		t->next_replay = clock_mono_ms() + 5000;
 }
 
 static void
@@ -620,7 +657,7 @@ sup_event_id(struct sup_env *env, const char *event_id,
     const char *event_type, const char *severity, const char *reason_key,
     cJSON *payload)
 {
-	char id[ID_UUID_LEN + 1], at[CLOCK_ISO_LEN];
+	char id[ID_UUID_LEN + 1], at[CLOCK_ISO_LEN], err[256];
 	cJSON *o = cJSON_CreateObject();
 
 	if (event_id != NULL && id_uuid_valid(event_id))
@@ -640,5 +677,7 @@ sup_event_id(struct sup_env *env, const char *event_id,
 	cJSON_AddNumberToObject(payload, "lease_epoch",
 	    (double)env->run.epoch);
 	cJSON_AddItemToObject(o, "payload", payload);
+	if (spool_write(env->cfg.spool_dir, o, err, sizeof(err)) == -1)
+		log_warnx("event %s not spooled: %s", event_type, err);
 	(void)events_request(env, "EVENT", o);
 }

@@ -13,6 +13,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 #include "common/fsutil.h"
 #include "common/ids.h"
+#include "common/probe.h"
 #include "common/timeline.h"
 #include "common/vindex.h"
 #include "workers/probe_lib.h"
@@ -73,6 +75,42 @@ rejected(struct wrk_env *env, const struct targs *t, const char *seg,
 	return WRK_PANIC;
 }
 
+static cJSON *
+seg_json(const char *seg, const struct vindex_item *item)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "segment_id", seg);
+	cJSON_AddStringToObject(o, "final", item->path);
+	cJSON_AddNumberToObject(o, "video_duration", item->duration);
+	cJSON_AddNumberToObject(o, "bitrate_bps", (double)item->bitrate_bps);
+	return o;
+}
+
+/*
+ * A final video reused from an identical render (same segment, same
+ * audio): probe and validate it where it is; it is indexed already.
+ */
+static int
+check_final(struct wrk_env *env, const struct targs *t, const char *rel,
+    double target, struct vindex_item *item, char *err, size_t errlen)
+{
+	struct probe_info pi;
+	char path[PATH_MAX];
+
+	if (fs_path(path, sizeof(path), "%s/%s", t->state_dir, rel) == -1)
+		return PROBE_ERR;
+	if (probe_file(path, worker_progress(env), &pi, err, errlen) == -1)
+		return errno == ECANCELED ? PROBE_STOPPED : PROBE_ERR;
+	if (probe_validate(&pi, target, min_bytes(env), err, errlen) != 0)
+		return PROBE_REJECTED;
+	memset(item, 0, sizeof(*item));
+	strlcpy(item->path, rel, sizeof(item->path));
+	item->duration = pi.duration;
+	item->bitrate_bps = pi.bitrate_bps;
+	return PROBE_OK;
+}
+
 static enum wrk_outcome
 probe_task(struct wrk_env *env, const struct targs *t, cJSON **result,
     char *err, size_t errlen)
@@ -81,7 +119,7 @@ probe_task(struct wrk_env *env, const struct targs *t, cJSON **result,
 	const cJSON *s, *cs;
 	const char *seg, *sha8, *video;
 	char staged[PATH_MAX];
-	cJSON *segs, *o;
+	cJSON *segs;
 	int rc;
 
 	*result = cJSON_CreateObject();
@@ -99,6 +137,19 @@ probe_task(struct wrk_env *env, const struct targs *t, cJSON **result,
 		if (fs_path(staged, sizeof(staged),
 		    "video/staging/V_%s_%s_%s.mp4", t->run_id, seg, sha8) == -1)
 			return WRK_FAIL;
+		if (cJSON_IsTrue(cJSON_GetObjectItem(cs, "render_skipped")) &&
+		    strncmp(video, "video/final/", 12) == 0 &&
+		    strstr(video, "..") == NULL) {
+			rc = check_final(env, t, video, targs_num(cs,
+			    "audio_duration", 0), &item, err, errlen);
+			if (rc == PROBE_STOPPED)
+				return WRK_STOPPED;
+			if (rc == PROBE_OK) {
+				cJSON_AddItemToArray(segs, seg_json(seg,
+				    &item));
+				continue;
+			}
+		}
 		rc = probe_finalize(t->state_dir, staged, t->run_id, seg, sha8,
 		    targs_num(cs, "audio_duration", 0), min_bytes(env),
 		    worker_progress(env), &item, err, errlen);
@@ -108,13 +159,7 @@ probe_task(struct wrk_env *env, const struct targs *t, cJSON **result,
 			return rejected(env, t, seg, staged, err, result);
 		if (rc != PROBE_OK)
 			return WRK_FAIL;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "segment_id", seg);
-		cJSON_AddStringToObject(o, "final", item.path);
-		cJSON_AddNumberToObject(o, "video_duration", item.duration);
-		cJSON_AddNumberToObject(o, "bitrate_bps",
-		    (double)item.bitrate_bps);
-		cJSON_AddItemToArray(segs, o);
+		cJSON_AddItemToArray(segs, seg_json(seg, &item));
 	}
 	return WRK_OK;
 }

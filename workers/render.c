@@ -18,6 +18,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,42 @@ valid_video(const char *state_dir, const char *rel, double target)
 	return probe_validate(&pi, target, 0, err, sizeof(err)) == 0;
 }
 
+/*
+ * A valid final video of the same segment and the same audio (same sha8)
+ * made by another run: its content is exactly what this run would
+ * render, so it is reused as it is and costs nothing.
+ */
+static bool
+find_identical(const struct targs *t, struct seg_plan *p)
+{
+	char dir[PATH_MAX], pat[128], rel[PATH_MAX];
+	struct dirent *de;
+	size_t n, m;
+	DIR *d;
+	bool found = false;
+
+	if (fs_path(dir, sizeof(dir), "%s/video/final", t->state_dir) == -1 ||
+	    (d = opendir(dir)) == NULL)
+		return false;
+	n = (size_t)snprintf(pat, sizeof(pat), "_%s_%s.mp4", p->segment_id,
+	    p->sha8);
+	while (!found && (de = readdir(d)) != NULL) {
+		m = strlen(de->d_name);
+		if (m <= n + 2 || strncmp(de->d_name, "V_", 2) != 0 ||
+		    strcmp(de->d_name + m - n, pat) != 0)
+			continue;
+		if (fs_path(rel, sizeof(rel), "video/final/%s",
+		    de->d_name) == -1)
+			continue;
+		if (valid_video(t->state_dir, rel, p->duration)) {
+			strlcpy(p->final_rel, rel, sizeof(p->final_rel));
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 static int
 plan_segment(const struct targs *t, const cJSON *s, struct seg_plan *p,
     char *err, size_t errlen)
@@ -92,7 +129,8 @@ plan_segment(const struct targs *t, const cJSON *s, struct seg_plan *p,
 		    p->segment_id);
 		return -1;
 	}
-	p->have_final = valid_video(t->state_dir, p->final_rel, p->duration);
+	p->have_final = valid_video(t->state_dir, p->final_rel, p->duration) ||
+	    find_identical(t, p);
 	if (!p->have_final)
 		p->have_staged = valid_video(t->state_dir, p->staged_rel,
 		    p->duration);
