@@ -209,6 +209,11 @@ exec_child(struct sup_env *env, struct child *c, pid_t parent)
 		dup2(fd, STDIN_FILENO);
 		close(fd);
 	}
+	/*
+	 * Nothing of ours crosses exec: not the pid-file lock (a child holding
+	 * it would keep a successor out), not the database or the sockets.
+	 */
+	closefrom(STDERR_FILENO + 1);
 	snprintf(path, sizeof(path), "%s/rvw-%s", env->bindir,
 	    kind_name(c->kind));
 	snprintf(gen, sizeof(gen), "%ld", c->gen);
