@@ -72,7 +72,7 @@ static const char *
 state_name(enum child_state s)
 {
 	static const char *n[] = { "down", "starting", "ready", "busy",
-	    "stopping" };
+	    "down" };
 
 	return n[s];
 }
@@ -543,8 +543,8 @@ child_status_json(struct child *c, int64_t now)
 
 	cJSON_AddStringToObject(o, "kind", kind_name(c->kind));
 	cJSON_AddNumberToObject(o, "pid", (double)c->pid);
-	cJSON_AddStringToObject(o, "state", c->paused ? "paused" :
-	    state_name(c->state));
+	cJSON_AddStringToObject(o, "state", state_name(c->state));
+	cJSON_AddBoolToObject(o, "paused", c->paused);
 	cJSON_AddNumberToObject(o, "generation", (double)c->gen);
 	cJSON_AddNumberToObject(o, "restarts", c->nrestarts);
 	cJSON_AddNumberToObject(o, "last_heartbeat_ms_ago", c->pid > 0 ?

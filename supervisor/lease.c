@@ -255,6 +255,19 @@ record_heartbeat(struct thr *t, long latency_ms)
 	cJSON_Delete(ev.payload);
 }
 
+/* The renewed lease's expiry as the store records it. */
+static void
+lease_expiry(struct thr *t, cJSON *o)
+{
+	struct store_run r;
+	char err[256];
+
+	if (t->st.ops->get_run(t->st.impl, t->run_id, &r, NULL, err,
+	    sizeof(err)) == 0)
+		cJSON_AddStringToObject(o, "lease_expires_at",
+		    r.lease_expires_at);
+}
+
 static void
 do_heartbeat(struct thr *t)
 {
@@ -298,8 +311,10 @@ do_heartbeat(struct thr *t)
 	cJSON_AddNumberToObject(o, "latency_ms", lat);
 	if (!hb.ok)
 		t->holding = false;
-	else
+	else {
 		record_heartbeat(t, lat);
+		lease_expiry(t, o);
+	}
 	reply(t, "HB", o);
 }
 

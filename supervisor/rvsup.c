@@ -378,6 +378,36 @@ read_events(struct sup_env *env)
 	}
 }
 
+/*
+ * SIGHUP: read the settings again.  A bad file changes nothing; a good
+ * one replaces the settings that can change while running (the state
+ * dir, spool dir, store and worker id need a restart).
+ */
+static void
+reload(struct sup_env *env)
+{
+	struct rv_config c;
+	char err[4096];
+
+	if (config_load(&c, env->cfg.state_dir, NULL, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("reload refused, settings unchanged:\n%s", err);
+		return;
+	}
+	if (strcmp(c.spool_dir, env->cfg.spool_dir) != 0 ||
+	    strcmp(c.supabase_url, env->cfg.supabase_url) != 0 ||
+	    strcmp(c.db_path, env->cfg.db_path) != 0 ||
+	    strcmp(c.worker_id, env->cfg.worker_id) != 0)
+		log_warnx("reload: the spool, store and worker id change only "
+		    "with a restart");
+	strlcpy(c.spool_dir, env->cfg.spool_dir, sizeof(c.spool_dir));
+	strlcpy(c.supabase_url, env->cfg.supabase_url, sizeof(c.supabase_url));
+	strlcpy(c.db_path, env->cfg.db_path, sizeof(c.db_path));
+	strlcpy(c.worker_id, env->cfg.worker_id, sizeof(c.worker_id));
+	env->cfg = c;
+	log_info("settings reloaded");
+}
+
 static void
 begin_stop(struct sup_env *env)
 {
@@ -442,6 +472,10 @@ main_loop(struct sup_env *env)
 		if (sup_sig_term) {
 			sup_sig_term = 0;
 			begin_stop(env);
+		}
+		if (sup_sig_hup) {
+			sup_sig_hup = 0;
+			reload(env);
 		}
 		read_workers(env);
 		control_dispatch(env);

@@ -571,6 +571,10 @@ sched_on_hb_answer(struct sup_env *env, const cJSON *a)
 		return;
 	r->hb_latency_ms = (long long)cJSON_GetNumberValue(
 	    cJSON_GetObjectItem(a, "latency_ms"));
+	if (cJSON_GetStringValue(cJSON_GetObjectItem(a, "lease_expires_at")))
+		strlcpy(r->lease_expires_at, cJSON_GetStringValue(
+		    cJSON_GetObjectItem(a, "lease_expires_at")),
+		    sizeof(r->lease_expires_at));
 	strlcpy(r->status, status, sizeof(r->status));
 	if (r->paused) {
 		log_info("lease renewal confirmed; resuming children");

@@ -177,7 +177,18 @@ drain(struct wrk_env *env)
 static void
 check_parent(struct wrk_env *env)
 {
-	int64_t silent = clock_mono_ms() - env->last_sup_seen;
+	static int64_t last_check;
+	int64_t now = clock_mono_ms(), silent;
+
+	/*
+	 * A long gap since the last check means this process was stopped
+	 * (SIGSTOP while the lease was uncertain): the supervisor's messages
+	 * are still on their way in, so give it a fresh grace period.
+	 */
+	if (last_check != 0 && now - last_check > 2 * env->hb_ms + 500)
+		env->last_sup_seen = now;
+	last_check = now;
+	silent = now - env->last_sup_seen;
 
 	if (getppid() != env->ppid) {
 		log_warnx("supervisor %ld is gone; exiting", (long)env->ppid);

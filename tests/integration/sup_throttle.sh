@@ -1,0 +1,23 @@
+#!/bin/sh
+# A child that crashes at every start is throttled (1 s doubling), never
+# spun; the supervisor and the other children carry on.  SIGHUP with a
+# bad settings file changes nothing.
+. tests/integration/lib.sh
+export RV_FAULT="crash-start:notify"
+start_sup
+sleep 8
+gen=$(child_field notify generation)
+[ "$gen" -ge 3 ] && [ "$gen" -le 5 ] && ok "crashing child restarted $gen times in 8 s (backoff)" ||
+    fail "notify generation $gen after 8 s"
+[ "$(child_field evidence generation)" -eq 1 ] && ok "other children untouched" || fail "others restarted"
+echo "RAYVAULT_BROWSER_STALL_SEC=forever" >"$T/.env"
+kill -HUP "$SUP_PID"
+sleep 0.5
+sup_up && ok "SIGHUP with bad settings survived" || fail "supervisor died on SIGHUP"
+grep -q "reload refused" "$T/sup.log" && grep -q "RAYVAULT_BROWSER_STALL_SEC" "$T/sup.log" &&
+    ok "bad reload refused naming the key" || fail "no refusal logged"
+echo "RAYVAULT_BROWSER_STALL_SEC=33" >"$T/.env"
+kill -HUP "$SUP_PID"
+sleep 0.5
+grep -q "settings reloaded" "$T/sup.log" && ok "good reload applied" || fail "good reload"
+finish
