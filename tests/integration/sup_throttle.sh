@@ -13,11 +13,12 @@ gen=$(child_field notify generation)
 echo "RAYVAULT_BROWSER_STALL_SEC=forever" >"$T/.env"
 kill -HUP "$SUP_PID"
 sleep 0.5
-sup_up && ok "SIGHUP with bad settings survived" || fail "supervisor died on SIGHUP"
+alive "$SUP_PID" && ok "SIGHUP with bad settings survived" || fail "supervisor died on SIGHUP"
 grep -q "reload refused" "$T/sup.log" && grep -q "RAYVAULT_BROWSER_STALL_SEC" "$T/sup.log" &&
     ok "bad reload refused naming the key" || fail "no refusal logged"
 echo "RAYVAULT_BROWSER_STALL_SEC=33" >"$T/.env"
 kill -HUP "$SUP_PID"
 sleep 0.5
 grep -q "settings reloaded" "$T/sup.log" && ok "good reload applied" || fail "good reload"
+sup_up && ok "status answers after the reload" || fail "status after reload"
 finish
