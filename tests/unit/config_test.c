@@ -125,6 +125,9 @@ main(void)
 	CHECK("all problems collected", strstr(err, "RAYVAULT_LEASE_MINUTES")
 	    && strstr(err, "RAYVAULT_TTS"), "%s", err);
 	unlink(envpath);
+	if (access(".env.example", R_OK) == 0)
+		CHECK("shipped .env.example loads", config_load(&c, NULL,
+		    ".env.example", err, sizeof(err)) == 0, "%s", err);
 	printf("%d passed, %d failed\n", pass, failed);
 	return failed != 0;
 }
