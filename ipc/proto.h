@@ -31,12 +31,14 @@
 #define IPC_RESULT	"RESULT"	/* task_id, outcome [, error]; body */
 #define IPC_EVENT	"EVENT"		/* task_id; body = event */
 #define IPC_LEDGER	"LEDGER"	/* req_id, op; body */
+#define IPC_OPERATOR	"OPERATOR"	/* req_id; body = action request */
 /* Worker channel, supervisor -> child. */
 #define IPC_TASK	"TASK"		/* task_id, type, epoch; body = args */
 #define IPC_STOP	"STOP"		/* (none) */
 #define IPC_LEDGER_ACK	"LEDGER_ACK"	/* req_id, ok [, fresh, prev_state] */
 #define IPC_SUP_HB	"SUP_HB"	/* (none): the supervisor is alive */
 #define IPC_VERBOSE	"VERBOSE"	/* level */
+#define IPC_OPERATOR_ACK "OPERATOR_ACK"	/* req_id, ok [, result, msg] */
 
 /* Control channel, rvctl -> supervisor, and replies. */
 #define IPC_CTL_STATUS	"STATUS"	/* id */

@@ -493,6 +493,45 @@ ledger_call(struct thr *t, const cJSON *a)
 	reply(t, "LEDGER_ACK", o);
 }
 
+/* An operator action asked for by rvw-notify (a Telegram button). */
+static void
+operator_call(struct thr *t, const cJSON *a)
+{
+	static const char *names[] = { "applied", "already_applied",
+	    "not_possible" };
+	const cJSON *b = cJSON_GetObjectItem(a, "body");
+	const char *run = cJSON_GetStringValue(cJSON_GetObjectItem(b, "run_id"));
+	const char *act = cJSON_GetStringValue(cJSON_GetObjectItem(b, "action"));
+	const char *op = cJSON_GetStringValue(cJSON_GetObjectItem(b,
+	    "operator"));
+	const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(b, "reason"));
+	enum store_action_result res = ACTION_NOT_POSSIBLE;
+	char err[512] = "", msg[512] = "";
+	bool unlocked = false;
+	int rc = -1;
+	cJSON *o = cJSON_CreateObject();
+
+	if (run != NULL && act != NULL && op != NULL && ensure_store(t)) {
+		if (strcmp(act, "unlock") == 0) {
+			rc = t->st.ops->force_unlock(t->st.impl, run, op,
+			    why && *why ? why : "Telegram unlock", false,
+			    &unlocked, msg, sizeof(msg), err, sizeof(err));
+			res = unlocked ? ACTION_APPLIED : ACTION_NOT_POSSIBLE;
+		} else
+			rc = t->st.ops->operator_action(t->st.impl, run, act, op,
+			    "", &res, msg, sizeof(msg), err, sizeof(err));
+	}
+	if (rc == -1)
+		log_warnx("operator action from Telegram: %s", err[0] ? err :
+		    "malformed request");
+	cJSON_AddBoolToObject(o, "ok", rc == 0);
+	cJSON_AddStringToObject(o, "result", rc == 0 ? names[res] : "");
+	cJSON_AddStringToObject(o, "msg", rc == 0 ? msg : err);
+	cJSON_AddItemToObject(o, "req", cJSON_Duplicate(cJSON_GetObjectItem(a,
+	    "req"), true));
+	reply(t, "OPERATOR_ACK", o);
+}
+
 static void
 replay(struct thr *t)
 {
@@ -550,6 +589,8 @@ thr_main(void *arg)
 				event_write(t, a);
 			else if (strcmp(type, "LEDGER") == 0)
 				ledger_call(t, a);
+			else if (strcmp(type, "OPERATOR") == 0)
+				operator_call(t, a);
 			else if (strcmp(type, "REPLAY") == 0)
 				replay(t);
 			cJSON_Delete(a);

@@ -295,6 +295,8 @@ on_worker_msg(struct sup_env *env, struct ipc_msg *m)
 		on_worker_event(env, m);
 	else if (strcmp(m->type, IPC_LEDGER) == 0)
 		on_worker_ledger(env, m);
+	else if (strcmp(m->type, IPC_OPERATOR) == 0)
+		notify_on_operator(env, c, m->hdr, m->body);
 	else if (strcmp(m->type, IPC_HB) != 0)
 		log_warnx("unexpected %s from %s dropped", m->type, m->ident);
 }
@@ -358,7 +360,9 @@ read_events(struct sup_env *env)
 	while (pair_recv(env->events, type, sizeof(type), &b) == 0) {
 		req = cJSON_GetObjectItem(b, "req");
 		ident = cJSON_GetStringValue(cJSON_GetObjectItem(req, "ident"));
-		if (strcmp(type, "LEDGER_ACK") == 0 && ident != NULL) {
+		if (strcmp(type, "OPERATOR_ACK") == 0)
+			notify_on_ack(env, b);
+		else if (strcmp(type, "LEDGER_ACK") == 0 && ident != NULL) {
 			h = cJSON_CreateObject();
 			cJSON_AddNumberToObject(h, "req_id", cJSON_GetNumberValue(
 			    cJSON_GetObjectItem(req, "req_id")));
@@ -443,6 +447,7 @@ timers(struct sup_env *env, int64_t now)
 	    !env->claim_pending && now >= env->next_claim_ms)
 		request_claim(env);
 	sched_tick(env, now);
+	notify_flush(env);
 }
 
 static void

@@ -76,18 +76,40 @@ set_worker_state(struct sup_env *env, const char *ws)
 	(void)lease_request(env, "STATE", a);
 }
 
-/* Alert: an event the notifier turns into a Telegram message. */
+/*
+ * Alert: recorded as an "alert" event and handed to rvw-notify, which
+ * sends it to Telegram.  <extra> (owned, may be NULL) adds keys such as
+ * the evidence diff and whether the message carries the gate buttons.
+ */
+void
+sched_alert_x(struct sup_env *env, const char *what, const char *detail,
+    cJSON *extra)
+{
+	char at[CLOCK_ISO_LEN];
+	cJSON *p = cJSON_CreateObject(), *v;
+
+	clock_utc_iso(at);
+	cJSON_AddStringToObject(p, "alert", what);
+	cJSON_AddStringToObject(p, "run_id", env->run.run_id);
+	cJSON_AddStringToObject(p, "video_id", env->run.video_id);
+	cJSON_AddStringToObject(p, "detail", detail ? detail : "");
+	cJSON_AddStringToObject(p, "at", at);
+	cJSON_AddStringToObject(p, "worker_id", env->worker_id);
+	if (extra != NULL)
+		cJSON_ArrayForEach(v, extra)
+			cJSON_AddItemToObject(p, v->string,
+			    cJSON_Duplicate(v, true));
+	cJSON_Delete(extra);
+	log_warnx("ALERT %s: run %s (%s): %s", what, env->run.run_id,
+	    env->run.video_id, detail ? detail : "");
+	notify_enqueue(env, p);
+	sup_event(env, "alert", "CRITICAL", what, p);
+}
+
 void
 sched_alert(struct sup_env *env, const char *what, const char *detail)
 {
-	cJSON *p = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(p, "alert", what);
-	cJSON_AddStringToObject(p, "video_id", env->run.video_id);
-	cJSON_AddStringToObject(p, "detail", detail ? detail : "");
-	log_warnx("ALERT %s: run %s (%s): %s", what, env->run.run_id,
-	    env->run.video_id, detail ? detail : "");
-	sup_event(env, "alert", "CRITICAL", what, p);
+	sched_alert_x(env, what, detail, NULL);
 }
 
 void
@@ -408,7 +430,12 @@ on_panic(struct sup_env *env, const char *panic, const cJSON *body,
 	rerender_if_probe(r);
 	save_ckpt(env);
 	sup_event(env, panic, "CRITICAL", panic, p);
-	sched_alert(env, panic, error);
+	{
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(x, "buttons", true);
+		sched_alert_x(env, panic, error, x);
+	}
 	open_gate(env, panic, "panic", cJSON_Duplicate(body, true));
 }
 
@@ -421,15 +448,27 @@ on_gate_result(struct sup_env *env, const cJSON *body)
 	ckpt_stage_set(r->ckpt, "evidence", "pending");
 	save_ckpt(env);
 	if (r->refetched) {
-		sched_alert(env, "panic_integrity_failure",
-		    "critical claims still disagree after a refetch");
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(x, "buttons", true);
+		cJSON_AddStringToObject(x, "diff", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(body, "diff")) ?: "");
+		sched_alert_x(env, "panic_integrity_failure",
+		    "critical claims still disagree after a refetch", x);
 		sup_event(env, "panic_integrity_failure", "CRITICAL",
 		    "panic_integrity_failure", cJSON_Duplicate(body, true));
 		open_gate(env, "panic_integrity_failure", "panic", ev);
 		return;
 	}
-	sched_alert(env, "gate_opened", "trusted sources disagree on a "
-	    "critical claim");
+	{
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(x, "buttons", true);
+		cJSON_AddStringToObject(x, "diff", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(body, "diff")) ?: "");
+		sched_alert_x(env, "gate_opened", "trusted sources disagree "
+		    "on a critical claim", x);
+	}
 	open_gate(env, "evidence_conflict", "waiting", ev);
 }
 

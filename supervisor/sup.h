@@ -124,6 +124,7 @@ struct sup_env {
 	int		 stage_stall_sec;
 	pid_t		 inhibit_pid;
 	char		 state[16];	/* supervisor state: active ... */
+	cJSON		*alerts;	/* outbox to rvw-notify (array) */
 };
 
 /* Signals seen by the handler (only flags and the self-pipe). */
@@ -180,6 +181,15 @@ void	 sched_shutdown(struct sup_env *env);
 void	 sched_clear(struct sup_env *env);
 void	 sched_alert(struct sup_env *env, const char *what,
 	    const char *detail);
+void	 sched_alert_x(struct sup_env *env, const char *what,
+	    const char *detail, cJSON *extra);
+
+/* notify.c: alerts to rvw-notify, operator actions from it */
+void	 notify_enqueue(struct sup_env *env, const cJSON *alert);
+void	 notify_flush(struct sup_env *env);
+void	 notify_on_operator(struct sup_env *env, struct child *c,
+	    const cJSON *hdr, const cJSON *body);
+void	 notify_on_ack(struct sup_env *env, const cJSON *b);
 
 /* control.c */
 void	 control_dispatch(struct sup_env *env);

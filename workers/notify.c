@@ -22,17 +22,22 @@ static enum wrk_outcome
 notify_task(struct wrk_env *env, const char *type, const cJSON *args,
     cJSON **result, char *err, size_t errlen)
 {
-	const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(args,
-	    "text"));
+	const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(args,
+	    "alert"));
+	const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(args,
+	    "detail"));
+	const char *video = cJSON_GetStringValue(cJSON_GetObjectItem(args,
+	    "video_id"));
 	char path[1100], line[4200], at[CLOCK_ISO_LEN];
 	int fd, n;
 
-	if (strcmp(type, "alert") != 0 || text == NULL) {
+	if (strcmp(type, "alert") != 0 || what == NULL) {
 		snprintf(err, errlen, "notify: unknown task %s", type);
 		return WRK_FAIL;
 	}
 	clock_utc_iso(at);
-	n = snprintf(line, sizeof(line), "%s %.4000s\n", at, text);
+	n = snprintf(line, sizeof(line), "%s %.64s %.64s: %.3000s\n", at, what,
+	    video ? video : "-", detail ? detail : "");
 	if (fs_path(path, sizeof(path), "%s/logs/alerts.log",
 	    worker_config(env)->state_dir) == -1 || (fd = open(path,
 	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) == -1) {

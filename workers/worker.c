@@ -22,7 +22,7 @@
  * (extra work with progress at task start).
  *
  * Public: worker_main, worker_progress, worker_event, worker_event_id,
- * worker_ledger_intent,
+ * worker_ledger_intent, worker_operator_action, worker_set_idle,
  * worker_ledger_result, worker_config, worker_kind.
  */
 #include <sys/types.h>
@@ -77,6 +77,14 @@ struct wrk_env {
 	bool		 ledger_fresh;
 	char		 ledger_prev[16];
 	struct wrk_fault fault;
+	void		(*idle_fn)(struct wrk_env *, void *);
+	void		*idle_arg;
+	int		 idle_ms;
+	int64_t		 next_idle;
+	bool		 in_idle;
+	long long	 op_req;
+	int		 op_ok;		/* -1 waiting, 0 failed, 1 answered */
+	char		 op_result[32], op_msg[256];
 };
 
 static volatile sig_atomic_t wrk_quit;
@@ -362,6 +370,64 @@ worker_ledger_result(struct wrk_env *env, const char *run_id, const char *key,
 	return ledger_call(env, "result", b) == 1 ? 0 : -1;
 }
 
+int
+worker_operator_action(struct wrk_env *env, const char *run_id,
+    const char *action, const char *operator_name, const char *reason,
+    char *result, size_t rsize, char *msg, size_t msize)
+{
+	cJSON *h = cJSON_CreateObject(), *b = cJSON_CreateObject();
+	int64_t deadline;
+	int rc;
+
+	env->op_req++;
+	env->op_ok = -1;
+	cJSON_AddNumberToObject(h, "req_id", (double)env->op_req);
+	cJSON_AddStringToObject(b, "run_id", run_id);
+	cJSON_AddStringToObject(b, "action", action);
+	cJSON_AddStringToObject(b, "operator", operator_name);
+	cJSON_AddStringToObject(b, "reason", reason ? reason : "");
+	rc = ipc_send(env->sock, NULL, 0, IPC_TAG_WORKER, IPC_OPERATOR, h, b);
+	cJSON_Delete(h);
+	cJSON_Delete(b);
+	if (rc == -1)
+		return -1;
+	deadline = clock_mono_ms() + 30000;
+	while (env->op_ok == -1 && clock_mono_ms() < deadline) {
+		zmq_pollitem_t it = { env->sock, 0, ZMQ_POLLIN, 0 };
+
+		if (tick(env, env->last_value) == -1)
+			return -1;
+		(void)zmq_poll(&it, 1, 50);
+	}
+	if (env->op_ok != 1)
+		return -1;
+	strlcpy(result, env->op_result, rsize);
+	strlcpy(msg, env->op_msg, msize);
+	return 0;
+}
+
+void
+worker_set_idle(struct wrk_env *env, void (*fn)(struct wrk_env *, void *),
+    void *arg, int period_ms)
+{
+	env->idle_fn = fn;
+	env->idle_arg = arg;
+	env->idle_ms = period_ms > 0 ? period_ms : 1000;
+	env->next_idle = 0;
+}
+
+static void
+run_idle(struct wrk_env *env)
+{
+	if (env->idle_fn == NULL || env->in_idle || env->busy)
+		return;
+	env->in_idle = true;
+	env->stop = false;
+	env->idle_fn(env, env->idle_arg);
+	env->in_idle = false;
+	env->next_idle = clock_mono_ms() + env->idle_ms;
+}
+
 static const char *
 outcome_name(enum wrk_outcome o)
 {
@@ -468,6 +534,15 @@ handle_msg(struct wrk_env *env, struct ipc_msg *m)
 		    ipc_hdr_str(m, "prev_state") : "", sizeof(env->ledger_prev));
 		env->ledger_ok = cJSON_IsTrue(cJSON_GetObjectItem(m->hdr,
 		    "ok")) ? 1 : 0;
+	} else if (strcmp(m->type, IPC_OPERATOR_ACK) == 0) {
+		if (ipc_hdr_int(m, "req_id", -1) != env->op_req)
+			return;
+		strlcpy(env->op_result, ipc_hdr_str(m, "result") ?
+		    ipc_hdr_str(m, "result") : "", sizeof(env->op_result));
+		strlcpy(env->op_msg, ipc_hdr_str(m, "msg") ?
+		    ipc_hdr_str(m, "msg") : "", sizeof(env->op_msg));
+		env->op_ok = cJSON_IsTrue(cJSON_GetObjectItem(m->hdr, "ok")) ?
+		    1 : 0;
 	} else if (strcmp(m->type, IPC_VERBOSE) == 0) {
 		log_set_level((int)ipc_hdr_int(m, "level", LOG_LVL_INFO));
 	} else if (strcmp(m->type, IPC_TASK) == 0) {
@@ -588,6 +663,8 @@ worker_main(int argc, char **argv, const char *kind, wrk_handler handler)
 		zmq_pollitem_t it = { env.sock, 0, ZMQ_POLLIN, 0 };
 
 		wait = env.next_hb - clock_mono_ms();
+		if (env.idle_fn != NULL && env.next_idle - clock_mono_ms() < wait)
+			wait = env.next_idle - clock_mono_ms();
 		if (wait < 0)
 			wait = 0;
 		if (zmq_poll(&it, 1, (long)wait) == -1 && errno != EINTR)
@@ -596,6 +673,8 @@ worker_main(int argc, char **argv, const char *kind, wrk_handler handler)
 		check_parent(&env);
 		if (clock_mono_ms() >= env.next_hb)
 			send_hb(&env);
+		if (env.idle_fn != NULL && clock_mono_ms() >= env.next_idle)
+			run_idle(&env);
 	}
 	ipc_close(env.sock);
 	zmq_ctx_term(env.ctx);

@@ -77,6 +77,24 @@ int	worker_ledger_result(struct wrk_env *env, const char *run_id,
 	    const char *key, const char *state, int credits,
 	    const char *output);
 
+/*
+ * Ask the supervisor to apply an operator action (approve, refetch, abort,
+ * unlock) through the store's compare-and-set, as rvctl does.  <reason>
+ * is used by unlock.  Returns 0 with <result> set to "applied",
+ * "already_applied" or "not_possible" and <msg> to the store's sentence,
+ * or -1 when it could not be asked or answered (store away, stop).
+ */
+int	worker_operator_action(struct wrk_env *env, const char *run_id,
+	    const char *action, const char *operator_name, const char *reason,
+	    char *result, size_t rsize, char *msg, size_t msize);
+
+/*
+ * Run <fn> from the idle loop at least every <period_ms> (and after every
+ * message).  It must not block: long work ticks worker_progress().
+ */
+void	worker_set_idle(struct wrk_env *env, void (*fn)(struct wrk_env *,
+	    void *), void *arg, int period_ms);
+
 const struct rv_config *worker_config(struct wrk_env *env);
 const char *worker_kind(struct wrk_env *env);
 
