@@ -54,6 +54,7 @@ struct thr {
 	long long	 hb_count;
 	long		 slow_ms, fail_after, fail_n;
 	int64_t		 next_replay;
+	int64_t		 next_stale;
 };
 
 static struct thr lease_thr, event_thr;
@@ -553,6 +554,63 @@ replay(struct thr *t)
 	    rep.quarantined);
 }
 
+/* At start: is the store's contract intact?  (read-only) */
+static void
+contract_check(struct thr *t)
+{
+	char err[512] = "";
+	cJSON *rep = NULL, *o;
+
+	if (!ensure_store(t))
+		return;
+	if (t->st.ops->check_contract(t->st.impl, &rep, err, sizeof(err)) ==
+	    0 && cJSON_IsTrue(cJSON_GetObjectItem(rep, "ok"))) {
+		cJSON_Delete(rep);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", err[0] ? err :
+	    "the store does not offer every RPC with the expected shape");
+	if (rep != NULL)
+		cJSON_AddItemToObject(o, "report", rep);
+	reply(t, "CONTRACT_FAIL", o);
+}
+
+/*
+ * Runs held by a worker that stopped renewing: lease expired, or no
+ * heartbeat for 3 intervals while marked active (by the store's clock).
+ */
+static void
+stale_scan(struct thr *t)
+{
+	struct store_run *runs = NULL;
+	char err[256];
+	size_t n, i;
+	cJSON *o;
+
+	t->next_stale = clock_mono_ms() + 60000;
+	if (!ensure_store(t) || t->st.ops->list_runs(t->st.impl, &runs, &n,
+	    err, sizeof(err)) == -1)
+		return;
+	for (i = 0; i < n; i++) {
+		struct store_run *r = &runs[i];
+
+		if (r->lock_token[0] == '\0' || strcmp(r->worker_state,
+		    "active") != 0 || (!r->lease_expired &&
+		    r->heartbeat_age_sec < 3.0 * t->cfg.heartbeat_interval_sec))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "run_id", r->run_id);
+		cJSON_AddStringToObject(o, "video_id", r->video_id);
+		cJSON_AddStringToObject(o, "stale_worker_id", r->worker_id);
+		cJSON_AddNumberToObject(o, "heartbeat_age_sec",
+		    r->heartbeat_age_sec);
+		cJSON_AddBoolToObject(o, "lease_expired", r->lease_expired);
+		reply(t, "STALE", o);
+	}
+	free(runs);
+}
+
 static void *
 thr_main(void *arg)
 {
@@ -561,8 +619,12 @@ thr_main(void *arg)
 	cJSON *a;
 	int64_t now, wait;
 
-	if (!t->is_lease)
+	if (t->is_lease)
+		contract_check(t);
+	else {
 		t->next_replay = clock_mono_ms();
+		t->next_stale = clock_mono_ms() + 5000;
+	}
 	for (;;) {
 		zmq_pollitem_t it = { t->sock, 0, ZMQ_POLLIN, 0 };
 
@@ -572,6 +634,8 @@ thr_main(void *arg)
 			wait = t->hb_due - now;
 		if (!t->is_lease && t->next_replay != 0)
 			wait = t->next_replay - now;
+		if (!t->is_lease && t->next_stale - now < wait)
+			wait = t->next_stale - now;
 		if (wait < 0)
 			wait = 0;
 		if (wait > 1000)
@@ -606,6 +670,8 @@ thr_main(void *arg)
 		if (!t->is_lease && t->next_replay != 0 &&
 		    now >= t->next_replay)
 			replay(t);
+		if (!t->is_lease && now >= t->next_stale)
+			stale_scan(t);
 	}
 out:
 	if (t->store_ok)

@@ -344,10 +344,32 @@ read_lease(struct sup_env *env)
 			}
 		} else if (strcmp(type, "HB") == 0)
 			sched_on_hb_answer(env, b);
+		else if (strcmp(type, "CONTRACT_FAIL") == 0)
+			sched_alert_x(env, "CONTRACT FAIL", cJSON_GetStringValue(
+			    cJSON_GetObjectItem(b, "error")), NULL);
 		else
 			sched_on_lease_msg(env, type, b);
 		cJSON_Delete(b);
 	}
+}
+
+/* A run whose holder stopped renewing (not ours): STALE WORKER. */
+static void
+on_stale(struct sup_env *env, const cJSON *b)
+{
+	const char *run = cJSON_GetStringValue(cJSON_GetObjectItem(b,
+	    "run_id"));
+	char detail[256];
+
+	if (run == NULL || strcmp(run, env->run.run_id) == 0)
+		return;
+	snprintf(detail, sizeof(detail), "worker %s holds the run but stopped "
+	    "renewing its lease (heartbeat %.0f s ago%s)",
+	    cJSON_GetStringValue(cJSON_GetObjectItem(b, "stale_worker_id")) ?:
+	    "?", cJSON_GetNumberValue(cJSON_GetObjectItem(b,
+	    "heartbeat_age_sec")), cJSON_IsTrue(cJSON_GetObjectItem(b,
+	    "lease_expired")) ? ", lease expired" : "");
+	sched_alert_x(env, "STALE WORKER", detail, cJSON_Duplicate(b, true));
 }
 
 static void
@@ -362,6 +384,8 @@ read_events(struct sup_env *env)
 		ident = cJSON_GetStringValue(cJSON_GetObjectItem(req, "ident"));
 		if (strcmp(type, "OPERATOR_ACK") == 0)
 			notify_on_ack(env, b);
+		else if (strcmp(type, "STALE") == 0)
+			on_stale(env, b);
 		else if (strcmp(type, "LEDGER_ACK") == 0 && ident != NULL) {
 			h = cJSON_CreateObject();
 			cJSON_AddNumberToObject(h, "req_id", cJSON_GetNumberValue(

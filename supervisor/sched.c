@@ -96,9 +96,11 @@ sched_alert_x(struct sup_env *env, const char *what, const char *detail,
 	cJSON_AddStringToObject(p, "at", at);
 	cJSON_AddStringToObject(p, "worker_id", env->worker_id);
 	if (extra != NULL)
-		cJSON_ArrayForEach(v, extra)
+		cJSON_ArrayForEach(v, extra) {
+			cJSON_DeleteItemFromObject(p, v->string);
 			cJSON_AddItemToObject(p, v->string,
 			    cJSON_Duplicate(v, true));
+		}
 	cJSON_Delete(extra);
 	log_warnx("ALERT %s: run %s (%s): %s", what, env->run.run_id,
 	    env->run.video_id, detail ? detail : "");
