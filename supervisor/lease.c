@@ -588,7 +588,7 @@ stale_scan(struct thr *t)
 	size_t n, i;
 	cJSON *o;
 
-	t->next_stale = clock_mono_ms() + 60000;
+	t->next_stale = clock_mono_ms() + 2000LL * t->cfg.poll_interval_sec;
 	if (!ensure_store(t) || t->st.ops->list_runs(t->st.impl, &runs, &n,
 	    err, sizeof(err)) == -1)
 		return;
