@@ -52,6 +52,14 @@ stage_name(enum stage s)
 	return s < ST_NSTAGES ? ckpt_stage_names[s] : "none";
 }
 
+/* Set <key> of the checkpoint to <item> (owned), whether or not present. */
+static void
+ckpt_put(cJSON *c, const char *key, cJSON *item)
+{
+	cJSON_DeleteItemFromObject(c, key);
+	cJSON_AddItemToObject(c, key, item);
+}
+
 static void
 save_ckpt(struct sup_env *env)
 {
@@ -174,13 +182,13 @@ load_checkpoint(struct sup_env *env)
 	if (c == NULL)
 		c = ckpt_new(r->run_id, r->video_id, env->worker_id, r->token,
 		    r->epoch);
-	cJSON_ReplaceItemInObject(c, "lock_token", cJSON_CreateString(
+	ckpt_put(c, "lock_token", cJSON_CreateString(
 	    r->token));
-	cJSON_ReplaceItemInObject(c, "lease_epoch", cJSON_CreateNumber(
+	ckpt_put(c, "lease_epoch", cJSON_CreateNumber(
 	    (double)r->epoch));
-	cJSON_ReplaceItemInObject(c, "worker_id", cJSON_CreateString(
+	ckpt_put(c, "worker_id", cJSON_CreateString(
 	    env->worker_id));
-	cJSON_ReplaceItemInObject(c, "finished", cJSON_CreateFalse());
+	ckpt_put(c, "finished", cJSON_CreateFalse());
 	r->ckpt = c;
 	save_ckpt(env);
 }
@@ -305,7 +313,7 @@ finish_run(struct sup_env *env, const char *status, const char *error)
 	cJSON_AddStringToObject(a, "status", status);
 	cJSON_AddStringToObject(a, "error", error ? error : "");
 	if (strcmp(status, "done") == 0) {
-		cJSON_ReplaceItemInObject(r->ckpt, "finished",
+		ckpt_put(r->ckpt, "finished",
 		    cJSON_CreateTrue());
 		save_ckpt(env);
 	}
@@ -571,10 +579,8 @@ resume_after_gate(struct sup_env *env, bool refetch)
 	} else if (r->stage == ST_EVIDENCE &&
 	    strcmp(r->gate_reason, "evidence_conflict") == 0) {
 		ckpt_stage_set(r->ckpt, "evidence", "done");
-		cJSON_ReplaceItemInObject(r->ckpt, "evidence_override",
-		    cJSON_CreateTrue());
-		if (!cJSON_HasObjectItem(r->ckpt, "evidence_override"))
-			cJSON_AddTrueToObject(r->ckpt, "evidence_override");
+		cJSON_DeleteItemFromObject(r->ckpt, "evidence_override");
+		cJSON_AddTrueToObject(r->ckpt, "evidence_override");
 	} else if (strcmp(r->gate_reason, "panic_integrity_failure") == 0) {
 		ckpt_stage_set(r->ckpt, "evidence", "done");
 	}
