@@ -54,7 +54,7 @@ UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_SRC  := $(wildcard tests/lib/*.c)
 TOOL_BINS := $(patsubst tests/lib/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
-.PHONY: all test test-update asan bench demo clean check-headers bootstrap
+.PHONY: all test test-update asan bench demo clean-build check-headers bootstrap
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -116,10 +116,11 @@ demo: bootstrap
 check-headers:
 	@for h in common/*.h common/store/*.h ipc/*.h workers/*.h supervisor/*.h ctl/*.h; do \
 		[ -f "$$h" ] || continue; \
-		echo "#include \"$$h\"" | $(CC) $(CFLAGS) -x c -fsyntax-only - || exit 1; \
+		echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(CFLAGS)) -x c -fsyntax-only - || exit 1; \
 	done; echo "headers ok"
 
-clean:
+# "make clean" is the operator's state cleanup (SPEC section 6, below).
+clean-build:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
@@ -144,3 +145,59 @@ status:
 	$(RVCTL) status
 runs:
 	$(RVCTL) runs
+
+# ---- operator tooling: diagnostics, reports, cleanup, baptism (rvctl) ----
+# Colour only on a terminal; NO_COLOR=1 turns it off.  Exit codes of the
+# diagnostics: 0 ok, 1 warn, 2 critical (make reports them as failures).
+# The targets ending in -apply, baptism-full and purge-spool need CONFIRM=YES.
+.PHONY: doctor health preflight report timeline orphans clean \
+	clean-hard clean-zombies clean-zombies-delete maintenance \
+	maintenance-apply baptism baptism-full check-contract replay \
+	index-refresh index-refresh-force index-repair index-repair-apply \
+	quarantine purge-spool logs
+doctor: $(RVCTL)
+	$(RVCTL) doctor
+health: $(RVCTL)
+	$(RVCTL) doctor --no-replay
+preflight: $(RVCTL)
+	$(RVCTL) preflight
+report: $(RVCTL)
+	$(RVCTL) report $(if $(ID),--video $(ID))
+timeline: $(RVCTL)
+	$(need_id)$(RVCTL) timeline --video $(ID)
+orphans: $(RVCTL)
+	$(RVCTL) orphans
+clean: $(RVCTL)
+	$(RVCTL) clean
+clean-hard: $(RVCTL)
+	$(RVCTL) clean-hard
+clean-zombies: $(RVCTL)
+	$(RVCTL) clean-zombies
+clean-zombies-delete: $(RVCTL)
+	$(RVCTL) clean-zombies --delete
+maintenance: $(RVCTL)
+	$(RVCTL) maintenance
+maintenance-apply: $(RVCTL)
+	$(need_yes)$(RVCTL) maintenance --apply
+baptism: $(RVCTL)
+	$(RVCTL) baptism --level A
+baptism-full: $(RVCTL)
+	$(need_yes)$(RVCTL) baptism --level B --confirm
+check-contract: $(RVCTL)
+	$(RVCTL) check-contract
+replay: $(RVCTL)
+	$(RVCTL) replay-spool
+index-refresh: $(RVCTL)
+	$(RVCTL) index-refresh
+index-refresh-force: $(RVCTL)
+	$(RVCTL) index-refresh --force
+index-repair: $(RVCTL)
+	$(RVCTL) index-repair
+index-repair-apply: $(RVCTL)
+	$(need_yes)$(RVCTL) index-repair --apply
+quarantine: $(RVCTL)
+	$(RVCTL) quarantine
+purge-spool: $(RVCTL)
+	$(need_yes)$(RVCTL) purge-spool --confirm
+logs: $(RVCTL)
+	$(RVCTL) logs

@@ -6,10 +6,16 @@
  * {event_id, run_id, event_type, severity, reason_key, source, occurred_at,
  * payload} plus "attempts".  Replay claims a file by renaming it to
  * "<name>.claimed.<pid>" (rename is atomic, so of two replayers only one
- * gets it), sends it, and deletes it only once the store accepted it or
- * already had its event_id.  A failed send puts it back with attempts+1;
- * the third failure moves it to quarantine/.  A file that does not parse
- * goes to bad/.  Claims left by a dead replayer are put back first.
+ * gets it, and only the claimer sends it), sends it, and deletes it only
+ * once the store accepted it or already had its event_id.  A send the
+ * store refused puts the file back with attempts+1; the third refusal
+ * moves it to quarantine/.  A store that cannot be reached (errno
+ * EHOSTUNREACH, ETIMEDOUT, ECONNREFUSED, ...) refuses nothing: the file
+ * goes back unchanged and the pass stops, the rest left for the next one
+ * (an outage must not quarantine the spool).  A file that does not parse
+ * goes to bad/.  Claims left by a dead replayer, or older than
+ * SPOOL_CLAIM_MAX_SEC (a crashed replayer whose pid was reused), are put
+ * back first; a claim's mtime is its time.
  *
  * Public: spool_init, spool_write, spool_event_from_json, spool_replay,
  * spool_count.
@@ -19,10 +25,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -34,6 +43,9 @@
 
 #define SPOOL_FILE_MAX	(256 * 1024)
 #define SPOOL_MAX_ATTEMPTS 3
+#define SPOOL_CLAIM_MAX_SEC 600	/* far beyond one send's timeout */
+
+enum replay_result { REPLAY_NEXT, REPLAY_STOP };
 
 int
 spool_init(const char *dir)
@@ -150,54 +162,92 @@ move_to(const char *dir, const char *sub, const char *from, const char *name)
 		(void)rename(from, to);
 }
 
-/* Put back claims whose replayer is dead. */
+/* Put back claims whose replayer is dead or that are far too old. */
 static void
 unclaim_stale(const char *dir, const char *name)
 {
 	char from[1024], to[1024], base[256];
 	const char *p = strstr(name, ".claimed.");
+	struct stat sb;
 	long pid;
+	bool alive;
 
-	if (p == NULL || (size_t)(p - name) >= sizeof(base))
+	if (p == NULL || (size_t)(p - name) >= sizeof(base) ||
+	    fs_path(from, sizeof(from), "%s/%s", dir, name) == -1 ||
+	    stat(from, &sb) == -1)
 		return;
 	pid = strtol(p + 9, NULL, 10);
-	if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+	alive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	if (alive && time(NULL) - sb.st_mtime < SPOOL_CLAIM_MAX_SEC)
 		return;
 	memcpy(base, name, (size_t)(p - name));
 	base[p - name] = '\0';
-	if (fs_path(from, sizeof(from), "%s/%s", dir, name) == 0 &&
-	    fs_path(to, sizeof(to), "%s/%s", dir, base) == 0)
+	if (fs_path(to, sizeof(to), "%s/%s", dir, base) == 0)
 		(void)rename(from, to);
 }
 
+/* Whether a failed send means the store was not reached at all. */
+static bool
+unreachable(int e)
+{
+	return e == EHOSTUNREACH || e == ETIMEDOUT || e == ECONNREFUSED ||
+	    e == ECONNRESET || e == ENETUNREACH || e == ENETDOWN ||
+	    e == EAGAIN;
+}
+
+/* Count one refused send in the claimed file; back, or to quarantine. */
 static void
+refused(const char *dir, const char *name, const char *path,
+    const char *claimed, cJSON *j, struct spool_report *rep)
+{
+	cJSON *att = cJSON_GetObjectItem(j, "attempts");
+	int attempts;
+	char *txt;
+
+	attempts = (cJSON_IsNumber(att) ? (int)att->valuedouble : 0) + 1;
+	cJSON_DeleteItemFromObject(j, "attempts");
+	cJSON_AddNumberToObject(j, "attempts", attempts);
+	if ((txt = cJSON_PrintUnformatted(j)) != NULL) {
+		(void)fs_write_atomic(claimed, txt, strlen(txt));
+		free(txt);
+	}
+	if (attempts >= SPOOL_MAX_ATTEMPTS) {
+		move_to(dir, "quarantine", claimed, name);
+		rep->quarantined++;
+	} else
+		(void)rename(claimed, path);
+}
+
+static enum replay_result
 replay_one(const char *dir, const char *name, struct store *st,
     struct spool_report *rep)
 {
 	char path[1024], claimed[1100], err[512], *txt;
 	struct store_event ev;
-	cJSON *j = NULL, *att;
+	cJSON *j = NULL;
 	bool inserted;
-	int attempts;
+	int e;
 
 	if (fs_path(path, sizeof(path), "%s/%s", dir, name) == -1 ||
 	    fs_path(claimed, sizeof(claimed), "%s.claimed.%ld", path,
 	    (long)getpid()) == -1)
-		return;
+		return REPLAY_NEXT;
 	if (rename(path, claimed) == -1) {
 		rep->skipped++;		/* another replayer has it */
-		return;
+		return REPLAY_NEXT;
 	}
+	(void)utimensat(AT_FDCWD, claimed, NULL, 0);	/* the claim's time */
 	if (fs_read_file(claimed, SPOOL_FILE_MAX, &txt, NULL) == -1 ||
 	    (j = cJSON_Parse(txt), free(txt), j) == NULL ||
 	    spool_event_from_json(j, &ev, err, sizeof(err)) == -1) {
 		move_to(dir, "bad", claimed, name);
 		rep->bad++;
 		cJSON_Delete(j);
-		return;
+		return REPLAY_NEXT;
 	}
 	strlcpy(ev.source, ev.source[0] ? ev.source : "spool",
 	    sizeof(ev.source));
+	errno = 0;
 	if (st->ops->add_event(st->impl, &ev, &inserted, err,
 	    sizeof(err)) == 0) {
 		(void)unlink(claimed);
@@ -206,23 +256,18 @@ replay_one(const char *dir, const char *name, struct store *st,
 		else
 			rep->duplicate++;
 		cJSON_Delete(j);
-		return;
+		return REPLAY_NEXT;
 	}
+	e = errno;
 	rep->failed++;
-	att = cJSON_GetObjectItem(j, "attempts");
-	attempts = (cJSON_IsNumber(att) ? (int)att->valuedouble : 0) + 1;
-	cJSON_DeleteItemFromObject(j, "attempts");
-	cJSON_AddNumberToObject(j, "attempts", attempts);
-	if ((txt = cJSON_PrintUnformatted(j)) != NULL) {
-		(void)fs_write_atomic(claimed, txt, strlen(txt));
-		free(txt);
-	}
-	cJSON_Delete(j);
-	if (attempts >= SPOOL_MAX_ATTEMPTS) {
-		move_to(dir, "quarantine", claimed, name);
-		rep->quarantined++;
-	} else
+	if (unreachable(e)) {
 		(void)rename(claimed, path);
+		cJSON_Delete(j);
+		return REPLAY_STOP;
+	}
+	refused(dir, name, path, claimed, j, rep);
+	cJSON_Delete(j);
+	return REPLAY_NEXT;
 }
 
 static bool
@@ -235,8 +280,9 @@ is_record(const char *name)
 }
 
 /*
- * Replay every spooled event into <st>.  Returns 0 (see <rep>), or -1 when
- * the spool directory cannot be read.
+ * Replay every spooled event into <st>.  Returns 0 (see <rep>: failed
+ * counts sends that failed, deferred the files not tried because the
+ * store was unreachable), or -1 when the spool directory cannot be read.
  */
 int
 spool_replay(const char *dir, struct store *st, struct spool_report *rep,
@@ -246,6 +292,7 @@ spool_replay(const char *dir, struct store *st, struct spool_report *rep,
 	struct dirent *de;
 	char **names = NULL, **nn;
 	size_t n = 0, i;
+	bool stop = false;
 
 	memset(rep, 0, sizeof(*rep));
 	if ((d = opendir(dir)) == NULL) {
@@ -270,7 +317,10 @@ spool_replay(const char *dir, struct store *st, struct spool_report *rep,
 	}
 	closedir(d);
 	for (i = 0; i < n; i++) {
-		replay_one(dir, names[i], st, rep);
+		if (stop)
+			rep->deferred++;
+		else if (replay_one(dir, names[i], st, rep) == REPLAY_STOP)
+			stop = true;
 		free(names[i]);
 	}
 	free(names);

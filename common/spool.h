@@ -10,6 +10,7 @@ struct store;
 
 struct spool_report {
 	int	sent, duplicate, failed, bad, quarantined, skipped;
+	int	deferred;	/* left for later: the store is unreachable */
 };
 
 int	spool_init(const char *spool_dir);

@@ -182,6 +182,9 @@ struct store_ops {
 /* Backend constructors; each returns 0 and fills <st>, or -1 with <err>. */
 int	store_sqlite_open(struct store *st, const char *db_path,
 	    int heartbeat_interval_sec, char *err, size_t errlen);
+int	store_supabase_open(struct store *st, const char *url,
+	    const char *service_key, int heartbeat_interval_sec,
+	    int timeout_sec, char *err, size_t errlen);
 
 struct rv_config;
 int	store_open(struct store *st, const struct rv_config *cfg, char *err,

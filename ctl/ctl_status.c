@@ -4,7 +4,11 @@
  *
  * A running supervisor is asked over state/runtime/control.ipc (a DEALER,
  * one request, a bounded wait).  Without a supervisor holding the pid
- * file, status says so and exits 3 (--json: "supervisor": null).
+ * file, status says so, shows the runs the store says this worker still
+ * holds, and exits 3 (--json: "supervisor": null).  Both end with the
+ * preflight (credits needed for the queue against the credits available)
+ * and quality summary of ctl_report.c; that part reads the store and the
+ * index but never the ledger, and never creates a store.
  *
  * Public: ctl_status, ctl_control_request.
  */
@@ -113,12 +117,94 @@ print_human(const cJSON *st)
 		    cJSON_GetObjectItem(c, "last_heartbeat_ms_ago")));
 }
 
+/* Without a supervisor: what the store says this worker holds. */
+static void
+print_claimed(const struct ctl_env *env, const struct ctl_runs *runs)
+{
+	const struct store_run *r;
+	size_t i;
+
+	for (i = 0; i < runs->n; i++) {
+		r = &runs->v[i].r;
+		if (strcmp(r->worker_id, env->cfg.worker_id) != 0 ||
+		    r->lock_token[0] == '\0' || ctl_run_terminal(&runs->v[i]))
+			continue;
+		printf("claimed     %s (%s)  status %s  state %s  lease %s "
+		    "%.0f s%s\n", r->video_id, r->run_id, r->status,
+		    r->worker_state, r->lease_expired ? "expired" :
+		    "expires in", r->lease_expired ? -r->lease_seconds_left :
+		    r->lease_seconds_left, r->lease_expired ? " ago (the next "
+		    "start recovers it)" : "");
+	}
+}
+
+static cJSON *
+claimed_json(const struct ctl_env *env, const struct ctl_runs *runs)
+{
+	const struct store_run *r;
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; i < runs->n; i++) {
+		r = &runs->v[i].r;
+		if (strcmp(r->worker_id, env->cfg.worker_id) != 0 ||
+		    r->lock_token[0] == '\0' || ctl_run_terminal(&runs->v[i]))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "run_id", r->run_id);
+		cJSON_AddStringToObject(o, "video_id", r->video_id);
+		cJSON_AddStringToObject(o, "status", r->status);
+		cJSON_AddStringToObject(o, "worker_state", r->worker_state);
+		cJSON_AddNumberToObject(o, "lease_epoch",
+		    (double)r->lease_epoch);
+		cJSON_AddNumberToObject(o, "lease_seconds_left",
+		    r->lease_seconds_left);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static void
+status_json(const struct ctl_env *env, cJSON *st, const struct ctl_runs *runs,
+    bool have_runs)
+{
+	cJSON *sum, *it;
+
+	if (st == NULL) {
+		st = cJSON_CreateObject();
+		cJSON_AddNullToObject(st, "supervisor");
+		cJSON_AddNullToObject(st, "run");
+		cJSON_AddArrayToObject(st, "children");
+		if (have_runs)
+			cJSON_AddItemToObject(st, "claimed",
+			    claimed_json(env, runs));
+	} else
+		st = cJSON_Duplicate(st, true);
+	if (have_runs && (sum = ctl_report_summary_json(env, runs)) != NULL) {
+		while ((it = sum->child) != NULL) {
+			cJSON_DetachItemViaPointer(sum, it);
+			cJSON_AddItemToObject(st, it->string, it);
+		}
+		cJSON_Delete(sum);
+	}
+	ctl_print_json(st);
+	cJSON_Delete(st);
+}
+
+/*
+ * The supervisor's live state when one runs (else what the pid file and
+ * the store say), then the preflight and quality lines.  Never creates a
+ * store and reads no ledger, so it answers quickly.  Exit 0 running,
+ * 3 no supervisor.
+ */
 int
 ctl_status(struct ctl_env *env, int argc, char **argv)
 {
-	char err[512];
+	struct ctl_runs runs;
+	char err[512], rerr[512];
 	cJSON *st;
 	pid_t pid;
+	bool have_runs;
 
 	(void)argv;
 	if (argc > 1)
@@ -130,22 +216,28 @@ ctl_status(struct ctl_env *env, int argc, char **argv)
 	pid = rt_held_pid(env->cfg.state_dir);
 	st = pid > 0 ? ctl_control_request(env, IPC_CTL_STATUS, NULL, 2000,
 	    err, sizeof(err)) : NULL;
-	if (st == NULL) {
-		if (env->json)
-			puts("{\"supervisor\":null,\"run\":null,"
-			    "\"children\":[]}");
+	have_runs = ctl_runs_load(env, NULL, CTL_RI_QUICK,
+	    &runs, rerr, sizeof(rerr)) == CTL_OK;
+	if (env->json)
+		status_json(env, st, &runs, have_runs);
+	else {
+		if (st != NULL)
+			print_human(st);
 		else if (pid > 0)
 			printf("rvsup %ld holds %s but did not answer: %s\n",
 			    (long)pid, env->cfg.state_dir, err);
 		else
 			printf("no supervisor is running on %s\n",
 			    env->cfg.state_dir);
-		return CTL_NOTRUN;
+		if (st == NULL && have_runs)
+			print_claimed(env, &runs);
+		if (have_runs)
+			ctl_report_summary(env, &runs, stdout);
 	}
-	if (env->json)
-		ctl_print_json(st);
-	else
-		print_human(st);
+	if (have_runs)
+		ctl_runs_clear(&runs);
+	if (st == NULL)
+		return CTL_NOTRUN;
 	cJSON_Delete(st);
 	return CTL_OK;
 }

@@ -39,6 +39,51 @@ static const struct ctl_cmd cmds[] = {
 	    "abort a run" },
 	{ "unlock", ctl_unlock, "unlock --run ID --operator NAME --reason TEXT "
 	    "[--force]", "clear a run's lease (exit 0 unlocked, 1 refused)" },
+	{ "doctor", ctl_doctor, "doctor [--no-replay] [--json]",
+	    "replay the spool, check store health, contract and this machine; "
+	    "exit 0 ok, 1 warn, 2 critical" },
+	{ "check-contract", ctl_check_contract, "check-contract [--json]",
+	    "verify the store offers every operation this build needs "
+	    "(read-only)" },
+	{ "preflight", ctl_preflight, "preflight [--json]",
+	    "credits the queue needs against the credits available, in US$ "
+	    "and R$; exit 0 GO, 1 unknown, 2 NO_GO" },
+	{ "report", ctl_report, "report [--video ID] [--json]",
+	    "credits needed/saved/spent, cost, per-run table and quality" },
+	{ "timeline", ctl_timeline, "timeline --video ID [--fps N] [--json]",
+	    "rebuild a run's timeline CSV and EDL and show its QC" },
+	{ "orphans", ctl_orphans, "orphans [--json]",
+	    "list videos in video/final the index does not know" },
+	{ "clean-zombies", ctl_clean_zombies, "clean-zombies [--delete] "
+	    "[--dry-run] [--min-size-kb N] [--keep-last-n N] [--json]",
+	    "quarantine orphans older than 6 h (delete: older than 48 h)" },
+	{ "index-refresh", ctl_index_refresh, "index-refresh [--force] "
+	    "[--allow-missing-sha8] [--dry-run] [--prune] [--rebuild] "
+	    "[--jobs N] [--json]", "scan video/final and update the index" },
+	{ "index-repair", ctl_index_repair, "index-repair [--apply] [--json]",
+	    "find index entries whose file is gone (--apply removes them)" },
+	{ "maintenance", ctl_maintenance, "maintenance [--apply]",
+	    "index refresh + orphan cleanup + report (dry run without "
+	    "--apply)" },
+	{ "clean", ctl_clean, "clean [--dry-run]",
+	    "safe cleanup of old scratch files, leftover temporary files and "
+	    "old logs" },
+	{ "clean-hard", ctl_clean, "clean-hard [--dry-run]",
+	    "aggressive temporary-file cleanup (refused while rvsup runs)" },
+	{ "replay-spool", ctl_replay_spool, "replay-spool [--json]",
+	    "send the spooled events to the store" },
+	{ "quarantine", ctl_quarantine, "quarantine [--json]",
+	    "list the events set aside in spool/bad and spool/quarantine" },
+	{ "purge-spool", ctl_purge_spool, "purge-spool --confirm",
+	    "delete the events in spool/bad and spool/quarantine" },
+	{ "baptism", ctl_baptism, "baptism [--level A|B] [--confirm] [--json]",
+	    "acceptance checks of this machine; B (after the kill test) needs "
+	    "--confirm" },
+	{ "logs", ctl_logs, "logs [--lines N] [--name TEXT]",
+	    "show the last lines of every log in state/logs" },
+	{ "notify-test", ctl_notify_test, "notify-test [--text TEXT] [--json]",
+	    "send one test message to TELEGRAM_CHAT_ID and show Telegram's "
+	    "answer" },
 	{ NULL, NULL, NULL, NULL }
 };
 

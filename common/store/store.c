@@ -5,9 +5,9 @@
  *
  * store_open() picks the backend from the settings: the embedded sqlite
  * store at <state_dir>/rayvault.db when SUPABASE_URL is unset, otherwise
- * the supabase backend, which this build does not offer yet (refused with
- * a clear error rather than silently falling back to a local database
- * other machines cannot see).  The store_* calls declared in
+ * the supabase backend (common/store/store_supabase.c; a bad URL or key
+ * is refused, never silently replaced by a local database other machines
+ * cannot see).  The store_* calls declared in
  * common/store/wrap.h forward to the backend's ops and refuse a store
  * that is not open.  Nothing here logs.
  *
@@ -36,11 +36,10 @@ store_open(struct store *st, const struct rv_config *cfg, char *err,
 	char path[PATH_MAX];
 
 	memset(st, 0, sizeof(*st));
-	if (cfg->supabase_url[0] != '\0') {
-		snprintf(err, errlen, "SUPABASE_URL is set but the supabase "
-		    "backend is not available in this build");
-		return -1;
-	}
+	if (cfg->supabase_url[0] != '\0')
+		return store_supabase_open(st, cfg->supabase_url,
+		    cfg->supabase_service_key, cfg->heartbeat_interval_sec,
+		    cfg->heartbeat_timeout_sec, err, errlen);
 	if (cfg->state_dir[0] == '\0') {
 		snprintf(err, errlen, "store: no state directory");
 		return -1;

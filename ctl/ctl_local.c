@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ctl_local.c: facts about this machine that doctor and baptism check.
+ *
+ * Who holds the state directory (the pid file's flock, read through
+ * common/runtime.c), which children a dead supervisor left running (from
+ * state/runtime/children.json: a pid only counts when its start time
+ * still matches, so a reused pid is never blamed), the mode of a .env
+ * file, and the temporary files an interrupted atomic write left under
+ * the state root ("<name>.tmp" or "<name>.tmp.<pid>" whose writer is
+ * gone).  Nothing here changes anything or prints.
+ *
+ * Public: ctl_local_supervisor, ctl_local_leftovers, ctl_local_env_mode,
+ * ctl_local_tmp_walk, ctl_local_tmp_files.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "common/fsutil.h"
+#include "common/platform.h"
+#include "common/runtime.h"
+#include "ctl/ctl.h"
+
+#define TMP_DEPTH_MAX	8
+#define TMP_YOUNG_SEC	10	/* a live writer's file is younger */
+
+/*
+ * The pid of the rvsup holding the state directory, or 0 when none does;
+ * *stale is set when a pid file exists that nobody holds.
+ */
+pid_t
+ctl_local_supervisor(const struct ctl_env *env, bool *stale)
+{
+	pid_t pid = rt_held_pid(env->cfg.state_dir);
+
+	*stale = pid == 0;
+	return pid > 0 ? pid : 0;
+}
+
+static void
+leftover_add(const cJSON *o, long sup, pid_t live, struct ctl_leftover *out,
+    size_t max, size_t *n)
+{
+	const cJSON *p = cJSON_GetObjectItem(o, "pid");
+	const cJSON *s = cJSON_GetObjectItem(o, "start_time");
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(o,
+	    "kind"));
+	unsigned long long st;
+	pid_t pid;
+
+	if (!cJSON_IsNumber(p) || !cJSON_IsNumber(s) || p->valuedouble < 2 ||
+	    p->valuedouble > 1e9)
+		return;
+	pid = (pid_t)p->valuedouble;
+	if (pid == live || pid == getpid() || !plat_proc_alive(pid) ||
+	    plat_proc_starttime(pid, &st) == -1 ||
+	    st != (unsigned long long)s->valuedouble)
+		return;
+	if (*n < max) {
+		out[*n].pid = pid;
+		(void)strlcpy(out[*n].kind, kind != NULL ? kind : "?",
+		    sizeof(out[*n].kind));
+		out[*n].supervisor_pid = sup;
+	}
+	(*n)++;
+}
+
+/*
+ * Children recorded in children.json that are still alive (same start
+ * time) although the supervisor that recorded them is not <live> (the
+ * current holder, 0 when none).  Fills up to <max> of them into <out>;
+ * returns how many there are.
+ */
+size_t
+ctl_local_leftovers(const struct ctl_env *env, pid_t live,
+    struct ctl_leftover *out, size_t max)
+{
+	char path[PATH_MAX], *txt;
+	const cJSON *o;
+	cJSON *root;
+	size_t n = 0;
+	long sup;
+
+	if (fs_path(path, sizeof(path), "%s/runtime/children.json",
+	    env->cfg.state_dir) == -1 || fs_read_file(path, 1 << 20, &txt,
+	    NULL) == -1)
+		return 0;
+	root = cJSON_Parse(txt);
+	free(txt);
+	sup = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(root,
+	    "supervisor_pid"));
+	if (root != NULL && (live <= 0 || sup != (long)live))
+		cJSON_ArrayForEach(o, cJSON_GetObjectItem(root, "children"))
+			leftover_add(o, sup, live, out, max, &n);
+	cJSON_Delete(root);
+	return n;
+}
+
+/* The permission bits of <path>: 0, or -1 (errno ENOENT: no file). */
+int
+ctl_local_env_mode(const char *path, mode_t *mode)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == -1)
+		return -1;
+	*mode = sb.st_mode & 07777;
+	return 0;
+}
+
+/* Is <name> a temporary file whose writer is gone? */
+static bool
+tmp_left(const char *name, const struct stat *sb, time_t now)
+{
+	const char *p = strstr(name, ".tmp");
+	char *end;
+	long pid;
+
+	if (p == NULL || !S_ISREG(sb->st_mode))
+		return false;
+	while (p != NULL && p[4] != '\0' && p[4] != '.')
+		p = strstr(p + 1, ".tmp");
+	if (p == NULL)
+		return false;
+	if (p[4] == '\0')
+		return true;
+	pid = strtol(p + 5, &end, 10);
+	if (*end != '\0' || pid <= 0)
+		return true;
+	if (now - sb->st_mtime > TMP_YOUNG_SEC)
+		return true;
+	return !plat_proc_alive((pid_t)pid);
+}
+
+static void
+tmp_walk(const char *dir, int depth, time_t now, void (*fn)(const char *,
+    const struct stat *, void *), void *arg, size_t *n)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	if (depth > TMP_DEPTH_MAX || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    fs_path(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) == -1 || lstat(path, &sb) == -1)
+			continue;
+		if (S_ISDIR(sb.st_mode))
+			tmp_walk(path, depth + 1, now, fn, arg, n);
+		else if (tmp_left(de->d_name, &sb, now)) {
+			(*n)++;
+			if (fn != NULL)
+				fn(path, &sb, arg);
+		}
+	}
+	closedir(d);
+}
+
+/*
+ * Call <fn> (may be NULL) for every temporary file an interrupted atomic
+ * write left under <dir>; returns how many there are.
+ */
+size_t
+ctl_local_tmp_walk(const char *dir, void (*fn)(const char *,
+    const struct stat *, void *), void *arg)
+{
+	size_t n = 0;
+
+	tmp_walk(dir, 0, time(NULL), fn, arg, &n);
+	return n;
+}
+
+struct first_tmp {
+	char	*buf;
+	size_t	 size, skip;
+};
+
+static void
+first_tmp(const char *path, const struct stat *sb, void *arg)
+{
+	struct first_tmp *f = arg;
+
+	(void)sb;
+	if (f->buf != NULL && f->size > 0 && f->buf[0] == '\0')
+		(void)strlcpy(f->buf, path + f->skip, f->size);
+}
+
+/*
+ * Count the temporary files left under <state_dir> by interrupted atomic
+ * writes; <first> (may be NULL) gets the first one's path relative to
+ * the state root.
+ */
+size_t
+ctl_local_tmp_files(const char *state_dir, char *first, size_t firstlen)
+{
+	struct first_tmp f = { first, firstlen, strlen(state_dir) + 1 };
+
+	if (first != NULL && firstlen > 0)
+		first[0] = '\0';
+	return ctl_local_tmp_walk(state_dir, first_tmp, &f);
+}

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * spool_test.c: the event spool (common/spool.c, SPEC section 5) against
+ * a fake store whose add_event accepts, answers "already there", refuses,
+ * or cannot be reached.
+ *
+ * Cases: write and replay; a duplicate deleted as delivered; unparsable
+ * and invalid files moved to bad/; three refusals move a file to
+ * quarantine/; an unreachable store quarantines nothing and stops the
+ * pass; claims of a dead replayer, or far too old, are taken back, a live
+ * one's is left alone; and four replayers racing over one spool send
+ * every event exactly once.  Each case uses its own mkdtemp directory.
+ * Prints "FAIL <case>: <detail>" per failure and "N passed, M failed".
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "common/fsutil.h"
+#include "common/ids.h"
+#include "common/spool.h"
+#include "common/store.h"
+
+#define NRACE		300
+#define NREPLAYERS	4
+
+enum fake_mode { FAKE_OK, FAKE_DUP, FAKE_REFUSE, FAKE_DOWN };
+
+struct fake {
+	enum fake_mode	mode;
+	int		calls;
+	int		log_fd;		/* -1, or an event_id line per send */
+	int		delay_us;
+};
+
+static int passed, failed;
+
+static void
+check(bool ok, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+check(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("FAIL %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static int
+fake_add_event(void *impl, const struct store_event *ev, bool *inserted,
+    char *err, size_t errlen)
+{
+	struct fake *f = impl;
+	char line[STORE_ID_MAX + 1];
+	int n;
+
+	f->calls++;
+	*inserted = false;
+	if (f->delay_us > 0)
+		usleep((useconds_t)f->delay_us);
+	switch (f->mode) {
+	case FAKE_REFUSE:
+		snprintf(err, errlen, "event %s: refused", ev->event_type);
+		errno = EINVAL;
+		return -1;
+	case FAKE_DOWN:
+		snprintf(err, errlen, "store unreachable");
+		errno = EHOSTUNREACH;
+		return -1;
+	case FAKE_DUP:
+		return 0;
+	case FAKE_OK:
+		break;
+	}
+	if (f->log_fd != -1) {
+		n = snprintf(line, sizeof(line), "%s\n", ev->event_id);
+		if (write(f->log_fd, line, (size_t)n) != n)
+			return -1;
+	}
+	*inserted = true;
+	return 0;
+}
+
+static const struct store_ops fake_ops = { .add_event = fake_add_event };
+
+static void
+fake_store(struct store *st, struct fake *f, enum fake_mode mode)
+{
+	memset(f, 0, sizeof(*f));
+	f->mode = mode;
+	f->log_fd = -1;
+	memset(st, 0, sizeof(*st));
+	st->ops = &fake_ops;
+	st->impl = f;
+	strlcpy(st->backend, "fake", sizeof(st->backend));
+}
+
+static void
+new_dir(char *dir, size_t size)
+{
+	strlcpy(dir, "/tmp/rv-spool-test.XXXXXX", size);
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	strlcat(dir, "/spool", size);
+	if (spool_init(dir) == -1) {
+		perror("spool_init");
+		exit(1);
+	}
+}
+
+static void
+remove_dir(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strrchr(dir, '/') -
+	    dir), dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: %s left behind\n", dir);
+}
+
+/* Spool one event; its id goes to <id> (ID_UUID_LEN + 1 bytes). */
+static int
+spool_one(const char *dir, char *id)
+{
+	char err[256];
+	cJSON *ev = cJSON_CreateObject();
+	int r;
+
+	id_uuid_new(id);
+	cJSON_AddStringToObject(ev, "event_id", id);
+	cJSON_AddStringToObject(ev, "event_type", "spool_test");
+	cJSON_AddStringToObject(ev, "severity", "INFO");
+	cJSON_AddItemToObject(ev, "payload", cJSON_CreateObject());
+	r = spool_write(dir, ev, err, sizeof(err));
+	cJSON_Delete(ev);
+	if (r == -1)
+		printf("spool_write: %s\n", err);
+	return r;
+}
+
+static int
+count_files(const char *dir, const char *sub)
+{
+	char path[1024];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s%s%s", dir, sub[0] ? "/" : "", sub);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && strcmp(de->d_name, "bad") != 0 &&
+		    strcmp(de->d_name, "quarantine") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int
+replay(const char *dir, struct store *st, struct spool_report *rep)
+{
+	char err[256];
+
+	if (spool_replay(dir, st, rep, err, sizeof(err)) == -1) {
+		printf("spool_replay: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+attempts_of(const char *dir, const char *id)
+{
+	char path[1024], *txt;
+	cJSON *j, *a;
+	int n = -1;
+
+	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
+	if (fs_read_file(path, 65536, &txt, NULL) == -1)
+		return -1;
+	if ((j = cJSON_Parse(txt)) != NULL) {
+		a = cJSON_GetObjectItem(j, "attempts");
+		n = cJSON_IsNumber(a) ? (int)a->valuedouble : 0;
+	}
+	cJSON_Delete(j);
+	free(txt);
+	return n;
+}
+
+static void
+case_write_replay(void)
+{
+	char dir[128], id[ID_UUID_LEN + 1], err[256];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+	cJSON *bad;
+	int i;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_OK);
+	for (i = 0; i < 3; i++)
+		spool_one(dir, id);
+	check(spool_count(dir) == 3, "write", "%zu spooled", spool_count(dir));
+	bad = cJSON_Parse("{\"event_type\":\"x\",\"severity\":\"INFO\"}");
+	check(spool_write(dir, bad, err, sizeof(err)) == -1 &&
+	    strstr(err, "event_id") != NULL, "write_no_id", "%s", err);
+	cJSON_Delete(bad);
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.sent == 3 && rep.failed == 0 && f.calls == 3 &&
+		    spool_count(dir) == 0 && count_files(dir, "") == 0,
+		    "replay", "sent %d calls %d left %d", rep.sent, f.calls,
+		    count_files(dir, ""));
+	remove_dir(dir);
+}
+
+static void
+case_duplicate(void)
+{
+	char dir[128], id[ID_UUID_LEN + 1];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_DUP);
+	spool_one(dir, id);
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.duplicate == 1 && rep.sent == 0 &&
+		    spool_count(dir) == 0, "duplicate", "duplicate %d left %zu",
+		    rep.duplicate, spool_count(dir));
+	remove_dir(dir);
+}
+
+static void
+case_bad(void)
+{
+	char dir[128], path[1024];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_OK);
+	snprintf(path, sizeof(path), "%s/garbage.json", dir);
+	(void)fs_write_atomic(path, "{not json", 9);
+	snprintf(path, sizeof(path), "%s/no-type.json", dir);
+	(void)fs_write_atomic(path, "{\"severity\":\"INFO\"}", 19);
+	snprintf(path, sizeof(path), "%s/array.json", dir);
+	(void)fs_write_atomic(path, "[1,2]", 5);
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.bad == 3 && f.calls == 0 && count_files(dir,
+		    "bad") == 3 && spool_count(dir) == 0, "bad",
+		    "bad %d calls %d in bad/ %d", rep.bad, f.calls,
+		    count_files(dir, "bad"));
+	remove_dir(dir);
+}
+
+static void
+case_refused(void)
+{
+	char dir[128], id[ID_UUID_LEN + 1];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+	int pass;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_REFUSE);
+	spool_one(dir, id);
+	for (pass = 1; pass <= 2; pass++) {
+		if (replay(dir, &st, &rep) == -1)
+			break;
+		check(rep.failed == 1 && attempts_of(dir, id) == pass &&
+		    rep.quarantined == 0, "refused", "pass %d: attempts %d",
+		    pass, attempts_of(dir, id));
+	}
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.quarantined == 1 && spool_count(dir) == 0 &&
+		    count_files(dir, "quarantine") == 1, "quarantine",
+		    "quarantined %d, in quarantine/ %d", rep.quarantined,
+		    count_files(dir, "quarantine"));
+	remove_dir(dir);
+}
+
+static void
+case_outage(void)
+{
+	char dir[128], id[ID_UUID_LEN + 1];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+	int i, pass;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_DOWN);
+	for (i = 0; i < 5; i++)
+		spool_one(dir, id);
+	for (pass = 1; pass <= 4; pass++) {
+		if (replay(dir, &st, &rep) == -1)
+			break;
+		check(rep.failed == 1 && rep.deferred == 4 && f.calls == pass,
+		    "outage_stops", "pass %d: failed %d deferred %d calls %d",
+		    pass, rep.failed, rep.deferred, f.calls);
+	}
+	check(spool_count(dir) == 5 && attempts_of(dir, id) == 0 &&
+	    count_files(dir, "quarantine") == 0, "outage_keeps",
+	    "%zu spooled, attempts %d, quarantined %d", spool_count(dir),
+	    attempts_of(dir, id), count_files(dir, "quarantine"));
+	f.mode = FAKE_OK;
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.sent == 5 && spool_count(dir) == 0, "outage_over",
+		    "sent %d", rep.sent);
+	remove_dir(dir);
+}
+
+static pid_t
+dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	(void)waitpid(pid, NULL, 0);
+	return pid;
+}
+
+static void
+case_stale_claims(void)
+{
+	char dir[128], a[ID_UUID_LEN + 1], b[ID_UUID_LEN + 1];
+	char from[1024], to[1100];
+	struct timespec old[2];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_OK);
+	spool_one(dir, a);
+	spool_one(dir, b);
+	snprintf(from, sizeof(from), "%s/%s.json", dir, a);
+	snprintf(to, sizeof(to), "%s.claimed.%ld", from, (long)dead_pid());
+	(void)rename(from, to);
+	snprintf(from, sizeof(from), "%s/%s.json", dir, b);
+	snprintf(to, sizeof(to), "%s.claimed.%ld", from, (long)getppid());
+	(void)rename(from, to);
+	(void)replay(dir, &st, &rep);
+	(void)replay(dir, &st, &rep);
+	check(f.calls == 1 && count_files(dir, "") == 1, "claim_dead",
+	    "calls %d, files %d (the dead replayer's claim is sent, the live "
+	    "one's left)", f.calls, count_files(dir, ""));
+	old[0].tv_sec = old[1].tv_sec = time(NULL) - 700;
+	old[0].tv_nsec = old[1].tv_nsec = 0;
+	(void)utimensat(AT_FDCWD, to, old, 0);
+	(void)replay(dir, &st, &rep);
+	(void)replay(dir, &st, &rep);
+	check(f.calls == 2 && count_files(dir, "") == 0, "claim_old",
+	    "calls %d, files %d (a claim 700 s old is taken back)", f.calls,
+	    count_files(dir, ""));
+	remove_dir(dir);
+}
+
+static int
+cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* One racing replayer: wait for the start, replay, exit. */
+static void
+racer(const char *dir, int log_fd, int go)
+{
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+	char c;
+
+	fake_store(&st, &f, FAKE_OK);
+	f.log_fd = log_fd;
+	f.delay_us = 200;
+	if (read(go, &c, 1) == -1)
+		_exit(2);
+	_exit(replay(dir, &st, &rep) == 0 ? 0 : 1);
+}
+
+static void
+case_race(void)
+{
+	static char buf[NRACE * 2 * (ID_UUID_LEN + 1)];
+	char dir[128], log[160], id[ID_UUID_LEN + 1], *lines[2 * NRACE], *p;
+	int go[2], log_fd, i, n = 0, st, bad = 0, dups = 0;
+	pid_t pid[NREPLAYERS];
+	ssize_t len;
+
+	new_dir(dir, sizeof(dir));
+	for (i = 0; i < NRACE; i++)
+		spool_one(dir, id);
+	snprintf(log, sizeof(log), "%.*s/sent.log", (int)(strrchr(dir, '/') -
+	    dir), dir);
+	log_fd = open(log, O_RDWR | O_CREAT | O_APPEND | O_TRUNC, 0600);
+	if (log_fd == -1 || pipe(go) == -1) {
+		check(false, "race", "setup: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < NREPLAYERS; i++)
+		if ((pid[i] = fork()) == 0) {
+			close(go[1]);
+			racer(dir, log_fd, go[0]);
+		}
+	close(go[0]);
+	close(go[1]);		/* everyone starts now */
+	for (i = 0; i < NREPLAYERS; i++)
+		if (waitpid(pid[i], &st, 0) == -1 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			bad++;
+	len = pread(log_fd, buf, sizeof(buf) - 1, 0);
+	close(log_fd);
+	buf[len > 0 ? len : 0] = '\0';
+	for (p = strtok(buf, "\n"); p != NULL && n < 2 * NRACE;
+	    p = strtok(NULL, "\n"))
+		lines[n++] = p;
+	qsort(lines, (size_t)n, sizeof(lines[0]), cmp_str);
+	for (i = 1; i < n; i++)
+		if (strcmp(lines[i - 1], lines[i]) == 0)
+			dups++;
+	check(bad == 0, "race_replayers", "%d replayers failed", bad);
+	check(n == NRACE && dups == 0, "race_once", "%d sends for %d events, "
+	    "%d sent twice", n, NRACE, dups);
+	check(spool_count(dir) == 0 && count_files(dir, "") == 0, "race_empty",
+	    "%d files left", count_files(dir, ""));
+	remove_dir(dir);
+}
+
+int
+main(void)
+{
+	case_write_replay();
+	case_duplicate();
+	case_bad();
+	case_refused();
+	case_outage();
+	case_stale_claims();
+	case_race();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}
