@@ -304,7 +304,7 @@ do_heartbeat(struct thr *t)
 	t->fence_at = t0 + (int64_t)t->cfg.lease_minutes * 60000 -
 	    (int64_t)(t->cfg.heartbeat_timeout_sec + 5) * 1000;
 	t->hb_due = t0 + t->cfg.heartbeat_interval_sec * 1000;
-	t->uncertain = false;
+	t->uncertain = t->fenced = false;
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", hb.ok);
 	cJSON_AddStringToObject(o, "status", hb.status);

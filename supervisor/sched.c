@@ -336,7 +336,7 @@ sched_tick(struct sup_env *env, int64_t now)
 			rc->restart_at = now;
 	}
 	if (r->mode != RM_RUNNING || r->task_id != 0 || r->paused ||
-	    env->stopping || now < r->retry_at)
+	    r->fenced || env->stopping || now < r->retry_at)
 		return;
 	if (r->stage >= ST_NSTAGES) {
 		finish_run(env, "done", NULL);
@@ -605,6 +605,30 @@ stop_run_children(struct sup_env *env, const char *why)
 		child_kill_tree(env, c, why);
 }
 
+/*
+ * panic_lost_lock: the heartbeat answered ok=false.  Kill the run's
+ * children at once, write nothing more for this epoch (the alert event
+ * carries the run id only in its payload), wait, claim again.
+ */
+static void
+lost_lock(struct sup_env *env)
+{
+	struct run *r = &env->run;
+	cJSON *x = cJSON_CreateObject();
+
+	stop_run_children(env, "lost lock");
+	cJSON_AddStringToObject(x, "run_id", r->run_id);
+	cJSON_AddNumberToObject(x, "lease_epoch", (double)r->epoch);
+	r->run_id[0] = '\0';
+	sched_alert_x(env, "LOST LOCK", "panic_lost_lock: another holder or "
+	    "an unlock took the lease; nothing more is written for this "
+	    "epoch", x);
+	(void)lease_request(env, "DROP", NULL);
+	sched_clear(env);
+	env->next_claim_ms = clock_mono_ms() +
+	    (int64_t)env->lost_lock_wait_sec * 1000;
+}
+
 /* The answer to a lease heartbeat. */
 void
 sched_on_hb_answer(struct sup_env *env, const cJSON *a)
@@ -638,14 +662,12 @@ sched_on_hb_answer(struct sup_env *env, const cJSON *a)
 		return;
 	}
 	if (!ok) {
-		stop_run_children(env, "lost lock");
-		sched_alert(env, "LOST LOCK", "another holder or an unlock "
-		    "took the lease; nothing more is written for this epoch");
-		(void)lease_request(env, "DROP", NULL);
-		sched_clear(env);
-		env->next_claim_ms = clock_mono_ms() +
-		    (int64_t)env->lost_lock_wait_sec * 1000;
+		lost_lock(env);
 		return;
+	}
+	if (r->fenced) {
+		log_info("lease renewal confirmed after fencing; resuming");
+		r->fenced = false;
 	}
 	if (r->mode == RM_GATED && r->gate_confirmed) {
 		if (cJSON_IsTrue(cJSON_GetObjectItem(a, "force_refetch")))
@@ -694,10 +716,11 @@ sched_on_lease_msg(struct sup_env *env, const char *type, const cJSON *b)
 		child_pause_all(env, false);
 		r->paused = false;
 		stop_run_children(env, "lease fence");
-		(void)lease_request(env, "DROP", NULL);
-		sched_clear(env);
-		env->next_claim_ms = clock_mono_ms() +
-		    (int64_t)env->lost_lock_wait_sec * 1000;
+		if (r->stage < ST_NSTAGES)
+			ckpt_stage_set(r->ckpt, stage_name(r->stage),
+			    "pending");
+		save_ckpt(env);
+		r->fenced = true;	/* keep renewing; dispatch nothing */
 	} else if (strcmp(type, "ENDED") == 0) {
 		if (r->mode == RM_FINISHING || env->stopping) {
 			log_info("run %s released", r->run_id);

@@ -95,6 +95,7 @@ struct run {
 	char		 lease_expires_at[STORE_TIME_MAX];
 	long long	 hb_latency_ms;
 	bool		 paused;	/* heartbeat uncertain: children stopped */
+	bool		 fenced;	/* children killed near lease expiry */
 };
 
 struct sup_env {

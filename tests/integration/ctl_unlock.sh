@@ -23,6 +23,10 @@ python3 -c "import json; p=json.load(open('$T/mu.json')); assert p.get('lock_tok
 [ "$(count_events "$rid" manual_unlock)" -eq 2 ] && ok "both unlock attempts recorded" ||
     fail "manual_unlock events: $(count_events "$rid" manual_unlock)"
 # The supervisor's next heartbeat answers ok=false: lost lock, children killed.
-lost() { ctl events --run "$rid" --json | grep -q '"LOST LOCK"'; }
+lost() { grep -q "ALERT LOST LOCK" "$T/sup.log"; }
 wait_for 8 lost && ok "supervisor saw LOST LOCK" || fail "no LOST LOCK alert"
+n1=$(ctl events --run "$rid" --json | json 'len([e for e in j if e["source"]=="test-worker" and e["payload"].get("lease_epoch")==1])')
+sleep 2
+n2=$(ctl events --run "$rid" --json | json 'len([e for e in j if e["source"]=="test-worker" and e["payload"].get("lease_epoch")==1])')
+[ "$n1" = "$n2" ] && ok "nothing more written for the lost epoch" || fail "epoch 1 events grew $n1 -> $n2"
 finish
