@@ -549,9 +549,11 @@ replay(struct thr *t)
 	}
 	if (rep.failed > 0)
 		t->next_replay = clock_mono_ms() + 30000;
-	log_info("spool replay: %d sent, %d already there, %d failed, %d bad, "
-	    "%d quarantined", rep.sent, rep.duplicate, rep.failed, rep.bad,
-	    rep.quarantined);
+	if (rep.deferred > 0 && t->next_replay == 0)
+		t->next_replay = clock_mono_ms() + 10000;
+	log_info("spool replay: %d sent, %d already there, %d failed, %d "
+	    "deferred (store away), %d bad, %d quarantined", rep.sent,
+	    rep.duplicate, rep.failed, rep.deferred, rep.bad, rep.quarantined);
 }
 
 /* At start: is the store's contract intact?  (read-only) */
