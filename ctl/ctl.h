@@ -64,6 +64,7 @@ int	ctl_unlock(struct ctl_env *, int, char **);
 
 /* ctl_status.c */
 int	ctl_status(struct ctl_env *, int, char **);
+int	ctl_log_level(struct ctl_env *, int, char **);
 cJSON	*ctl_control_request(struct ctl_env *env, const char *type,
 	    cJSON *hdr_extra, int timeout_ms, char *err, size_t errlen);
 

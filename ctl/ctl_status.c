@@ -241,3 +241,42 @@ ctl_status(struct ctl_env *env, int argc, char **argv)
 	cJSON_Delete(st);
 	return CTL_OK;
 }
+
+/* rvctl log-level LEVEL: forwarded by rvsup to every child. */
+int
+ctl_log_level(struct ctl_env *env, int argc, char **argv)
+{
+	static const char *names[] = { "error", "warn", "info", "debug" };
+	char err[512];
+	cJSON *h, *r;
+	int lvl;
+
+	if (argc != 2)
+		return ctl_usage(ctl_lookup("log-level"));
+	for (lvl = 0; lvl < 4; lvl++)
+		if (strcmp(argv[1], names[lvl]) == 0)
+			break;
+	if (lvl == 4) {
+		fprintf(stderr, "rvctl log-level: \"%s\" is not one of error, "
+		    "warn, info, debug\n", argv[1]);
+		return CTL_USAGE;
+	}
+	if (!env->cfg_ok) {
+		fprintf(stderr, "rvctl: invalid settings:\n%s", env->cfg_err);
+		return CTL_USAGE;
+	}
+	if (rt_held_pid(env->cfg.state_dir) <= 0) {
+		printf("no supervisor is running on %s\n", env->cfg.state_dir);
+		return CTL_NOTRUN;
+	}
+	h = cJSON_CreateObject();
+	cJSON_AddNumberToObject(h, "level", lvl);
+	if ((r = ctl_control_request(env, IPC_CTL_VERBOSE, h, 2000, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "rvctl log-level: %s\n", err);
+		return CTL_UNAVAIL;
+	}
+	cJSON_Delete(r);
+	printf("log level set to %s\n", names[lvl]);
+	return CTL_OK;
+}

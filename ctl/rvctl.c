@@ -26,6 +26,8 @@
 static const struct ctl_cmd cmds[] = {
 	{ "status", ctl_status, "status [--json]",
 	    "live supervisor state, its run and children" },
+	{ "log-level", ctl_log_level, "log-level error|warn|info|debug",
+	    "change the running supervisor's and children's log level" },
 	{ "enqueue", ctl_enqueue, "enqueue FILE.json",
 	    "validate a run spec and queue a run" },
 	{ "runs", ctl_runs, "runs [--json]", "list runs" },

@@ -21,4 +21,6 @@ kill -HUP "$SUP_PID"
 sleep 0.5
 grep -q "settings reloaded" "$T/sup.log" && ok "good reload applied" || fail "good reload"
 sup_up && ok "status answers after the reload" || fail "status after reload"
+ctl log-level debug | grep -q "set to debug" && ok "log level changed at run time" || fail "log-level"
+ctl log-level loud >/dev/null 2>&1; [ $? -eq 64 ] && ok "bad log level refused" || fail "bad level accepted"
 finish
