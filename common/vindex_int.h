@@ -45,6 +45,16 @@ int	vindex_item_grow(struct vindex *idx, size_t need);
 /* True when <key> is a usable entry key (no '/', no control bytes). */
 bool	vindex_key_ok(const char *key);
 
+/*
+ * vindex_save without the directory fsync after the rename.  The new
+ * file is complete on disk before it replaces the old one, so after a
+ * crash either index is there and valid; only this write may be lost.
+ * For a write that loses nothing worth a second fsync (a refresh that
+ * changed no entry and only adds its history line).
+ */
+int	vindex_save_lazy(const char *state_dir, struct vindex *idx, char *err,
+	    size_t errlen);
+
 /* vindex_refresh.c */
 
 /* True for "<name>.mp4" that is not a dot file. */

@@ -2,17 +2,28 @@
 /*
  * vindex_refresh.c: index-refresh (SPEC section 5), which brings the
  * video index in line with the files in video/final/, and the bounded
- * pool of processes that probes them.
+ * pool of processes that probes them with ffprobe when it has to.
  *
- * vindex_refresh probes in parallel with a pool of at most JOBS_MAX
- * forked processes (not threads: probe_file forks ffprobe and makes no
- * thread-safety promise); results come back through shared memory.  The
- * index is read under a shared lock, files are probed without any lock,
- * and the results are merged into a freshly loaded index under the
- * exclusive lock, so a probe stage upserting meanwhile loses nothing.
- * Files written in the last 2 s get one common 300 ms stability check;
- * older files none.  A stop asked for through the progress callback
- * kills the pool and writes nothing.
+ * A file to probe is first read by mp4probe in this process: its boxes
+ * give the same duration, size, bitrate and codecs as ffprobe, in tens
+ * of microseconds, so neither threads nor processes would pay for
+ * themselves.  Whatever mp4probe refuses, or names only by a fourcc, is
+ * probed by ffprobe (probe_file) in a pool of at most JOBS_MAX forked
+ * processes (not threads: probe_file forks ffprobe and makes no thread-
+ * safety promise), results coming back through shared memory; so
+ * nothing ffprobe accepts is lost, and the probe rules judge the same
+ * answers.  Files written in the last 2 s get one common 300 ms
+ * stability check; older files none, and no file ever waits on its own.
+ * A stop asked for through the progress callback kills the pool and
+ * writes nothing.
+ *
+ * The index is read under a shared lock, files are probed without any
+ * lock, and the results are merged under the exclusive lock into the
+ * index as it is then: the one read at the start when index.json is
+ * still the same file (the common, warm case), else a fresh load, so a
+ * probe stage upserting meanwhile loses nothing.  The index is written
+ * once; when no entry changed (only the history line is new) the final
+ * directory fsync is skipped (vindex_save_lazy).
  *
  * This file does not parse or write index.json itself (vindex_load and
  * vindex_save in vindex.c do) and never moves or deletes a video; prune
@@ -44,6 +55,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/ids.h"
+#include "common/mp4probe.h"
 #include "common/probe.h"
 #include "common/subproc.h"
 #include "common/vindex.h"
@@ -52,6 +64,7 @@
 #define RECENT_NS	2000000000LL	/* younger: check stability first */
 #define STABLE_WAIT_MS	300
 #define JOBS_MAX	64
+#define TICK_EVERY	32	/* files read in the main thread per tick */
 
 void
 vindex_refresh_report_clear(struct vindex_refresh_report *rep)
@@ -427,28 +440,63 @@ refresh_jobs(const struct vindex_refresh_opts *o)
 	return n < 1 ? 1 : n > JOBS_MAX ? JOBS_MAX : (int)n;
 }
 
+/*
+ * The fast path: read the boxes of <e> in this process.  True when that
+ * gave a full answer with codec names as ffprobe spells them; anything
+ * else is left to ffprobe.
+ */
+static bool
+probe_fast(const char *dir, struct scan_ent *e)
+{
+	char path[PATH_MAX];
+
+	if (fs_path(path, sizeof(path), "%s/%s", dir, e->name) == -1 ||
+	    mp4probe_file(path, &e->info, e->err, sizeof(e->err)) == -1 ||
+	    !mp4probe_codec_known(e->info.video_codec) ||
+	    !mp4probe_codec_known(e->info.audio_codec))
+		return false;
+	e->rc = 0;
+	e->err[0] = '\0';
+	return true;
+}
+
+/*
+ * Probe every ENT_PROBE file: mp4probe here first (tens of microseconds a
+ * file, so neither threads nor processes pay off), then ffprobe in the
+ * process pool for the files it could not read.
+ */
 static int
 refresh_probe(struct scan *sc, const struct vindex_refresh_opts *o,
     struct progress *prog, struct vindex_refresh_report *rep, char *err,
     size_t errlen)
 {
 	struct scan_ent **work;
-	size_t i, n = 0;
-	int rc;
+	size_t i, n = 0, done = 0;
+	int rc = 0;
 
 	if ((work = calloc(sc->n + 1, sizeof(*work))) == NULL)
 		return vindex_fail(err, errlen, VINDEX_ERR, "out of memory");
-	for (i = 0; i < sc->n; i++)
-		if (sc->v[i].what == ENT_PROBE)
+	for (i = 0; i < sc->n && rc == 0; i++) {
+		if (sc->v[i].what != ENT_PROBE)
+			continue;
+		if (done++ % TICK_EVERY == 0 &&
+		    progress_tick(prog, (long long)done) == -1)
+			rc = vindex_fail(err, errlen, VINDEX_STOPPED,
+			    "stopped");
+		else if (!probe_fast(sc->dir, &sc->v[i]))
 			work[n++] = &sc->v[i];
-	rc = n == 0 ? 0 : pool_run(work, n, refresh_jobs(o), sc->dir, prog,
-	    err, errlen);
-	for (i = 0; rc == 0 && i < n; i++) {
+	}
+	if (rc == 0 && n > 0)
+		rc = pool_run(work, n, refresh_jobs(o), sc->dir, prog, err,
+		    errlen);
+	for (i = 0; rc == 0 && i < sc->n; i++) {
+		if (sc->v[i].what != ENT_PROBE)
+			continue;
 		rep->probed++;
-		if (work[i]->rc != 0) {
+		if (sc->v[i].rc != 0) {
 			rep->failed++;
-			(void)vindex_note_add(&rep->notes, work[i]->name,
-			    "failed", "%s", work[i]->err);
+			(void)vindex_note_add(&rep->notes, sc->v[i].name,
+			    "failed", "%s", sc->v[i].err);
 		}
 	}
 	free(work);
@@ -457,7 +505,8 @@ refresh_probe(struct scan *sc, const struct vindex_refresh_opts *o,
 
 /*
  * Merge one scanned file into the freshly loaded <idx>.  Returns 1 when
- * *out holds a new entry to append, 0 otherwise.
+ * *out holds a new entry to append, 2 when an entry was changed in
+ * place, 0 when nothing changed.
  */
 static int
 apply_ent(const char *state_dir, struct vindex *idx, struct scan_ent *e,
@@ -469,12 +518,14 @@ apply_ent(const char *state_dir, struct vindex *idx, struct scan_ent *e,
 	(void)snprintf(rel, sizeof(rel), VINDEX_FINAL_DIR "/%s", e->name);
 	it = vindex_find(idx, e->key);
 	if (e->what == ENT_UNCHANGED) {
-		if (it != NULL && strcmp(it->path, rel) == 0 &&
-		    it->file_mtime_ns == vindex_st_mtime_ns(&e->st)) {
-			it->inode = (unsigned long long)e->st.st_ino;
-			it->device = (unsigned long long)e->st.st_dev;
-		}
-		return 0;
+		if (it == NULL || strcmp(it->path, rel) != 0 ||
+		    it->file_mtime_ns != vindex_st_mtime_ns(&e->st) ||
+		    (it->inode == (unsigned long long)e->st.st_ino &&
+		    it->device == (unsigned long long)e->st.st_dev))
+			return 0;
+		it->inode = (unsigned long long)e->st.st_ino;
+		it->device = (unsigned long long)e->st.st_dev;
+		return 2;
 	}
 	if (e->what != ENT_PROBE || e->rc != 0)
 		return 0;
@@ -494,7 +545,7 @@ apply_ent(const char *state_dir, struct vindex *idx, struct scan_ent *e,
 	if (it == NULL)
 		return 1;
 	*it = *out;
-	return 0;
+	return 2;
 }
 
 /* Append the new entries of a refresh in one go, then sort once. */
@@ -556,15 +607,73 @@ refresh_entry(const struct vindex_refresh_opts *o,
 	return h;
 }
 
+/*
+ * What index.json was when it was loaded.  The file is kept open, so its
+ * inode cannot be reused while we look; every writer replaces it through
+ * fs_write_atomic (a new inode), and an edit in place would change its
+ * size, mtime or ctime.
+ */
+struct stamp {
+	int		 fd;	/* -1: no file (or it could not be opened) */
+	bool		 ok;	/* the stamp can be trusted */
+	struct stat	 st;
+};
+
 static int
-refresh_apply(const char *state_dir, struct scan *sc,
-    const struct vindex_refresh_opts *o, struct vindex_refresh_report *rep,
-    char *err, size_t errlen)
+stamp_path(char *buf, size_t size, const char *state_dir)
 {
-	struct vindex idx;
+	return fs_path(buf, size, "%s/video/index.json", state_dir);
+}
+
+/* Called under the lock, just before vindex_load. */
+static void
+stamp_take(const char *state_dir, struct stamp *s)
+{
+	char path[PATH_MAX];
+
+	s->fd = -1;
+	s->ok = false;
+	if (stamp_path(path, sizeof(path), state_dir) == -1)
+		return;
+	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		s->ok = errno == ENOENT;
+		return;
+	}
+	s->ok = fstat(s->fd, &s->st) == 0;
+}
+
+/* Is index.json still the file stamp_take saw?  Called under the lock. */
+static bool
+stamp_same(const char *state_dir, const struct stamp *s)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!s->ok || stamp_path(path, sizeof(path), state_dir) == -1)
+		return false;
+	if (stat(path, &st) == -1)
+		return s->fd == -1 && errno == ENOENT;
+	return s->fd != -1 && st.st_dev == s->st.st_dev &&
+	    st.st_ino == s->st.st_ino && st.st_size == s->st.st_size &&
+	    vindex_st_mtime_ns(&st) == vindex_st_mtime_ns(&s->st) &&
+	    st.st_ctim.tv_sec == s->st.st_ctim.tv_sec &&
+	    st.st_ctim.tv_nsec == s->st.st_ctim.tv_nsec;
+}
+
+/*
+ * Merge the scan into the index under the exclusive lock and write it
+ * once.  <idx> holds the index as loaded at the start; it is loaded again
+ * only if the file changed since (a probe stage upserted meanwhile).
+ */
+static int
+refresh_apply(const char *state_dir, struct scan *sc, struct vindex *idx,
+    const struct stamp *stamp, const struct vindex_refresh_opts *o,
+    struct vindex_refresh_report *rep, char *err, size_t errlen)
+{
 	struct vindex_item *nv;
-	size_t i, n = 0;
-	int fd, rc;
+	size_t i, n = 0, removed;
+	bool dirty = false;
+	int fd, r, rc = VINDEX_OK;
 
 	if ((nv = calloc(sc->n + 1, sizeof(*nv))) == NULL)
 		return vindex_fail(err, errlen, VINDEX_ERR, "out of memory");
@@ -573,26 +682,31 @@ refresh_apply(const char *state_dir, struct scan *sc,
 		free(nv);
 		return VINDEX_ERR;
 	}
-	vindex_init(&idx);
-	if ((rc = vindex_load(state_dir, &idx, err, errlen)) != VINDEX_OK)
+	if (!stamp_same(state_dir, stamp) &&
+	    (rc = vindex_load(state_dir, idx, err, errlen)) != VINDEX_OK)
 		goto out;
-	for (i = 0; i < sc->n; i++)
-		n += (size_t)apply_ent(state_dir, &idx, &sc->v[i], &nv[n],
-		    rep);
-	if (apply_new(&idx, nv, n) == -1) {
+	for (i = 0; i < sc->n; i++) {
+		r = apply_ent(state_dir, idx, &sc->v[i], &nv[n], rep);
+		n += r == 1;
+		dirty |= r != 0;
+	}
+	if (apply_new(idx, nv, n) == -1) {
 		rc = vindex_fail(err, errlen, VINDEX_ERR, "index: %s",
 		    strerror(errno));
 		goto out;
 	}
+	removed = rep->removed;
 	if (o->prune)
-		apply_prune(state_dir, &idx, rep);
-	if (vindex_history_add(&idx, "refresh_history",
+		apply_prune(state_dir, idx, rep);
+	dirty |= idx->missing || rep->removed != removed;
+	if (vindex_history_add(idx, "refresh_history",
 	    refresh_entry(o, rep)) == -1)
 		rc = vindex_fail(err, errlen, VINDEX_ERR, "out of memory");
+	else if (dirty)
+		rc = vindex_save(state_dir, idx, err, errlen);
 	else
-		rc = vindex_save(state_dir, &idx, err, errlen);
+		rc = vindex_save_lazy(state_dir, idx, err, errlen);
 out:
-	vindex_clear(&idx);
 	vindex_unlock(fd);
 	free(nv);
 	return rc;
@@ -615,6 +729,7 @@ vindex_refresh(const char *state_dir, const struct vindex_refresh_opts *opts,
 	const struct vindex_refresh_opts *o = opts != NULL ? opts : &defaults;
 	struct scan sc;
 	struct vindex idx;
+	struct stamp stamp;
 	size_t i;
 	int fd, rc;
 
@@ -624,10 +739,11 @@ vindex_refresh(const char *state_dir, const struct vindex_refresh_opts *opts,
 	if ((fd = vindex_lock(state_dir, false, o->lock_timeout_ms > 0 ?
 	    o->lock_timeout_ms : VINDEX_LOCK_TIMEOUT_MS, err, errlen)) == -1)
 		return VINDEX_ERR;
+	stamp_take(state_dir, &stamp);
 	rc = vindex_load(state_dir, &idx, err, errlen);
 	vindex_unlock(fd);
 	if (rc != VINDEX_OK)
-		return rc;
+		goto out;
 	rep->index_missing = idx.missing;
 	if ((rc = scan_final(state_dir, &sc, &rep->notes, &rep->skipped, err,
 	    errlen)) != 0)
@@ -646,10 +762,13 @@ vindex_refresh(const char *state_dir, const struct vindex_refresh_opts *opts,
 	if (o->dry_run)
 		goto out;
 	if ((rc = refresh_probe(&sc, o, prog, rep, err, errlen)) != 0 ||
-	    (rc = refresh_apply(state_dir, &sc, o, rep, err, errlen)) != 0)
+	    (rc = refresh_apply(state_dir, &sc, &idx, &stamp, o, rep, err,
+	    errlen)) != 0)
 		goto out;
 	rc = rep->failed > INT_MAX ? INT_MAX : (int)rep->failed;
 out:
+	if (stamp.fd != -1)
+		(void)close(stamp.fd);
 	vindex_clear(&idx);
 	free(sc.v);
 	return rc;

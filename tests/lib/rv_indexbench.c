@@ -4,22 +4,31 @@
  * video/final/ holds N videos, cold (no index) then warm (nothing
  * changed), and print the numbers.  A tool for `make bench`, not a test.
  *
- *	rv_indexbench --state-dir DIR [--jobs N] [--populate N]
+ *	rv_indexbench --state-dir DIR [--jobs N] [--populate N] [--repeat N]
+ *	    [--detail]
  *
- * --populate N first fills video/final/ with N copies of one small clip
- * made with ffmpeg, under distinct V_BENCH_s<i>_<sha8>.mp4 names (the
- * names carry made-up sha8s: refresh reads names, it does not hash), all
- * an hour old.  An existing index is moved aside for the cold run and put
- * back at the end, so the tool never loses one.  Exit status 0 when both
- * runs succeed and the warm run probed nothing, 1 otherwise, 64 on usage
+ * --populate N first fills video/final/ with N copies of one small
+ * three-second clip made with ffmpeg, under distinct
+ * V_BENCH_s<i>_<sha8>.mp4 names (the names carry made-up sha8s: refresh
+ * reads names, it does not hash), all an hour old.  --repeat N (default
+ * 3) runs the cold and warm pair N times and adds the medians (the
+ * machine may be shared).  --detail adds what measuring one file costs:
+ * mp4probe over every file, ffprobe over a few, and how many files the
+ * fast path read.
+ * An existing index is moved aside for the cold runs and put back at the
+ * end, so the tool never loses one.  Exit status 0 when every run
+ * succeeds and no warm run probed anything, 1 otherwise, 64 on usage
  * errors.
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +37,18 @@
 
 #include "common/clock.h"
 #include "common/fsutil.h"
+#include "common/mp4probe.h"
+#include "common/probe.h"
 #include "common/vindex.h"
+
+#define REPEAT_MAX	99
+#define FFPROBE_SAMPLE	5	/* files timed with ffprobe by --detail */
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: rv_indexbench --state-dir DIR [--jobs N] "
-	    "[--populate N]\n");
+	    "[--populate N] [--repeat N] [--detail]\n");
 	exit(64);
 }
 
@@ -61,7 +75,7 @@ populate(const char *state, long n)
 	    fs_mkdirs(dir, 0700) == -1 ||
 	    fs_path(src, sizeof(src), "%s/.bench-src.mp4", dir) == -1 ||
 	    fs_path(cmd, sizeof(cmd), "ffmpeg -nostdin -v error -y -f lavfi "
-	    "-i color=c=gray:s=320x180:r=25:d=2 -f lavfi -i sine=d=2 "
+	    "-i color=c=gray:s=320x180:r=25:d=3 -f lavfi -i sine=d=3 "
 	    "-c:v libx264 -pix_fmt yuv420p -c:a aac -shortest '%s'", src) ==
 	    -1 || system(cmd) != 0) {
 		fprintf(stderr, "rv_indexbench: cannot make a clip in %s\n",
@@ -86,7 +100,17 @@ populate(const char *state, long n)
 	return 0;
 }
 
-static int
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One refresh; its wall time in microseconds, or -1. */
+static int64_t
 timed_refresh(const char *state, int jobs, const char *label,
     struct vindex_refresh_report *rep)
 {
@@ -95,18 +119,74 @@ timed_refresh(const char *state, int jobs, const char *label,
 	int64_t t0, dt;
 	int rc;
 
-	t0 = clock_mono_ms();
+	vindex_refresh_report_clear(rep);
+	t0 = now_us();
 	rc = vindex_refresh(state, &o, NULL, rep, err, sizeof(err));
-	dt = clock_mono_ms() - t0;
+	dt = now_us() - t0;
 	if (rc < 0) {
 		fprintf(stderr, "rv_indexbench: %s refresh: %s\n", label, err);
 		return -1;
 	}
-	printf("%s refresh: %lld.%03lld s (scanned %zu, probed %zu, "
-	    "unchanged %zu, skipped %zu, failed %zu)\n", label,
-	    (long long)(dt / 1000), (long long)(dt % 1000), rep->scanned,
+	printf("%s refresh: %.3f ms (scanned %zu, probed %zu, unchanged %zu, "
+	    "skipped %zu, failed %zu)\n", label, dt / 1e3, rep->scanned,
 	    rep->probed, rep->unchanged, rep->skipped, rep->failed);
-	return 0;
+	return dt;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int64_t
+median(int64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_i64);
+	return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* What measuring one file costs, each way. */
+static void
+detail(const char *state)
+{
+	struct probe_info pi;
+	struct dirent *de;
+	char dir[PATH_MAX], path[PATH_MAX], err[512];
+	int64_t t0, fast_us = 0, ff_us = 0;
+	long n = 0, fast = 0, ff = 0;
+	DIR *d;
+
+	if (fs_path(dir, sizeof(dir), "%s/video/final", state) == -1 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || fs_path(path, sizeof(path),
+		    "%s/%s", dir, de->d_name) == -1)
+			continue;
+		n++;
+		t0 = now_us();
+		if (mp4probe_file(path, &pi, err, sizeof(err)) == 0 &&
+		    mp4probe_codec_known(pi.video_codec) &&
+		    mp4probe_codec_known(pi.audio_codec))
+			fast++;
+		fast_us += now_us() - t0;
+		if (ff < FFPROBE_SAMPLE) {
+			t0 = now_us();
+			(void)probe_file(path, NULL, &pi, err, sizeof(err));
+			ff_us += now_us() - t0;
+			ff++;
+		}
+	}
+	(void)closedir(d);
+	if (n == 0)
+		return;
+	printf("detail: mp4probe read %ld of %ld files, %lld us a file; "
+	    "ffprobe %lld us a file (over %ld)\n", fast, n,
+	    (long long)(fast_us / n), (long long)(ff > 0 ? ff_us / ff : 0),
+	    ff);
 }
 
 int
@@ -116,25 +196,35 @@ main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "populate", required_argument, NULL, 'p' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "detail", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vindex_refresh_report cold, warm;
 	char index[PATH_MAX], saved[PATH_MAX];
 	const char *state = NULL;
+	int64_t tc[REPEAT_MAX], tw[REPEAT_MAX];
 	long pop = 0;
-	int c, jobs = 0, bad = 0, had;
+	int c, i, jobs = 0, bad = 0, had, repeat = 3;
+	bool more = false;
 
-	while ((c = getopt_long(argc, argv, "d:j:p:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:j:p:r:v", longopts,
+	    NULL)) != -1) {
 		if (c == 'd')
 			state = optarg;
 		else if (c == 'j')
 			jobs = atoi(optarg);
 		else if (c == 'p')
 			pop = strtol(optarg, NULL, 10);
+		else if (c == 'r')
+			repeat = atoi(optarg);
+		else if (c == 'v')
+			more = true;
 		else
 			usage();
 	}
-	if (state == NULL || pop < 0 || pop > VINDEX_ITEMS_MAX || jobs < 0)
+	if (state == NULL || pop < 0 || pop > VINDEX_ITEMS_MAX || jobs < 0 ||
+	    repeat < 1 || repeat > REPEAT_MAX)
 		usage();
 	if (pop > 0 && populate(state, pop) == -1)
 		return 1;
@@ -147,10 +237,19 @@ main(int argc, char **argv)
 	    jobs == 0 ? " (one per core)" : "");
 	memset(&cold, 0, sizeof(cold));
 	memset(&warm, 0, sizeof(warm));
-	if (timed_refresh(state, jobs, "cold", &cold) == -1 ||
-	    timed_refresh(state, jobs, "warm", &warm) == -1 ||
-	    warm.probed != 0)
-		bad = 1;
+	for (i = 0; i < repeat && bad == 0; i++) {
+		if (i > 0 && unlink(index) == -1)
+			bad = 1;
+		else if ((tc[i] = timed_refresh(state, jobs, "cold",
+		    &cold)) == -1 || (tw[i] = timed_refresh(state, jobs,
+		    "warm", &warm)) == -1 || warm.probed != 0)
+			bad = 1;
+	}
+	if (bad == 0 && repeat > 1)
+		printf("median of %d: cold %.3f ms, warm %.3f ms\n", repeat,
+		    median(tc, repeat) / 1e3, median(tw, repeat) / 1e3);
+	if (bad == 0 && more)
+		detail(state);
 	if (had && rename(saved, index) == -1) {
 		fprintf(stderr, "rv_indexbench: restore %s: %s\n", saved,
 		    strerror(errno));
