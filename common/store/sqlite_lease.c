@@ -43,14 +43,28 @@ static const char sql_pick_own[] =
     " OR " SQS_AGE("last_heartbeat_at") " > ?3)"
     " ORDER BY created_at, rowid LIMIT 1";
 
-/* The oldest free run, approved first. */
+/*
+ * The oldest claimable run of one status, called for 'approved', then for
+ * 'running': the oldest unlocked one (partial index pipeline_runs_free,
+ * which holds only unlocked rows, gives the order without scanning the
+ * claimed ones) and the oldest whose lease expired (index
+ * pipeline_runs_lease), whichever was created first.
+ */
 static const char sql_pick_free[] =
-    "SELECT run_id, worker_id FROM pipeline_runs"
-    " WHERE status IN ('approved', 'running')"
-    " AND (lock_token IS NULL OR lease_expires_at IS NULL"
-    " OR julianday(lease_expires_at) <= julianday('now'))"
-    " AND (?1 = '' OR task_type = ?1)"
-    " ORDER BY status = 'approved' DESC, created_at, rowid LIMIT 1";
+    "SELECT run_id, worker_id FROM ("
+    " SELECT * FROM (SELECT run_id, worker_id, created_at, rowid AS r"
+    "  FROM pipeline_runs INDEXED BY pipeline_runs_free"
+    "  WHERE status = ?2 AND lock_token IS NULL"
+    "  AND (?1 = '' OR task_type = ?1)"
+    "  ORDER BY created_at, rowid LIMIT 1)"
+    " UNION ALL"
+    " SELECT * FROM (SELECT run_id, worker_id, created_at, rowid AS r"
+    "  FROM pipeline_runs INDEXED BY pipeline_runs_lease"
+    "  WHERE lock_token IS NOT NULL AND status = ?2"
+    "  AND lease_expires_at <= " SQS_NOW
+    "  AND (?1 = '' OR task_type = ?1)"
+    "  ORDER BY created_at, rowid LIMIT 1))"
+    " ORDER BY created_at, r LIMIT 1";
 
 static const char sql_take[] =
     "UPDATE pipeline_runs SET lock_token = ?2,"
@@ -112,16 +126,21 @@ static int
 pick_free(struct sqs *s, const char *task_type, char *run_id,
     char *prev_worker, char *err, size_t errlen)
 {
+	static const char *const order[] = { RUN_APPROVED, RUN_RUNNING };
 	sqlite3_stmt *st;
-	int r;
+	int r = 0;
+	size_t i;
 
-	if (sqs_prep(s, &st, err, errlen, sql_pick_free, "s", task_type) == -1)
-		return -1;
-	if ((r = sqs_step(s, st, err, errlen)) == 1) {
-		sqs_col(st, 0, run_id, STORE_ID_MAX);
-		sqs_col(st, 1, prev_worker, STORE_WID_MAX);
+	for (i = 0; i < 2 && r == 0; i++) {
+		if (sqs_prep(s, &st, err, errlen, sql_pick_free, "ss",
+		    task_type, order[i]) == -1)
+			return -1;
+		if ((r = sqs_step(s, st, err, errlen)) == 1) {
+			sqs_col(st, 0, run_id, STORE_ID_MAX);
+			sqs_col(st, 1, prev_worker, STORE_WID_MAX);
+		}
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
 	return r;
 }
 

@@ -30,6 +30,23 @@
 #define LEDGER_COLS \
     "key, run_id, segment_id, sha8, lease_epoch, credits, state, output"
 
+/*
+ * Commit a ledger change with synchronous=FULL: the database runs with
+ * NORMAL (a power cut may lose the last lease renewals or events, never
+ * corrupt), but an intent is the promise that a paid render happened or
+ * is about to, so it reaches the disk before the render is paid for.
+ */
+static int
+durable_end(struct sqs *s, int r, char *err, size_t errlen)
+{
+	(void)sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL,
+	    NULL);
+	r = sqs_end(s, r, err, errlen);
+	(void)sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	    NULL);
+	return r;
+}
+
 static const char sql_ledger_get[] =
     "SELECT " LEDGER_COLS " FROM credit_ledger WHERE key = ?1";
 
@@ -195,7 +212,7 @@ sqs_ledger_intent(void *impl, const struct store_ledger *l,
 		return -1;
 	if (sqs_begin(s, err, errlen) == -1)
 		return -1;
-	return sqs_end(s, intent_locked(s, l, key, lock_token, fresh,
+	return durable_end(s, intent_locked(s, l, key, lock_token, fresh,
 	    existing, err, errlen), err, errlen);
 }
 
@@ -254,8 +271,8 @@ sqs_ledger_result(void *impl, const char *key, const char *state,
 	}
 	if (sqs_begin(s, err, errlen) == -1)
 		return -1;
-	return sqs_end(s, result_locked(s, key, state, credits, output, err,
-	    errlen), err, errlen);
+	return durable_end(s, result_locked(s, key, state, credits, output,
+	    err, errlen), err, errlen);
 }
 
 /*

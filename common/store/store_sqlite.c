@@ -5,7 +5,9 @@
  *
  * store_sqlite_open() creates the file 0600, switches it to WAL mode
  * (readers never wait for the writer), sets a 5 s busy timeout and
- * synchronous=FULL, and creates the schema (pipeline_runs, run_events,
+ * synchronous=NORMAL (WAL: a power cut can lose the last commits, never
+ * corrupt the file; credit-ledger commits are made with FULL, see
+ * sqlite_ledger.c), and creates the schema (pipeline_runs, run_events,
  * credit_ledger, versioned by PRAGMA user_version) when it is missing.  A
  * database made by a newer build is refused rather than guessed at.  Every
  * time is the database's clock as ISO-8601 UTC text with milliseconds.
@@ -64,6 +66,12 @@ static const char schema_sql[] =
     " updated_at TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS pipeline_runs_claim"
     " ON pipeline_runs (status, created_at);"
+    "CREATE INDEX IF NOT EXISTS pipeline_runs_free"
+    " ON pipeline_runs (status, created_at) WHERE lock_token IS NULL;"
+    "CREATE INDEX IF NOT EXISTS pipeline_runs_lease"
+    " ON pipeline_runs (lease_expires_at) WHERE lock_token IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS pipeline_runs_held"
+    " ON pipeline_runs (worker_id, created_at) WHERE lock_token IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS pipeline_runs_worker"
     " ON pipeline_runs (worker_id);"
     "CREATE TABLE IF NOT EXISTS run_events ("
@@ -198,7 +206,7 @@ setup(struct sqs *s, char *err, size_t errlen)
 		return sqs_fail(s, err, errlen, "busy timeout");
 	if (use_wal(s, err, errlen) == -1)
 		return -1;
-	if (sqs_run(s, err, errlen, "PRAGMA synchronous = FULL", "") < 0)
+	if (sqs_run(s, err, errlen, "PRAGMA synchronous = NORMAL", "") < 0)
 		return -1;
 	if (sqs_begin(s, err, errlen) == -1)
 		return -1;
