@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * telegram_test.c: the Bot API client's answer parsing and redaction,
+ * and rvw-notify's alert text, callback data, press checks, and the
+ * duplicate, rate and queue tables.
+ *
+ * Tables of cases; no network except one connection refused on the
+ * loopback (to prove that a transport error names the method, never the
+ * token).  The delivery itself is covered by the telegram_* integration
+ * tests against tests/lib/telegram_fixture.py.  Prints "FAIL <case>:
+ * <detail>" per failure and "N passed, M failed".
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <curl/curl.h>
+
+#include "common/telegram.h"
+#include "workers/notify_lib.h"
+
+#define RUN	"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+#define TOKEN	"123456789:AAE-secret_TOKEN-value"
+
+static int passed, failed;
+
+static void check(bool ok, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+check(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("FAIL %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static bool
+utf8_valid(const char *s)
+{
+	char buf[8192];
+
+	return notify_clean(buf, sizeof(buf), s, true) == strlen(s) &&
+	    strcmp(buf, s) == 0;
+}
+
+static void
+test_reply_parse(void)
+{
+	static const struct {
+		const char	*name;
+		long		 http;
+		const char	*body;
+		enum tg_status	 want;
+		long		 code, retry;
+	} cases[] = {
+		{ "ok", 200, "{\"ok\":true,\"result\":{\"message_id\":7}}",
+		    TG_OK, 0, 0 },
+		{ "ok-true-result", 200, "{\"ok\":true,\"result\":true}", TG_OK,
+		    0, 0 },
+		{ "ok-no-result", 200, "{\"ok\":true}", TG_REFUSED, 0, 0 },
+		{ "bad-request", 400, "{\"ok\":false,\"error_code\":400,"
+		    "\"description\":\"Bad Request: chat not found\"}",
+		    TG_REFUSED, 400, 0 },
+		{ "unauthorized", 401, "{\"ok\":false,\"error_code\":401,"
+		    "\"description\":\"Unauthorized\"}", TG_REFUSED, 401, 0 },
+		{ "429", 429, "{\"ok\":false,\"error_code\":429,"
+		    "\"description\":\"Too Many Requests: retry after 5\",\"parameters\":"
+		    "{\"retry_after\":5}}", TG_RETRY, 429, 5 },
+		{ "429-no-param", 429, "{\"ok\":false,\"error_code\":429}",
+		    TG_RETRY, 429, 1 },
+		{ "429-huge", 429, "{\"ok\":false,\"error_code\":429,"
+		    "\"parameters\":{\"retry_after\":1e12}}", TG_RETRY, 429,
+		    TG_RETRY_AFTER_MAX },
+		{ "429-negative", 429, "{\"ok\":false,\"error_code\":429,"
+		    "\"parameters\":{\"retry_after\":-4}}", TG_RETRY, 429, 1 },
+		{ "409", 409, "{\"ok\":false,\"error_code\":409,"
+		    "\"description\":\"Conflict\"}", TG_RETRY, 409, 0 },
+		{ "500-json", 500, "{\"ok\":false,\"error_code\":500}",
+		    TG_RETRY, 500, 0 },
+		{ "502-html", 502, "<html>bad gateway</html>", TG_RETRY, 0, 0 },
+		{ "404-html", 404, "<html>nope</html>", TG_REFUSED, 0, 0 },
+		{ "200-garbage", 200, "not json", TG_RETRY, 0, 0 },
+		{ "200-array", 200, "[1,2]", TG_RETRY, 0, 0 },
+		{ "ok-string", 200, "{\"ok\":\"true\",\"result\":1}", TG_RETRY,
+		    0, 0 },
+		{ "code-missing", 403, "{\"ok\":false}", TG_REFUSED, 0, 0 },
+	};
+	struct tg_reply r;
+	const char *body;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		(void)tg_reply_parse("sendMessage", cases[i].http,
+		    cases[i].body, strlen(cases[i].body), &r);
+		check(r.status == cases[i].want, cases[i].name,
+		    "status %d, want %d (%s)", r.status, cases[i].want, r.err);
+		check(r.error_code == cases[i].code, cases[i].name,
+		    "error_code %ld, want %ld", r.error_code, cases[i].code);
+		check(r.retry_after == cases[i].retry, cases[i].name,
+		    "retry_after %ld, want %ld", r.retry_after,
+		    cases[i].retry);
+		check(r.status == TG_OK ? r.result != NULL : strncmp(r.err,
+		    "sendMessage: ", 13) == 0, cases[i].name,
+		    "err \"%s\" does not name the method", r.err);
+		tg_reply_clear(&r);
+	}
+	body = "{\"ok\":false,\"error_code\":400,\"description\":"
+	    "\"a\\nb\\u0001c\"}";
+	(void)tg_reply_parse("getUpdates", 400, body, strlen(body), &r);
+	check(strcmp(r.description, "a b c") == 0, "description-clean",
+	    "got \"%s\"", r.description);
+	tg_reply_clear(&r);
+}
+
+static void
+test_client(void)
+{
+	struct tg_client *c;
+	struct tg_reply r;
+	char err[256], buf[128];
+	cJSON *p;
+
+	check(tg_client_new("ftp://x", TOKEN, err, sizeof(err)) == NULL,
+	    "base-ftp", "accepted");
+	check(tg_client_new("http://a b", TOKEN, err, sizeof(err)) == NULL,
+	    "base-space", "accepted");
+	check(tg_client_new("http://x", "12/../x", err, sizeof(err)) == NULL,
+	    "token-slash", "accepted");
+	check(strstr(err, "12/../x") == NULL, "token-not-in-error", "%s",
+	    err);
+	check(tg_client_new("http://x", "", err, sizeof(err)) == NULL,
+	    "token-empty", "accepted");
+	c = tg_client_new("http://127.0.0.1:1/", TOKEN, err, sizeof(err));
+	check(c != NULL, "client-ok", "%s", err);
+	if (c == NULL)
+		return;
+	check(tg_call_start(c, "send/../x", NULL, 1000, err, sizeof(err)) ==
+	    NULL, "method-bad", "accepted");
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "chat_id", "1");
+	check(tg_request(c, "sendMessage", p, 2000, NULL, &r) == -1 &&
+	    r.status == TG_RETRY, "refused-connection", "status %d",
+	    r.status);
+	check(strstr(r.err, "sendMessage") != NULL && strstr(r.err,
+	    "AAE-secret") == NULL, "transport-error-text", "%s", r.err);
+	tg_reply_clear(&r);
+	cJSON_Delete(p);
+	tg_client_free(c);
+	check(strcmp(tg_redact("x/bot" TOKEN "/a " TOKEN, TOKEN, buf,
+	    sizeof(buf)), "x/bot***/a ***") == 0, "redact", "%s", buf);
+	check(strcmp(tg_redact("abcabc", "abc", buf, sizeof(buf)), "abcabc") ==
+	    0, "redact-short-token", "%s", buf);
+	check(strcmp(tg_redact("abcdef", TOKEN, buf, 4), "abc") == 0,
+	    "redact-bounded", "%s", buf);
+}
+
+static void
+test_callback(void)
+{
+	static const char *bad[] = {
+		"", "rv:a:", "rv:a:" RUN "x", "RV:a:" RUN, "rv:z:" RUN,
+		"rv:a;" RUN, "rv-a:" RUN, "rv:a:" RUN " ", " rv:a:" RUN,
+		"rv:a:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4g",
+		"rv:a:0a1b2c3d04e5f-4a6b-8c7d-9e0f1a2b3c4d",
+		"rv:ax:" RUN, "rv::" RUN, "rv:a:" RUN "\n", "approve",
+	};
+	char data[TG_CALLBACK_MAX + 1], act, run[ID_UUID_LEN + 1];
+	const char *codes = "arxu", *names[] = { "approve", "refetch", "abort",
+	    "unlock" };
+	cJSON *kb, *row, *b;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		check(notify_cb_format(data, sizeof(data), codes[i], RUN) ==
+		    0 && strlen(data) <= TG_CALLBACK_MAX, "cb-format", "%c",
+		    codes[i]);
+		check(notify_cb_parse(data, &act, run) == 0 && act ==
+		    codes[i] && strcmp(run, RUN) == 0, "cb-parse", "%s", data);
+		check(strcmp(notify_cb_action_name(codes[i]), names[i]) == 0,
+		    "cb-name", "%c", codes[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		check(notify_cb_parse(bad[i], &act, run) == -1, "cb-malformed",
+		    "accepted \"%s\"", bad[i]);
+	check(notify_cb_parse(NULL, &act, run) == -1, "cb-null", "accepted");
+	check(notify_cb_format(data, sizeof(data), 'q', RUN) == -1,
+	    "cb-format-action", "accepted");
+	check(notify_cb_format(data, sizeof(data), 'a', "RAY-1") == -1,
+	    "cb-format-run", "accepted");
+	check(notify_keyboard("nope") == NULL, "kb-bad-run", "built");
+	kb = notify_keyboard(RUN);
+	row = cJSON_GetArrayItem(cJSON_GetObjectItem(kb, "inline_keyboard"), 0);
+	check(cJSON_GetArraySize(cJSON_GetObjectItem(kb, "inline_keyboard")) ==
+	    2 && cJSON_GetArraySize(row) == 2, "kb-shape", "not 2x2");
+	b = cJSON_GetArrayItem(row, 0);
+	check(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b, "text")),
+	    "Approve") == 0 && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(
+	    b, "callback_data")), "rv:a:" RUN) == 0, "kb-approve", "wrong");
+	b = cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(kb,
+	    "inline_keyboard"), 1), 1);
+	check(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b,
+	    "callback_data")), "rv:u:" RUN) == 0, "kb-unlock", "wrong");
+	cJSON_Delete(kb);
+}
+
+static void
+test_ids(void)
+{
+	long long ids[NOTIFY_ADMINS_MAX], chat = 0;
+	char bad[48];
+	size_t n = 0;
+	int rc;
+
+	rc = notify_ids_parse("11, 22;33 44", ids, NOTIFY_ADMINS_MAX, &n, bad,
+	    sizeof(bad));
+	check(rc == 0 && n == 4 && ids[3] == 44, "ids-list", "n=%zu", n);
+	rc = notify_ids_parse("abc,55", ids, NOTIFY_ADMINS_MAX, &n, bad,
+	    sizeof(bad));
+	check(rc == -1 && n == 1 && ids[0] == 55 && strcmp(bad, "abc") == 0,
+	    "ids-bad", "n=%zu bad=%s", n, bad);
+	rc = notify_ids_parse("-3", ids, NOTIFY_ADMINS_MAX, &n, bad,
+	    sizeof(bad));
+	check(rc == -1 && n == 0, "ids-negative", "n=%zu", n);
+	rc = notify_ids_parse("", ids, NOTIFY_ADMINS_MAX, &n, bad, sizeof(bad));
+	check(rc == 0 && n == 0, "ids-empty", "n=%zu", n);
+	rc = notify_ids_parse("1,2,3", ids, 2, &n, bad, sizeof(bad));
+	check(rc == -1 && n == 2, "ids-too-many", "n=%zu", n);
+	check(notify_chat_parse("-1001234567890", &chat) && chat ==
+	    -1001234567890LL, "chat-numeric", "%lld", chat);
+	check(!notify_chat_parse("@channel", &chat), "chat-name", "accepted");
+	check(!notify_chat_parse("12x", &chat), "chat-junk", "accepted");
+	check(!notify_chat_parse("", &chat), "chat-empty", "accepted");
+}
+
+static cJSON *
+make_update(double uid, double from, double chat, const char *data)
+{
+	char buf[1024];
+
+	(void)snprintf(buf, sizeof(buf), "{\"update_id\":%.17g,"
+	    "\"callback_query\":{\"id\":\"q1\",\"from\":{\"id\":%.17g,"
+	    "\"username\":\"night_op\"},\"message\":{\"message_id\":9,"
+	    "\"chat\":{\"id\":%.17g},\"text\":\"alert\"},\"data\":\"%s\"}}",
+	    uid, from, chat, data);
+	return cJSON_Parse(buf);
+}
+
+static void
+test_press(void)
+{
+	static const struct {
+		const char	*name;
+		double		 from, chat;
+		const char	*data;
+		bool		 chat_known;
+		enum notify_press_verdict want;
+	} cases[] = {
+		{ "admin", 42, -100, "rv:a:" RUN, true, PRESS_OK },
+		{ "stranger", 43, -100, "rv:a:" RUN, true,
+		    PRESS_NOT_AUTHORISED },
+		{ "other-chat", 42, -200, "rv:a:" RUN, true,
+		    PRESS_NOT_AUTHORISED },
+		{ "chat-unknown", 42, -100, "rv:a:" RUN, false,
+		    PRESS_NOT_AUTHORISED },
+		{ "admin-malformed", 42, -100, "rv:a:nope", true,
+		    PRESS_MALFORMED },
+		{ "stranger-malformed", 43, -100, "rv:a:nope", true,
+		    PRESS_NOT_AUTHORISED },
+		{ "float-user", 42.5, -100, "rv:a:" RUN, true,
+		    PRESS_NOT_AUTHORISED },
+	};
+	long long admins[2] = { 41, 42 };
+	struct notify_press p;
+	char act, run[ID_UUID_LEN + 1], op[64], who[80];
+	cJSON *u;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		u = make_update(77, cases[i].from, cases[i].chat,
+		    cases[i].data);
+		check(notify_press_parse(u, &p) == 0 && p.update_id == 77,
+		    cases[i].name, "parse");
+		check(notify_press_check(&p, admins, 2, cases[i].chat_known,
+		    -100, &act, run) == cases[i].want, cases[i].name,
+		    "verdict");
+		cJSON_Delete(u);
+	}
+	u = make_update(77, 42, -100, "rv:x:" RUN);
+	(void)notify_press_parse(u, &p);
+	check(notify_press_check(&p, admins, 2, true, -100, &act, run) ==
+	    PRESS_OK && act == 'x' && strcmp(run, RUN) == 0 && p.message_id ==
+	    9 && strcmp(p.text, "alert") == 0, "press-fields", "wrong");
+	notify_press_who(&p, op, sizeof(op), who, sizeof(who));
+	check(strcmp(op, "telegram:@night_op") == 0 && strstr(who, "42") !=
+	    NULL, "press-who", "%s / %s", op, who);
+	cJSON_Delete(u);
+	u = cJSON_Parse("{\"update_id\":5,\"message\":{\"text\":\"hi\"}}");
+	(void)notify_press_parse(u, &p);
+	check(notify_press_check(&p, admins, 2, true, -100, &act, run) ==
+	    PRESS_IGNORE, "not-a-press", "not ignored");
+	cJSON_Delete(u);
+	u = cJSON_Parse("{\"update_id\":1.5}");
+	check(notify_press_parse(u, &p) == -1, "update-id-float", "accepted");
+	cJSON_Delete(u);
+	u = cJSON_Parse("{\"callback_query\":{}}");
+	check(notify_press_parse(u, &p) == -1, "update-id-missing",
+	    "accepted");
+	cJSON_Delete(u);
+}
+
+static void
+alert_of(struct notify_alert *a, const char *json)
+{
+	char err[256];
+	cJSON *j = cJSON_Parse(json);
+
+	if (notify_alert_parse(j, a, err, sizeof(err)) == -1)
+		check(false, "alert-parse", "%s: %s", json, err);
+	cJSON_Delete(j);
+}
+
+static void
+test_format_kinds(void)
+{
+	static const struct {
+		const char *kind, *title;
+	} kinds[] = {
+		{ "panic_browser_frozen", "renderer frozen" },
+		{ "panic_integrity_failure", "survived a refetch" },
+		{ "panic_voice_contract_drift", "voice off its target" },
+		{ "panic_dzine_ui_failure", "Dzine render failed" },
+		{ "LOST LOCK", "LOST LOCK" },
+		{ "panic_lost_lock", "LOST LOCK" },
+		{ "panic_heartbeat_uncertain", "heartbeat uncertain" },
+		{ "gate_opened", "GATE" },
+		{ "crash_loop", "crash loop" },
+		{ "stage_failed:voice", "STAGE FAILED" },
+		{ "STALE WORKER", "STALE WORKER" },
+		{ "CONTRACT FAIL", "CONTRACT FAIL" },
+		{ "something_new", "something_new" },
+	};
+	struct notify_alert a;
+	char json[512], text[TG_TEXT_MAX + 1];
+	const struct notify_kind *k;
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		(void)snprintf(json, sizeof(json), "{\"alert\":\"%s\","
+		    "\"run_id\":\"%s\",\"video_id\":\"RAY-7\",\"detail\":"
+		    "\"it broke\",\"at\":\"2026-01-02T01:30:00.250Z\","
+		    "\"worker_id\":\"mac-1\"}", kinds[i].kind, RUN);
+		alert_of(&a, json);
+		k = notify_kind_lookup(a.kind);
+		(void)notify_format(&a, 0, text, sizeof(text));
+		check(strstr(text, kinds[i].title) != NULL, kinds[i].kind,
+		    "no title \"%s\"", kinds[i].title);
+		check(strstr(text, "Video: RAY-7") && strstr(text,
+		    "Run: 0a1b2c3d\n") && strstr(text, "Worker: mac-1") &&
+		    strstr(text, RUN) == NULL, kinds[i].kind, "ids: %s", text);
+		check(strstr(text, "2026-01-02 01:30:00 UTC") && strstr(text,
+		    "2026-01-01 22:30:00 Bras\xc3\xadlia (UTC-3)"),
+		    kinds[i].kind, "times: %s", text);
+		check(strstr(text, k->meaning) && strstr(text, k->action) &&
+		    strstr(text, "Detail: it broke"), kinds[i].kind,
+		    "meaning/action: %s", text);
+		check(strstr(text, "Buttons") == NULL, kinds[i].kind,
+		    "buttons mentioned without buttons");
+	}
+	check(notify_kind_lookup("stage_failed") != notify_kind_lookup(
+	    "stage_failed:probe"), "prefix-needs-colon", "matched");
+}
+
+static void
+test_format_limits(void)
+{
+	struct notify_alert a;
+	char *json, *big, text[TG_TEXT_MAX + 1];
+	size_t n;
+
+	big = malloc(12000);
+	memset(big, 'v', 11999);
+	big[11999] = '\0';
+	json = malloc(30000);
+	(void)snprintf(json, 30000, "{\"alert\":\"gate_opened\",\"run_id\":"
+	    "\"%s\",\"video_id\":\"RAY-8\",\"buttons\":true,\"diff\":\"%s\","
+	    "\"detail\":\"%s\"}", RUN, big, big);
+	alert_of(&a, json);
+	n = notify_format(&a, 2, text, sizeof(text));
+	check(n <= TG_TEXT_MAX && n == strlen(text), "length", "%zu", n);
+	check(strstr(text, "Evidence diff:\nvvv") && strstr(text,
+	    "state/evidence/" RUN ".json"), "diff-cut-note", "%s",
+	    text + n - 120);
+	check(strstr(text, "Buttons below") && strstr(text, "2 similar "
+	    "alerts were held back"), "buttons-held", "missing");
+	check(a.buttons, "buttons-flag", "false");
+	free(json);
+	free(big);
+	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"RAY-8\","
+	    "\"buttons\":true,\"detail\":\"bad \\u0007 \xff\xfe \\r\\nok\","
+	    "\"at\":\"yesterday\"}");
+	check(!a.buttons && a.run_id[0] == '\0', "buttons-need-uuid", "set");
+	(void)notify_format(&a, 0, text, sizeof(text));
+	check(utf8_valid(text) && strstr(text, "Run: -") && strchr(text,
+	    '\a') == NULL && strchr(text, '\r') == NULL, "clean-text",
+	    "%s", text);
+	check(notify_alert_parse(cJSON_GetArrayItem(NULL, 0), &a, text,
+	    sizeof(text)) == -1, "alert-missing", "accepted");
+}
+
+static void
+test_clean(void)
+{
+	char out[16];
+
+	check(notify_clean(out, sizeof(out), "a\xc0\x80" "b\xed\xa0\x80" "c"
+	    "\xf5", false) == 9 && strcmp(out, "a??b???c?") == 0,
+	    "clean-invalid", "%s", out);
+	check(notify_clean(out, 4, "ab\xc3\xad", false) == 2 &&
+	    strcmp(out, "ab") == 0, "clean-boundary", "%s", out);
+	check(notify_clean(out, sizeof(out), "a\tb\nc", false) == 5 &&
+	    strcmp(out, "a b c") == 0, "clean-oneline", "%s", out);
+	check(notify_clean(out, sizeof(out), "\xf0\x9f\x98\x80!", true) == 5,
+	    "clean-emoji", "%s", out);
+}
+
+static void
+test_decision(void)
+{
+	char *orig = malloc(5000), buf[TG_TEXT_MAX + 1];
+	size_t n;
+
+	memset(orig, 'o', 4999);
+	orig[4999] = '\0';
+	n = notify_decision_text(buf, sizeof(buf), orig, "approve",
+	    "@night_op (id 42)", "applied", 1767317400.0);
+	check(n <= TG_TEXT_MAX && strstr(buf, "Decision: APPROVE by "
+	    "@night_op (id 42) at 2026-01-02 01:30:00 UTC") != NULL,
+	    "decision-long", "%s", buf + (n > 200 ? n - 200 : 0));
+	n = notify_decision_text(buf, sizeof(buf), NULL, "unlock", "user id 7",
+	    "applied", 0);
+#define WANT	"RayVault alert\n\nDecision: UNLOCK by user id 7 at 1970"
+	check(n == strlen(buf) && strncmp(buf, WANT, strlen(WANT)) == 0,
+	    "decision-no-text", "%s", buf);
+#undef WANT
+	(void)notify_decision_text(buf, sizeof(buf), "diff:\n  a\n\n", "abort",
+	    "user id 7", "applied", 0);
+	check(strncmp(buf, "diff:\n  a\n\nDecision: ABORT", 26) == 0,
+	    "decision-trim", "%s", buf);
+	free(orig);
+}
+
+static void
+test_outbox(void)
+{
+	static struct notify_outbox o;
+	struct notify_alert a, b;
+	int64_t t = 1000;
+	int held, i, rc;
+	bool dropped;
+
+	notify_outbox_init(&o);
+	alert_of(&a, "{\"alert\":\"STALE WORKER\",\"run_id\":\"" RUN "\","
+	    "\"detail\":\"heartbeat 31 s ago\"}");
+	check(notify_outbox_admit(&o, &a, t, &held) == NOTIFY_ADMIT,
+	    "dedup-first", "not admitted");
+	check(notify_outbox_admit(&o, &a, t + 1000, &held) ==
+	    NOTIFY_DUPLICATE, "dedup-same", "admitted");
+	alert_of(&b, "{\"alert\":\"STALE WORKER\",\"run_id\":\"" RUN "\","
+	    "\"detail\":\"heartbeat 1062 s ago\"}");
+	check(notify_outbox_admit(&o, &b, t + 2000, &held) ==
+	    NOTIFY_DUPLICATE, "dedup-digits", "admitted");
+	check(notify_outbox_admit(&o, &a, t + NOTIFY_WINDOW_MS, &held) ==
+	    NOTIFY_ADMIT, "dedup-window", "not admitted after the window");
+	/* rate: a kind for a run, different details */
+	notify_outbox_init(&o);
+	for (i = 0; i < 6; i++) {
+		(void)snprintf(b.detail, sizeof(b.detail), "error %c", 'a' + i);
+		check(notify_outbox_admit(&o, &b, t + i, &held) == (i <
+		    NOTIFY_PER_KEY_MAX ? NOTIFY_ADMIT : NOTIFY_RATE_LIMITED),
+		    "rate", "alert %d", i);
+	}
+	strlcpy(b.detail, "error y", sizeof(b.detail));
+	rc = notify_outbox_admit(&o, &b, t + NOTIFY_WINDOW_MS + 8, &held);
+	check(rc == NOTIFY_ADMIT && held == 3, "rate-held", "held %d", held);
+	for (i = 0; i < 3; i++) {
+		(void)snprintf(b.detail, sizeof(b.detail), "again %c", 'a' + i);
+		(void)notify_outbox_admit(&o, &b, t + NOTIFY_WINDOW_MS + 9,
+		    &held);
+	}
+	b.buttons = true;
+	strlcpy(b.detail, "error z", sizeof(b.detail));
+	rc = notify_outbox_admit(&o, &b, t + NOTIFY_WINDOW_MS + 10, &held);
+	check(rc == NOTIFY_ADMIT && held == 1, "rate-buttons",
+	    "a button alert was held back (%d, held %d)", rc, held);
+	b.buttons = false;
+	strlcpy(b.run_id, "ffffffff-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+	    sizeof(b.run_id));
+	check(notify_outbox_admit(&o, &b, t + 9, &held) == NOTIFY_ADMIT,
+	    "rate-other-run", "held back");
+	/* queue */
+	for (i = 0; i < NOTIFY_QUEUE_MAX + 6; i++) {
+		(void)notify_outbox_push(&o, strdup("x"), &a, &dropped);
+		check(dropped == (i >= NOTIFY_QUEUE_MAX), "queue-bound",
+		    "item %d", i);
+	}
+	check(notify_outbox_head(&o)->seq == 7, "queue-oldest-dropped",
+	    "head %llu", notify_outbox_head(&o)->seq);
+	notify_outbox_pop(&o, 6);
+	check(notify_outbox_head(&o)->seq == 7, "pop-wrong-seq", "popped");
+	notify_outbox_pop(&o, 7);
+	check(notify_outbox_head(&o)->seq == 8, "pop", "not popped");
+	for (i = 0; i < NOTIFY_PER_MIN; i++) {
+		check(notify_outbox_may_send(&o, t + i), "per-min", "%d", i);
+		notify_outbox_sent(&o, t + i);
+	}
+	check(!notify_outbox_may_send(&o, t + 100), "per-min-full", "allowed");
+	check(notify_outbox_may_send(&o, t + 60001), "per-min-later",
+	    "refused");
+	notify_outbox_clear(&o);
+	check(notify_outbox_head(&o) == NULL, "clear", "not empty");
+}
+
+int
+main(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return 1;
+	test_reply_parse();
+	test_client();
+	test_callback();
+	test_ids();
+	test_press();
+	test_format_kinds();
+	test_format_limits();
+	test_clean();
+	test_decision();
+	test_outbox();
+	curl_global_cleanup();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed > 0 ? 1 : 0;
+}
