@@ -515,7 +515,7 @@ operator_call(struct thr *t, const cJSON *a)
 	if (run != NULL && act != NULL && op != NULL && ensure_store(t)) {
 		if (strcmp(act, "unlock") == 0) {
 			rc = t->st.ops->force_unlock(t->st.impl, run, op,
-			    why && *why ? why : "Telegram unlock", false,
+			    why && *why ? why : "Telegram unlock", true,
 			    &unlocked, msg, sizeof(msg), err, sizeof(err));
 			res = unlocked ? ACTION_APPLIED : ACTION_NOT_POSSIBLE;
 		} else

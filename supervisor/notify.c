@@ -4,13 +4,14 @@
  *
  * Alerts are queued here (bounded: the oldest are dropped first, each one
  * is also an "alert" event in the store) and handed to rvw-notify one
- * TASK at a time whenever it is ready, so a Telegram outage or a dead
+ * TASK at a time whenever it is ready, and kept until it answered, so a Telegram outage or a dead
  * notifier never blocks the lease or the stages.  Operator actions from
  * Telegram buttons come back as OPERATOR requests; only rvw-notify may
  * send them, and they go through the store's compare-and-set on the event
  * thread, exactly like rvctl's.
  *
- * Public: notify_enqueue, notify_flush, notify_on_operator, notify_on_ack.
+ * Public: notify_enqueue, notify_flush, notify_on_result,
+ * notify_on_operator, notify_on_ack.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,36 +35,72 @@ notify_enqueue(struct sup_env *env, const cJSON *alert)
 	while (cJSON_GetArraySize(env->alerts) >= OUTBOX_MAX) {
 		log_warnx("alert outbox full; dropping the oldest alert");
 		cJSON_DeleteItemFromArray(env->alerts, 0);
+		env->alert_task = 0;
 	}
 	cJSON_AddItemToArray(env->alerts, cJSON_Duplicate(alert, true));
 	notify_flush(env);
 }
 
-/* Hand the oldest queued alert to rvw-notify when it is free. */
+static int
+send_task(struct sup_env *env, struct child *c, const char *type,
+    const cJSON *body)
+{
+	cJSON *h = cJSON_CreateObject(), *empty = NULL;
+	int rc;
+
+	c->task_id = ++env->next_task_id;
+	cJSON_AddNumberToObject(h, "task_id", (double)c->task_id);
+	cJSON_AddStringToObject(h, "type", type);
+	cJSON_AddNumberToObject(h, "epoch", (double)env->run.epoch);
+	if (body == NULL)
+		body = empty = cJSON_CreateObject();
+	rc = child_send(env, c, IPC_TASK, h, body);
+	cJSON_Delete(h);
+	cJSON_Delete(empty);
+	if (rc == -1) {
+		c->task_id = 0;
+		return -1;
+	}
+	c->state = CH_BUSY;
+	c->last_progress_ms = clock_mono_ms();
+	return 0;
+}
+
+/*
+ * Keep rvw-notify busy with what it needs: a "start" task once per
+ * generation (it begins polling for button presses without waiting for
+ * an alert), then the oldest queued alert.  An alert leaves the outbox
+ * only when rvw-notify answered it; if the child dies first, the next
+ * generation gets it again.
+ */
 void
 notify_flush(struct sup_env *env)
 {
 	struct child *c = &env->children[K_NOTIFY];
-	cJSON *h, *a;
 
-	if (env->alerts == NULL || cJSON_GetArraySize(env->alerts) == 0 ||
-	    c->state != CH_READY || c->task_id != 0 || c->paused)
+	if (c->state != CH_READY || c->task_id != 0 || c->paused)
 		return;
-	a = cJSON_GetArrayItem(env->alerts, 0);
-	h = cJSON_CreateObject();
-	c->task_id = ++env->next_task_id;
-	cJSON_AddNumberToObject(h, "task_id", (double)c->task_id);
-	cJSON_AddStringToObject(h, "type", "alert");
-	cJSON_AddNumberToObject(h, "epoch", (double)env->run.epoch);
-	if (child_send(env, c, IPC_TASK, h, a) == -1) {
-		c->task_id = 0;
-		cJSON_Delete(h);
+	if (env->notify_started_gen != c->gen) {
+		if (send_task(env, c, "start", NULL) == 0)
+			env->notify_started_gen = c->gen;
 		return;
 	}
-	cJSON_Delete(h);
-	c->state = CH_BUSY;
-	c->last_progress_ms = clock_mono_ms();
-	cJSON_DeleteItemFromArray(env->alerts, 0);
+	if (env->alerts == NULL || cJSON_GetArraySize(env->alerts) == 0)
+		return;
+	if (send_task(env, c, "alert", cJSON_GetArrayItem(env->alerts,
+	    0)) == 0)
+		env->alert_task = c->task_id;
+}
+
+/* rvw-notify answered task <task>: an alert it took leaves the outbox. */
+void
+notify_on_result(struct sup_env *env, long long task)
+{
+	if (task == 0 || task != env->alert_task)
+		return;
+	env->alert_task = 0;
+	if (env->alerts != NULL && cJSON_GetArraySize(env->alerts) > 0)
+		cJSON_DeleteItemFromArray(env->alerts, 0);
 }
 
 /* OPERATOR from a child: only rvw-notify may act for an operator. */

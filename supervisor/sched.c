@@ -116,6 +116,16 @@ sched_alert_x(struct sup_env *env, const char *what, const char *detail,
 	sup_event(env, "alert", "CRITICAL", what, p);
 }
 
+/* The extra keys of an alert that waits for the operator's decision. */
+static cJSON *
+buttons(void)
+{
+	cJSON *x = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(x, "buttons", true);
+	return x;
+}
+
 void
 sched_alert(struct sup_env *env, const char *what, const char *detail)
 {
@@ -423,7 +433,7 @@ stage_failed(struct sup_env *env, const char *error)
 	}
 	snprintf(reason, sizeof(reason), "stage_failed:%s",
 	    stage_name(r->stage));
-	sched_alert(env, reason, error);
+	sched_alert_x(env, reason, error, buttons());
 	open_gate(env, reason, "panic", NULL);
 }
 
@@ -505,6 +515,10 @@ sched_on_result(struct sup_env *env, struct child *c, const cJSON *hdr,
 		if (c->state == CH_BUSY)
 			c->state = CH_READY;
 	}
+	if (c->kind == K_NOTIFY) {
+		notify_on_result(env, task);
+		return;
+	}
 	if (r->mode != RM_RUNNING || task != r->task_id || epoch != r->epoch) {
 		log_debug("ignoring stale result of task %lld", task);
 		return;
@@ -543,7 +557,8 @@ sched_on_child_lost(struct sup_env *env, struct child *c, const char *why,
 		r->frozen++;
 		sup_event(env, "panic_browser_frozen", "CRITICAL",
 		    "panic_browser_frozen", p);
-		sched_alert(env, "panic_browser_frozen", why);
+		sched_alert_x(env, "panic_browser_frozen", why, r->frozen >
+		    FROZEN_MAX ? buttons() : NULL);
 		if (r->frozen > FROZEN_MAX) {
 			open_gate(env, "panic_browser_frozen", "panic", NULL);
 			return;
@@ -557,7 +572,7 @@ sched_on_child_lost(struct sup_env *env, struct child *c, const char *why,
 	}
 	sup_event(env, "child_lost", "WARN", why, p);
 	if (child_crash_loop(c, clock_mono_ms())) {
-		sched_alert(env, "crash_loop", kind_name(c->kind));
+		sched_alert_x(env, "crash_loop", kind_name(c->kind), buttons());
 		open_gate(env, "crash_loop", "panic", NULL);
 	}
 }

@@ -126,6 +126,8 @@ struct sup_env {
 	pid_t		 inhibit_pid;
 	char		 state[16];	/* supervisor state: active ... */
 	cJSON		*alerts;	/* outbox to rvw-notify (array) */
+	long long	 alert_task;	/* task carrying alerts[0], 0: none */
+	long		 notify_started_gen;
 };
 
 /* Signals seen by the handler (only flags and the self-pipe). */
@@ -188,6 +190,7 @@ void	 sched_alert_x(struct sup_env *env, const char *what,
 /* notify.c: alerts to rvw-notify, operator actions from it */
 void	 notify_enqueue(struct sup_env *env, const cJSON *alert);
 void	 notify_flush(struct sup_env *env);
+void	 notify_on_result(struct sup_env *env, long long task);
 void	 notify_on_operator(struct sup_env *env, struct child *c,
 	    const cJSON *hdr, const cJSON *body);
 void	 notify_on_ack(struct sup_env *env, const cJSON *b);
