@@ -51,6 +51,11 @@ static const struct cfg_key cfg_keys[] = {
 	    F(dzine_credits_available) },
 	{ "DZINE_CREDITS_PER_SEGMENT", CFG_INT, "1", 0, 10000, false,
 	    F(dzine_credits_per_segment) },
+	{ "DZINE_FLOW_FILE", CFG_PATH, "config/dzine_flow.json", 0, 0, false,
+	    F(dzine_flow_file) },
+	{ "DZINE_URL", CFG_STR, "", 0, 0, false, F(dzine_url) },
+	{ "DZINE_PROFILE_DIR", CFG_STR, "", 0, 0, false,
+	    F(dzine_profile_dir) },
 	{ "TELEGRAM_BOT_TOKEN", CFG_STR, "", 0, 0, true,
 	    F(telegram_bot_token) },
 	{ "TELEGRAM_CHAT_ID", CFG_STR, "", 0, 0, false, F(telegram_chat_id) },
@@ -356,6 +361,12 @@ config_load(struct rv_config *out, const char *state_dir_override,
 	    7) != 0 && strncmp(c.supabase_url, "https://", 8) != 0) {
 		errf(err, errlen, "SUPABASE_URL: must start with https:// "
 		    "(or http:// on loopback)%s%s\n", "", "");
+		bad = 1;
+	}
+	if (c.dzine_url[0] != '\0' && strncmp(c.dzine_url, "http://", 7) != 0 &&
+	    strncmp(c.dzine_url, "https://", 8) != 0) {
+		errf(err, errlen, "DZINE_URL: must start with https:// (or "
+		    "http:// on loopback)%s%s\n", "", "");
 		bad = 1;
 	}
 	if (c.supabase_url[0] != '\0' && c.supabase_service_key[0] == '\0') {

@@ -36,6 +36,9 @@ struct rv_config {
 	char	elevenlabs_api_key[CFG_STR_MAX];	/* secret */
 	char	elevenlabs_voice_id[128];
 	int	dzine_credits_per_segment;
+	char	dzine_flow_file[CFG_STR_MAX];		/* the Dzine flow */
+	char	dzine_url[CFG_STR_MAX];		/* "": the flow's base_url */
+	char	dzine_profile_dir[CFG_STR_MAX];	/* "": fresh per render */
 };
 
 int	config_load(struct rv_config *cfg, const char *state_dir_override,
