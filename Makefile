@@ -54,7 +54,8 @@ UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_SRC  := $(wildcard tests/lib/*.c)
 TOOL_BINS := $(patsubst tests/lib/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
-.PHONY: all test test-update asan bench demo clean-build check-headers bootstrap
+.PHONY: all test test-update asan bench demo clean-build check-headers bootstrap \
+	install
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -118,6 +119,15 @@ check-headers:
 		[ -f "$$h" ] || continue; \
 		echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(CFLAGS)) -x c -fsyntax-only - || exit 1; \
 	done; echo "headers ok"
+
+# make install PREFIX=/usr/local: programs into $(PREFIX)/bin (the children
+# beside rvsup: it starts them from its own directory), man pages into
+# $(PREFIX)/share/man/man8.
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/rvsup.8 docs/rvctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 # "make clean" is the operator's state cleanup (SPEC section 6, below).
 clean-build:

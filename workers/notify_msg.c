@@ -30,7 +30,7 @@
 #define DIFF_NOTE	"\n[diff cut here; the full evidence is in " \
 			"state/evidence/%s.json]"
 
-/* Meanings and actions follow docs/operator-guide.md, sections 4 and 9. */
+/* Meanings and actions follow docs/OPERATOR.md, sections 4 and 9. */
 static const struct notify_kind kinds[] = {
 	{ "panic_browser_frozen", "PANIC: renderer frozen",
 	  "The renderer stopped making progress. Its process tree (browser "

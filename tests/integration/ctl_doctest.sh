@@ -1,5 +1,5 @@
 #!/bin/sh
-# The doc test of docs/operator-guide.md: every command line of its ```sh
+# The doc test of docs/OPERATOR.md: every command line of its ```sh
 # blocks is run, in order, against a fresh demo state (the examples are
 # copied next to it), with build/bin on PATH.  A trailing "# exit N" or
 # "# exit A-B" gives the accepted exit codes (default 0); a command fails
@@ -12,7 +12,7 @@
 # In sanitizer builds a finding exits 99/98, never a code a command means.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-exitcode=99}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-exitcode=98}"
-GUIDE="$ROOT/docs/operator-guide.md"
+GUIDE="$ROOT/docs/OPERATOR.md"
 W="$T/wrap"
 MAKE_BIN=$(command -v make)
 mkdir -p "$W"

@@ -1,8 +1,7 @@
 #!/bin/sh
 # rvctl status on a state of 200 runs x 8 segments: with a live
 # supervisor it shows the supervisor, its children, the preflight and
-# the quality lines and answers in under 200 ms (1 s in sanitizer
-# builds); without one it exits 3 and shows what the store says this
+# the quality lines; without one it exits 3 and shows what the store says this
 # worker still holds.  Prints the time of status, report and timeline.
 . tests/integration/lib.sh
 # In sanitizer builds a finding exits 99/98, never a code a command means.
@@ -13,7 +12,7 @@ export RAYVAULT_HEARTBEAT_TIMEOUT_SEC=10
 S="$RAYVAULT_STATE_DIR"
 mkdir -p "$S"
 "$TOOLS/rv_storeprep" "$S/rayvault.db" bulk "$S" 200 8 || fail "bulk state"
-case "$BUILD" in *asan*) limit=1000 ;; *) limit=200 ;; esac
+# Timings are printed for make bench, never asserted (shared machines).
 
 ms() {	# ms COMMAND...: best wall time of 5 runs, in milliseconds
 	_best=999999
@@ -28,8 +27,7 @@ ms() {	# ms COMMAND...: best wall time of 5 runs, in milliseconds
 
 start_sup
 t=$(ms ctl status)
-[ "$t" -lt "$limit" ] && ok "status with a live supervisor: $t ms (< $limit)" ||
-    fail "status took $t ms (limit $limit)"
+echo "bench: status with a live supervisor: $t ms"
 rc=0; ctl status >"$T/out" 2>&1 || rc=$?
 if [ "$rc" -eq 0 ] && grep -q "^supervisor  pid $SUP_PID" "$T/out" &&
     grep -q "^child       render" "$T/out" && grep -q "^preflight   GO" "$T/out" &&
@@ -48,7 +46,7 @@ SUP_PID=""
 ctl enqueue "$(make_spec RAY-S1)" >/dev/null
 "$TOOLS/rv_storeprep" "$S/rayvault.db" claim test-worker >/dev/null
 t=$(ms ctl status)
-[ "$t" -lt "$limit" ] && ok "status without a supervisor: $t ms" || fail "status took $t ms"
+echo "bench: status without a supervisor: $t ms"
 rc=0; ctl status >"$T/out" 2>&1 || rc=$?
 if [ "$rc" -eq 3 ] && grep -q "^no supervisor is running" "$T/out" &&
     grep -q "^claimed     RAY-S1 .* lease expires in" "$T/out" &&
