@@ -39,6 +39,11 @@ cleanup() {
 	for p in $(pgrep -f "rvw-.*--state-dir $T/" 2>/dev/null); do
 		kill -9 "$p" 2>/dev/null || true
 	done
+	# any other supervisor this test started (they all run in $T)
+	for p in $(pgrep -x rvsup 2>/dev/null); do
+		[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" = "$T" ] &&
+		    kill -9 "$p" 2>/dev/null
+	done
 	if [ "${KEEP:-0}" != 1 ]; then
 		rm -rf "$T"
 	fi
