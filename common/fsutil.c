@@ -10,10 +10,11 @@
  * Functions return -1 with errno set; none of them logs.
  *
  * Public: fs_write_atomic, fs_read_file, fs_mkdirs, fs_fsync_dir, fs_path,
- * fs_exists.
+ * fs_exists, fs_remove_dir_files.
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -202,4 +203,28 @@ fs_exists(const char *path)
 	struct stat st;
 
 	return stat(path, &st) == 0;
+}
+
+/*
+ * Remove a scratch directory holding plain files only (one level): its
+ * files, then the directory.  Best effort: errors are ignored.
+ */
+void
+fs_remove_dir_files(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fs_path(path, sizeof(path), "%s/%s", dir, de->d_name) == 0)
+			(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
 }

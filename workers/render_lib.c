@@ -440,26 +440,6 @@ struct rjob {
 	char			 out[PATH_MAX];
 };
 
-static void
-tmp_remove(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fs_path(path, sizeof(path), "%s/%s", dir, de->d_name) == 0)
-			(void)unlink(path);
-	}
-	closedir(d);
-	(void)rmdir(dir);
-}
-
 static int
 tmp_make(struct rjob *j, char *err, size_t errlen)
 {
@@ -705,6 +685,6 @@ render_ffmpeg_segment(const struct render_req *req, struct progress *prog,
 	else if ((r = run_ffmpeg(&j, err, errlen)) == 0 &&
 	    (r = verify_output(&j, err, errlen)) == 0)
 		r = commit(&j, err, errlen);
-	tmp_remove(j.tmp);
+	fs_remove_dir_files(j.tmp);
 	return r;
 }

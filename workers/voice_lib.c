@@ -170,26 +170,6 @@ check_req(const struct voice_req *req, double *tol, char *err,
 }
 
 /* Remove the flat temporary directory and everything in it. */
-static void
-tmp_remove(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fs_path(path, sizeof(path), "%s/%s", dir, de->d_name) == 0)
-			(void)unlink(path);
-	}
-	closedir(d);
-	(void)rmdir(dir);
-}
-
 static int
 tmp_make(struct vjob *j, char *err, size_t errlen)
 {
@@ -446,7 +426,7 @@ voice_finalize_segment(const struct voice_req *req,
 	if ((r = tmp_make(&j, err, errlen)) == 0 &&
 	    (r = synth_loop(&j, res, &step, &measured, err, errlen)) == 0)
 		r = finish(&j, step, measured, res, err, errlen);
-	tmp_remove(j.tmp);
+	fs_remove_dir_files(j.tmp);
 	if (r != 0) {
 		res->path[0] = '\0';
 		res->sha8[0] = '\0';
