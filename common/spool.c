@@ -4,21 +4,27 @@
  *
  * One JSON file per event, <spool>/<event_id>.json, written atomically:
  * {event_id, run_id, event_type, severity, reason_key, source, occurred_at,
- * payload} plus "attempts".  Replay claims a file by renaming it to
- * "<name>.claimed.<pid>" (rename is atomic, so of two replayers only one
- * gets it, and only the claimer sends it), sends it, and deletes it only
- * once the store accepted it or already had its event_id.  A send the
- * store refused puts the file back with attempts+1; the third refusal
- * moves it to quarantine/.  A store that cannot be reached (errno
- * EHOSTUNREACH, ETIMEDOUT, ECONNREFUSED, ...) refuses nothing: the file
- * goes back unchanged and the pass stops, the rest left for the next one
- * (an outage must not quarantine the spool).  A file that does not parse
- * goes to bad/.  Claims left by a dead replayer, or older than
- * SPOOL_CLAIM_MAX_SEC (a crashed replayer whose pid was reused), are put
- * back first; a claim's mtime is its time.
+ * payload, lease_epoch} plus "attempts".  A record whose event_type is
+ * "ledger_result" also carries a credit-ledger result in its payload {key,
+ * state, credits, output, lease_epoch}: spool_apply(), the one place that
+ * decides how a record reaches the store (the replayer and rvsup's event
+ * thread both use it), records the result with ledger_result and then
+ * writes the event itself.  The store answers DONE, DUPLICATE (a replay) or
+ * FENCED (a stale lease epoch: it will never be accepted); each ends the
+ * record.  Replay claims a file by renaming it to "<name>.claimed.<pid>"
+ * (rename is atomic, so of two replayers only one gets it, and only the
+ * claimer sends it), sends it, and deletes it only once the store accepted
+ * it or already had its event_id.  A send the store refused puts the file
+ * back with attempts+1; the third refusal moves it to quarantine/.  A store
+ * that cannot be reached (errno EHOSTUNREACH, ETIMEDOUT, ECONNREFUSED, ...)
+ * refuses nothing: the file goes back unchanged and the pass stops, the
+ * rest left for the next one (an outage must not quarantine the spool).  A
+ * file that does not parse goes to bad/.  Claims left by a dead replayer, or
+ * older than SPOOL_CLAIM_MAX_SEC (a crashed replayer whose pid was reused),
+ * are put back first; a claim's mtime is its time.
  *
- * Public: spool_init, spool_write, spool_event_from_json, spool_replay,
- * spool_count.
+ * Public: spool_init, spool_write, spool_event_from_json, spool_apply,
+ * spool_replay, spool_count.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -38,6 +44,7 @@
 
 #include "common/fsutil.h"
 #include "common/ids.h"
+#include "common/log.h"
 #include "common/spool.h"
 #include "common/store.h"
 
@@ -114,15 +121,37 @@ copy_str(char *dst, size_t size, const cJSON *j, const char *key,
 	return 0;
 }
 
+/* Optional integer member <key> of <j> (missing or null: 0). */
+static int
+get_epoch(const cJSON *j, const char *key, long long *v, char *err,
+    size_t errlen)
+{
+	const cJSON *e = cJSON_GetObjectItem(j, key);
+
+	*v = 0;
+	if (e == NULL || cJSON_IsNull(e))
+		return 0;
+	if (!cJSON_IsNumber(e) || e->valuedouble < 0 ||
+	    e->valuedouble > 9e15 || e->valuedouble != (double)(long long)
+	    e->valuedouble) {
+		snprintf(err, errlen, "event: \"%s\" is not an epoch", key);
+		return -1;
+	}
+	*v = (long long)e->valuedouble;
+	return 0;
+}
+
 /*
- * Fill a struct store_event from a spool/event JSON object.  The payload
- * pointer borrows from <j>.
+ * Fill a struct store_event from a spool/event JSON object (its lease
+ * epoch from "lease_epoch", for a ledger_result record also from its
+ * payload).  The payload pointer borrows from <j>.
  */
 int
 spool_event_from_json(const cJSON *j, void *out, char *err, size_t errlen)
 {
 	struct store_event *ev = out;
 	const cJSON *p;
+	long long pe;
 
 	memset(ev, 0, sizeof(*ev));
 	if (!cJSON_IsObject(j)) {
@@ -150,7 +179,112 @@ spool_event_from_json(const cJSON *j, void *out, char *err, size_t errlen)
 		return -1;
 	}
 	ev->payload = (cJSON *)p;
+	if (get_epoch(j, "lease_epoch", &ev->lease_epoch, err, errlen) == -1)
+		return -1;
+	if (strcmp(ev->event_type, SPOOL_LEDGER_RESULT) == 0) {
+		if (get_epoch(p, "lease_epoch", &pe, err, errlen) == -1)
+			return -1;
+		if (ev->lease_epoch == 0)
+			ev->lease_epoch = pe;
+	}
 	return 0;
+}
+
+/* The ledger result a ledger_result record's payload carries. */
+struct spool_ledger {
+	char		 key[128];
+	char		 state[16];
+	char		 output[256];
+	int		 credits;
+	long long	 epoch;
+	bool		 has_output;
+};
+
+static int
+ledger_from_payload(const cJSON *p, struct spool_ledger *l, char *err,
+    size_t errlen)
+{
+	const cJSON *c = cJSON_GetObjectItem(p, "credits");
+
+	memset(l, 0, sizeof(*l));
+	if (copy_str(l->key, sizeof(l->key), p, "key", true, err,
+	    errlen) == -1 ||
+	    copy_str(l->state, sizeof(l->state), p, "state", true, err,
+	    errlen) == -1 ||
+	    copy_str(l->output, sizeof(l->output), p, "output", false, err,
+	    errlen) == -1 ||
+	    get_epoch(p, "lease_epoch", &l->epoch, err, errlen) == -1)
+		return -1;
+	if (!cJSON_IsNumber(c) || c->valuedouble < 0 ||
+	    c->valuedouble > 0x7fffffff) {
+		snprintf(err, errlen, "ledger_result: \"credits\" is not a "
+		    "count");
+		return -1;
+	}
+	l->credits = (int)c->valuedouble;
+	l->has_output = l->output[0] != '\0';
+	return 0;
+}
+
+/*
+ * Apply one record to the store (see the header comment): an event with
+ * add_event, a ledger_result record with ledger_result and then its
+ * event (not written when the result is fenced).  <source> fills an
+ * empty source.  *res: DONE, DUPLICATE or FENCED (<err> says why).
+ * Returns 0, or -1 with <err> and errno (a malformed record: EINVAL).
+ */
+static int
+apply_record(struct store *st, const cJSON *record, const char *source,
+    enum store_write *res, char *err, size_t errlen)
+{
+	struct store_event ev;
+	struct spool_ledger l;
+	enum store_write lr, er;
+
+	*res = STORE_WRITE_DONE;
+	if (spool_event_from_json(record, &ev, err, errlen) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (ev.source[0] == '\0' && source != NULL)
+		strlcpy(ev.source, source, sizeof(ev.source));
+	if (strcmp(ev.event_type, SPOOL_LEDGER_RESULT) != 0)
+		return st->ops->add_event(st->impl, &ev, res, err, errlen);
+	if (ledger_from_payload(ev.payload, &l, err, errlen) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (l.epoch == 0)
+		l.epoch = ev.lease_epoch;
+	if (st->ops->ledger_result(st->impl, l.key, l.epoch, l.state,
+	    l.credits, l.has_output ? l.output : NULL, &lr, err,
+	    errlen) == -1)
+		return -1;
+	if (lr == STORE_WRITE_FENCED) {
+		*res = lr;
+		return 0;
+	}
+	if (st->ops->add_event(st->impl, &ev, &er, err, errlen) == -1)
+		return -1;
+	*res = er == STORE_WRITE_FENCED ? er : lr;
+	return 0;
+}
+
+/*
+ * Apply spool or event record <record> (borrowed) to the store <st>; see
+ * apply_record().  Used by the replayer and rvsup's event thread alike.
+ */
+int
+spool_apply(struct store *st, const cJSON *record, enum store_write *res,
+    char *err, size_t errlen)
+{
+	*res = STORE_WRITE_DONE;
+	if (st == NULL || st->ops == NULL) {
+		snprintf(err, errlen, "store is not open");
+		errno = EAGAIN;
+		return -1;
+	}
+	return apply_record(st, record, NULL, res, err, errlen);
 }
 
 static void
@@ -224,8 +358,9 @@ replay_one(const char *dir, const char *name, struct store *st,
 {
 	char path[1024], claimed[1100], err[512], *txt;
 	struct store_event ev;
+	struct spool_ledger l;
+	enum store_write res;
 	cJSON *j = NULL;
-	bool inserted;
 	int e;
 
 	if (fs_path(path, sizeof(path), "%s/%s", dir, name) == -1 ||
@@ -239,22 +374,26 @@ replay_one(const char *dir, const char *name, struct store *st,
 	(void)utimensat(AT_FDCWD, claimed, NULL, 0);	/* the claim's time */
 	if (fs_read_file(claimed, SPOOL_FILE_MAX, &txt, NULL) == -1 ||
 	    (j = cJSON_Parse(txt), free(txt), j) == NULL ||
-	    spool_event_from_json(j, &ev, err, sizeof(err)) == -1) {
+	    spool_event_from_json(j, &ev, err, sizeof(err)) == -1 ||
+	    (strcmp(ev.event_type, SPOOL_LEDGER_RESULT) == 0 &&
+	    ledger_from_payload(ev.payload, &l, err, sizeof(err)) == -1)) {
 		move_to(dir, "bad", claimed, name);
 		rep->bad++;
 		cJSON_Delete(j);
 		return REPLAY_NEXT;
 	}
-	strlcpy(ev.source, ev.source[0] ? ev.source : "spool",
-	    sizeof(ev.source));
 	errno = 0;
-	if (st->ops->add_event(st->impl, &ev, &inserted, err,
-	    sizeof(err)) == 0) {
+	if (apply_record(st, j, "spool", &res, err, sizeof(err)) == 0) {
 		(void)unlink(claimed);
-		if (inserted)
+		if (res == STORE_WRITE_DONE)
 			rep->sent++;
-		else
+		else if (res == STORE_WRITE_DUPLICATE)
 			rep->duplicate++;
+		else {
+			rep->fenced++;
+			log_warnx("spool: dropped %s (%s): fenced: %s", name,
+			    ev.event_type, err);
+		}
 		cJSON_Delete(j);
 		return REPLAY_NEXT;
 	}

@@ -56,6 +56,9 @@ struct store_hb {
 	bool	ok;		/* false: the lock is gone */
 	char	status[STORE_STATUS_MAX];
 	bool	force_refetch;
+	char	gate_nonce[STORE_ID_MAX];	/* the open gate; "" none */
+	char	decided_nonce[STORE_ID_MAX];	/* the gate last decided */
+	char	decision[16];	/* approve | refetch | abort; "" none */
 };
 
 struct store_run {
@@ -74,6 +77,8 @@ struct store_run {
 	char	gate_nonce[STORE_ID_MAX];
 	char	gate_reason[128];
 	char	gated_at[STORE_TIME_MAX];
+	char	decided_nonce[STORE_ID_MAX];	/* the gate last decided */
+	char	decision[16];	/* its decision: approve|refetch|abort */
 	char	error[256];
 	long long heartbeat_latency_ms;
 	bool	force_refetch;
@@ -82,6 +87,18 @@ struct store_run {
 	double	heartbeat_age_sec;	/* -1 when never */
 	double	gate_age_sec;		/* -1 when no gate */
 	double	age_sec;		/* since created_at */
+};
+
+/*
+ * The answer to a write a holder makes for a run (events, ledger): done,
+ * already there (a replay), or fenced: stamped with a lease epoch that
+ * is not the run's current one (or one an operator cleared), so it will
+ * never be accepted.  All three are answers (return 0), not failures.
+ */
+enum store_write {
+	STORE_WRITE_DONE = 0,
+	STORE_WRITE_DUPLICATE,
+	STORE_WRITE_FENCED
 };
 
 /* Result of an operator action (rpc_operator_action). */
@@ -100,6 +117,7 @@ struct store_event {
 	char	source[64];
 	char	occurred_at[STORE_TIME_MAX];	/* "" = store's now() */
 	cJSON	*payload;		/* borrowed; NULL = {} */
+	long long lease_epoch;		/* 0: not run-scoped, not fenced */
 };
 
 /* A credit-ledger row, key "<run_id>:<segment_id>:<sha8>". */
@@ -110,10 +128,37 @@ struct store_ledger {
 	char	sha8[12];
 	long long lease_epoch;
 	int	credits;		/* credits the render costs or cost */
+	int	attempts;		/* paid attempts booked (>= 1) */
 	char	state[16];		/* intent | done | failed */
 	char	output[256];		/* path relative to the state root */
 };
 
+/*
+ * The rules of issue 10, in both backends (the comments of
+ * common/store/sqlite_*.c say more):
+ *  - Epoch fencing: add_event, ledger_intent and ledger_result answer
+ *    STORE_WRITE_FENCED (return 0, <err> "stale epoch N, run is at M",
+ *    nothing written) when the write names a run and a lease epoch > 0
+ *    that is not the run's current one, or whose lock an operator
+ *    cleared (unlock, abort).  Epoch 0: not fenced.
+ *  - Ledger: an intent on a key whose attempt failed books a new paid
+ *    attempt (state intent, attempts + 1, *fresh true); a result lands on
+ *    intent or failed rows (a late success ends done), never makes done
+ *    failed, and repeating it is DUPLICATE.
+ *  - gate: worker_state is waiting or panic (NULL/"": waiting); a new gate
+ *    clears the last decision.  heartbeat also returns the open gate's
+ *    nonce and the last decision (decided_nonce, decision).
+ *  - operator_action: a decision (approve, refetch, abort) names its gate
+ *    by nonce, a uuid or its first 8 hex digits; one for a closed or
+ *    replaced gate is ALREADY_APPLIED when that action was applied with
+ *    that nonce, else NOT_POSSIBLE ("no longer possible: that gate is
+ *    closed").  It closes the gate: decided_nonce, decision = the bare
+ *    action.  An abort is one step: status aborted, lock cleared, worker
+ *    state idle.  unlock never forces (a live lease is refused).
+ *  - A store handle that broke (sqlite: opened read-only, SQLITE_READONLY,
+ *    _IOERR, _CORRUPT, _CANTOPEN) is reopened by the next call;
+ *    store_health() says whether the store is usable now, and why not.
+ */
 struct store_ops;
 struct store {
 	const struct store_ops *ops;
@@ -142,8 +187,8 @@ struct store_ops {
 		    const char *error, bool *ok, char *err, size_t errlen);
 	int	(*gate)(void *impl, const char *run_id, const char *worker_id,
 		    const char *lock_token, const char *reason,
-		    const cJSON *evidence, char *nonce_out, bool *ok, char *err,
-		    size_t errlen);
+		    const char *worker_state, const cJSON *evidence,
+		    char *nonce_out, bool *ok, char *err, size_t errlen);
 	int	(*operator_action)(void *impl, const char *run_id,
 		    const char *action, const char *operator_name,
 		    const char *nonce, enum store_action_result *res,
@@ -157,7 +202,7 @@ struct store_ops {
 		    const char *worker_state, bool *ok, char *err,
 		    size_t errlen);
 	int	(*add_event)(void *impl, const struct store_event *ev,
-		    bool *inserted, char *err, size_t errlen);
+		    enum store_write *res, char *err, size_t errlen);
 	int	(*get_run)(void *impl, const char *run_or_video_id,
 		    struct store_run *out, char **spec_json, char *err,
 		    size_t errlen);
@@ -167,9 +212,12 @@ struct store_ops {
 		    char *err, size_t errlen);
 	int	(*ledger_intent)(void *impl, const struct store_ledger *l,
 		    const char *lock_token, bool *fresh, struct store_ledger
-		    *existing, char *err, size_t errlen);
-	int	(*ledger_result)(void *impl, const char *key, const char *state,
-		    int credits, const char *output, char *err, size_t errlen);
+		    *existing, enum store_write *res, char *err,
+		    size_t errlen);
+	int	(*ledger_result)(void *impl, const char *key,
+		    long long lease_epoch, const char *state, int credits,
+		    const char *output, enum store_write *res, char *err,
+		    size_t errlen);
 	int	(*ledger_list)(void *impl, const char *run_id,
 		    struct store_ledger **out, size_t *n, char *err,
 		    size_t errlen);
@@ -177,6 +225,7 @@ struct store_ops {
 		    size_t errlen);
 	int	(*check_contract)(void *impl, cJSON **report, char *err,
 		    size_t errlen);
+	int	(*health)(void *impl, char *why, size_t len);
 };
 
 /* Backend constructors; each returns 0 and fills <st>, or -1 with <err>. */
@@ -190,5 +239,7 @@ struct rv_config;
 int	store_open(struct store *st, const struct rv_config *cfg, char *err,
 	    size_t errlen);
 void	store_close(struct store *st);
+int	store_health(struct store *st, char *why, size_t len);
+const char *store_write_name(enum store_write res);
 
 #endif

@@ -546,12 +546,16 @@ run_credits(struct ctl_run *run, const struct store_ledger *rows,
     size_t nrows, long per)
 {
 	size_t i, k;
+	long paid;
 
 	for (k = 0; k < nrows; k++) {
-		if (strcmp(rows[k].state, "intent") == 0)
+		/* Every paid attempt counts: attempts x credits. */
+		paid = rows[k].attempts > 1 ? rows[k].attempts : 1;
+		if (strcmp(rows[k].state, "intent") == 0) {
 			run->intents_open++;
-		else
-			run->spent += rows[k].credits;
+			paid--;		/* the one in flight is not settled */
+		}
+		run->spent += paid * rows[k].credits;
 		for (i = 0; i < run->nsegs; i++)
 			if (strcmp(run->segs[i].segment_id,
 			    rows[k].segment_id) == 0) {

@@ -4,10 +4,12 @@
  * section 2): enqueue, get_run, list_runs, add_event, list_events.
  *
  * One run per video id; the spec is kept with its run.  Events are
- * idempotent by event_id, so a spooled event replayed twice is stored
- * once.  Ages are computed by the database clock.  This file never
- * changes a lease: the lease calls live in sqlite_lease.c, the operator
- * calls in sqlite_operator.c, the credit ledger in sqlite_ledger.c.
+ * idempotent by event_id, so a spooled event replayed twice is stored once,
+ * and fenced by lease epoch: a holder's event stamped with an epoch that is
+ * not the run's current one is refused (FENCED).  Ages are computed by the
+ * database clock.  This file never changes a lease: the lease calls live in
+ * sqlite_lease.c, the operator calls in sqlite_operator.c, the credit
+ * ledger in sqlite_ledger.c.
  *
  * Public (backend-internal): sqs_enqueue, sqs_get_run, sqs_list_runs,
  * sqs_add_event, sqs_list_events, sqs_data_sql.
@@ -41,7 +43,8 @@
     " CASE WHEN status = 'waiting_approval'"				\
     " AND gated_at IS NOT NULL"						\
     " THEN " SQS_AGE("gated_at") " ELSE -1 END,"			\
-    " " SQS_AGE("created_at") ", spec_json"
+    " " SQS_AGE("created_at") ", spec_json, decided_nonce,"		\
+    " gate_decision"
 
 static const char sql_find_video[] =
     "SELECT run_id, status FROM pipeline_runs WHERE video_id = ?1";
@@ -62,10 +65,13 @@ static const char sql_list_runs[] =
 
 static const char sql_add_event[] =
     "INSERT INTO run_events (event_id, run_id, event_type, severity,"
-    " reason_key, source, occurred_at, payload, created_at)"
+    " reason_key, source, occurred_at, payload, lease_epoch, created_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(strftime("
-    "'%Y-%m-%dT%H:%M:%fZ', ?7), " SQS_NOW "), ?8, " SQS_NOW ")"
+    "'%Y-%m-%dT%H:%M:%fZ', ?7), " SQS_NOW "), ?8, ?9, " SQS_NOW ")"
     " ON CONFLICT (event_id) DO NOTHING";
+
+static const char sql_event_known[] =
+    "SELECT 1 FROM run_events WHERE event_id = ?1";
 
 static const char sql_time_valid[] =
     "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1) IS NOT NULL";
@@ -77,7 +83,7 @@ static const char sql_list_events[] =
 
 const char *const sqs_data_sql[] = {
 	sql_find_video, sql_insert_run, sql_get_run, sql_list_runs,
-	sql_add_event, sql_time_valid, sql_list_events, NULL
+	sql_add_event, sql_event_known, sql_time_valid, sql_list_events, NULL
 };
 
 static int
@@ -209,6 +215,8 @@ fill_run(sqlite3_stmt *st, struct store_run *r)
 	r->heartbeat_age_sec = sqlite3_column_double(st, 20);
 	r->gate_age_sec = sqlite3_column_double(st, 21);
 	r->age_sec = sqlite3_column_double(st, 22);
+	sqs_col(st, 24, r->decided_nonce, sizeof(r->decided_nonce));
+	sqs_col(st, 25, r->decision, sizeof(r->decision));
 }
 
 static int
@@ -386,23 +394,65 @@ check_event(struct sqs *s, const struct store_event *ev, char *err,
 	return 0;
 }
 
+static int
+add_event_locked(struct sqs *s, const struct store_event *ev,
+    const char *id, const char *text, enum store_write *res, char *err,
+    size_t errlen)
+{
+	char why[160];
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqs_prep(s, &st, err, errlen, sql_event_known, "s", id) == -1)
+		return -1;
+	r = sqs_step(s, st, err, errlen);
+	sqlite3_finalize(st);
+	if (r != 0) {
+		*res = STORE_WRITE_DUPLICATE;
+		return r == 1 ? 0 : -1;
+	}
+	if ((r = sqs_fence(s, ev->run_id, ev->lease_epoch, why, sizeof(why),
+	    err, errlen)) != 0) {
+		if (r == -1)
+			return -1;
+		*res = STORE_WRITE_FENCED;
+		sqs_seterr(err, errlen, "event %s of run %s: %s",
+		    ev->event_type, ev->run_id, why);
+		return 0;
+	}
+	if ((r = sqs_run(s, err, errlen, sql_add_event, "szsszzzsI", id,
+	    ev->run_id, ev->event_type, ev->severity, ev->reason_key,
+	    ev->source, ev->occurred_at, text, ev->lease_epoch > 0 ?
+	    ev->lease_epoch : 0LL)) < 0)
+		return -1;
+	*res = r == 1 ? STORE_WRITE_DONE : STORE_WRITE_DUPLICATE;
+	return 0;
+}
+
 /*
- * Store event <ev> (borrowed).  An empty event_id gets a new one; an
- * event_id already stored is not stored again (*inserted false, success),
- * which makes replays idempotent.  Returns 0, or -1 on a bad event or a
- * store failure.
+ * Store event <ev> (borrowed).  An empty event_id gets a new one.  *res
+ * says what happened: DONE; DUPLICATE when the event_id is already
+ * stored (so replays are idempotent); FENCED when ev->lease_epoch > 0
+ * names an epoch of ev->run_id that is not current or that an operator
+ * cleared (<err> says which; the event is not stored).  Returns 0, or -1
+ * on a bad event or a store failure.
  */
 int
-sqs_add_event(void *impl, const struct store_event *ev, bool *inserted,
-    char *err, size_t errlen)
+sqs_add_event(void *impl, const struct store_event *ev,
+    enum store_write *res, char *err, size_t errlen)
 {
 	struct sqs *s = impl;
 	char id[ID_UUID_LEN + 1], *text;
 	int r;
 
-	*inserted = false;
+	*res = STORE_WRITE_DONE;
 	if (check_event(s, ev, err, errlen) == -1)
 		return -1;
+	if (ev->lease_epoch < 0) {
+		sqs_seterr(err, errlen, "event %s: negative lease epoch",
+		    ev->event_type);
+		return -1;
+	}
 	if (ev->event_id[0] != '\0')
 		strlcpy(id, ev->event_id, sizeof(id));
 	else
@@ -417,15 +467,11 @@ sqs_add_event(void *impl, const struct store_event *ev, bool *inserted,
 		sqs_seterr(err, errlen, "event %s: payload is larger than %d "
 		    "bytes", ev->event_type, SQS_PAYLOAD_MAX);
 		r = -1;
-	} else
-		r = sqs_run(s, err, errlen, sql_add_event, "szsszzzs", id,
-		    ev->run_id, ev->event_type, ev->severity, ev->reason_key,
-		    ev->source, ev->occurred_at, text != NULL ? text : "{}");
+	} else if ((r = sqs_begin(s, err, errlen)) == 0)
+		r = sqs_end(s, add_event_locked(s, ev, id, text != NULL ?
+		    text : "{}", res, err, errlen), err, errlen);
 	cJSON_free(text);
-	if (r < 0)
-		return -1;
-	*inserted = r == 1;
-	return 0;
+	return r < 0 ? -1 : 0;
 }
 
 static cJSON *

@@ -19,7 +19,7 @@
 
 #include "common/store.h"
 
-#define SQS_SCHEMA_VERSION	1
+#define SQS_SCHEMA_VERSION	2
 #define SQS_LEASE_MIN		1
 #define SQS_LEASE_MAX		30
 #define SQS_SPEC_MAX		(1024 * 1024)
@@ -34,10 +34,19 @@
 #define SQS_AGE(c)	"((julianday('now') - julianday(" c ")) * 86400.0)"
 #define SQS_TERMINAL	"('done', 'failed', 'aborted')"
 
-/* One open database; the store's impl pointer. */
+/*
+ * One database; the store's impl pointer.  <db> is NULL, or <broken> is
+ * set, when the handle must be (re)opened before the next call: it was
+ * opened read-only, or a call met SQLITE_READONLY, _IOERR, _CORRUPT,
+ * _CANTOPEN or _NOTADB (see sqs_ready()).  <why> keeps the last such
+ * error for store_health().
+ */
 struct sqs {
 	sqlite3	*db;
 	int	 hb_interval;	/* seconds, for the recovery rule */
+	bool	 broken;
+	char	 path[1024];
+	char	 why[256];
 };
 
 /* The lock and gate columns of one run, read inside a transaction. */
@@ -46,9 +55,12 @@ struct sqs_row {
 	char	 worker_id[STORE_WID_MAX];
 	char	 lock_token[STORE_ID_MAX];
 	char	 gate_nonce[STORE_ID_MAX];
+	char	 decided_nonce[STORE_ID_MAX];
+	char	 gate_decision[16];
 	char	 lease_expires_at[STORE_TIME_MAX];
 	char	 last_heartbeat_at[STORE_TIME_MAX];
 	long long lease_epoch;
+	long long fenced_epoch;	/* epochs <= this were cleared by an operator */
 	bool	 force_refetch;
 	bool	 live;		/* locked, lease not expired */
 };
@@ -58,6 +70,8 @@ void	sqs_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 const char *sqs_quote(const char *s, char *buf, size_t size);
 int	sqs_fail(struct sqs *s, char *err, size_t errlen, const char *what);
+int	sqs_ready(struct sqs *s, char *err, size_t errlen);
+int	sqs_open_db(struct sqs *s, char *err, size_t errlen);
 int	sqs_prep(struct sqs *s, sqlite3_stmt **stp, char *err, size_t errlen,
 	    const char *sql, const char *fmt, ...);
 int	sqs_run(struct sqs *s, char *err, size_t errlen, const char *sql,
@@ -76,6 +90,8 @@ bool	sqs_row_holds(const struct sqs_row *row, const char *worker_id,
 	    const char *lock_token);
 int	sqs_clear_lock(struct sqs *s, const char *run_id, char *err,
 	    size_t errlen);
+int	sqs_fence(struct sqs *s, const char *run_id, long long epoch,
+	    char *why, size_t whylen, char *err, size_t errlen);
 bool	sqs_terminal(const char *status);
 bool	sqs_worker_state_valid(const char *ws);
 int	sqs_lease_clamp(int minutes);
@@ -99,8 +115,9 @@ int	sqs_finish(void *impl, const char *run_id, const char *worker_id,
 	    const char *lock_token, const char *status, const char *error,
 	    bool *ok, char *err, size_t errlen);
 int	sqs_gate(void *impl, const char *run_id, const char *worker_id,
-	    const char *lock_token, const char *reason, const cJSON *evidence,
-	    char *nonce_out, bool *ok, char *err, size_t errlen);
+	    const char *lock_token, const char *reason,
+	    const char *worker_state, const cJSON *evidence, char *nonce_out,
+	    bool *ok, char *err, size_t errlen);
 int	sqs_set_worker_state(void *impl, const char *run_id,
 	    const char *worker_id, const char *lock_token,
 	    const char *worker_state, bool *ok, char *err, size_t errlen);
@@ -119,7 +136,7 @@ int	sqs_force_unlock(void *impl, const char *run_id,
 int	sqs_enqueue(void *impl, const char *video_id, const char *task_type,
 	    const char *spec_json, char *run_id_out, char *err, size_t errlen);
 int	sqs_add_event(void *impl, const struct store_event *ev,
-	    bool *inserted, char *err, size_t errlen);
+	    enum store_write *res, char *err, size_t errlen);
 int	sqs_get_run(void *impl, const char *run_or_video_id,
 	    struct store_run *out, char **spec_json, char *err, size_t errlen);
 int	sqs_list_runs(void *impl, struct store_run **out, size_t *n,
@@ -130,9 +147,10 @@ int	sqs_list_events(void *impl, const char *run_id, cJSON **out,
 /* sqlite_ledger.c */
 int	sqs_ledger_intent(void *impl, const struct store_ledger *l,
 	    const char *lock_token, bool *fresh, struct store_ledger *existing,
-	    char *err, size_t errlen);
-int	sqs_ledger_result(void *impl, const char *key, const char *state,
-	    int credits, const char *output, char *err, size_t errlen);
+	    enum store_write *res, char *err, size_t errlen);
+int	sqs_ledger_result(void *impl, const char *key, long long lease_epoch,
+	    const char *state, int credits, const char *output,
+	    enum store_write *res, char *err, size_t errlen);
 int	sqs_ledger_list(void *impl, const char *run_id,
 	    struct store_ledger **out, size_t *n, char *err, size_t errlen);
 

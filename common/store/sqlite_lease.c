@@ -92,9 +92,9 @@ static const char sql_finish[] =
 
 static const char sql_gate[] =
     "UPDATE pipeline_runs SET status = 'waiting_approval',"
-    " worker_state = 'waiting', gate_nonce = ?2, gate_reason = ?3,"
+    " worker_state = ?5, gate_nonce = ?2, gate_reason = ?3,"
     " gate_evidence = ?4, gated_at = " SQS_NOW ", gate_decision = NULL,"
-    " updated_at = " SQS_NOW " WHERE run_id = ?1";
+    " decided_nonce = NULL, updated_at = " SQS_NOW " WHERE run_id = ?1";
 
 static const char sql_set_state[] =
     "UPDATE pipeline_runs SET worker_state = ?2, updated_at = " SQS_NOW
@@ -277,6 +277,10 @@ heartbeat_locked(struct sqs *s, const char *run_id, const char *worker_id,
 	if (sqs_row_load(s, run_id, &row, err, errlen) != 1)
 		return -1;
 	strlcpy(out->status, row.status, sizeof(out->status));
+	strlcpy(out->gate_nonce, row.gate_nonce, sizeof(out->gate_nonce));
+	strlcpy(out->decided_nonce, row.decided_nonce,
+	    sizeof(out->decided_nonce));
+	strlcpy(out->decision, row.gate_decision, sizeof(out->decision));
 	if (!sqs_row_holds(&row, worker_id, lock_token) ||
 	    sqs_terminal(row.status))
 		return 0;
@@ -290,9 +294,11 @@ heartbeat_locked(struct sqs *s, const char *run_id, const char *worker_id,
 
 /*
  * Renew the lease of <run_id> for its holder.  out->ok is false when the
- * lock is gone (another token, unlocked, or the run is terminal: then
- * out->status says which).  A pending force_refetch is reported once and
- * cleared.  Returns 0, or -1 (unknown run: errno ENOENT).
+ * lock is gone (another token, unlocked, aborted, or the run is
+ * terminal: then out->status says which).  A pending force_refetch is
+ * reported once and cleared.  out->gate_nonce is the open gate's nonce,
+ * out->decided_nonce and out->decision the last gate decided and how
+ * (also when ok is false).  Returns 0, or -1 (unknown run: errno ENOENT).
  */
 int
 sqs_heartbeat(void *impl, const char *run_id, const char *worker_id,
@@ -434,8 +440,9 @@ sqs_finish(void *impl, const char *run_id, const char *worker_id,
 
 static int
 gate_locked(struct sqs *s, const char *run_id, const char *worker_id,
-    const char *lock_token, const char *reason, const char *evidence,
-    char *nonce_out, bool *ok, char *err, size_t errlen)
+    const char *lock_token, const char *reason, const char *ws,
+    const char *evidence, char *nonce_out, bool *ok, char *err,
+    size_t errlen)
 {
 	char nonce[ID_UUID_LEN + 1];
 	struct sqs_row row;
@@ -447,11 +454,12 @@ gate_locked(struct sqs *s, const char *run_id, const char *worker_id,
 	    sqs_terminal(row.status))
 		return 0;
 	id_uuid_new(nonce);
-	if (sqs_run(s, err, errlen, sql_gate, "ssss", run_id, nonce, reason,
-	    evidence) < 0)
+	if (sqs_run(s, err, errlen, sql_gate, "sssss", run_id, nonce, reason,
+	    evidence, ws) < 0)
 		return -1;
 	p = cJSON_CreateObject();
 	sqs_json_str(p, "reason", reason);
+	sqs_json_str(p, "worker_state", ws);
 	cJSON_AddItemToObject(p, "evidence", cJSON_Parse(evidence));
 	sqs_json_str(p, "nonce", nonce);
 	sqs_json_str(p, "worker_id", worker_id);
@@ -467,23 +475,35 @@ gate_locked(struct sqs *s, const char *run_id, const char *worker_id,
 
 /*
  * Open a gate on <run_id> for its holder: status waiting_approval, worker
- * state waiting, a fresh nonce copied to <nonce_out> (STORE_ID_MAX
- * bytes).  <evidence> is borrowed (NULL = {}).  *ok is false when the
- * token is not current or the run is terminal.  Returns 0, or -1.
+ * state <worker_state> (waiting or panic; NULL or "": waiting), a fresh
+ * nonce copied to <nonce_out> (STORE_ID_MAX bytes); the last decision
+ * (decided_nonce, gate_decision) is cleared.  <evidence> is borrowed
+ * (NULL = {}).  *ok is false when the token is not current or the run
+ * is terminal.  Returns 0, or -1.
  */
 int
 sqs_gate(void *impl, const char *run_id, const char *worker_id,
-    const char *lock_token, const char *reason, const cJSON *evidence,
-    char *nonce_out, bool *ok, char *err, size_t errlen)
+    const char *lock_token, const char *reason, const char *worker_state,
+    const cJSON *evidence, char *nonce_out, bool *ok, char *err,
+    size_t errlen)
 {
 	struct sqs *s = impl;
-	char *text;
+	char *text, q[64];
 	int r;
 
 	*ok = false;
 	nonce_out[0] = '\0';
 	if (check_holder(run_id, worker_id, lock_token, err, errlen) == -1)
 		return -1;
+	if (worker_state == NULL || *worker_state == '\0')
+		worker_state = WS_WAITING;
+	if (strcmp(worker_state, WS_WAITING) != 0 &&
+	    strcmp(worker_state, WS_PANIC) != 0) {
+		sqs_seterr(err, errlen, "run %s: a gate's worker state \"%s\" "
+		    "is not waiting or panic", run_id,
+		    sqs_quote(worker_state, q, sizeof(q)));
+		return -1;
+	}
 	if (reason == NULL || *reason == '\0' || strlen(reason) > 1000) {
 		sqs_seterr(err, errlen, "run %s: gate reason must be 1 to 1000 "
 		    "bytes", run_id);
@@ -503,8 +523,8 @@ sqs_gate(void *impl, const char *run_id, const char *worker_id,
 	}
 	if ((r = sqs_begin(s, err, errlen)) == 0)
 		r = sqs_end(s, gate_locked(s, run_id, worker_id, lock_token,
-		    reason, text != NULL ? text : "{}", nonce_out, ok, err,
-		    errlen), err, errlen);
+		    reason, worker_state, text != NULL ? text : "{}",
+		    nonce_out, ok, err, errlen), err, errlen);
 	cJSON_free(text);
 	return r;
 }

@@ -10,18 +10,23 @@
  * answered "already applied" and never applied twice, and a button of a
  * gate that is already closed ("stale button") does nothing.  A nonce that
  * is no longer current is judged by the operator_action events: the same
- * nonce with the same action was applied before; anything else is not
- * possible.  Every applied call writes an operator_action event, every
- * refused or repeated one an operator_action_ignored event, both naming
- * the operator; a forced unlock always writes a manual_unlock event with
- * the lock it found.  Neither call ever touches a lease it was not asked
- * to, and unlocking never changes a run's status.
+ * nonce with the same action was applied before; anything else is "no
+ * longer possible".  A nonce may be given in full or as its first 8 hex
+ * digits (Telegram's callback data).  An abort is one step: status aborted,
+ * lock dropped, worker state idle, gate closed.  Every applied call writes
+ * an operator_action event, every refused or repeated one an
+ * operator_action_ignored event, both naming the operator; a forced unlock
+ * always writes a manual_unlock event with the lock it found.  Neither call
+ * ever touches a lease it was not asked to, and unlocking never changes a
+ * run's status.
  *
  * Public (backend-internal): sqs_operator_action, sqs_force_unlock,
  * sqs_operator_sql.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cJSON.h>
 #include <sqlite3.h>
@@ -30,17 +35,34 @@
 #include "common/store.h"
 #include "common/store/sqlite_int.h"
 
+/* A decision applied before with the nonce <?2> (full, or 8 hex). */
 static const char sql_nonce_used[] =
     "SELECT 1 FROM run_events WHERE run_id = ?1"
     " AND event_type = 'operator_action'"
-    " AND json_extract(payload, '$.nonce') = ?2"
+    " AND substr(lower(json_extract(payload, '$.nonce')), 1,"
+    " length(?2)) = ?2"
     " AND json_extract(payload, '$.action') = ?3 LIMIT 1";
 
+/*
+ * Apply decision <?4> (approve, refetch, abort): the new status, the open
+ * gate closed and recorded as decided; an abort also drops the lease in
+ * the same step (its epoch fenced), worker state idle.
+ */
 static const char sql_decide[] =
     "UPDATE pipeline_runs SET status = ?2, force_refetch = ?3,"
-    " gate_decision = CASE WHEN gate_nonce IS NOT NULL"
-    " OR status = 'waiting_approval' THEN ?4 ELSE gate_decision END,"
-    " gate_nonce = NULL, updated_at = " SQS_NOW " WHERE run_id = ?1";
+    " decided_nonce = CASE WHEN gate_nonce IS NOT NULL THEN gate_nonce"
+    " WHEN ?4 = 'abort' THEN NULL ELSE decided_nonce END,"
+    " gate_decision = CASE WHEN gate_nonce IS NOT NULL OR ?4 = 'abort'"
+    " THEN ?4 ELSE gate_decision END,"
+    " gate_nonce = NULL,"
+    " fenced_epoch = CASE WHEN ?4 = 'abort' AND lock_token IS NOT NULL"
+    " THEN lease_epoch ELSE fenced_epoch END,"
+    " lock_token = CASE WHEN ?4 = 'abort' THEN NULL ELSE lock_token END,"
+    " lease_expires_at = CASE WHEN ?4 = 'abort' THEN NULL"
+    " ELSE lease_expires_at END,"
+    " worker_state = CASE WHEN ?4 = 'abort' THEN 'idle'"
+    " ELSE worker_state END,"
+    " updated_at = " SQS_NOW " WHERE run_id = ?1";
 
 const char *const sqs_operator_sql[] = { sql_nonce_used, sql_decide, NULL };
 
@@ -49,7 +71,7 @@ struct op_call {
 	const char	*run_id;
 	const char	*action;
 	const char	*operator_name;
-	const char	*nonce;		/* NULL when none */
+	const char	*nonce;		/* NULL when none; lower case */
 	struct sqs_row	 row;
 	enum store_action_result res;
 	const char	*to_status;	/* NULL: status unchanged */
@@ -82,9 +104,22 @@ lock_snapshot(const struct sqs_row *row)
 	return o;
 }
 
+/* Whether <nonce> (a uuid, or its first 8 hex digits) names <gate>. */
+static bool
+nonce_names(const char *nonce, const char *gate)
+{
+	size_t n = strlen(nonce);
+
+	return gate[0] != '\0' && (n == 8 || n == strlen(gate)) &&
+	    strncasecmp(nonce, gate, n) == 0;
+}
+
 /*
- * A nonce that is not the open gate's decides the call on its own.
- * Returns 1 when it did (c->res set), 0 to go on, -1 on failure.
+ * A decision whose nonce is not the open gate's decides the call on its
+ * own: the same action applied before with that nonce is already
+ * applied; anything else is a closed or replaced gate.  An unlock is
+ * about the lease, not a gate: its nonce is not judged.  Returns 1 when
+ * it decided (c->res set), 0 to go on, -1 on failure.
  */
 static int
 judge_nonce(struct sqs *s, struct op_call *c, char *err, size_t errlen)
@@ -92,7 +127,8 @@ judge_nonce(struct sqs *s, struct op_call *c, char *err, size_t errlen)
 	sqlite3_stmt *st;
 	int r;
 
-	if (c->nonce == NULL || strcmp(c->nonce, c->row.gate_nonce) == 0)
+	if (c->nonce == NULL || strcmp(c->action, "unlock") == 0 ||
+	    nonce_names(c->nonce, c->row.gate_nonce))
 		return 0;
 	if (sqs_prep(s, &st, err, errlen, sql_nonce_used, "sss", c->run_id,
 	    c->nonce, c->action) == -1)
@@ -107,7 +143,7 @@ judge_nonce(struct sqs *s, struct op_call *c, char *err, size_t errlen)
 		    sizeof(c->why));
 	} else {
 		c->res = ACTION_NOT_POSSIBLE;
-		strlcpy(c->why, "stale button: its gate is no longer open",
+		strlcpy(c->why, "no longer possible: that gate is closed",
 		    sizeof(c->why));
 	}
 	return 1;
@@ -121,8 +157,9 @@ decide_unlock(struct op_call *c)
 		strlcpy(c->why, "run is not locked", sizeof(c->why));
 	} else if (c->row.live) {
 		c->res = ACTION_NOT_POSSIBLE;
-		snprintf(c->why, sizeof(c->why), "lease is live until %s; "
-		    "use rvctl unlock --force", c->row.lease_expires_at);
+		snprintf(c->why, sizeof(c->why), "the lease is live (until "
+		    "%s) and this unlock never forces; use rvctl unlock "
+		    "--force", c->row.lease_expires_at);
 	} else
 		c->res = ACTION_APPLIED;
 }
@@ -188,16 +225,13 @@ decide(struct op_call *c)
 static int
 apply(struct sqs *s, struct op_call *c, char *err, size_t errlen)
 {
-	char decision[128];
 	int refetch;
 
 	if (c->to_status == NULL)
 		return sqs_clear_lock(s, c->run_id, err, errlen);
 	refetch = strcmp(c->action, "refetch") == 0 || c->row.force_refetch;
-	snprintf(decision, sizeof(decision), "%s by %s", c->action,
-	    c->operator_name);
 	return sqs_run(s, err, errlen, sql_decide, "ssis", c->run_id,
-	    c->to_status, refetch, decision) < 0 ? -1 : 0;
+	    c->to_status, refetch, c->action) < 0 ? -1 : 0;
 }
 
 static int
@@ -208,7 +242,9 @@ record(struct sqs *s, const struct op_call *c, char *err, size_t errlen)
 
 	sqs_json_str(p, "operator", c->operator_name);
 	sqs_json_str(p, "action", c->action);
-	sqs_json_str(p, "nonce", c->nonce);
+	/* An applied decision names the gate it decided, in full. */
+	sqs_json_str(p, "nonce", applied && strcmp(c->action, "unlock") != 0 &&
+	    c->row.gate_nonce[0] != '\0' ? c->row.gate_nonce : c->nonce);
 	sqs_json_str(p, "result", applied ? "applied" :
 	    c->res == ACTION_ALREADY_APPLIED ? "already_applied" :
 	    "not_possible");
@@ -268,9 +304,11 @@ check_action_args(const char *action, const char *nonce, char *err,
 		    "refetch, abort, unlock", sqs_quote(action, q, sizeof(q)));
 		return -1;
 	}
-	if (nonce != NULL && *nonce != '\0' && !id_uuid_valid(nonce)) {
-		sqs_seterr(err, errlen, "nonce \"%s\" is not a uuid",
-		    sqs_quote(nonce, q, sizeof(q)));
+	if (nonce != NULL && *nonce != '\0' && !id_uuid_valid(nonce) &&
+	    (strlen(nonce) != 8 || strspn(nonce, "0123456789abcdefABCDEF") !=
+	    8)) {
+		sqs_seterr(err, errlen, "nonce \"%s\" is not a uuid or its "
+		    "first 8 hex digits", sqs_quote(nonce, q, sizeof(q)));
 		return -1;
 	}
 	return 0;
@@ -279,7 +317,13 @@ check_action_args(const char *action, const char *nonce, char *err,
 /*
  * Apply operator <action> (approve, refetch, abort, unlock) to <run_id>
  * on behalf of <operator_name> (3 to 64 characters).  <nonce> is the gate
- * nonce of the button pressed, or NULL/"" for none.  *res says whether it
+ * nonce of the button pressed (a uuid, or its first 8 hex digits as
+ * Telegram sends it), or NULL/"" for none: a decision for a gate that is
+ * closed or replaced is not possible, or already applied when that
+ * action was applied with that nonce.  A decision closes the open gate
+ * and records it (decided_nonce, gate_decision = the bare action); an
+ * abort also drops the lease (worker state idle) in the same step.  An
+ * unlock never forces: a live lease is refused.  *res says whether it
  * was applied, already applied, or not possible; <msg> gets a sentence
  * for the operator.  Returns 0, or -1 on a bad argument, an unknown run
  * (errno ENOENT) or a store failure.
@@ -292,6 +336,8 @@ sqs_operator_action(void *impl, const char *run_id, const char *action,
 {
 	struct sqs *s = impl;
 	struct op_call c;
+	char lnonce[STORE_ID_MAX];
+	size_t i;
 	int r;
 
 	*res = ACTION_NOT_POSSIBLE;
@@ -304,7 +350,13 @@ sqs_operator_action(void *impl, const char *run_id, const char *action,
 	c.run_id = run_id;
 	c.action = action;
 	c.operator_name = operator_name;
-	c.nonce = nonce != NULL && *nonce != '\0' ? nonce : NULL;
+	c.nonce = NULL;
+	if (nonce != NULL && *nonce != '\0') {
+		for (i = 0; nonce[i] != '\0' && i + 1 < sizeof(lnonce); i++)
+			lnonce[i] = (char)tolower((unsigned char)nonce[i]);
+		lnonce[i] = '\0';
+		c.nonce = lnonce;
+	}
 	if (sqs_begin(s, err, errlen) == -1)
 		return -1;
 	r = sqs_end(s, action_locked(s, &c, msg, msglen, err, errlen), err,

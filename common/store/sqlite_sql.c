@@ -15,6 +15,7 @@
  * Public (backend-internal, see sqlite_int.h): sqs_seterr, sqs_quote,
  * sqs_fail, sqs_prep, sqs_run, sqs_step, sqs_col, sqs_begin, sqs_end,
  * sqs_event, sqs_json_str, sqs_row_load, sqs_row_holds, sqs_clear_lock,
+ * sqs_fence, sqs_ready,
  * sqs_terminal, sqs_worker_state_valid, sqs_lease_clamp,
  * sqs_check_run_id, sqs_check_name.
  */
@@ -66,11 +67,76 @@ sqs_quote(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-/* Fill <err> with SQLite's message for the last failure; returns -1. */
+/* Whether SQLite result <code> means the handle must be reopened. */
+static bool
+breaks_handle(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_READONLY:
+	case SQLITE_IOERR:
+	case SQLITE_CORRUPT:
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTADB:
+		return true;
+	}
+	return false;
+}
+
+/* Whether <code> is a fault of the store, not of the call's record. */
+static bool
+store_fault(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_NOMEM:
+	case SQLITE_PROTOCOL:
+		return true;
+	}
+	return breaks_handle(code);
+}
+
+/*
+ * Fill <err> with SQLite's message for the last failure; returns -1.  A
+ * failure that breaks the handle (read-only, I/O error, corrupt, cannot
+ * open) marks it for reopening by the next call; a fault of the store
+ * rather than of the record (those, locked, busy, disk full) sets errno
+ * EAGAIN, which tells a replayer to try again later.
+ */
 int
 sqs_fail(struct sqs *s, char *err, size_t errlen, const char *what)
 {
-	sqs_seterr(err, errlen, "store: %s: %s", what, sqlite3_errmsg(s->db));
+	const char *msg;
+	int code;
+
+	code = s->db != NULL ? sqlite3_extended_errcode(s->db) :
+	    SQLITE_CANTOPEN;
+	msg = s->db != NULL ? sqlite3_errmsg(s->db) : "database is not open";
+	sqs_seterr(err, errlen, "store: %s: %s", what, msg);
+	if (breaks_handle(code)) {
+		s->broken = true;
+		(void)snprintf(s->why, sizeof(s->why), "%s: %s", what, msg);
+	}
+	errno = store_fault(code) ? EAGAIN : EINVAL;
+	return -1;
+}
+
+/*
+ * Make sure <s> has a handle worth trying: one that broke, or was opened
+ * read-only, is closed and opened again (never inside a transaction).
+ * Returns 0 when there is a handle (it may still be read-only: reads
+ * work, writes fail and keep it marked), or -1 with <err>.
+ */
+int
+sqs_ready(struct sqs *s, char *err, size_t errlen)
+{
+	if (s->db != NULL && !s->broken)
+		return 0;
+	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
+		return 0;
+	if (sqs_open_db(s, err, errlen) == 0 || s->db != NULL)
+		return 0;
 	return -1;
 }
 
@@ -116,6 +182,8 @@ vprep(struct sqs *s, sqlite3_stmt **stp, char *err, size_t errlen,
     const char *sql, const char *fmt, va_list ap)
 {
 	*stp = NULL;
+	if ((s->db == NULL || s->broken) && sqs_ready(s, err, errlen) == -1)
+		return -1;
 	if (sqlite3_prepare_v2(s->db, sql, -1, stp, NULL) != SQLITE_OK)
 		return sqs_fail(s, err, errlen, "prepare");
 	if (bind_all(*stp, fmt, ap) != SQLITE_OK) {
@@ -198,6 +266,8 @@ sqs_col(sqlite3_stmt *st, int col, char *buf, size_t size)
 int
 sqs_begin(struct sqs *s, char *err, size_t errlen)
 {
+	if (sqs_ready(s, err, errlen) == -1)
+		return -1;
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return sqs_fail(s, err, errlen, "begin");
@@ -213,12 +283,14 @@ sqs_end(struct sqs *s, int r, char *err, size_t errlen)
 {
 	int saved = errno;
 
+	if (s->db == NULL)
+		return -1;
 	if (r >= 0) {
 		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) ==
 		    SQLITE_OK)
 			return r;
 		r = sqs_fail(s, err, errlen, "commit");
-		saved = EIO;
+		saved = errno;
 	}
 	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	errno = saved;
@@ -280,7 +352,8 @@ sqs_row_load(struct sqs *s, const char *run_id, struct sqs_row *row,
 	    "SELECT status, worker_id, lock_token, gate_nonce,"
 	    " lease_expires_at, last_heartbeat_at, lease_epoch, force_refetch,"
 	    " lock_token IS NOT NULL AND lease_expires_at IS NOT NULL AND"
-	    " julianday(lease_expires_at) > julianday('now')"
+	    " julianday(lease_expires_at) > julianday('now'),"
+	    " decided_nonce, gate_decision, fenced_epoch"
 	    " FROM pipeline_runs WHERE run_id = ?1", "s", run_id) == -1)
 		return -1;
 	if ((r = sqs_step(s, st, err, errlen)) == 1) {
@@ -295,6 +368,10 @@ sqs_row_load(struct sqs *s, const char *run_id, struct sqs_row *row,
 		row->lease_epoch = sqlite3_column_int64(st, 6);
 		row->force_refetch = sqlite3_column_int(st, 7) != 0;
 		row->live = sqlite3_column_int(st, 8) != 0;
+		sqs_col(st, 9, row->decided_nonce, sizeof(row->decided_nonce));
+		sqs_col(st, 10, row->gate_decision,
+		    sizeof(row->gate_decision));
+		row->fenced_epoch = sqlite3_column_int64(st, 11);
 	}
 	sqlite3_finalize(st);
 	if (r == 0) {
@@ -314,15 +391,52 @@ sqs_row_holds(const struct sqs_row *row, const char *worker_id,
 	    strcmp(row->worker_id, worker_id) == 0;
 }
 
-/* Drop the lease of <run_id> (status and worker_id are kept). */
+/*
+ * Drop the lease of <run_id> for an operator (status and worker_id are
+ * kept).  The epoch of a lock that was held is fenced: its holder can
+ * write nothing more (SPEC section 2), even before the run is claimed
+ * again.
+ */
 int
 sqs_clear_lock(struct sqs *s, const char *run_id, char *err, size_t errlen)
 {
 	return sqs_run(s, err, errlen,
-	    "UPDATE pipeline_runs SET lock_token = NULL,"
-	    " lease_expires_at = NULL, worker_state = 'idle',"
-	    " updated_at = " SQS_NOW " WHERE run_id = ?1", "s", run_id) < 0 ?
-	    -1 : 0;
+	    "UPDATE pipeline_runs SET fenced_epoch = CASE WHEN lock_token"
+	    " IS NOT NULL THEN lease_epoch ELSE fenced_epoch END,"
+	    " lock_token = NULL, lease_expires_at = NULL,"
+	    " worker_state = 'idle', updated_at = " SQS_NOW
+	    " WHERE run_id = ?1", "s", run_id) < 0 ? -1 : 0;
+}
+
+/*
+ * Epoch fencing (SPEC section 2): whether a write of <run_id> stamped
+ * with lease epoch <epoch> must be refused, because the run is at
+ * another epoch or an operator cleared that epoch's lock.  A write with
+ * no run or epoch 0, or for a run the store does not know, is not
+ * fenced.  Returns 1 with <why> filled, 0, or -1.
+ */
+int
+sqs_fence(struct sqs *s, const char *run_id, long long epoch, char *why,
+    size_t whylen, char *err, size_t errlen)
+{
+	struct sqs_row row;
+	int r;
+
+	if (run_id == NULL || *run_id == '\0' || epoch <= 0)
+		return 0;
+	if ((r = sqs_row_load(s, run_id, &row, err, errlen)) != 1)
+		return r == 0 ? 0 : -1;
+	if (epoch != row.lease_epoch) {
+		sqs_seterr(why, whylen, "stale epoch %lld, run is at %lld",
+		    epoch, row.lease_epoch);
+		return 1;
+	}
+	if (epoch <= row.fenced_epoch) {
+		sqs_seterr(why, whylen, "stale epoch %lld: an operator "
+		    "cleared its lock", epoch);
+		return 1;
+	}
+	return 0;
 }
 
 bool

@@ -11,7 +11,8 @@
  * common/store/wrap.h forward to the backend's ops and refuse a store
  * that is not open.  Nothing here logs.
  *
- * Public: store_open, store_close, and the calls of common/store/wrap.h.
+ * Public: store_open, store_close, store_health, store_write_name, and
+ * the calls of common/store/wrap.h.
  */
 #include <errno.h>
 #include <limits.h>
@@ -77,6 +78,37 @@ is_open(const struct store *st, char *err, size_t errlen)
 	if (err != NULL && errlen > 0)
 		snprintf(err, errlen, "store is not open");
 	return false;
+}
+
+/*
+ * Whether the store can be used now: 0, or -1 with <why> saying what
+ * broke it (the backend's last error; it keeps trying to reopen).
+ */
+int
+store_health(struct store *st, char *why, size_t len)
+{
+	if (!is_open(st, why, len))
+		return -1;
+	if (st->ops->health == NULL) {
+		if (why != NULL && len > 0)
+			why[0] = '\0';
+		return 0;
+	}
+	return st->ops->health(st->impl, why, len);
+}
+
+const char *
+store_write_name(enum store_write res)
+{
+	switch (res) {
+	case STORE_WRITE_DONE:
+		return "done";
+	case STORE_WRITE_DUPLICATE:
+		return "duplicate";
+	case STORE_WRITE_FENCED:
+		return "fenced";
+	}
+	return "unknown";
 }
 
 const char *
@@ -150,13 +182,14 @@ store_finish(struct store *st, const char *run_id, const char *worker_id,
 
 int
 store_gate(struct store *st, const char *run_id, const char *worker_id,
-    const char *lock_token, const char *reason, const cJSON *evidence,
-    char *nonce_out, bool *ok, char *err, size_t errlen)
+    const char *lock_token, const char *reason, const char *worker_state,
+    const cJSON *evidence, char *nonce_out, bool *ok, char *err,
+    size_t errlen)
 {
 	if (!is_open(st, err, errlen))
 		return -1;
 	return st->ops->gate(st->impl, run_id, worker_id, lock_token, reason,
-	    evidence, nonce_out, ok, err, errlen);
+	    worker_state, evidence, nonce_out, ok, err, errlen);
 }
 
 int
@@ -195,11 +228,11 @@ store_set_worker_state(struct store *st, const char *run_id,
 
 int
 store_add_event(struct store *st, const struct store_event *ev,
-    bool *inserted, char *err, size_t errlen)
+    enum store_write *res, char *err, size_t errlen)
 {
 	if (!is_open(st, err, errlen))
 		return -1;
-	return st->ops->add_event(st->impl, ev, inserted, err, errlen);
+	return st->ops->add_event(st->impl, ev, res, err, errlen);
 }
 
 int
@@ -233,22 +266,23 @@ store_list_events(struct store *st, const char *run_id, cJSON **out,
 int
 store_ledger_intent(struct store *st, const struct store_ledger *l,
     const char *lock_token, bool *fresh, struct store_ledger *existing,
-    char *err, size_t errlen)
+    enum store_write *res, char *err, size_t errlen)
 {
 	if (!is_open(st, err, errlen))
 		return -1;
 	return st->ops->ledger_intent(st->impl, l, lock_token, fresh,
-	    existing, err, errlen);
+	    existing, res, err, errlen);
 }
 
 int
-store_ledger_result(struct store *st, const char *key, const char *state,
-    int credits, const char *output, char *err, size_t errlen)
+store_ledger_result(struct store *st, const char *key,
+    long long lease_epoch, const char *state, int credits,
+    const char *output, enum store_write *res, char *err, size_t errlen)
 {
 	if (!is_open(st, err, errlen))
 		return -1;
-	return st->ops->ledger_result(st->impl, key, state, credits, output,
-	    err, errlen);
+	return st->ops->ledger_result(st->impl, key, lease_epoch, state,
+	    credits, output, res, err, errlen);
 }
 
 int

@@ -16,7 +16,10 @@
  * the ops table, now() and the read-only contract check, which proves the
  * schema by preparing (never running) every statement the backend uses.
  * A handle is used by one thread at a time; several processes may each
- * open their own.
+ * open their own.  A handle that could only be opened read-only, or that
+ * met SQLITE_READONLY, _IOERR, _CORRUPT, _CANTOPEN or _NOTADB, is closed
+ * and opened again by the next call (sqs_ready()); store_health() says
+ * why it is unusable meanwhile.
  *
  * Public: store_sqlite_open (and the ops it installs).
  */
@@ -60,6 +63,8 @@ static const char schema_sql[] =
     " gate_evidence TEXT,"
     " gated_at TEXT,"
     " gate_decision TEXT,"
+    " decided_nonce TEXT,"
+    " fenced_epoch INTEGER NOT NULL DEFAULT 0,"
     " error TEXT,"
     " spec_json TEXT,"
     " created_at TEXT NOT NULL,"
@@ -85,6 +90,7 @@ static const char schema_sql[] =
     " source TEXT,"
     " occurred_at TEXT NOT NULL,"
     " payload TEXT NOT NULL DEFAULT '{}',"
+    " lease_epoch INTEGER NOT NULL DEFAULT 0,"
     " created_at TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS run_events_run"
     " ON run_events (run_id, occurred_at);"
@@ -95,6 +101,7 @@ static const char schema_sql[] =
     " sha8 TEXT NOT NULL,"
     " lease_epoch INTEGER NOT NULL,"
     " credits INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 1,"
     " state TEXT NOT NULL CHECK (state IN ('intent', 'done', 'failed')),"
     " output TEXT,"
     " created_at TEXT NOT NULL,"
@@ -102,22 +109,35 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS credit_ledger_run"
     " ON credit_ledger (run_id);";
 
+/* Schema version 1 to 2: fencing, gate decisions, paid attempts. */
+static const char upgrade_v1_sql[] =
+    "ALTER TABLE pipeline_runs ADD COLUMN decided_nonce TEXT;"
+    "ALTER TABLE pipeline_runs ADD COLUMN fenced_epoch INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE run_events ADD COLUMN lease_epoch INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE credit_ledger ADD COLUMN attempts INTEGER NOT NULL"
+    " DEFAULT 1;"
+    "UPDATE pipeline_runs SET decided_nonce = NULL, gate_decision ="
+    " substr(gate_decision, 1, instr(gate_decision || ' ', ' ') - 1)"
+    " WHERE gate_decision IS NOT NULL;";
+
 /* The columns each table must have, for the contract check. */
 static const char *const runs_cols[] = {
 	"run_id", "video_id", "task_type", "status", "worker_id",
 	"worker_state", "lock_token", "lease_epoch", "lease_expires_at",
 	"last_heartbeat_at", "heartbeat_latency_ms", "force_refetch",
 	"gate_nonce", "gate_reason", "gate_evidence", "gated_at",
-	"gate_decision", "error", "spec_json", "created_at", "updated_at",
-	NULL
+	"gate_decision", "decided_nonce", "fenced_epoch", "error",
+	"spec_json", "created_at", "updated_at", NULL
 };
 static const char *const events_cols[] = {
 	"event_id", "run_id", "event_type", "severity", "reason_key",
-	"source", "occurred_at", "payload", "created_at", NULL
+	"source", "occurred_at", "payload", "lease_epoch", "created_at", NULL
 };
 static const char *const ledger_cols[] = {
 	"key", "run_id", "segment_id", "sha8", "lease_epoch", "credits",
-	"state", "output", "created_at", "updated_at", NULL
+	"attempts", "state", "output", "created_at", "updated_at", NULL
 };
 
 static int
@@ -165,6 +185,13 @@ schema_locked(struct sqs *s, char *err, size_t errlen)
 		sqs_seterr(err, errlen, "store: the database has schema "
 		    "version %d, newer than this build's %d", v,
 		    SQS_SCHEMA_VERSION);
+		return -1;
+	}
+	if (v == 1 && sqlite3_exec(s->db, upgrade_v1_sql, NULL, NULL,
+	    &msg) != SQLITE_OK) {
+		sqs_seterr(err, errlen, "store: schema upgrade: %s",
+		    msg != NULL ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
 		return -1;
 	}
 	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -260,6 +287,86 @@ sqlite_close(void *impl)
 		return;
 	(void)sqlite3_close(s->db);
 	free(s);
+}
+
+/*
+ * (Re)open the database of <s>: close the old handle, open the file,
+ * set it up.  A handle SQLite could only open read-only (the file or its
+ * directory is not writable) is kept for reading but stays marked
+ * broken, so the next call tries again.  Returns 0 with a usable
+ * handle, or -1 with <err> and s->why (s->db may then be a read-only
+ * handle, or NULL).
+ */
+int
+sqs_open_db(struct sqs *s, char *err, size_t errlen)
+{
+	char why[256];
+	int rc;
+
+	if (s->db != NULL) {
+		(void)sqlite3_close(s->db);
+		s->db = NULL;
+	}
+	s->broken = true;
+	if (create_file(s->path, why, sizeof(why)) == -1) {
+		strlcpy(s->why, why, sizeof(s->why));
+		sqs_seterr(err, errlen, "%s", why);
+		errno = EAGAIN;
+		return -1;
+	}
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		sqs_seterr(s->why, sizeof(s->why), "store: %s: %s",
+		    s->path, s->db != NULL ? sqlite3_errmsg(s->db) :
+		    "out of memory");
+		(void)sqlite3_close(s->db);
+		s->db = NULL;
+		sqs_seterr(err, errlen, "%s", s->why);
+		errno = EAGAIN;
+		return -1;
+	}
+	s->broken = false;
+	if (setup(s, why, sizeof(why)) == -1) {
+		if (!s->broken) {
+			/* Not a fault of the handle (a newer schema): final. */
+			sqs_seterr(err, errlen, "%s", why);
+			(void)sqlite3_close(s->db);
+			s->db = NULL;
+			s->broken = true;
+			strlcpy(s->why, why, sizeof(s->why));
+			errno = EINVAL;
+			return -1;
+		}
+		sqs_seterr(err, errlen, "%s", why);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (sqlite3_db_readonly(s->db, "main") == 1) {
+		s->broken = true;
+		sqs_seterr(s->why, sizeof(s->why), "store: %s: the "
+		    "database could only be opened read-only", s->path);
+		sqs_seterr(err, errlen, "%s", s->why);
+		errno = EAGAIN;
+		return -1;
+	}
+	s->why[0] = '\0';
+	return 0;
+}
+
+/* 0 when the handle is usable, else -1 with the last error in <why>. */
+static int
+sqlite_health(void *impl, char *why, size_t len)
+{
+	struct sqs *s = impl;
+
+	if (s->db != NULL && !s->broken) {
+		sqs_seterr(why, len, "%s", "");
+		return 0;
+	}
+	sqs_seterr(why, len, "%s", s->why[0] != '\0' ? s->why :
+	    "store: the database is not open");
+	return -1;
 }
 
 /* Copy the database clock, ISO-8601 UTC, into <buf>.  Returns 0 or -1. */
@@ -404,6 +511,8 @@ sqlite_check_contract(void *impl, cJSON **report, char *err, size_t errlen)
 	size_t i;
 
 	*report = NULL;
+	if (sqs_ready(s, err, errlen) == -1)
+		return -1;
 	r = cJSON_CreateObject();
 	checks = cJSON_AddArrayToObject(r, "checks");
 	if (r == NULL || checks == NULL) {
@@ -444,7 +553,8 @@ static const struct store_ops sqlite_ops = {
 	.ledger_result = sqs_ledger_result,
 	.ledger_list = sqs_ledger_list,
 	.now = sqlite_now,
-	.check_contract = sqlite_check_contract
+	.check_contract = sqlite_check_contract,
+	.health = sqlite_health
 };
 
 /*
@@ -469,13 +579,16 @@ store_sqlite_open(struct store *st, const char *db_path,
 	}
 	s->hb_interval = heartbeat_interval_sec > 0 ?
 	    heartbeat_interval_sec : 30;
-	if (sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
-		sqs_seterr(err, errlen, "store: %s: %s", db_path,
-		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+	if (strlcpy(s->path, db_path, sizeof(s->path)) >= sizeof(s->path)) {
+		sqs_seterr(err, errlen, "store: %s: path too long", db_path);
 		goto fail;
 	}
-	if (setup(s, err, errlen) == -1)
+	/*
+	 * A handle that opened read-only (or broke while being set up) is
+	 * still a store: every call reopens it until the file is writable
+	 * again, and store_health() says why it is not usable meanwhile.
+	 */
+	if (sqs_open_db(s, err, errlen) == -1 && s->db == NULL)
 		goto fail;
 	st->ops = &sqlite_ops;
 	st->impl = s;

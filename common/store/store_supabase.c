@@ -34,7 +34,7 @@
 #include "common/store.h"
 #include "common/store/supabase_int.h"
 
-#define SBS_SCHEMA_VERSION	1
+#define SBS_SCHEMA_VERSION	2
 
 /* Every RPC this client calls, as PostgreSQL describes it. */
 static const struct {
@@ -52,13 +52,14 @@ static const struct {
 	{ "cas_heartbeat_run", "p_run_id text, p_worker_id text, p_lock_token "
 	    "text, p_lease_minutes integer, p_latency_ms bigint, "
 	    "p_worker_state text", "TABLE(ok boolean, status text, "
-	    "force_refetch boolean)" },
+	    "force_refetch boolean, gate_nonce uuid, decided_nonce uuid, "
+	    "decision text)" },
 	{ "rpc_release_run", "p_run_id text, p_worker_id text, p_lock_token "
 	    "text, p_worker_state text", "boolean" },
 	{ "rpc_finish_run", "p_run_id text, p_worker_id text, p_lock_token "
 	    "text, p_status text, p_error text", "boolean" },
 	{ "rpc_gate_run", "p_run_id text, p_worker_id text, p_lock_token "
-	    "text, p_reason text, p_evidence jsonb",
+	    "text, p_reason text, p_evidence jsonb, p_worker_state text",
 	    "TABLE(ok boolean, gate_nonce uuid)" },
 	{ "rpc_operator_action", "p_run_id text, p_action text, p_operator "
 	    "text, p_nonce text", "TABLE(result text, message text)" },
@@ -74,8 +75,8 @@ static const struct {
 	{ "rpc_ledger_intent", "p_run_id text, p_segment_id text, p_sha8 "
 	    "text, p_lock_token text, p_lease_epoch bigint, p_credits "
 	    "integer, p_key text", "jsonb" },
-	{ "rpc_ledger_result", "p_key text, p_state text, p_credits integer, "
-	    "p_output text", "boolean" },
+	{ "rpc_ledger_result", "p_key text, p_lease_epoch bigint, p_state "
+	    "text, p_credits integer, p_output text", "jsonb" },
 	{ "rpc_ledger_list", "p_run_id text", "jsonb" },
 	{ "rpc_now", "", "text" },
 	{ "rpc_contract_info", "", "jsonb" }
@@ -86,16 +87,16 @@ static const char *const runs_cols[] = {
 	"worker_state", "lock_token", "lease_epoch", "lease_expires_at",
 	"last_heartbeat_at", "heartbeat_latency_ms", "force_refetch",
 	"gate_nonce", "gate_reason", "gate_evidence", "gated_at",
-	"gate_decision", "error", "spec_json", "created_at", "updated_at",
-	NULL
+	"gate_decision", "decided_nonce", "fenced_epoch", "error",
+	"spec_json", "created_at", "updated_at", NULL
 };
 static const char *const events_cols[] = {
 	"event_id", "run_id", "event_type", "severity", "reason_key",
-	"source", "occurred_at", "payload", "created_at", NULL
+	"source", "occurred_at", "payload", "lease_epoch", "created_at", NULL
 };
 static const char *const ledger_cols[] = {
 	"key", "run_id", "segment_id", "sha8", "lease_epoch", "credits",
-	"state", "output", "created_at", "updated_at", NULL
+	"attempts", "state", "output", "created_at", "updated_at", NULL
 };
 
 static const struct {
@@ -343,7 +344,8 @@ static const struct store_ops supabase_ops = {
 	.ledger_result = sbs_ledger_result,
 	.ledger_list = sbs_ledger_list,
 	.now = supabase_now,
-	.check_contract = supabase_check_contract
+	.check_contract = supabase_check_contract,
+	.health = sbs_health
 };
 
 /*

@@ -208,6 +208,8 @@ fill_run(const cJSON *o, struct store_run *r, const char *fn, char *err,
 	S(gate_nonce, false);
 	S(gate_reason, false);
 	S(gated_at, false);
+	S(decided_nonce, false);
+	S(decision, false);
 	S(error, false);
 #undef S
 	ok = ok && sbs_get_ll(o, "lease_epoch", &r->lease_epoch, fn, err,
@@ -482,20 +484,27 @@ opt_str(cJSON *o, const char *key, const char *val)
 
 /*
  * Store event <ev> (borrowed; see sqs_add_event): a row inserted into
- * run_events.  An event_id already stored gives *inserted false and
- * success.  Returns 0, or -1 on a bad event or a store failure.
+ * run_events, whose trigger fences it (RV412) when ev->lease_epoch is
+ * stale.  *res: DONE, DUPLICATE (the event_id is stored: 409), FENCED
+ * (<err> says why).  Returns 0, or -1 on a bad event or a store failure.
  */
 int
-sbs_add_event(void *impl, const struct store_event *ev, bool *inserted,
-    char *err, size_t errlen)
+sbs_add_event(void *impl, const struct store_event *ev,
+    enum store_write *res, char *err, size_t errlen)
 {
 	char id[ID_UUID_LEN + 1], *text;
 	cJSON *row, *p;
 	size_t plen;
+	bool created;
 
-	*inserted = false;
+	*res = STORE_WRITE_DONE;
 	if (check_event(ev, err, errlen) == -1)
 		return -1;
+	if (ev->lease_epoch < 0) {
+		sbs_seterr(err, errlen, EINVAL, "event %s: negative lease "
+		    "epoch", ev->event_type);
+		return -1;
+	}
 	p = ev->payload != NULL ? cJSON_Duplicate(ev->payload, true) :
 	    cJSON_CreateObject();
 	text = p != NULL ? cJSON_PrintUnformatted(p) : NULL;
@@ -522,9 +531,19 @@ sbs_add_event(void *impl, const struct store_event *ev, bool *inserted,
 		opt_str(row, "source", ev->source);
 		opt_str(row, "occurred_at", ev->occurred_at);
 		cJSON_AddItemToObject(row, "payload", p);
+		if (ev->lease_epoch > 0)
+			cJSON_AddNumberToObject(row, "lease_epoch",
+			    (double)ev->lease_epoch);
 	} else
 		cJSON_Delete(p);
-	return sbs_insert(impl, "run_events", row, inserted, err, errlen);
+	if (sbs_insert(impl, "run_events", row, &created, err, errlen) == 0) {
+		*res = created ? STORE_WRITE_DONE : STORE_WRITE_DUPLICATE;
+		return 0;
+	}
+	if (errno != ESTALE)
+		return -1;
+	*res = STORE_WRITE_FENCED;
+	return 0;
 }
 
 /*
@@ -566,7 +585,7 @@ static int
 fill_ledger(const cJSON *o, struct store_ledger *l, const char *fn,
     char *err, size_t errlen)
 {
-	long long credits;
+	long long credits, attempts;
 
 	memset(l, 0, sizeof(*l));
 	if (!cJSON_IsObject(o))
@@ -585,11 +604,40 @@ fill_ledger(const cJSON *o, struct store_ledger *l, const char *fn,
 	    err, errlen) == -1 ||
 	    sbs_get_ll(o, "lease_epoch", &l->lease_epoch, fn, err,
 	    errlen) == -1 ||
-	    sbs_get_ll(o, "credits", &credits, fn, err, errlen) == -1)
+	    sbs_get_ll(o, "credits", &credits, fn, err, errlen) == -1 ||
+	    sbs_get_ll(o, "attempts", &attempts, fn, err, errlen) == -1)
 		return -1;
 	if (credits < 0 || credits > 0x7fffffff)
 		return sbs_bad_answer(fn, "credits out of range", err, errlen);
+	if (attempts < 1 || attempts > 0x7fffffff)
+		return sbs_bad_answer(fn, "attempts out of range", err,
+		    errlen);
 	l->credits = (int)credits;
+	l->attempts = (int)attempts;
+	return 0;
+}
+
+/* The "result" (and "message") of a ledger answer into *res. */
+static int
+get_write(const cJSON *ans, enum store_write *res, const char *fn,
+    char *err, size_t errlen)
+{
+	char result[16], msg[256];
+
+	if (sbs_get_str(ans, "result", result, sizeof(result), true, fn, err,
+	    errlen) == -1 || sbs_get_str(ans, "message", msg, sizeof(msg),
+	    false, fn, err, errlen) == -1)
+		return -1;
+	if (strcmp(result, "done") == 0)
+		*res = STORE_WRITE_DONE;
+	else if (strcmp(result, "duplicate") == 0)
+		*res = STORE_WRITE_DUPLICATE;
+	else if (strcmp(result, "fenced") == 0)
+		*res = STORE_WRITE_FENCED;
+	else
+		return sbs_bad_answer(fn, "result", err, errlen);
+	if (msg[0] != '\0' && err != NULL && errlen > 0)
+		strlcpy(err, msg, errlen);
 	return 0;
 }
 
@@ -601,13 +649,15 @@ fill_ledger(const cJSON *o, struct store_ledger *l, const char *fn,
 int
 sbs_ledger_intent(void *impl, const struct store_ledger *l,
     const char *lock_token, bool *fresh, struct store_ledger *existing,
-    char *err, size_t errlen)
+    enum store_write *res, char *err, size_t errlen)
 {
 	const char *fn = "rpc_ledger_intent";
+	const cJSON *ex;
 	cJSON *args, *ans;
 	int r;
 
 	*fresh = false;
+	*res = STORE_WRITE_DONE;
 	if (existing != NULL)
 		memset(existing, 0, sizeof(*existing));
 	if (!terminated(l->key, sizeof(l->key)) ||
@@ -631,35 +681,46 @@ sbs_ledger_intent(void *impl, const struct store_ledger *l,
 	sbs_arg_str(args, "p_key", l->key);
 	if (sbs_rpc(impl, fn, args, 0, &ans, err, errlen) == -1)
 		return -1;
-	if ((r = sbs_get_bool(ans, "fresh", fresh, fn, err, errlen)) == 0 &&
-	    !*fresh && existing != NULL)
-		r = fill_ledger(cJSON_GetObjectItemCaseSensitive(ans,
-		    "existing"), existing, fn, err, errlen);
+	if (!cJSON_IsObject(ans))
+		r = sbs_bad_answer(fn, "not an object", err, errlen);
+	else if ((r = sbs_get_bool(ans, "fresh", fresh, fn, err,
+	    errlen)) == 0)
+		r = get_write(ans, res, fn, err, errlen);
+	ex = cJSON_GetObjectItemCaseSensitive(ans, "existing");
+	if (r == 0 && existing != NULL && ex != NULL && !cJSON_IsNull(ex))
+		r = fill_ledger(ex, existing, fn, err, errlen);
 	cJSON_Delete(ans);
-	if (r == -1)
+	if (r == -1) {
 		*fresh = false;
+		*res = STORE_WRITE_DONE;
+	}
 	return r;
 }
 
 /* Record the result of intent <key> (see sqs_ledger_result). */
 int
-sbs_ledger_result(void *impl, const char *key, const char *state,
-    int credits, const char *output, char *err, size_t errlen)
+sbs_ledger_result(void *impl, const char *key, long long lease_epoch,
+    const char *state, int credits, const char *output,
+    enum store_write *res, char *err, size_t errlen)
 {
 	const char *fn = "rpc_ledger_result";
 	cJSON *args, *ans;
 	int r;
 
+	*res = STORE_WRITE_DONE;
 	args = sbs_args();
 	sbs_arg_str(args, "p_key", key);
+	if (args != NULL)
+		cJSON_AddNumberToObject(args, "p_lease_epoch",
+		    (double)lease_epoch);
 	sbs_arg_str(args, "p_state", state);
 	if (args != NULL)
 		cJSON_AddNumberToObject(args, "p_credits", credits);
 	sbs_arg_str(args, "p_output", output);
 	if (sbs_rpc(impl, fn, args, 0, &ans, err, errlen) == -1)
 		return -1;
-	r = cJSON_IsTrue(ans) ? 0 : sbs_bad_answer(fn, "not true", err,
-	    errlen);
+	r = cJSON_IsObject(ans) ? get_write(ans, res, fn, err, errlen) :
+	    sbs_bad_answer(fn, "not an object", err, errlen);
 	cJSON_Delete(ans);
 	return r;
 }

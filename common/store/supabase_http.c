@@ -28,7 +28,7 @@
  * contains it.  Nothing here logs.
  *
  * Public (backend-internal): sbs_seterr, sbs_http_init, sbs_http_clear,
- * sbs_rpc, sbs_insert.
+ * sbs_rpc, sbs_insert, sbs_health.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -504,15 +504,9 @@ print_body(cJSON *args, char *err, size_t errlen)
 	return text;
 }
 
-/*
- * Call RPC <fn> with the named arguments <args> (takes ownership; NULL
- * means out of memory).  The answer may be at most <cap> bytes (0:
- * SBS_RESP_MAX).  Returns 0 with *out the parsed answer (the caller
- * deletes it; NULL for 204 or an empty body), or -1 with <err> and errno
- * (see the header).
- */
-int
-sbs_rpc(struct sbs *s, const char *fn, cJSON *args, size_t cap, cJSON **out,
+/* sbs_rpc() without the health note. */
+static int
+rpc_call(struct sbs *s, const char *fn, cJSON *args, size_t cap, cJSON **out,
     char *err, size_t errlen)
 {
 	char url[SBS_URL_MAX + 80], what[NAME_MAX_LEN + 8], *body;
@@ -543,14 +537,9 @@ sbs_rpc(struct sbs *s, const char *fn, cJSON *args, size_t cap, cJSON **out,
 	return r;
 }
 
-/*
- * Insert <row> (takes ownership) into <table> (POST /rest/v1/<table>).
- * *created is true on 201, false when the row's unique key was already
- * there (409, 23505): both return 0, which makes replays idempotent.
- * Returns -1 with <err> and errno otherwise.
- */
-int
-sbs_insert(struct sbs *s, const char *table, cJSON *row, bool *created,
+/* sbs_insert() without the health note. */
+static int
+insert_call(struct sbs *s, const char *table, cJSON *row, bool *created,
     char *err, size_t errlen)
 {
 	char url[SBS_URL_MAX + 80], what[NAME_MAX_LEN + 16], *body;
@@ -580,4 +569,80 @@ sbs_insert(struct sbs *s, const char *table, cJSON *row, bool *created,
 	if (status == 409 && strcmp(pe.code, "23505") == 0)
 		return 0;
 	return http_error(status, s->resp, what, NULL, err, errlen);
+}
+
+/*
+ * Remember whether the store answered (store_health()): a call that
+ * could not reach it, or was refused as a whole (key, contract), marks
+ * it unusable until the next answer; anything the server answered
+ * (rules of the migration included) is an answer.  errno is kept.
+ */
+static int
+note(struct sbs *s, int r, const char *err)
+{
+	int e = errno;
+
+	if (r == 0 || (e != EHOSTUNREACH && e != ETIMEDOUT &&
+	    e != ECONNREFUSED && e != EACCES && e != ENOSYS))
+		s->down = false;
+	else {
+		s->down = true;
+		strlcpy(s->why, err != NULL ? err : "store call failed",
+		    sizeof(s->why));
+	}
+	errno = e;
+	return r;
+}
+
+/*
+ * Call RPC <fn> with the named arguments <args> (takes ownership; NULL
+ * means out of memory).  The answer may be at most <cap> bytes (0:
+ * SBS_RESP_MAX).  Returns 0 with *out the parsed answer (the caller
+ * deletes it; NULL for 204 or an empty body), or -1 with <err> and errno
+ * (see the header).
+ */
+int
+sbs_rpc(struct sbs *s, const char *fn, cJSON *args, size_t cap, cJSON **out,
+    char *err, size_t errlen)
+{
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	r = rpc_call(s, fn, args, cap, out, err, errlen);
+	return note(s, r, err);
+}
+
+/*
+ * Insert <row> (takes ownership) into <table> (POST /rest/v1/<table>).
+ * *created is true on 201, false when the row's unique key was already
+ * there (409, 23505): both return 0, which makes replays idempotent.
+ * Returns -1 with <err> and errno otherwise.
+ */
+int
+sbs_insert(struct sbs *s, const char *table, cJSON *row, bool *created,
+    char *err, size_t errlen)
+{
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	r = insert_call(s, table, row, created, err, errlen);
+	return note(s, r, err);
+}
+
+/* 0 when the last call got an answer, else -1 with why it did not. */
+int
+sbs_health(void *impl, char *why, size_t len)
+{
+	struct sbs *s = impl;
+
+	if (!s->down) {
+		if (why != NULL && len > 0)
+			why[0] = '\0';
+		return 0;
+	}
+	if (why != NULL && len > 0)
+		strlcpy(why, s->why, len);
+	return -1;
 }

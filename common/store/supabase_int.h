@@ -45,6 +45,8 @@ struct sbs {
 	size_t		 resp_len;
 	size_t		 resp_cap;	/* limit of the current request */
 	bool		 resp_over;
+	bool		 down;		/* the last call got no answer */
+	char		 why[256];	/* ... and why, for store_health() */
 };
 
 /* supabase_http.c */
@@ -57,6 +59,7 @@ int	sbs_rpc(struct sbs *s, const char *fn, cJSON *args, size_t cap,
 	    cJSON **out, char *err, size_t errlen);
 int	sbs_insert(struct sbs *s, const char *table, cJSON *row,
 	    bool *created, char *err, size_t errlen);
+int	sbs_health(void *impl, char *why, size_t len);
 
 /* supabase_lease.c */
 int	sbs_claim(void *impl, const char *worker_id, const char *lock_token,
@@ -74,8 +77,9 @@ int	sbs_finish(void *impl, const char *run_id, const char *worker_id,
 	    const char *lock_token, const char *status, const char *error,
 	    bool *ok, char *err, size_t errlen);
 int	sbs_gate(void *impl, const char *run_id, const char *worker_id,
-	    const char *lock_token, const char *reason, const cJSON *evidence,
-	    char *nonce_out, bool *ok, char *err, size_t errlen);
+	    const char *lock_token, const char *reason,
+	    const char *worker_state, const cJSON *evidence, char *nonce_out,
+	    bool *ok, char *err, size_t errlen);
 int	sbs_set_worker_state(void *impl, const char *run_id,
 	    const char *worker_id, const char *lock_token,
 	    const char *worker_state, bool *ok, char *err, size_t errlen);
@@ -92,7 +96,7 @@ int	sbs_force_unlock(void *impl, const char *run_id,
 int	sbs_enqueue(void *impl, const char *video_id, const char *task_type,
 	    const char *spec_json, char *run_id_out, char *err, size_t errlen);
 int	sbs_add_event(void *impl, const struct store_event *ev,
-	    bool *inserted, char *err, size_t errlen);
+	    enum store_write *res, char *err, size_t errlen);
 int	sbs_get_run(void *impl, const char *run_or_video_id,
 	    struct store_run *out, char **spec_json, char *err, size_t errlen);
 int	sbs_list_runs(void *impl, struct store_run **out, size_t *n,
@@ -101,9 +105,10 @@ int	sbs_list_events(void *impl, const char *run_id, cJSON **out,
 	    char *err, size_t errlen);
 int	sbs_ledger_intent(void *impl, const struct store_ledger *l,
 	    const char *lock_token, bool *fresh, struct store_ledger *existing,
-	    char *err, size_t errlen);
-int	sbs_ledger_result(void *impl, const char *key, const char *state,
-	    int credits, const char *output, char *err, size_t errlen);
+	    enum store_write *res, char *err, size_t errlen);
+int	sbs_ledger_result(void *impl, const char *key, long long lease_epoch,
+	    const char *state, int credits, const char *output,
+	    enum store_write *res, char *err, size_t errlen);
 int	sbs_ledger_list(void *impl, const char *run_id,
 	    struct store_ledger **out, size_t *n, char *err, size_t errlen);
 

@@ -129,7 +129,8 @@ sbs_claim(void *impl, const char *worker_id, const char *lock_token,
 
 /*
  * Renew the lease (see sqs_heartbeat): cas_heartbeat_run.  out->ok false
- * means the lock is gone.  Returns 0, or -1 (unknown run: ENOENT).
+ * means the lock is gone; the gate fields come back either way.  Returns
+ * 0, or -1 (unknown run: ENOENT).
  */
 int
 sbs_heartbeat(void *impl, const char *run_id, const char *worker_id,
@@ -156,7 +157,13 @@ sbs_heartbeat(void *impl, const char *run_id, const char *worker_id,
 	    sbs_get_str(row, "status", out->status, sizeof(out->status), true,
 	    fn, err, errlen) == 0 &&
 	    sbs_get_bool(row, "force_refetch", &out->force_refetch, fn, err,
-	    errlen) == 0)
+	    errlen) == 0 &&
+	    sbs_get_str(row, "gate_nonce", out->gate_nonce,
+	    sizeof(out->gate_nonce), false, fn, err, errlen) == 0 &&
+	    sbs_get_str(row, "decided_nonce", out->decided_nonce,
+	    sizeof(out->decided_nonce), false, fn, err, errlen) == 0 &&
+	    sbs_get_str(row, "decision", out->decision,
+	    sizeof(out->decision), false, fn, err, errlen) == 0)
 		r = 0;
 	cJSON_Delete(ans);
 	if (r == -1)
@@ -193,8 +200,9 @@ sbs_finish(void *impl, const char *run_id, const char *worker_id,
 /* Open a gate (see sqs_gate): rpc_gate_run. */
 int
 sbs_gate(void *impl, const char *run_id, const char *worker_id,
-    const char *lock_token, const char *reason, const cJSON *evidence,
-    char *nonce_out, bool *ok, char *err, size_t errlen)
+    const char *lock_token, const char *reason, const char *worker_state,
+    const cJSON *evidence, char *nonce_out, bool *ok, char *err,
+    size_t errlen)
 {
 	const char *fn = "rpc_gate_run";
 	const cJSON *row;
@@ -205,6 +213,8 @@ sbs_gate(void *impl, const char *run_id, const char *worker_id,
 	nonce_out[0] = '\0';
 	args = holder_args(run_id, worker_id, lock_token);
 	sbs_arg_str(args, "p_reason", reason);
+	sbs_arg_str(args, "p_worker_state", worker_state != NULL &&
+	    *worker_state != '\0' ? worker_state : WS_WAITING);
 	if (evidence != NULL) {
 		ev = cJSON_Duplicate(evidence, true);
 		if (ev == NULL || args == NULL ||

@@ -36,8 +36,8 @@ int	store_finish(struct store *st, const char *run_id,
 	    const char *error, bool *ok, char *err, size_t errlen);
 int	store_gate(struct store *st, const char *run_id,
 	    const char *worker_id, const char *lock_token, const char *reason,
-	    const cJSON *evidence, char *nonce_out, bool *ok, char *err,
-	    size_t errlen);
+	    const char *worker_state, const cJSON *evidence, char *nonce_out,
+	    bool *ok, char *err, size_t errlen);
 int	store_operator_action(struct store *st, const char *run_id,
 	    const char *action, const char *operator_name, const char *nonce,
 	    enum store_action_result *res, char *msg, size_t msglen,
@@ -50,7 +50,7 @@ int	store_set_worker_state(struct store *st, const char *run_id,
 	    const char *worker_id, const char *lock_token,
 	    const char *worker_state, bool *ok, char *err, size_t errlen);
 int	store_add_event(struct store *st, const struct store_event *ev,
-	    bool *inserted, char *err, size_t errlen);
+	    enum store_write *res, char *err, size_t errlen);
 int	store_get_run(struct store *st, const char *run_or_video_id,
 	    struct store_run *out, char **spec_json, char *err,
 	    size_t errlen);
@@ -60,9 +60,11 @@ int	store_list_events(struct store *st, const char *run_id, cJSON **out,
 	    char *err, size_t errlen);
 int	store_ledger_intent(struct store *st, const struct store_ledger *l,
 	    const char *lock_token, bool *fresh,
-	    struct store_ledger *existing, char *err, size_t errlen);
+	    struct store_ledger *existing, enum store_write *res, char *err,
+	    size_t errlen);
 int	store_ledger_result(struct store *st, const char *key,
-	    const char *state, int credits, const char *output, char *err,
+	    long long lease_epoch, const char *state, int credits,
+	    const char *output, enum store_write *res, char *err,
 	    size_t errlen);
 int	store_ledger_list(struct store *st, const char *run_id,
 	    struct store_ledger **out, size_t *n, char *err, size_t errlen);

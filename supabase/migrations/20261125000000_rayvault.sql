@@ -6,9 +6,13 @@
 -- (common/store/store_supabase.c) calls through PostgREST.  The rules are
 -- the embedded SQLite backend's (common/store/sqlite_*.c), statement for
 -- statement: recovery-first claims, lease clamp 1..30 minutes, an epoch
--- bump per claim, lock-token guarded writes, compare-and-set operator
--- actions, force unlock with a manual_unlock event.  Every age and expiry
--- uses the database clock (now()).
+-- bump per claim, lock-token guarded writes, epoch fencing (an event or
+-- ledger write stamped with a lease epoch that is not the run's current
+-- one, or whose lock an operator cleared, is refused: FENCED),
+-- compare-and-set operator actions that name the gate they decide (by
+-- nonce, in full or its first 8 hex digits), an abort that drops the
+-- lock in the same step, force unlock with a manual_unlock event.  Every
+-- age and expiry uses the database clock (now()).
 --
 -- Security: every function is SECURITY DEFINER with a fixed search_path;
 -- EXECUTE on the RPCs is granted to service_role only, the internal rv_*
@@ -25,7 +29,8 @@
 -- Errors the RPCs raise carry these SQLSTATEs (PostgREST answers all of
 -- them with HTTP 400 and keeps the message):
 --   P0001  bad argument          RV404  not found
---   RV409  already exists        RV412  lock lost (token or epoch)
+--   RV409  already exists        RV412  lock lost (token or epoch), or
+--                                       an event of a stale epoch
 --   RV403  not allowed in the run's state
 --
 -- Apply: see supabase/README.md.
@@ -73,6 +78,8 @@ CREATE TABLE IF NOT EXISTS public.pipeline_runs (
 	gate_evidence		jsonb,
 	gated_at		timestamptz,
 	gate_decision		text,
+	decided_nonce		uuid,
+	fenced_epoch		bigint NOT NULL DEFAULT 0,
 	error			text,
 	spec_json		jsonb,
 	created_at		timestamptz NOT NULL DEFAULT now(),
@@ -98,6 +105,7 @@ CREATE TABLE IF NOT EXISTS public.run_events (
 	occurred_at	timestamptz NOT NULL DEFAULT now(),
 	payload		jsonb NOT NULL DEFAULT '{}'
 	    CHECK (jsonb_typeof(payload) = 'object'),
+	lease_epoch	bigint NOT NULL DEFAULT 0,
 	created_at	timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS run_events_run
@@ -111,6 +119,7 @@ CREATE TABLE IF NOT EXISTS public.credit_ledger (
 	sha8		text NOT NULL,
 	lease_epoch	bigint NOT NULL,
 	credits		integer NOT NULL DEFAULT 0 CHECK (credits >= 0),
+	attempts	integer NOT NULL DEFAULT 1 CHECK (attempts >= 1),
 	state		text NOT NULL CHECK (state IN ('intent', 'done',
 	    'failed')),
 	output		text,
@@ -119,6 +128,19 @@ CREATE TABLE IF NOT EXISTS public.credit_ledger (
 );
 CREATE INDEX IF NOT EXISTS credit_ledger_run
     ON public.credit_ledger (run_id);
+
+-- Columns added since the first version of this migration (a database
+-- made by it gets them here; a new one has them already).
+ALTER TABLE public.pipeline_runs
+    ADD COLUMN IF NOT EXISTS decided_nonce uuid,
+    ADD COLUMN IF NOT EXISTS fenced_epoch bigint NOT NULL DEFAULT 0;
+ALTER TABLE public.run_events
+    ADD COLUMN IF NOT EXISTS lease_epoch bigint NOT NULL DEFAULT 0;
+ALTER TABLE public.credit_ledger
+    ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 1;
+-- The decision is the bare action now (the operator is in the event).
+UPDATE public.pipeline_runs SET gate_decision = split_part(gate_decision,
+    ' ', 1) WHERE gate_decision LIKE '% by %';
 
 -- One signature per function name: drop any other (older) one.
 DO $$
@@ -136,7 +158,7 @@ DECLARE
 	    'rpc_finish_run(p_run_id text, p_worker_id text, p_lock_token '
 	    'text, p_status text, p_error text)',
 	    'rpc_gate_run(p_run_id text, p_worker_id text, p_lock_token text, '
-	    'p_reason text, p_evidence jsonb)',
+	    'p_reason text, p_evidence jsonb, p_worker_state text)',
 	    'rpc_operator_action(p_run_id text, p_action text, p_operator '
 	    'text, p_nonce text)',
 	    'rpc_force_unlock_run(p_run_id text, p_operator_id text, '
@@ -149,8 +171,8 @@ DECLARE
 	    'rpc_ledger_intent(p_run_id text, p_segment_id text, p_sha8 text, '
 	    'p_lock_token text, p_lease_epoch bigint, p_credits integer, '
 	    'p_key text)',
-	    'rpc_ledger_result(p_key text, p_state text, p_credits integer, '
-	    'p_output text)',
+	    'rpc_ledger_result(p_key text, p_lease_epoch bigint, p_state text, '
+	    'p_credits integer, p_output text)',
 	    'rpc_ledger_list(p_run_id text)',
 	    'rpc_now()',
 	    'rpc_contract_info()'
@@ -167,6 +189,20 @@ BEGIN
 		IF NOT f.ident = ANY (want) THEN
 			EXECUTE format('DROP FUNCTION %s', f.sig);
 		END IF;
+	END LOOP;
+	-- A result type cannot be replaced in place: drop the old shape.
+	FOR f IN
+		SELECT p.oid::regprocedure AS sig
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND (
+		    (p.proname = 'cas_heartbeat_run' AND
+		    pg_get_function_result(p.oid) <> 'TABLE(ok boolean, status '
+		    'text, force_refetch boolean, gate_nonce uuid, '
+		    'decided_nonce uuid, decision text)') OR
+		    (p.proname = 'rpc_ledger_result' AND
+		    pg_get_function_result(p.oid) <> 'jsonb'))
+	LOOP
+		EXECUTE format('DROP FUNCTION %s', f.sig);
 	END LOOP;
 END
 $$;
@@ -328,15 +364,19 @@ RETURNS void LANGUAGE sql SET search_path = public, pg_temp AS $$
 	    'store', now(), coalesce(payload, '{}'))
 $$;
 
--- Drop the lease of <id> (status and worker_id are kept); rows changed.
+-- Drop the lease of <id> for an operator (status and worker_id are kept);
+-- rows changed.  The epoch of a lock that was held is fenced: its holder
+-- can write nothing more, even before the run is claimed again.
 CREATE OR REPLACE FUNCTION public.rv_clear_lock(id uuid)
 RETURNS integer LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	n integer;
 BEGIN
-	UPDATE pipeline_runs SET lock_token = NULL, lease_expires_at = NULL,
+	UPDATE pipeline_runs r SET fenced_epoch = CASE WHEN r.lock_token IS
+	    NOT NULL THEN r.lease_epoch ELSE r.fenced_epoch END,
+	    lock_token = NULL, lease_expires_at = NULL,
 	    worker_state = 'idle', updated_at = now()
-	WHERE run_id = id;
+	WHERE r.run_id = id;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n;
 END
@@ -357,6 +397,7 @@ RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
 	    'updated_at', rv_ts(r.updated_at),
 	    'gate_nonce', r.gate_nonce, 'gate_reason', r.gate_reason,
 	    'gated_at', rv_ts(r.gated_at), 'error', r.error,
+	    'decided_nonce', r.decided_nonce, 'decision', r.gate_decision,
 	    'heartbeat_latency_ms', coalesce(r.heartbeat_latency_ms, -1),
 	    'force_refetch', r.force_refetch,
 	    'lease_expired', coalesce(r.lease_expires_at <= now(), false),
@@ -377,8 +418,62 @@ RETURNS jsonb LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
 	SELECT jsonb_build_object('key', l.key, 'run_id', l.run_id,
 	    'segment_id', l.segment_id, 'sha8', l.sha8,
 	    'lease_epoch', l.lease_epoch, 'credits', l.credits,
-	    'state', l.state, 'output', l.output)
+	    'attempts', l.attempts, 'state', l.state, 'output', l.output)
 $$;
+
+-- Epoch fencing: why a write of run <run> stamped with lease epoch
+-- <epoch> must be refused (the run is at another epoch, or an operator
+-- cleared that epoch's lock), or NULL when it may be written (no epoch,
+-- or a run the store does not know).  Share-locks the run row, so a
+-- claim cannot bump the epoch before the write commits.
+CREATE OR REPLACE FUNCTION public.rv_fence_why(run uuid, epoch bigint)
+RETURNS text LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	r pipeline_runs;
+BEGIN
+	IF run IS NULL OR coalesce(epoch, 0) <= 0 THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO r FROM pipeline_runs p WHERE p.run_id = run FOR SHARE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	ELSIF r.lease_epoch <> epoch THEN
+		RETURN format('stale epoch %s, run is at %s', epoch,
+		    r.lease_epoch);
+	ELSIF epoch <= r.fenced_epoch THEN
+		RETURN format('stale epoch %s: an operator cleared its lock',
+		    epoch);
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+-- Every row inserted into run_events (the client POSTs them) is fenced:
+-- one stamped with a stale lease epoch is refused with RV412 and the
+-- reason.  A replayed event_id is left to the unique key (409).
+CREATE OR REPLACE FUNCTION public.rv_fence_event()
+RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+DECLARE
+	v_why text;
+BEGIN
+	NEW.lease_epoch := coalesce(NEW.lease_epoch, 0);
+	IF NEW.run_id IS NULL OR NEW.lease_epoch <= 0 OR EXISTS (SELECT 1
+	    FROM run_events e WHERE e.event_id = NEW.event_id) THEN
+		RETURN NEW;
+	END IF;
+	v_why := rv_fence_why(NEW.run_id, NEW.lease_epoch);
+	IF v_why IS NOT NULL THEN
+		PERFORM rv_raise('RV412', format('event %s of run %s: %s',
+		    NEW.event_type, NEW.run_id, v_why));
+	END IF;
+	RETURN NEW;
+END
+$$;
+
+DROP TRIGGER IF EXISTS rv_fence_event ON public.run_events;
+CREATE TRIGGER rv_fence_event BEFORE INSERT ON public.run_events
+    FOR EACH ROW EXECUTE FUNCTION public.rv_fence_event();
 
 -- ------------------------------------------------------- runs and events
 
@@ -615,12 +710,15 @@ END
 $$;
 
 -- Renew the lease of <p_run_id> for its holder.  ok=false when the lock
--- is gone (another token, unlocked, or a terminal run: status says
--- which).  A pending force_refetch is reported once and cleared.
+-- is gone (another token, unlocked, aborted, or a terminal run: status
+-- says which).  A pending force_refetch is reported once and cleared.
+-- gate_nonce is the open gate, decided_nonce and decision the gate last
+-- decided and how (also when ok is false).
 CREATE OR REPLACE FUNCTION public.cas_heartbeat_run(p_run_id text,
     p_worker_id text, p_lock_token text, p_lease_minutes integer DEFAULT 15,
     p_latency_ms bigint DEFAULT -1, p_worker_state text DEFAULT NULL)
-RETURNS TABLE (ok boolean, status text, force_refetch boolean)
+RETURNS TABLE (ok boolean, status text, force_refetch boolean,
+    gate_nonce uuid, decided_nonce uuid, decision text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
@@ -633,6 +731,9 @@ BEGIN
 	ok := false;
 	status := v_row.status;
 	force_refetch := false;
+	gate_nonce := v_row.gate_nonce;
+	decided_nonce := v_row.decided_nonce;
+	decision := v_row.gate_decision;
 	IF NOT rv_holds(v_row, p_worker_id, p_lock_token) OR
 	    rv_terminal(v_row.status) THEN
 		RETURN NEXT;
@@ -740,11 +841,12 @@ END
 $$;
 
 -- Open a gate on <p_run_id> for its holder: status waiting_approval,
--- worker state waiting, a fresh nonce.  ok=false when the token is not
--- current or the run is terminal.
+-- worker state <p_worker_state> (waiting or panic; default waiting), a
+-- fresh nonce; the last decision is cleared.  ok=false when the token is
+-- not current or the run is terminal.
 CREATE OR REPLACE FUNCTION public.rpc_gate_run(p_run_id text,
     p_worker_id text, p_lock_token text, p_reason text,
-    p_evidence jsonb DEFAULT NULL)
+    p_evidence jsonb DEFAULT NULL, p_worker_state text DEFAULT 'waiting')
 RETURNS TABLE (ok boolean, gate_nonce uuid)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 #variable_conflict use_column
@@ -752,12 +854,18 @@ DECLARE
 	v_id uuid := rv_check_holder(p_run_id, p_worker_id, p_lock_token);
 	v_ev jsonb := coalesce(p_evidence, '{}');
 	v_nonce uuid := gen_random_uuid();
+	v_ws text := coalesce(nullif(p_worker_state, ''), 'waiting');
 	v_row pipeline_runs;
 	v_n integer;
 BEGIN
 	IF coalesce(p_reason, '') = '' OR octet_length(p_reason) > 1000 THEN
 		PERFORM rv_raise('P0001', format('run %s: gate reason must '
 		    'be 1 to 1000 bytes', v_id));
+	END IF;
+	IF v_ws NOT IN ('waiting', 'panic') THEN
+		PERFORM rv_raise('P0001', format('run %s: a gate''s worker '
+		    'state "%s" is not waiting or panic', v_id,
+		    rv_quote(v_ws)));
 	END IF;
 	IF octet_length(v_ev::text) > 262144 THEN
 		PERFORM rv_raise('P0001', format('run %s: gate evidence is '
@@ -772,9 +880,9 @@ BEGIN
 		RETURN;
 	END IF;
 	UPDATE pipeline_runs r SET status = 'waiting_approval',
-	    worker_state = 'waiting', gate_nonce = v_nonce,
+	    worker_state = v_ws, gate_nonce = v_nonce,
 	    gate_reason = p_reason, gate_evidence = v_ev, gated_at = now(),
-	    gate_decision = NULL, updated_at = now()
+	    gate_decision = NULL, decided_nonce = NULL, updated_at = now()
 	WHERE r.run_id = v_id AND r.lock_token = p_lock_token::uuid
 	    AND r.worker_id = p_worker_id;
 	GET DIAGNOSTICS v_n = ROW_COUNT;
@@ -783,8 +891,8 @@ BEGIN
 		RETURN;
 	END IF;
 	PERFORM rv_event(v_id, 'gate_opened', 'WARN', 'gate',
-	    jsonb_build_object('reason', p_reason, 'evidence', v_ev,
-	    'nonce', v_nonce, 'worker_id', p_worker_id,
+	    jsonb_build_object('reason', p_reason, 'worker_state', v_ws,
+	    'evidence', v_ev, 'nonce', v_nonce, 'worker_id', p_worker_id,
 	    'lease_epoch', v_row.lease_epoch,
 	    'previous_status', v_row.status));
 	ok := true;
@@ -822,10 +930,17 @@ $$;
 -- Apply operator <p_action> (approve, refetch, abort, unlock) to
 -- <p_run_id> for <p_operator>, compare-and-set on the run's status, gate
 -- nonce and lease: result is applied, already_applied or not_possible,
--- message a sentence for the operator.  A nonce that is not the open
--- gate's is judged by the operator_action events (same nonce and action
--- applied before: already applied; otherwise a stale button).  Applied
--- calls write operator_action, the others operator_action_ignored.
+-- message a sentence for the operator.  <p_nonce> names the gate the
+-- decision is for, in full or as its first 8 hex digits (Telegram).  A
+-- nonce that is not the open gate's is judged by the operator_action
+-- events (same nonce and action applied before: already applied;
+-- otherwise "no longer possible: that gate is closed").  A decision
+-- closes the open gate and records it (decided_nonce, gate_decision =
+-- the bare action); an abort also drops the lease in the same step (its
+-- epoch fenced, worker state idle).  An unlock is about the lease, not a
+-- gate: its nonce is not judged, and it never forces.  Applied calls
+-- write operator_action (its nonce: the gate decided, in full), the
+-- others operator_action_ignored.
 CREATE OR REPLACE FUNCTION public.rpc_operator_action(p_run_id text,
     p_action text, p_operator text, p_nonce text DEFAULT NULL)
 RETURNS TABLE (result text, message text)
@@ -833,7 +948,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
 	v_id uuid := rv_run_id(p_run_id);
-	v_nonce text := nullif(p_nonce, '');
+	v_nonce text := lower(nullif(p_nonce, ''));
 	v_row pipeline_runs;
 	v_res text := 'not_possible';
 	v_to text;
@@ -848,24 +963,28 @@ BEGIN
 		PERFORM rv_raise('P0001', format('action "%s" is not one of '
 		    'approve, refetch, abort, unlock', rv_quote(p_action)));
 	END IF;
-	IF v_nonce IS NOT NULL AND NOT rv_is_uuid(v_nonce) THEN
-		PERFORM rv_raise('P0001', format('nonce "%s" is not a uuid',
-		    rv_quote(v_nonce)));
+	IF v_nonce IS NOT NULL AND NOT rv_is_uuid(v_nonce) AND
+	    v_nonce !~ '^[0-9a-f]{8}$' THEN
+		PERFORM rv_raise('P0001', format('nonce "%s" is not a uuid or '
+		    'its first 8 hex digits', rv_quote(p_nonce)));
 	END IF;
 	PERFORM rv_check_name(p_operator, 'operator');
 	v_row := rv_lock_run(v_id);
 	v_term := rv_terminal(v_row.status);
 
-	IF v_nonce IS NOT NULL AND v_nonce IS DISTINCT FROM
-	    v_row.gate_nonce::text THEN
+	IF v_nonce IS NOT NULL AND p_action <> 'unlock' AND
+	    (v_row.gate_nonce IS NULL OR NOT (v_nonce = v_row.gate_nonce::text
+	    OR (length(v_nonce) = 8 AND
+	    left(v_row.gate_nonce::text, 8) = v_nonce))) THEN
 		IF EXISTS (SELECT 1 FROM run_events e WHERE e.run_id = v_id
 		    AND e.event_type = 'operator_action'
-		    AND e.payload->>'nonce' = v_nonce
+		    AND left(lower(e.payload->>'nonce'), length(v_nonce)) =
+			v_nonce
 		    AND e.payload->>'action' = p_action) THEN
 			v_res := 'already_applied';
 			v_why := 'this button was already used';
 		ELSE
-			v_why := 'stale button: its gate is no longer open';
+			v_why := 'no longer possible: that gate is closed';
 		END IF;
 	ELSE
 		IF v_term THEN
@@ -876,8 +995,9 @@ BEGIN
 				v_res := 'already_applied';
 				v_why := 'run is not locked';
 			ELSIF rv_live(v_row) THEN
-				v_why := format('lease is live until %s; use '
-				    'rvctl unlock --force',
+				v_why := format('the lease is live (until %s) '
+				    'and this unlock never forces; use rvctl '
+				    'unlock --force',
 				    rv_ts(v_row.lease_expires_at));
 			ELSE
 				v_res := 'applied';
@@ -919,11 +1039,23 @@ BEGIN
 	ELSIF v_res = 'applied' THEN
 		UPDATE pipeline_runs r SET status = v_to,
 		    force_refetch = (p_action = 'refetch' OR r.force_refetch),
+		    decided_nonce = CASE WHEN r.gate_nonce IS NOT NULL
+			THEN r.gate_nonce WHEN p_action = 'abort' THEN NULL
+			ELSE r.decided_nonce END,
 		    gate_decision = CASE WHEN r.gate_nonce IS NOT NULL OR
-			r.status = 'waiting_approval'
-			THEN p_action || ' by ' || p_operator
+			p_action = 'abort' THEN p_action
 			ELSE r.gate_decision END,
-		    gate_nonce = NULL, updated_at = now()
+		    gate_nonce = NULL,
+		    fenced_epoch = CASE WHEN p_action = 'abort' AND
+			r.lock_token IS NOT NULL THEN r.lease_epoch
+			ELSE r.fenced_epoch END,
+		    lock_token = CASE WHEN p_action = 'abort' THEN NULL
+			ELSE r.lock_token END,
+		    lease_expires_at = CASE WHEN p_action = 'abort' THEN NULL
+			ELSE r.lease_expires_at END,
+		    worker_state = CASE WHEN p_action = 'abort' THEN 'idle'
+			ELSE r.worker_state END,
+		    updated_at = now()
 		WHERE r.run_id = v_id AND r.status = v_row.status;
 		GET DIAGNOSTICS v_n = ROW_COUNT;
 		IF v_n <> 1 THEN
@@ -933,7 +1065,10 @@ BEGIN
 	END IF;
 
 	v_p := jsonb_build_object('operator', p_operator, 'action', p_action,
-	    'nonce', v_nonce, 'result', v_res, 'from_status', v_row.status,
+	    'nonce', CASE WHEN v_res = 'applied' AND p_action <> 'unlock' AND
+		v_row.gate_nonce IS NOT NULL THEN v_row.gate_nonce::text
+		ELSE v_nonce END,
+	    'result', v_res, 'from_status', v_row.status,
 	    'to_status', coalesce(v_to, v_row.status));
 	IF v_res <> 'applied' THEN
 		v_p := v_p || jsonb_build_object('reason', v_why);
@@ -1012,9 +1147,13 @@ $$;
 -- --------------------------------------------------------- credit ledger
 
 -- Book a render intent "<run_id>:<segment_id>:<sha8>" for the holder of
--- <p_lock_token> (and, when not 0, of lease epoch <p_lease_epoch>) while
--- the run may spend.  Returns {"fresh": true} when booked now, or
--- {"fresh": false, "existing": row} when the key was already booked.
+-- <p_lock_token> while the run may spend.  <p_lease_epoch> (0: not
+-- checked) must be the run's current epoch, not cleared by an operator,
+-- else nothing is booked: {"result": "fenced", "fresh": false,
+-- "message"}.  A new key, or a key whose last attempt failed (a new paid
+-- attempt: state intent, attempts + 1), is booked: {"result": "done",
+-- "fresh": true}; a key booked already (intent or done) answers
+-- {"result": "duplicate", "fresh": false, "existing": row}.
 CREATE OR REPLACE FUNCTION public.rpc_ledger_intent(p_run_id text,
     p_segment_id text, p_sha8 text, p_lock_token text,
     p_lease_epoch bigint DEFAULT 0, p_credits integer DEFAULT 0,
@@ -1026,6 +1165,7 @@ DECLARE
 	v_key text;
 	v_row pipeline_runs;
 	v_l credit_ledger;
+	v_why text;
 BEGIN
 	IF p_segment_id IS NULL OR
 	    p_segment_id !~ '^[A-Za-z0-9][A-Za-z0-9-]{0,39}$' THEN
@@ -1045,20 +1185,31 @@ BEGIN
 		    '<run_id>:<segment_id>:<sha8>', rv_quote(p_key)));
 	END IF;
 	v_row := rv_lock_run(v_id);
+	v_why := rv_fence_why(v_id, p_lease_epoch);
+	IF v_why IS NOT NULL THEN
+		RETURN jsonb_build_object('result', 'fenced', 'fresh', false,
+		    'message', format('ledger %s: %s', v_key, v_why));
+	END IF;
 	IF v_row.lock_token IS NULL OR NOT rv_is_uuid(p_lock_token) OR
 	    v_row.lock_token <> p_lock_token::uuid THEN
 		PERFORM rv_raise('RV412', format('ledger %s: lock lost (the '
 		    'caller''s token is not the run''s)', v_key));
 	END IF;
-	IF coalesce(p_lease_epoch, 0) <> 0 AND
-	    p_lease_epoch <> v_row.lease_epoch THEN
-		PERFORM rv_raise('RV412', format('ledger %s: lock lost (epoch '
-		    '%s, current %s)', v_key, p_lease_epoch,
-		    v_row.lease_epoch));
-	END IF;
 	IF v_row.status NOT IN ('running', 'approved') THEN
 		PERFORM rv_raise('RV403', format('ledger %s: run is %s; no '
 		    'credits may be spent', v_key, v_row.status));
+	END IF;
+	SELECT * INTO v_l FROM credit_ledger WHERE key = v_key FOR UPDATE;
+	IF FOUND AND v_l.state <> 'failed' THEN
+		RETURN jsonb_build_object('result', 'duplicate', 'fresh', false,
+		    'existing', rv_ledger_json(v_l));
+	ELSIF FOUND THEN
+		UPDATE credit_ledger SET state = 'intent',
+		    attempts = attempts + 1, lease_epoch = v_row.lease_epoch,
+		    credits = coalesce(p_credits, 0), output = NULL,
+		    updated_at = now()
+		WHERE key = v_key;
+		RETURN jsonb_build_object('result', 'done', 'fresh', true);
 	END IF;
 	INSERT INTO credit_ledger (key, run_id, segment_id, sha8, lease_epoch,
 	    credits, state)
@@ -1066,24 +1217,29 @@ BEGIN
 	    coalesce(p_credits, 0), 'intent')
 	ON CONFLICT (key) DO NOTHING;
 	IF FOUND THEN
-		RETURN jsonb_build_object('fresh', true);
+		RETURN jsonb_build_object('result', 'done', 'fresh', true);
 	END IF;
 	SELECT * INTO v_l FROM credit_ledger WHERE key = v_key;
-	RETURN jsonb_build_object('fresh', false, 'existing',
-	    rv_ledger_json(v_l));
+	RETURN jsonb_build_object('result', 'duplicate', 'fresh', false,
+	    'existing', rv_ledger_json(v_l));
 END
 $$;
 
 -- Record the result of intent <p_key>: done or failed, credits spent,
--- output path relative to the state root.  Repeating the recorded result
--- is harmless; a different one is refused (RV409).
+-- output path relative to the state root, from the holder of lease epoch
+-- <p_lease_epoch> (0: not checked).  It lands on a row in intent, and a
+-- success also on a row whose attempt failed (a late success ends done);
+-- done is never made failed.  Answers {"result": "done"} when recorded,
+-- {"result": "duplicate"} when the row has its result already (a replay,
+-- or done before), {"result": "fenced", "message"} for a stale epoch.
 CREATE OR REPLACE FUNCTION public.rpc_ledger_result(p_key text,
-    p_state text, p_credits integer, p_output text DEFAULT NULL)
-RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER
+    p_lease_epoch bigint, p_state text, p_credits integer,
+    p_output text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
-	v_state text;
-	v_n integer;
+	v_l credit_ledger;
+	v_why text;
 BEGIN
 	IF coalesce(p_key, '') = '' OR octet_length(p_key) >= 128 THEN
 		PERFORM rv_raise('P0001', format('ledger key "%s" is empty or '
@@ -1100,23 +1256,29 @@ BEGIN
 		PERFORM rv_raise('P0001', format('ledger %s: output must be a '
 		    'path relative to the state root, under 256 bytes', p_key));
 	END IF;
-	UPDATE credit_ledger SET state = p_state, credits = p_credits,
-	    output = nullif(p_output, ''), updated_at = now()
-	WHERE key = p_key AND state = 'intent';
-	GET DIAGNOSTICS v_n = ROW_COUNT;
-	IF v_n = 1 THEN
-		RETURN true;
-	END IF;
-	SELECT state INTO v_state FROM credit_ledger WHERE key = p_key;
+	SELECT * INTO v_l FROM credit_ledger WHERE key = p_key FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM rv_raise('RV404', format('ledger %s: not found',
 		    p_key));
 	END IF;
-	IF v_state <> p_state THEN
-		PERFORM rv_raise('RV409', format('ledger %s is already %s',
-		    p_key, v_state));
+	v_why := rv_fence_why(v_l.run_id, p_lease_epoch);
+	IF v_why IS NOT NULL THEN
+		RETURN jsonb_build_object('result', 'fenced', 'message',
+		    format('ledger %s: %s', p_key, v_why));
 	END IF;
-	RETURN true;
+	IF v_l.state = 'intent' OR (v_l.state = 'failed' AND
+	    p_state = 'done') THEN
+		UPDATE credit_ledger SET state = p_state, credits = p_credits,
+		    output = nullif(p_output, ''), updated_at = now()
+		WHERE key = p_key;
+		RETURN jsonb_build_object('result', 'done');
+	END IF;
+	IF v_l.state <> p_state THEN
+		RETURN jsonb_build_object('result', 'duplicate', 'message',
+		    format('ledger %s is already %s; a %s result does not '
+		    'undo it', p_key, v_l.state, p_state));
+	END IF;
+	RETURN jsonb_build_object('result', 'duplicate');
 END
 $$;
 
@@ -1146,7 +1308,7 @@ CREATE OR REPLACE FUNCTION public.rpc_contract_info()
 RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 	SELECT jsonb_build_object(
-	    'schema_version', 1,
+	    'schema_version', 2,
 	    'now', rv_ts(now()),
 	    'functions', (SELECT coalesce(jsonb_object_agg(p.proname,
 		jsonb_build_object(

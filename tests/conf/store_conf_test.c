@@ -50,6 +50,7 @@ struct ctx {
 
 static void fail(struct ctx *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+static void remove_dir(const char *);
 
 static void
 fail(struct ctx *c, int line, const char *fmt, ...)
@@ -279,8 +280,8 @@ case_claim_order(struct ctx *c)
 		    "%s, not the oldest", i, cl.run_id);
 	}
 	/* r[2], the newest, becomes approved; all three are released. */
-	OK(c, store_gate(&c->st, r[2], c->w[2], t[2], "check", NULL, nonce,
-	    &ok, c->err, sizeof(c->err)));
+	OK(c, store_gate(&c->st, r[2], c->w[2], t[2], "check", WS_WAITING,
+	    NULL, nonce, &ok, c->err, sizeof(c->err)));
 	CHECK(c, ok, "gate refused");
 	OK(c, action(c, r[2], "approve", "operator-a", nonce, &res, msg,
 	    sizeof(msg)));
@@ -552,9 +553,10 @@ case_finish(struct ctx *c)
 	CHECK(c, !ok, "done overwrote the operator's abort");
 	OK(c, get(c, r1, &r));
 	CHECK(c, strcmp(r.status, RUN_ABORTED) == 0, "status %s", r.status);
+	/* The abort dropped the lock: the holder has nothing to finish. */
 	OK(c, store_finish(&c->st, r1, c->w[0], t1, RUN_ABORTED, "operator",
 	    &ok, c->err, sizeof(c->err)));
-	CHECK(c, ok, "the holder cannot acknowledge the abort");
+	CHECK(c, !ok, "the holder finished a run whose lock the abort took");
 	OK(c, get(c, r1, &r));
 	CHECK(c, r.lock_token[0] == '\0' && strcmp(r.status, RUN_ABORTED) ==
 	    0, "after finish: token \"%s\" status %s", r.lock_token,
@@ -587,8 +589,9 @@ gated_run(struct ctx *c, char *run_id, char *t, char *nonce)
 	nonce[0] = '\0';
 	enqueue(c, run_id);
 	if (claim(c, c->w[0], t, "", 15, &cl) != 1 ||
-	    store_gate(&c->st, run_id, c->w[0], t, "price conflict", NULL,
-	    nonce, &ok, c->err, sizeof(c->err)) == -1 || !ok)
+	    store_gate(&c->st, run_id, c->w[0], t, "price conflict",
+	    WS_WAITING, NULL, nonce, &ok, c->err, sizeof(c->err)) == -1 ||
+	    !ok)
 		fail(c, __LINE__, "claim and gate: %s", c->err);
 }
 
@@ -608,10 +611,10 @@ case_gate_open(struct ctx *c)
 	evd = cJSON_Parse("{\"price\":[\"19.99 USD\",\"24.99 USD\"]}");
 	id_uuid_new(stale);
 	OK(c, store_gate(&c->st, run_id, c->w[0], stale, "price conflict",
-	    evd, nonce, &ok, c->err, sizeof(c->err)));
+	    WS_WAITING, evd, nonce, &ok, c->err, sizeof(c->err)));
 	CHECK(c, !ok && nonce[0] == '\0', "a stale token opened a gate");
-	OK(c, store_gate(&c->st, run_id, c->w[0], t, "price conflict", evd,
-	    nonce, &ok, c->err, sizeof(c->err)));
+	OK(c, store_gate(&c->st, run_id, c->w[0], t, "price conflict",
+	    WS_WAITING, evd, nonce, &ok, c->err, sizeof(c->err)));
 	cJSON_Delete(evd);
 	CHECK(c, ok && id_uuid_valid(nonce), "gate: ok %d nonce %s", ok,
 	    nonce);
@@ -838,8 +841,8 @@ case_gated_not_claimable(struct ctx *c)
 
 	enqueue(c, run_id);
 	CHECK(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
-	OK(c, store_gate(&c->st, run_id, c->w[0], t, "check", NULL, nonce,
-	    &ok, c->err, sizeof(c->err)));
+	OK(c, store_gate(&c->st, run_id, c->w[0], t, "check", WS_WAITING,
+	    NULL, nonce, &ok, c->err, sizeof(c->err)));
 	CHECK(c, ok, "gate refused");
 	OK(c, unlock(c, run_id, "operator-a", true, &unlocked, msg,
 	    sizeof(msg)));
@@ -903,18 +906,21 @@ case_events(struct ctx *c)
 	char run_id[STORE_ID_MAX], id[ID_UUID_LEN + 1];
 	struct store_event ev;
 	cJSON *payload, *last = NULL, *arr = NULL;
-	bool ins, good;
+	enum store_write res;
+	bool good;
 
 	enqueue(c, run_id);
 	id_uuid_new(id);
 	fill_event(&ev, id, run_id, "INFO", "");
 	payload = cJSON_Parse("{\"k\":7}");
 	ev.payload = payload;
-	OK(c, store_add_event(&c->st, &ev, &ins, c->err, sizeof(c->err)));
-	CHECK(c, ins, "first add not inserted");
-	OK(c, store_add_event(&c->st, &ev, &ins, c->err, sizeof(c->err)));
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res == STORE_WRITE_DONE, "first add: %s",
+	    store_write_name(res));
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
 	cJSON_Delete(payload);
-	CHECK(c, !ins, "replayed event inserted again");
+	CHECK(c, res == STORE_WRITE_DUPLICATE, "replayed event: %s",
+	    store_write_name(res));
 	CHECK(c, events(c, run_id, "conf_event", NULL, &last) == 1,
 	    "conf_event rows");
 	good = cJSON_GetNumberValue(cJSON_GetObjectItem(
@@ -924,20 +930,20 @@ case_events(struct ctx *c)
 	cJSON_Delete(last);
 	CHECK(c, good, "stored event differs");
 	fill_event(&ev, "", run_id, "NOTICE", "");
-	CHECK(c, store_add_event(&c->st, &ev, &ins, c->err,
+	CHECK(c, store_add_event(&c->st, &ev, &res, c->err,
 	    sizeof(c->err)) == -1 && strstr(c->err, "NOTICE") != NULL,
 	    "severity NOTICE: %s", c->err);
 	fill_event(&ev, "not-a-uuid", run_id, "INFO", "");
-	CHECK(c, store_add_event(&c->st, &ev, &ins, c->err,
+	CHECK(c, store_add_event(&c->st, &ev, &res, c->err,
 	    sizeof(c->err)) == -1, "event id not-a-uuid accepted");
 	fill_event(&ev, "", run_id, "INFO", "yesterday");
-	CHECK(c, store_add_event(&c->st, &ev, &ins, c->err,
+	CHECK(c, store_add_event(&c->st, &ev, &res, c->err,
 	    sizeof(c->err)) == -1, "occurred_at yesterday accepted");
 	fill_event(&ev, "", run_id, "DEBUG", "2020-01-02T03:04:05Z");
-	OK(c, store_add_event(&c->st, &ev, &ins, c->err, sizeof(c->err)));
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
 	fill_event(&ev, "", "", "CRITICAL", "");
-	OK(c, store_add_event(&c->st, &ev, &ins, c->err, sizeof(c->err)));
-	CHECK(c, ins, "event without a run not inserted");
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res == STORE_WRITE_DONE, "event without a run not inserted");
 	OK(c, store_list_events(&c->st, run_id, &arr, c->err,
 	    sizeof(c->err)));
 	good = strncmp(jstr(cJSON_GetArrayItem(arr, 0), "occurred_at"),
@@ -961,6 +967,45 @@ fill_ledger(struct store_ledger *l, const char *run_id, const char *seg,
 	l->credits = 5;
 }
 
+static int
+intent(struct ctx *c, const struct store_ledger *l, const char *tok,
+    bool *fresh, struct store_ledger *ex, enum store_write *res)
+{
+	return store_ledger_intent(&c->st, l, tok, fresh, ex, res, c->err,
+	    sizeof(c->err));
+}
+
+static int
+result(struct ctx *c, const char *key, long long epoch, const char *state,
+    int credits, const char *out, enum store_write *res)
+{
+	return store_ledger_result(&c->st, key, epoch, state, credits, out,
+	    res, c->err, sizeof(c->err));
+}
+
+/* The ledger row of <key> into <out>: 0, or -1 when there is none. */
+static int
+ledger_row(struct ctx *c, const char *run_id, const char *key,
+    struct store_ledger *out)
+{
+	struct store_ledger *rows = NULL;
+	size_t n, i;
+	int r = -1;
+
+	if (store_ledger_list(&c->st, run_id, &rows, &n, c->err,
+	    sizeof(c->err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].key, key) == 0) {
+			*out = rows[i];
+			r = 0;
+		}
+	free(rows);
+	if (r == -1)
+		snprintf(c->err, sizeof(c->err), "no ledger row %s", key);
+	return r;
+}
+
 static void
 case_ledger(struct ctx *c)
 {
@@ -968,70 +1013,372 @@ case_ledger(struct ctx *c)
 	char stale[ID_UUID_LEN + 1];
 	struct store_ledger l, ex, *rows = NULL;
 	struct store_claim cl;
+	enum store_write res;
 	size_t n;
 	bool fresh, good;
 
 	enqueue(c, run_id);
 	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
 	fill_ledger(&l, run_id, "intro", 1);
-	OK(c, store_ledger_intent(&c->st, &l, t1, &fresh, &ex, c->err,
-	    sizeof(c->err)));
-	CHECK(c, fresh, "first intent not fresh");
-	OK(c, store_ledger_intent(&c->st, &l, t1, &fresh, &ex, c->err,
-	    sizeof(c->err)));
-	CHECK(c, !fresh && strcmp(ex.state, "intent") == 0 && ex.credits ==
-	    5 && strcmp(ex.key, l.key) == 0, "duplicate intent: fresh %d "
-	    "state %s", fresh, ex.state);
+	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
+	CHECK(c, fresh && res == STORE_WRITE_DONE, "first intent: fresh %d "
+	    "%s", fresh, store_write_name(res));
+	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
+	CHECK(c, !fresh && res == STORE_WRITE_DUPLICATE &&
+	    strcmp(ex.state, "intent") == 0 && ex.credits == 5 &&
+	    ex.attempts == 1 && strcmp(ex.key, l.key) == 0,
+	    "duplicate intent: fresh %d %s state %s attempts %d", fresh,
+	    store_write_name(res), ex.state, ex.attempts);
 	id_uuid_new(stale);
 	fill_ledger(&l, run_id, "outro", 1);
-	CHECK(c, store_ledger_intent(&c->st, &l, stale, &fresh, &ex, c->err,
-	    sizeof(c->err)) == -1 && strstr(c->err, "lock lost") != NULL,
+	CHECK(c, intent(c, &l, stale, &fresh, &ex, &res) == -1 &&
+	    strstr(c->err, "lock lost") != NULL,
 	    "stale token booked an intent: %s", c->err);
 	fill_ledger(&l, run_id, "intro", 1);
-	OK(c, store_ledger_result(&c->st, l.key, "done", 5,
-	    "video/final/V_x.mp4", c->err, sizeof(c->err)));
-	OK(c, store_ledger_result(&c->st, l.key, "done", 5,
-	    "video/final/V_x.mp4", c->err, sizeof(c->err)));
-	CHECK(c, store_ledger_result(&c->st, l.key, "failed", 0, NULL, c->err,
-	    sizeof(c->err)) == -1, "done result overwritten by failed");
-	CHECK(c, store_ledger_result(&c->st, "no-such-key", "done", 1, NULL,
-	    c->err, sizeof(c->err)) == -1, "result for an unknown key");
+	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_x.mp4", &res));
+	CHECK(c, res == STORE_WRITE_DONE, "result: %s",
+	    store_write_name(res));
+	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_x.mp4", &res));
+	CHECK(c, res == STORE_WRITE_DUPLICATE, "repeated result: %s",
+	    store_write_name(res));
+	OK(c, result(c, l.key, 1, "failed", 0, NULL, &res));
+	CHECK(c, res == STORE_WRITE_DUPLICATE, "failed after done: %s",
+	    store_write_name(res));
+	CHECK(c, result(c, "no-such-key", 1, "done", 1, NULL, &res) == -1,
+	    "result for an unknown key");
 	OK(c, store_ledger_list(&c->st, run_id, &rows, &n, c->err,
 	    sizeof(c->err)));
 	good = n == 1 && strcmp(rows[0].state, "done") == 0 &&
 	    strcmp(rows[0].output, "video/final/V_x.mp4") == 0 &&
-	    rows[0].lease_epoch == 1;
+	    rows[0].lease_epoch == 1 && rows[0].attempts == 1;
 	free(rows);
-	CHECK(c, good, "ledger list: %zu rows", n);
+	CHECK(c, good, "ledger list: %zu rows (done was undone?)", n);
+}
+
+/* A failed attempt paid again, a late success, replays (issue 10). */
+static void
+case_ledger_attempts(struct ctx *c)
+{
+	char run_id[STORE_ID_MAX], t1[ID_UUID_LEN + 1];
+	struct store_ledger l, ex, row;
+	struct store_claim cl;
+	enum store_write res;
+	bool fresh;
+
+	enqueue(c, run_id);
+	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	/* intent, failed, intent again: a second paid attempt. */
+	fill_ledger(&l, run_id, "intro", 1);
+	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
+	OK(c, result(c, l.key, 1, "failed", 5, NULL, &res));
+	CHECK(c, res == STORE_WRITE_DONE, "failed: %s", store_write_name(res));
+	OK(c, result(c, l.key, 1, "failed", 5, NULL, &res));
+	CHECK(c, res == STORE_WRITE_DUPLICATE, "repeated failed: %s",
+	    store_write_name(res));
+	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
+	CHECK(c, fresh && res == STORE_WRITE_DONE, "intent after failed: "
+	    "fresh %d %s", fresh, store_write_name(res));
+	OK(c, ledger_row(c, run_id, l.key, &row));
+	CHECK(c, strcmp(row.state, "intent") == 0 && row.attempts == 2,
+	    "after the second intent: %s, attempts %d", row.state,
+	    row.attempts);
+	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_a.mp4", &res));
+	CHECK(c, res == STORE_WRITE_DONE, "done: %s", store_write_name(res));
+	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_a.mp4", &res));
+	CHECK(c, res == STORE_WRITE_DUPLICATE, "repeated done: %s",
+	    store_write_name(res));
+	OK(c, ledger_row(c, run_id, l.key, &row));
+	CHECK(c, strcmp(row.state, "done") == 0 && row.attempts == 2 &&
+	    row.credits == 5, "after done: %s attempts %d credits %d",
+	    row.state, row.attempts, row.credits);
+	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
+	CHECK(c, !fresh && res == STORE_WRITE_DUPLICATE && strcmp(ex.state,
+	    "done") == 0 && ex.attempts == 2, "intent after done: fresh %d "
+	    "%s %s", fresh, store_write_name(res), ex.state);
+	/* A late success after a failure (the resumed render) ends done. */
+	fill_ledger(&l, run_id, "outro", 1);
+	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
+	OK(c, result(c, l.key, 1, "failed", 0, NULL, &res));
+	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_b.mp4", &res));
+	CHECK(c, res == STORE_WRITE_DONE, "done after failed: %s",
+	    store_write_name(res));
+	OK(c, ledger_row(c, run_id, l.key, &row));
+	CHECK(c, strcmp(row.state, "done") == 0 && row.attempts == 1 &&
+	    strcmp(row.output, "video/final/V_b.mp4") == 0,
+	    "late success: %s attempts %d", row.state, row.attempts);
 }
 
 static void
 case_ledger_epoch(struct ctx *c)
 {
 	char run_id[STORE_ID_MAX], t1[ID_UUID_LEN + 1], t2[ID_UUID_LEN + 1];
-	char msg[256];
-	struct store_ledger l, ex;
+	char msg[256], key1[128];
+	struct store_ledger l, ex, row;
 	struct store_claim cl;
+	enum store_write res;
 	bool fresh, unlocked;
 
 	enqueue(c, run_id);
 	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	fill_ledger(&l, run_id, "intro", 1);
+	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
+	CHECK(c, fresh, "epoch 1 intent not booked");
+	strlcpy(key1, l.key, sizeof(key1));
 	OK(c, unlock(c, run_id, "operator-a", true, &unlocked, msg,
 	    sizeof(msg)));
+	/* Unlocked, not yet claimed again: epoch 1 is fenced already. */
+	OK(c, result(c, key1, 1, "done", 5, NULL, &res));
+	CHECK(c, res == STORE_WRITE_FENCED, "result of the unlocked epoch: "
+	    "%s", store_write_name(res));
 	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 && cl.lease_epoch ==
 	    2, "reclaim: %s", c->err);
 	fill_ledger(&l, run_id, "product", 1);
-	CHECK(c, store_ledger_intent(&c->st, &l, t1, &fresh, &ex, c->err,
-	    sizeof(c->err)) == -1, "the old holder booked an intent");
-	CHECK(c, store_ledger_intent(&c->st, &l, t2, &fresh, &ex, c->err,
-	    sizeof(c->err)) == -1, "an intent of epoch 1 booked in epoch 2");
+	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
+	CHECK(c, res == STORE_WRITE_FENCED && !fresh, "the old holder's "
+	    "intent: %s fresh %d", store_write_name(res), fresh);
+	OK(c, intent(c, &l, t2, &fresh, &ex, &res));
+	CHECK(c, res == STORE_WRITE_FENCED && !fresh && strstr(c->err,
+	    "stale epoch 1, run is at 2") != NULL, "an intent of epoch 1 in "
+	    "epoch 2: %s fresh %d: %s", store_write_name(res), fresh, c->err);
+	CHECK(c, ledger_row(c, run_id, l.key, &row) == -1,
+	    "a fenced intent was booked");
+	OK(c, result(c, key1, 1, "done", 5, NULL, &res));
+	CHECK(c, res == STORE_WRITE_FENCED && strstr(c->err, "stale epoch 1")
+	    != NULL, "result of epoch 1 in epoch 2: %s: %s",
+	    store_write_name(res), c->err);
+	OK(c, ledger_row(c, run_id, key1, &row));
+	CHECK(c, strcmp(row.state, "intent") == 0, "a fenced result was "
+	    "written: %s", row.state);
+	OK(c, result(c, key1, 2, "done", 5, "video/final/V_c.mp4", &res));
+	CHECK(c, res == STORE_WRITE_DONE, "the new holder's result: %s",
+	    store_write_name(res));
 	fill_ledger(&l, run_id, "product", 2);
-	OK(c, store_ledger_intent(&c->st, &l, t2, &fresh, &ex, c->err,
-	    sizeof(c->err)));
-	CHECK(c, fresh, "the new holder could not book");
+	OK(c, intent(c, &l, t2, &fresh, &ex, &res));
+	CHECK(c, fresh && res == STORE_WRITE_DONE, "the new holder could not "
+	    "book");
 	strlcpy(l.key, "wrong:key", sizeof(l.key));
-	CHECK(c, store_ledger_intent(&c->st, &l, t2, &fresh, &ex, c->err,
-	    sizeof(c->err)) == -1, "a malformed key was booked");
+	CHECK(c, intent(c, &l, t2, &fresh, &ex, &res) == -1,
+	    "a malformed key was booked");
+}
+
+/* Events of an old epoch are fenced and not written (issue 10). */
+static void
+case_event_fencing(struct ctx *c)
+{
+	char run_id[STORE_ID_MAX], t1[ID_UUID_LEN + 1], t2[ID_UUID_LEN + 1];
+	char id1[ID_UUID_LEN + 1], msg[256];
+	struct store_event ev;
+	struct store_claim cl;
+	enum store_write res;
+	bool unlocked;
+
+	enqueue(c, run_id);
+	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	id_uuid_new(id1);
+	fill_event(&ev, id1, run_id, "INFO", "");
+	ev.lease_epoch = 1;
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res == STORE_WRITE_DONE, "epoch 1 event: %s",
+	    store_write_name(res));
+	OK(c, unlock(c, run_id, "operator-a", true, &unlocked, msg,
+	    sizeof(msg)));
+	fill_event(&ev, "", run_id, "INFO", "");
+	ev.lease_epoch = 1;
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res == STORE_WRITE_FENCED && strstr(c->err, "stale epoch 1")
+	    != NULL, "event after a forced unlock: %s: %s",
+	    store_write_name(res), c->err);
+	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 && cl.lease_epoch ==
+	    2, "reclaim: %s", c->err);
+	fill_event(&ev, "", run_id, "INFO", "");
+	ev.lease_epoch = 1;
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res == STORE_WRITE_FENCED && strstr(c->err,
+	    "stale epoch 1, run is at 2") != NULL, "event of epoch 1 in "
+	    "epoch 2: %s: %s", store_write_name(res), c->err);
+	fill_event(&ev, id1, run_id, "INFO", "");
+	ev.lease_epoch = 1;
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res != STORE_WRITE_DONE, "a replay of epoch 1 was written");
+	fill_event(&ev, "", run_id, "INFO", "");
+	ev.lease_epoch = 3;
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res == STORE_WRITE_FENCED, "event of a future epoch: %s",
+	    store_write_name(res));
+	fill_event(&ev, "", run_id, "INFO", "");
+	ev.lease_epoch = 2;
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res == STORE_WRITE_DONE, "event of the current epoch: %s",
+	    store_write_name(res));
+	fill_event(&ev, "", run_id, "INFO", "");
+	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
+	CHECK(c, res == STORE_WRITE_DONE, "event without an epoch: %s",
+	    store_write_name(res));
+	CHECK(c, events(c, run_id, "conf_event", NULL, NULL) == 3,
+	    "conf_event rows: fenced events were written");
+}
+
+/* Decisions name their gate by nonce, in full or 8 hex (issue 10). */
+static void
+case_decision_nonce(struct ctx *c)
+{
+	char run_id[STORE_ID_MAX], t[ID_UUID_LEN + 1], n1[STORE_ID_MAX];
+	char n2[STORE_ID_MAX], short1[9], msg[256];
+	enum store_action_result res;
+	struct store_run r;
+	struct store_hb hb;
+	bool ok;
+
+	gated_run(c, run_id, t, n1);
+	CHECK(c, n1[0] != '\0', "no gate");
+	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
+	CHECK(c, hb.ok && strcmp(hb.gate_nonce, n1) == 0 &&
+	    hb.decided_nonce[0] == '\0' && hb.decision[0] == '\0',
+	    "heartbeat of a gated run: gate %s decided %s decision %s",
+	    hb.gate_nonce, hb.decided_nonce, hb.decision);
+	CHECK(c, action(c, run_id, "approve", "alice", "xyz", &res, msg,
+	    sizeof(msg)) == -1, "nonce xyz accepted");
+	memcpy(short1, n1, 8);
+	short1[8] = '\0';
+	OK(c, action(c, run_id, "approve", "alice", short1, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_APPLIED, "approve by 8 hex: %d %s", res, msg);
+	OK(c, get(c, run_id, &r));
+	CHECK(c, strcmp(r.status, RUN_APPROVED) == 0 && r.gate_nonce[0] ==
+	    '\0' && strcmp(r.decided_nonce, n1) == 0 &&
+	    strcmp(r.decision, "approve") == 0, "after approve: %s gate %s "
+	    "decided %s decision %s", r.status, r.gate_nonce,
+	    r.decided_nonce, r.decision);
+	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
+	CHECK(c, hb.ok && hb.gate_nonce[0] == '\0' &&
+	    strcmp(hb.decided_nonce, n1) == 0 && strcmp(hb.decision,
+	    "approve") == 0, "heartbeat after approve: gate %s decided %s "
+	    "decision %s", hb.gate_nonce, hb.decided_nonce, hb.decision);
+	OK(c, action(c, run_id, "approve", "bob", n1, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_ALREADY_APPLIED, "approve again, full nonce: "
+	    "%d %s", res, msg);
+	OK(c, action(c, run_id, "approve", "bob", short1, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_ALREADY_APPLIED, "approve again, 8 hex: %d "
+	    "%s", res, msg);
+	/* A new gate replaces the decided one and clears its decision. */
+	OK(c, store_gate(&c->st, run_id, c->w[0], t, "second look", WS_PANIC,
+	    NULL, n2, &ok, c->err, sizeof(c->err)));
+	CHECK(c, ok && strcmp(n1, n2) != 0, "second gate");
+	OK(c, get(c, run_id, &r));
+	CHECK(c, strcmp(r.worker_state, WS_PANIC) == 0 && r.decision[0] ==
+	    '\0' && r.decided_nonce[0] == '\0' && strcmp(r.gate_nonce,
+	    n2) == 0, "second gate: state %s decision %s decided %s",
+	    r.worker_state, r.decision, r.decided_nonce);
+	OK(c, action(c, run_id, "refetch", "bob", n1, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_NOT_POSSIBLE && strstr(msg,
+	    "no longer possible") != NULL, "refetch for the old gate: %d %s",
+	    res, msg);
+	OK(c, action(c, run_id, "abort", "bob", short1, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_NOT_POSSIBLE, "abort for the old gate: %d %s",
+	    res, msg);
+	OK(c, get(c, run_id, &r));
+	CHECK(c, strcmp(r.status, RUN_WAITING_APPROVAL) == 0 &&
+	    strcmp(r.gate_nonce, n2) == 0 && r.decision[0] == '\0',
+	    "a stale button changed the run: %s %s", r.status, r.decision);
+	OK(c, action(c, run_id, "refetch", "bob", n2, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_APPLIED, "refetch for the open gate: %d %s",
+	    res, msg);
+	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
+	CHECK(c, hb.ok && hb.force_refetch && strcmp(hb.decided_nonce, n2) ==
+	    0 && strcmp(hb.decision, "refetch") == 0, "heartbeat after "
+	    "refetch: %d %s %s", hb.force_refetch, hb.decided_nonce,
+	    hb.decision);
+}
+
+/* Abort: one step, lock dropped, idle, gate closed (issue 10). */
+static void
+case_abort_one_step(struct ctx *c)
+{
+	char run_id[STORE_ID_MAX], t[ID_UUID_LEN + 1], n[STORE_ID_MAX];
+	char msg[256];
+	enum store_action_result res;
+	struct store_claim cl;
+	struct store_event ev;
+	enum store_write wr;
+	struct store_run r;
+	struct store_hb hb;
+	bool ok;
+
+	gated_run(c, run_id, t, n);
+	CHECK(c, n[0] != '\0', "no gate");
+	OK(c, store_set_worker_state(&c->st, run_id, c->w[0], t, WS_PANIC,
+	    &ok, c->err, sizeof(c->err)));
+	OK(c, action(c, run_id, "abort", "carol", n, &res, msg, sizeof(msg)));
+	CHECK(c, res == ACTION_APPLIED, "abort: %d %s", res, msg);
+	OK(c, get(c, run_id, &r));
+	CHECK(c, strcmp(r.status, RUN_ABORTED) == 0 && r.lock_token[0] ==
+	    '\0' && r.lease_expires_at[0] == '\0' &&
+	    strcmp(r.worker_state, WS_IDLE) == 0 && r.gate_nonce[0] == '\0' &&
+	    strcmp(r.decided_nonce, n) == 0 && strcmp(r.decision, "abort") ==
+	    0, "after abort: %s token \"%s\" state %s gate %s decided %s "
+	    "decision %s", r.status, r.lock_token, r.worker_state,
+	    r.gate_nonce, r.decided_nonce, r.decision);
+	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
+	CHECK(c, !hb.ok && strcmp(hb.status, RUN_ABORTED) == 0 &&
+	    strcmp(hb.decision, "abort") == 0, "holder's heartbeat: ok %d %s "
+	    "%s", hb.ok, hb.status, hb.decision);
+	fill_event(&ev, "", run_id, "INFO", "");
+	ev.lease_epoch = 1;
+	OK(c, store_add_event(&c->st, &ev, &wr, c->err, sizeof(c->err)));
+	CHECK(c, wr == STORE_WRITE_FENCED, "an event of the aborted epoch: "
+	    "%s", store_write_name(wr));
+	OK(c, action(c, run_id, "abort", "carol", n, &res, msg, sizeof(msg)));
+	CHECK(c, res == ACTION_ALREADY_APPLIED, "abort again: %d %s", res,
+	    msg);
+	OK(c, action(c, run_id, "unlock", "carol", NULL, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_ALREADY_APPLIED, "unlock after abort: %d %s",
+	    res, msg);
+	/* Without a gate (rvctl abort of a running run) the same. */
+	enqueue(c, run_id);
+	CHECK(c, claim(c, c->w[1], t, "", 15, &cl) == 1, "%s", c->err);
+	OK(c, action(c, run_id, "abort", "carol", NULL, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_APPLIED, "abort of a running run: %d %s", res,
+	    msg);
+	OK(c, get(c, run_id, &r));
+	CHECK(c, strcmp(r.status, RUN_ABORTED) == 0 && r.lock_token[0] ==
+	    '\0' && strcmp(r.worker_state, WS_IDLE) == 0 &&
+	    r.decided_nonce[0] == '\0' && strcmp(r.decision, "abort") == 0,
+	    "after abort: %s token \"%s\" state %s decided %s decision %s",
+	    r.status, r.lock_token, r.worker_state, r.decided_nonce,
+	    r.decision);
+	OK(c, heartbeat(c, run_id, c->w[1], t, &hb));
+	CHECK(c, !hb.ok && strcmp(hb.status, RUN_ABORTED) == 0,
+	    "holder's heartbeat: ok %d %s", hb.ok, hb.status);
+}
+
+/* An unlock through operator_action never forces (Telegram). */
+static void
+case_unlock_never_forces(struct ctx *c)
+{
+	char run_id[STORE_ID_MAX], t[ID_UUID_LEN + 1], n[STORE_ID_MAX];
+	char msg[256], short1[9];
+	enum store_action_result res;
+	struct store_run r;
+
+	gated_run(c, run_id, t, n);
+	CHECK(c, n[0] != '\0', "no gate");
+	memcpy(short1, n, 8);
+	short1[8] = '\0';
+	OK(c, action(c, run_id, "unlock", "dave-tg", short1, &res, msg,
+	    sizeof(msg)));
+	CHECK(c, res == ACTION_NOT_POSSIBLE && strstr(msg, "live") != NULL &&
+	    strstr(msg, "rvctl unlock --force") != NULL, "unlock of a live "
+	    "lease: %d %s", res, msg);
+	OK(c, get(c, run_id, &r));
+	CHECK(c, strcmp(r.lock_token, t) == 0 && strcmp(r.gate_nonce, n) == 0,
+	    "the refused unlock changed the run");
 }
 
 static bool
@@ -1146,10 +1493,14 @@ race_child(struct ctx *c, const char *worker, int fd)
 			_exit(2);
 		}
 		snprintf(line, sizeof(line), "%s\n", cl.run_id);
-		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
-		    store_finish(&st, cl.run_id, worker, tok, RUN_DONE, NULL,
-		    &ok, err, sizeof(err)) == -1 || !ok)
+		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
 			_exit(4);
+		if (store_finish(&st, cl.run_id, worker, tok, RUN_DONE, NULL,
+		    &ok, err, sizeof(err)) == -1 || !ok) {
+			fprintf(stderr, "%s: finish %s: %s\n", worker,
+			    cl.run_id, ok ? "" : err);
+			_exit(4);
+		}
 	}
 	store_close(&st);
 	_exit(0);
@@ -1275,6 +1626,83 @@ case_sqlite_open(struct ctx *c)
 	    sizeof(c->err)) == -1, "a closed store answered");
 }
 
+static int
+set_immutable(const char *path, bool on)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "chattr %ci '%s' 2>/dev/null",
+	    on ? '+' : '-', path);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The steps of case_sqlite_readonly on the handle <st> of <db>. */
+static void
+readonly_steps(struct ctx *c, struct store *st, const char *db)
+{
+	char vid[STORE_VID_MAX], run_id[STORE_ID_MAX], why[256];
+	struct store_run r;
+	int e;
+
+	CHECK(c, store_health(st, why, sizeof(why)) == -1 &&
+	    strstr(why, "read-only") != NULL, "health of a handle opened "
+	    "read-only: \"%s\"", why);
+	new_vid(c, vid, sizeof(vid));
+	errno = 0;
+	CHECK(c, store_enqueue(st, vid, c->task, "{}", run_id, c->err,
+	    sizeof(c->err)) == -1, "a read-only file took a run");
+	e = errno;
+	CHECK(c, e == EAGAIN, "errno %d (want EAGAIN: a store fault, try "
+	    "again): %s", e, c->err);
+	CHECK(c, store_health(st, why, sizeof(why)) == -1, "health after "
+	    "the failed call says usable");
+	CHECK(c, set_immutable(db, false) == 0, "chattr -i failed");
+	OK(c, store_enqueue(st, vid, c->task, "{}", run_id, c->err,
+	    sizeof(c->err)));
+	CHECK(c, store_health(st, why, sizeof(why)) == 0, "health after "
+	    "recovery: %s", why);
+	OK(c, store_get_run(st, run_id, &r, NULL, c->err, sizeof(c->err)));
+}
+
+/*
+ * sqlite only: a handle opened while the database file was read-only
+ * (chattr +i: as root, file modes do not stop writes) is reopened by the
+ * next call once the file is writable again, and store_health() says it
+ * is unusable meanwhile (issue 10).  Skipped where chattr +i is not
+ * supported.
+ */
+static void
+case_sqlite_readonly(struct ctx *c)
+{
+	char dir[160], db[PATH_MAX], why[256];
+	struct store st;
+
+	if (strcmp(c->backend, "sqlite") != 0) {
+		CHECK(c, store_health(&c->st, why, sizeof(why)) == 0,
+		    "health of a working store: %s", why);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/ro", c->dir);
+	CHECK(c, mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
+	snprintf(db, sizeof(db), "%s/rayvault.db", dir);
+	OK(c, store_sqlite_open(&st, db, 1, c->err, sizeof(c->err)));
+	store_close(&st);
+	if (set_immutable(db, true) == -1) {
+		printf("SKIP sqlite_readonly: chattr +i is not supported "
+		    "here\n");
+		remove_dir(dir);
+		return;
+	}
+	if (store_sqlite_open(&st, db, 1, c->err, sizeof(c->err)) == -1)
+		fail(c, __LINE__, "open of a read-only file: %s", c->err);
+	else {
+		readonly_steps(c, &st, db);
+		store_close(&st);
+	}
+	(void)set_immutable(db, false);
+	remove_dir(dir);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct ctx *);
@@ -1299,11 +1727,17 @@ static const struct {
 	{ "release_state", case_release_state },
 	{ "events", case_events },
 	{ "ledger", case_ledger },
+	{ "ledger_attempts", case_ledger_attempts },
 	{ "ledger_epoch", case_ledger_epoch },
+	{ "event_fencing", case_event_fencing },
+	{ "decision_nonce", case_decision_nonce },
+	{ "abort_one_step", case_abort_one_step },
+	{ "unlock_never_forces", case_unlock_never_forces },
 	{ "contract", case_contract },
 	{ "list_and_clock", case_list_and_clock },
 	{ "two_processes", case_two_processes },
-	{ "sqlite_open", case_sqlite_open }
+	{ "sqlite_open", case_sqlite_open },
+	{ "sqlite_readonly", case_sqlite_readonly }
 };
 
 static void

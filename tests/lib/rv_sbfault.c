@@ -308,7 +308,7 @@ case_outage(struct store *st, const char *run_id)
 	struct store_event ev;
 	cJSON *j;
 	int64_t t0, ms;
-	bool ins;
+	enum store_write res;
 	int i, e, r, once = 0;
 
 	faults("{\"outage_sec\": 3}");
@@ -318,7 +318,7 @@ case_outage(struct store *st, const char *run_id)
 		strlcpy(ids[i], ev.event_id, sizeof(ids[i]));
 		t0 = clock_mono_ms();
 		errno = 0;
-		r = store_add_event(st, &ev, &ins, err, sizeof(err));
+		r = store_add_event(st, &ev, &res, err, sizeof(err));
 		e = errno;
 		ms = clock_mono_ms() - t0;
 		check(r == -1 && e == EHOSTUNREACH, "outage_event", "event %d: "
@@ -356,11 +356,12 @@ case_duplicate_replay(struct store *st, const char *run_id)
 	struct spool_report rep;
 	struct store_event ev;
 	cJSON *j;
-	bool ins;
+	enum store_write res;
 	int r, n, before = count_events(st, run_id);
 
 	fill_event(&ev, &j, run_id, 99);
-	check(store_add_event(st, &ev, &ins, err, sizeof(err)) == 0 && ins,
+	check(store_add_event(st, &ev, &res, err, sizeof(err)) == 0 &&
+	    res == STORE_WRITE_DONE,
 	    "dup_first", "%s", err);
 	check(spool_write(spool_dir, j, err, sizeof(err)) == 0, "dup_spool",
 	    "%s", err);
@@ -499,14 +500,14 @@ case_refused_event(struct store *st, const char *run_id)
 	struct store_event ev;
 	char err[512];
 	cJSON *j;
-	bool ins;
+	enum store_write res;
 	int r, e;
 
 	fill_event(&ev, &j, run_id, 0);
 	cJSON_Delete(j);
 	strlcpy(ev.severity, "NOTICE", sizeof(ev.severity));
 	errno = 0;
-	r = store_add_event(st, &ev, &ins, err, sizeof(err));
+	r = store_add_event(st, &ev, &res, err, sizeof(err));
 	e = errno;
 	check(r == -1 && e == EINVAL && strstr(err, "NOTICE") != NULL,
 	    "refused_event", "errno %d: %s", e, err);

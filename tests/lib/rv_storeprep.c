@@ -76,6 +76,7 @@ static int
 ledger(struct store *st, char **a, char *err, size_t errlen)
 {
 	struct store_ledger l, ex;
+	enum store_write res;
 	bool fresh;
 
 	memset(&l, 0, sizeof(l));
@@ -85,13 +86,17 @@ ledger(struct store *st, char **a, char *err, size_t errlen)
 	strlcpy(l.sha8, a[2], sizeof(l.sha8));
 	l.lease_epoch = atoll(a[3]);
 	l.credits = atoi(a[5]);
-	if (st->ops->ledger_intent(st->impl, &l, a[4], &fresh, &ex, err,
+	if (st->ops->ledger_intent(st->impl, &l, a[4], &fresh, &ex, &res, err,
 	    errlen) == -1)
+		return -1;
+	if (res == STORE_WRITE_FENCED)
 		return -1;
 	if (strcmp(a[6], "intent") == 0)
 		return 0;
-	return st->ops->ledger_result(st->impl, l.key, a[6], l.credits,
-	    "video/staging/x.mp4", err, errlen);
+	if (st->ops->ledger_result(st->impl, l.key, l.lease_epoch, a[6],
+	    l.credits, "video/staging/x.mp4", &res, err, errlen) == -1)
+		return -1;
+	return res == STORE_WRITE_FENCED ? -1 : 0;
 }
 
 static char *
@@ -233,8 +238,9 @@ dispatch(struct store *st, const char *cmd, int n, char **a, char *err,
 		return st->ops->heartbeat(st->impl, a[0], a[1], a[2], 15,
 		    atol(a[3]), n == 5 ? a[4] : "active", &hb, err, errlen);
 	if (strcmp(cmd, "gate") == 0 && n == 4)
-		return st->ops->gate(st->impl, a[0], a[1], a[2], a[3], NULL,
-		    nonce, &ok, err, errlen) == -1 || !ok ? -1 : 0;
+		return st->ops->gate(st->impl, a[0], a[1], a[2], a[3],
+		    WS_WAITING, NULL, nonce, &ok, err, errlen) == -1 || !ok ?
+		    -1 : 0;
 	if (strcmp(cmd, "finish") == 0 && n == 4)
 		return st->ops->finish(st->impl, a[0], a[1], a[2], a[3], "",
 		    &ok, err, errlen) == -1 || !ok ? -1 : 0;

@@ -67,7 +67,7 @@ SELECT is(pg_get_function_result('public.rpc_claim_next_run(text, text, '
     'is_recovery boolean, video_id text)', 'claim row shape');
 SELECT is(pg_get_function_result('public.cas_heartbeat_run(text, text, '
     'text, integer, bigint, text)'::regprocedure),
-    'TABLE(ok boolean, status text, force_refetch boolean)',
+    'TABLE(ok boolean, status text, force_refetch boolean, gate_nonce uuid, decided_nonce uuid, decision text)',
     'heartbeat row shape');
 SELECT is(pg_get_function_identity_arguments(
     'public.rpc_claim_next_run(text, text, integer, text, text, integer)'

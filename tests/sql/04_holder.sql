@@ -122,12 +122,12 @@ SELECT is(rpc_finish_run(:'run_a', 'holder-1', :'t', 'done'), false,
 SELECT is((SELECT status FROM pipeline_runs WHERE run_id = :'run_a'),
     'aborted', 'still aborted');
 SELECT is(rpc_finish_run(:'run_a', 'holder-1', :'t', 'aborted', 'operator'),
-    true, 'the holder acknowledges the abort');
+    false, 'the abort took the lock: the holder has nothing to finish');
 SELECT results_eq($$SELECT status, lock_token, lease_expires_at,
     worker_state, gate_nonce FROM pipeline_runs
     WHERE run_id = '$$ || :'run_a' || $$'$$,
     $$VALUES ('aborted'::text, NULL::uuid, NULL::timestamptz, 'idle'::text,
-    NULL::uuid)$$, 'finish releases the lease and closes the gate');
+    NULL::uuid)$$, 'the abort released the lease and closed the gate');
 SELECT is(rpc_finish_run(:'run_a', 'holder-1', :'t', 'aborted'), false,
     'a finished run cannot be finished again');
 

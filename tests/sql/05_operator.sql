@@ -35,7 +35,7 @@ SELECT results_eq($$SELECT * FROM rpc_operator_action('$$ || :'run_a' || $$',
     $$: approved by alice'::text)$$, 'approve with the gate''s nonce');
 SELECT results_eq($$SELECT status, gate_nonce, gate_decision FROM
     pipeline_runs WHERE run_id = '$$ || :'run_a' || $$'$$,
-    $$VALUES ('approved'::text, NULL::uuid, 'approve by alice'::text)$$,
+    $$VALUES ('approved'::text, NULL::uuid, 'approve'::text)$$,
     'approved; the gate is closed and the decision recorded');
 SELECT results_eq($$SELECT * FROM rpc_operator_action('$$ || :'run_a' || $$',
     'approve', 'alice', '$$ || :'n' || $$')$$,
@@ -75,9 +75,9 @@ CREATE TEMP TABLE steps (i int, action text, want text) ON COMMIT DROP;
 INSERT INTO steps VALUES (1, 'approve', 'applied'),
     (2, 'approve', 'already_applied'), (3, 'approve', 'already_applied'),
     (4, 'refetch', 'applied'), (5, 'refetch', 'already_applied'),
-    (6, 'abort', 'applied'), (7, 'abort', 'already_applied'),
-    (8, 'approve', 'not_possible'), (9, 'refetch', 'not_possible'),
-    (10, 'unlock', 'applied'), (11, 'unlock', 'already_applied');
+    (6, 'unlock', 'applied'), (7, 'unlock', 'already_applied'),
+    (8, 'abort', 'applied'), (9, 'abort', 'already_applied'),
+    (10, 'approve', 'not_possible'), (11, 'refetch', 'not_possible');
 CREATE TEMP TABLE got (i int, result text, message text) ON COMMIT DROP;
 DO $$
 DECLARE
@@ -99,8 +99,8 @@ END
 $$;
 SELECT results_eq($$SELECT i, result FROM got ORDER BY i$$,
     $$SELECT i, want FROM steps ORDER BY i$$,
-    'approve, refetch, abort, unlock: each applied once, then answered');
-SELECT is((SELECT message FROM got WHERE i = 8), 'run ' || :'run_b' ||
+    'approve, refetch, unlock, abort: each applied once, then answered');
+SELECT is((SELECT message FROM got WHERE i = 10), 'run ' || :'run_b' ||
     ': cannot approve: run is aborted', 'a refusal says why');
 SELECT is((SELECT message FROM got WHERE i = 5), 'run ' || :'run_b' ||
     ': already applied (a refetch is already pending); nothing done',
@@ -136,7 +136,7 @@ SELECT is((SELECT result FROM rpc_operator_action(:'run_c', 'refetch',
     'carol', :'nc')), 'applied', 'refetch a gate');
 SELECT results_eq($$SELECT status, force_refetch, gate_nonce,
     gate_decision FROM pipeline_runs WHERE run_id = '$$ || :'run_c' || $$'$$,
-    $$VALUES ('running'::text, true, NULL::uuid, 'refetch by carol'::text)$$,
+    $$VALUES ('running'::text, true, NULL::uuid, 'refetch'::text)$$,
     'refetch: running, force_refetch set, gate closed');
 
 -- Approve needs an open gate; unlock needs an expired lease.

@@ -1,11 +1,13 @@
 -- SPDX-License-Identifier: ISC
 --
 -- 07_ledger_events.sql: the credit ledger (an intent only by the current
--- holder and epoch while the run may spend; a result once) and the read
+-- holder and epoch while the run may spend; a failed attempt paid again
+-- counts one more attempt; a result lands once, a late success after a
+-- failure ends done, done is never undone) and the read
 -- calls: events by occurred_at, runs and their ages by the database
 -- clock, rpc_now.
 BEGIN;
-SELECT plan(25);
+SELECT plan(34);
 UPDATE pipeline_runs SET status = 'aborted';
 
 SELECT rpc_enqueue_run('LG-A', 'lg') AS run_a \gset
@@ -13,7 +15,8 @@ SELECT gen_random_uuid() AS t \gset
 SELECT run_id AS got FROM rpc_claim_next_run('lg-worker', :'t', 15, 'lg')
 \gset
 SELECT is(rpc_ledger_intent(:'run_a', 'intro', '0123abcd', :'t', 1, 5),
-    '{"fresh": true}'::jsonb, 'the holder books an intent');
+    '{"fresh": true, "result": "done"}'::jsonb,
+    'the holder books an intent');
 SELECT is(rpc_ledger_intent(:'run_a', 'intro', '0123abcd', :'t', 1, 5)
     ->'existing'->>'state', 'intent', 'booking again returns the row');
 SELECT is((rpc_ledger_intent(:'run_a', 'intro', '0123abcd', :'t', 0, 9)
@@ -21,9 +24,9 @@ SELECT is((rpc_ledger_intent(:'run_a', 'intro', '0123abcd', :'t', 0, 9)
 SELECT throws_ok($$SELECT rpc_ledger_intent('$$ || :'run_a' || $$',
     'outro', '0123abcd', gen_random_uuid()::text)$$, 'RV412', NULL,
     'a stale token books nothing (lock lost)');
-SELECT throws_ok($$SELECT rpc_ledger_intent('$$ || :'run_a' || $$',
-    'outro', '0123abcd', '$$ || :'t' || $$', 7)$$, 'RV412', NULL,
-    'another epoch books nothing (lock lost)');
+SELECT is(rpc_ledger_intent(:'run_a', 'outro', '0123abcd', :'t', 7)
+    - 'message', '{"fresh": false, "result": "fenced"}'::jsonb,
+    'another epoch books nothing (fenced)');
 SELECT throws_ok($$SELECT rpc_ledger_intent('$$ || :'run_a' || $$',
     'a_b', '0123abcd', '$$ || :'t' || $$')$$, 'P0001', NULL,
     'segment id a_b is refused');
@@ -37,26 +40,51 @@ SELECT throws_ok($$SELECT rpc_ledger_intent('$$ || :'run_a' || $$',
     'outro', '0123abcd', '$$ || :'t' || $$', 1, -1)$$, 'P0001', NULL,
     'negative credits are refused');
 
-SELECT is(rpc_ledger_result(:'run_a' || ':intro:0123abcd', 'done', 5,
-    'video/final/V_x.mp4'), true, 'the result is recorded');
-SELECT is(rpc_ledger_result(:'run_a' || ':intro:0123abcd', 'done', 5,
-    'video/final/V_x.mp4'), true, 'repeating it is harmless');
-SELECT throws_ok($$SELECT rpc_ledger_result('$$ || :'run_a' ||
-    $$:intro:0123abcd', 'failed', 0)$$, 'RV409', NULL,
-    'a different result is refused');
-SELECT throws_ok($$SELECT rpc_ledger_result('no-such-key', 'done', 1)$$,
+SELECT is(rpc_ledger_result(:'run_a' || ':intro:0123abcd', 1, 'done', 5,
+    'video/final/V_x.mp4')->>'result', 'done', 'the result is recorded');
+SELECT is(rpc_ledger_result(:'run_a' || ':intro:0123abcd', 1, 'done', 5,
+    'video/final/V_x.mp4')->>'result', 'duplicate',
+    'repeating it is harmless');
+SELECT is(rpc_ledger_result(:'run_a' || ':intro:0123abcd', 1, 'failed',
+    0)->>'result', 'duplicate', 'a failure never undoes done');
+SELECT throws_ok($$SELECT rpc_ledger_result('no-such-key', 0, 'done', 1)$$,
     'RV404', NULL, 'an unknown key');
 SELECT throws_ok($$SELECT rpc_ledger_result('$$ || :'run_a' ||
-    $$:intro:0123abcd', 'done', 1, '/etc/passwd')$$, 'P0001', NULL,
+    $$:intro:0123abcd', 1, 'done', 1, '/etc/passwd')$$, 'P0001', NULL,
     'an absolute output path is refused');
 SELECT is(rpc_ledger_list(:'run_a')->0->>'output', 'video/final/V_x.mp4',
     'the ledger lists the row');
 
+-- A failed attempt paid again, then a late success.
+SELECT is(rpc_ledger_intent(:'run_a', 'outro', '0123abcd', :'t', 1, 5)
+    ->>'result', 'done', 'a second key is booked');
+SELECT is(rpc_ledger_result(:'run_a' || ':outro:0123abcd', 1, 'failed',
+    5)->>'result', 'done', 'its first attempt failed');
+SELECT is(rpc_ledger_intent(:'run_a', 'outro', '0123abcd', :'t', 1, 5),
+    '{"fresh": true, "result": "done"}'::jsonb,
+    'an intent after a failure is a new paid attempt');
+SELECT results_eq($$SELECT state, attempts FROM credit_ledger
+    WHERE key = '$$ || :'run_a' || $$:outro:0123abcd'$$,
+    $$VALUES ('intent'::text, 2)$$, 'state intent, two attempts');
+SELECT is(rpc_ledger_result(:'run_a' || ':outro:0123abcd', 1, 'failed',
+    5)->>'result', 'done', 'the second attempt failed too');
+SELECT is(rpc_ledger_result(:'run_a' || ':outro:0123abcd', 1, 'done', 5,
+    'video/final/V_o.mp4')->>'result', 'done',
+    'a late success after a failure');
+SELECT results_eq($$SELECT state, attempts, output FROM credit_ledger
+    WHERE key = '$$ || :'run_a' || $$:outro:0123abcd'$$,
+    $$VALUES ('done'::text, 2, 'video/final/V_o.mp4'::text)$$,
+    'it ends done with every paid attempt counted');
+SELECT is((rpc_ledger_list(:'run_a')->1->>'attempts')::int, 2,
+    'the ledger lists the attempts');
+
 SELECT is((SELECT result FROM rpc_operator_action(:'run_a', 'abort',
     'operator-1')), 'applied', 'aborted');
+SELECT is(rpc_ledger_intent(:'run_a', 'extra', '0123abcd', :'t', 1)
+    ->>'result', 'fenced', 'the aborted epoch books nothing');
 SELECT throws_ok($$SELECT rpc_ledger_intent('$$ || :'run_a' || $$',
-    'outro', '0123abcd', '$$ || :'t' || $$', 1)$$, 'RV403', NULL,
-    'an aborted run may not spend');
+    'extra', '0123abcd', '$$ || :'t' || $$', 0)$$, 'RV412', NULL,
+    'an aborted run has no holder: lock lost');
 
 -- Events and reads.
 SELECT lives_ok($$INSERT INTO run_events (event_id, run_id, event_type,

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * spool_test.c: the event spool (common/spool.c, SPEC section 5) against
- * a fake store whose add_event accepts, answers "already there", refuses,
- * or cannot be reached.
+ * a fake store whose add_event accepts, answers "already there" or
+ * "fenced", refuses, or cannot be reached, and whose ledger_result does
+ * the same for ledger_result records (spool_apply).
  *
  * Cases: write and replay; a duplicate deleted as delivered; unparsable
  * and invalid files moved to bad/; three refusals move a file to
  * quarantine/; an unreachable store quarantines nothing and stops the
  * pass; claims of a dead replayer, or far too old, are taken back, a live
  * one's is left alone; and four replayers racing over one spool send
- * every event exactly once.  Each case uses its own mkdtemp directory.
+ * every event exactly once; a fenced record is dropped, never retried; a
+ * ledger_result record is applied with ledger_result, then its event,
+ * and retried when the store is down.  Each case uses its own mkdtemp
+ * directory.
  * Prints "FAIL <case>: <detail>" per failure and "N passed, M failed".
  */
 #include <sys/stat.h>
@@ -36,13 +40,21 @@
 #define NRACE		300
 #define NREPLAYERS	4
 
-enum fake_mode { FAKE_OK, FAKE_DUP, FAKE_REFUSE, FAKE_DOWN };
+enum fake_mode { FAKE_OK, FAKE_DUP, FAKE_REFUSE, FAKE_DOWN, FAKE_FENCED };
 
 struct fake {
 	enum fake_mode	mode;
 	int		calls;
 	int		log_fd;		/* -1, or an event_id line per send */
 	int		delay_us;
+	enum fake_mode	ledger_mode;
+	int		ledger_calls;
+	char		ledger_key[128];
+	char		ledger_state[16];
+	char		ledger_output[256];
+	int		ledger_credits;
+	long long	ledger_epoch;
+	long long	event_epoch;	/* of the last add_event */
 };
 
 static int passed, failed;
@@ -69,15 +81,60 @@ check(bool ok, const char *name, const char *fmt, ...)
 }
 
 static int
-fake_add_event(void *impl, const struct store_event *ev, bool *inserted,
-    char *err, size_t errlen)
+fake_answer(enum fake_mode mode, enum store_write *res, char *err,
+    size_t errlen)
+{
+	switch (mode) {
+	case FAKE_REFUSE:
+		snprintf(err, errlen, "refused");
+		errno = EINVAL;
+		return -1;
+	case FAKE_DOWN:
+		snprintf(err, errlen, "store unreachable");
+		errno = EHOSTUNREACH;
+		return -1;
+	case FAKE_DUP:
+		*res = STORE_WRITE_DUPLICATE;
+		return 0;
+	case FAKE_FENCED:
+		snprintf(err, errlen, "stale epoch 1, run is at 2");
+		*res = STORE_WRITE_FENCED;
+		return 0;
+	case FAKE_OK:
+		break;
+	}
+	*res = STORE_WRITE_DONE;
+	return 0;
+}
+
+static int
+fake_ledger_result(void *impl, const char *key, long long epoch,
+    const char *state, int credits, const char *output,
+    enum store_write *res, char *err, size_t errlen)
+{
+	struct fake *f = impl;
+
+	f->ledger_calls++;
+	strlcpy(f->ledger_key, key, sizeof(f->ledger_key));
+	strlcpy(f->ledger_state, state, sizeof(f->ledger_state));
+	strlcpy(f->ledger_output, output != NULL ? output : "",
+	    sizeof(f->ledger_output));
+	f->ledger_credits = credits;
+	f->ledger_epoch = epoch;
+	return fake_answer(f->ledger_mode, res, err, errlen);
+}
+
+static int
+fake_add_event(void *impl, const struct store_event *ev,
+    enum store_write *res, char *err, size_t errlen)
 {
 	struct fake *f = impl;
 	char line[STORE_ID_MAX + 1];
 	int n;
 
 	f->calls++;
-	*inserted = false;
+	f->event_epoch = ev->lease_epoch;
+	*res = STORE_WRITE_DONE;
 	if (f->delay_us > 0)
 		usleep((useconds_t)f->delay_us);
 	switch (f->mode) {
@@ -90,7 +147,8 @@ fake_add_event(void *impl, const struct store_event *ev, bool *inserted,
 		errno = EHOSTUNREACH;
 		return -1;
 	case FAKE_DUP:
-		return 0;
+	case FAKE_FENCED:
+		return fake_answer(f->mode, res, err, errlen);
 	case FAKE_OK:
 		break;
 	}
@@ -99,11 +157,13 @@ fake_add_event(void *impl, const struct store_event *ev, bool *inserted,
 		if (write(f->log_fd, line, (size_t)n) != n)
 			return -1;
 	}
-	*inserted = true;
 	return 0;
 }
 
-static const struct store_ops fake_ops = { .add_event = fake_add_event };
+static const struct store_ops fake_ops = {
+	.add_event = fake_add_event,
+	.ledger_result = fake_ledger_result
+};
 
 static void
 fake_store(struct store *st, struct fake *f, enum fake_mode mode)
@@ -156,6 +216,31 @@ spool_one(const char *dir, char *id)
 	cJSON_AddStringToObject(ev, "event_type", "spool_test");
 	cJSON_AddStringToObject(ev, "severity", "INFO");
 	cJSON_AddItemToObject(ev, "payload", cJSON_CreateObject());
+	r = spool_write(dir, ev, err, sizeof(err));
+	cJSON_Delete(ev);
+	if (r == -1)
+		printf("spool_write: %s\n", err);
+	return r;
+}
+
+/*
+ * Spool a ledger_result record with <payload> (JSON text) stamped with
+ * lease epoch <epoch> (0: none); its id goes to <id>.
+ */
+static int
+spool_ledger(const char *dir, char *id, const char *payload, long long epoch)
+{
+	char err[256];
+	cJSON *ev = cJSON_CreateObject();
+	int r;
+
+	id_uuid_new(id);
+	cJSON_AddStringToObject(ev, "event_id", id);
+	cJSON_AddStringToObject(ev, "event_type", SPOOL_LEDGER_RESULT);
+	cJSON_AddStringToObject(ev, "severity", "INFO");
+	if (epoch > 0)
+		cJSON_AddNumberToObject(ev, "lease_epoch", (double)epoch);
+	cJSON_AddItemToObject(ev, "payload", cJSON_Parse(payload));
 	r = spool_write(dir, ev, err, sizeof(err));
 	cJSON_Delete(ev);
 	if (r == -1)
@@ -340,6 +425,115 @@ case_outage(void)
 	remove_dir(dir);
 }
 
+static void
+case_fenced(void)
+{
+	char dir[128], id[ID_UUID_LEN + 1];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_FENCED);
+	spool_one(dir, id);
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.fenced == 1 && rep.sent == 0 && rep.failed == 0 &&
+		    spool_count(dir) == 0 && count_files(dir, "quarantine") ==
+		    0 && count_files(dir, "bad") == 0, "fenced_dropped",
+		    "fenced %d sent %d failed %d left %zu", rep.fenced,
+		    rep.sent, rep.failed, spool_count(dir));
+	remove_dir(dir);
+}
+
+static void
+case_ledger_result(void)
+{
+	static const char pl[] = "{\"key\":\"k1:intro:0123abcd\","
+	    "\"state\":\"done\",\"credits\":5,\"output\":"
+	    "\"video/final/V_x.mp4\",\"lease_epoch\":3}";
+	char dir[128], id[ID_UUID_LEN + 1];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_OK);
+	spool_ledger(dir, id, pl, 0);
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.sent == 1 && f.ledger_calls == 1 && f.calls == 1 &&
+		    strcmp(f.ledger_key, "k1:intro:0123abcd") == 0 &&
+		    strcmp(f.ledger_state, "done") == 0 &&
+		    f.ledger_credits == 5 && f.ledger_epoch == 3 &&
+		    f.event_epoch == 3 && strcmp(f.ledger_output,
+		    "video/final/V_x.mp4") == 0 && spool_count(dir) == 0,
+		    "ledger_applied", "sent %d ledger calls %d event calls %d "
+		    "key %s epoch %lld/%lld", rep.sent, f.ledger_calls, f.calls,
+		    f.ledger_key, f.ledger_epoch, f.event_epoch);
+	/* A store that is down keeps it; back up, a replay is harmless. */
+	fake_store(&st, &f, FAKE_OK);
+	f.ledger_mode = FAKE_DOWN;
+	spool_ledger(dir, id, pl, 0);
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.failed == 1 && f.calls == 0 &&
+		    spool_count(dir) == 1 && attempts_of(dir, id) == 0,
+		    "ledger_down_kept",
+		    "failed %d event calls %d left %zu", rep.failed, f.calls,
+		    spool_count(dir));
+	f.ledger_mode = FAKE_DUP;
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.duplicate == 1 && f.calls == 1 &&
+		    spool_count(dir) == 0, "ledger_replayed", "duplicate %d "
+		    "event calls %d left %zu", rep.duplicate, f.calls,
+		    spool_count(dir));
+	/* Fenced: dropped, and its event is not written either. */
+	fake_store(&st, &f, FAKE_OK);
+	f.ledger_mode = FAKE_FENCED;
+	spool_ledger(dir, id, pl, 1);
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.fenced == 1 && f.ledger_calls == 1 && f.calls == 0 &&
+		    spool_count(dir) == 0 && count_files(dir, "quarantine") ==
+		    0, "ledger_fenced", "fenced %d ledger calls %d event calls "
+		    "%d left %zu", rep.fenced, f.ledger_calls, f.calls,
+		    spool_count(dir));
+	/* Malformed: to bad/, the store never asked. */
+	fake_store(&st, &f, FAKE_OK);
+	spool_ledger(dir, id, "{\"state\":\"done\",\"credits\":1}", 1);
+	if (replay(dir, &st, &rep) == 0)
+		check(rep.bad == 1 && f.ledger_calls == 0 && f.calls == 0 &&
+		    count_files(dir, "bad") == 1, "ledger_bad", "bad %d ledger "
+		    "calls %d", rep.bad, f.ledger_calls);
+	remove_dir(dir);
+}
+
+static void
+case_apply(void)
+{
+	char err[256];
+	enum store_write res;
+	struct store st;
+	struct fake f;
+	cJSON *j;
+
+	fake_store(&st, &f, FAKE_OK);
+	j = cJSON_Parse("{\"event_type\":\"render_done\",\"severity\":"
+	    "\"INFO\",\"run_id\":\"\",\"lease_epoch\":7}");
+	check(spool_apply(&st, j, &res, err, sizeof(err)) == 0 &&
+	    res == STORE_WRITE_DONE && f.calls == 1 && f.event_epoch == 7 &&
+	    f.ledger_calls == 0, "apply_event", "res %d calls %d epoch %lld",
+	    res, f.calls, f.event_epoch);
+	cJSON_Delete(j);
+	f.mode = FAKE_FENCED;
+	j = cJSON_Parse("{\"event_type\":\"ledger_result\",\"severity\":"
+	    "\"INFO\",\"payload\":{\"key\":\"a:b:0123abcd\",\"state\":"
+	    "\"failed\",\"credits\":0,\"lease_epoch\":2}}");
+	check(spool_apply(&st, j, &res, err, sizeof(err)) == 0 &&
+	    res == STORE_WRITE_FENCED && f.ledger_calls == 1 &&
+	    f.ledger_epoch == 2 && f.calls == 2 && f.event_epoch == 2,
+	    "apply_ledger", "res %d ledger calls %d calls %d", res,
+	    f.ledger_calls, f.calls);
+	cJSON_Delete(j);
+}
+
 static pid_t
 dead_pid(void)
 {
@@ -466,6 +660,9 @@ main(void)
 	case_bad();
 	case_refused();
 	case_outage();
+	case_fenced();
+	case_ledger_result();
+	case_apply();
 	case_stale_claims();
 	case_race();
 	printf("%d passed, %d failed\n", passed, failed);

@@ -2,7 +2,8 @@
 /*
  * store_sqlite_test.c: what only the sqlite store backend can show (the
  * shared contract is tests/conf/store_conf_test.c): the contract check
- * notices a damaged schema, a database from a newer build is refused, the
+ * notices a damaged schema, a database of schema version 1 is upgraded
+ * in place, a database from a newer build is refused, the
  * file is kept private, and a bad path gives a clear error.  The damage
  * is done through a second, plain SQLite connection.  Each case uses a
  * fresh mkdtemp directory.  Prints "FAIL <case>: <detail>" per failure
@@ -132,6 +133,76 @@ case_contract_damage(void)
 	teardown(&t);
 }
 
+/* The schema of version 1 (before epoch fencing and paid attempts). */
+static const char v1_sql[] =
+    "CREATE TABLE pipeline_runs (run_id TEXT PRIMARY KEY,"
+    " video_id TEXT NOT NULL UNIQUE, task_type TEXT NOT NULL DEFAULT '',"
+    " status TEXT NOT NULL DEFAULT 'running', worker_id TEXT,"
+    " worker_state TEXT NOT NULL DEFAULT 'idle', lock_token TEXT,"
+    " lease_epoch INTEGER NOT NULL DEFAULT 0, lease_expires_at TEXT,"
+    " last_heartbeat_at TEXT, heartbeat_latency_ms INTEGER,"
+    " force_refetch INTEGER NOT NULL DEFAULT 0, gate_nonce TEXT,"
+    " gate_reason TEXT, gate_evidence TEXT, gated_at TEXT,"
+    " gate_decision TEXT, error TEXT, spec_json TEXT,"
+    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE TABLE run_events (id INTEGER PRIMARY KEY,"
+    " event_id TEXT NOT NULL UNIQUE, run_id TEXT, event_type TEXT NOT NULL,"
+    " severity TEXT NOT NULL, reason_key TEXT, source TEXT,"
+    " occurred_at TEXT NOT NULL, payload TEXT NOT NULL DEFAULT '{}',"
+    " created_at TEXT NOT NULL);"
+    "CREATE TABLE credit_ledger (key TEXT PRIMARY KEY, run_id TEXT NOT NULL,"
+    " segment_id TEXT NOT NULL, sha8 TEXT NOT NULL,"
+    " lease_epoch INTEGER NOT NULL, credits INTEGER NOT NULL DEFAULT 0,"
+    " state TEXT NOT NULL, output TEXT, created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "INSERT INTO pipeline_runs (run_id, video_id, status, gate_decision,"
+    " created_at, updated_at) VALUES"
+    " ('11111111-2222-4333-8444-555555555555', 'OLD-1', 'approved',"
+    " 'approve by alice', '2026-01-01T00:00:00.000Z',"
+    " '2026-01-01T00:00:00.000Z');"
+    "INSERT INTO credit_ledger VALUES ('11111111-2222-4333-8444-"
+    "555555555555:intro:0123abcd', '11111111-2222-4333-8444-555555555555',"
+    " 'intro', '0123abcd', 1, 5, 'done', NULL, '2026-01-01T00:00:00.000Z',"
+    " '2026-01-01T00:00:00.000Z');"
+    "PRAGMA user_version = 1;";
+
+/* A database of schema version 1 is upgraded in place. */
+static void
+case_upgrade_v1(void)
+{
+	struct store_ledger *rows = NULL;
+	struct store_run r;
+	struct tctx t;
+	struct store st;
+	cJSON *rep = NULL;
+	size_t n = 0;
+	bool good;
+
+	setup(&t);
+	if (raw_exec(t.db, v1_sql) == -1 ||
+	    store_sqlite_open(&st, t.db, 30, t.err, sizeof(t.err)) == -1) {
+		report("upgrade v1", false, t.err);
+		teardown(&t);
+		return;
+	}
+	good = store_check_contract(&st, &rep, t.err, sizeof(t.err)) == 0 &&
+	    cJSON_IsTrue(cJSON_GetObjectItem(rep, "ok"));
+	cJSON_Delete(rep);
+	report("upgrade v1 contract", good, "the upgraded database fails the "
+	    "contract");
+	good = store_get_run(&st, "OLD-1", &r, NULL, t.err,
+	    sizeof(t.err)) == 0 && strcmp(r.decision, "approve") == 0 &&
+	    r.decided_nonce[0] == '\0';
+	report("upgrade v1 decision", good, "gate_decision not made bare");
+	good = store_ledger_list(&st, NULL, &rows, &n, t.err,
+	    sizeof(t.err)) == 0 && n == 1 && rows[0].attempts == 1 &&
+	    strcmp(rows[0].state, "done") == 0;
+	free(rows);
+	report("upgrade v1 ledger", good, "ledger row lost or attempts != 1");
+	store_close(&st);
+	teardown(&t);
+}
+
 static void
 case_newer_schema(void)
 {
@@ -198,6 +269,7 @@ int
 main(void)
 {
 	case_contract_damage();
+	case_upgrade_v1();
 	case_newer_schema();
 	case_private_file();
 	case_bad_path();
