@@ -16,7 +16,15 @@
  * mirrored in state/runtime/children.json so a successor can kill what a
  * crashed supervisor left behind.
  *
- * This module never decides what happens to the run; it tells sched.c.
+ * The child's lifecycle is the state x event table below (the s6-supervise
+ * model): child_event() is the only place that sets a child's state.  A
+ * child that dies, goes silent or stalls while it holds the run's task is
+ * reported to the run machine as lost; only a renderer whose heartbeats
+ * said it is inside a browser session and that then goes silent or stops
+ * making progress is reported as a frozen browser.  `rvsup print-machine`
+ * prints the table.
+ *
+ * This module never decides what happens to the run; it tells run.c.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -72,10 +80,15 @@ static const char *
 state_name(enum child_state s)
 {
 	static const char *n[] = { "down", "starting", "ready", "busy",
-	    "down" };
+	    "stopping" };
 
 	return n[s];
 }
+
+static const char *const event_names[CE_NEVENTS] = {
+	"spawned", "ready", "task", "result", "died", "silent", "stuck",
+	"no_ready", "stop", "shutdown"
+};
 
 void
 child_init(struct sup_env *env)
@@ -225,7 +238,7 @@ exec_child(struct sup_env *env, struct child *c, pid_t parent)
 }
 
 /* Start <c>.  Returns 0, or -1 when fork failed (retried later). */
-int
+static int
 child_spawn(struct sup_env *env, struct child *c)
 {
 	pid_t pid, parent = getpid();
@@ -240,7 +253,7 @@ child_spawn(struct sup_env *env, struct child *c)
 		exec_child(env, c, parent);
 	(void)setpgid(pid, pid);
 	c->pid = pid;
-	c->state = CH_STARTING;
+	child_event(env, c, CE_SPAWNED, NULL);
 	c->started_ms = c->last_hb_ms = c->last_progress_ms = clock_mono_ms();
 	c->progress = 0;
 	c->task_id = 0;
@@ -312,19 +325,16 @@ static void
 mark_down(struct sup_env *env, struct child *c)
 {
 	c->pid = 0;
-	c->state = CH_DOWN;
 	c->task_id = 0;
+	c->browser = false;
 	c->paused = false;
 	schedule_restart(env, c);
 	child_write_table(env);
 }
 
-/*
- * Kill <c>'s whole process tree, confirm it is gone, reap it, and schedule
- * the restart.  Logs <why>.
- */
-void
-child_kill_tree(struct sup_env *env, struct child *c, const char *why)
+/* Kill <c>'s whole process tree, confirm it is gone and reap it. */
+static void
+kill_child_tree(struct sup_env *env, struct child *c, const char *why)
 {
 	int64_t t0 = clock_mono_ms();
 	int status;
@@ -341,7 +351,188 @@ child_kill_tree(struct sup_env *env, struct child *c, const char *why)
 	kill_escapees(env);
 	log_info("%s tree killed and confirmed in %lld ms", kind_name(c->kind),
 	    (long long)(clock_mono_ms() - t0));
+}
+
+/* Tell the run machine that the child holding its task is gone. */
+static void
+report_loss(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	struct run_ev rev;
+
+	if (c->task_id == 0 || env->stopping || c->kind == K_NOTIFY)
+		return;
+	c->task_id = 0;
+	if (c->kind != env->run.task_kind || env->run.task_id == 0)
+		return;
+	memset(&rev, 0, sizeof(rev));
+	rev.type = c->kind == K_RENDER && c->browser && (ev == CE_SILENT ||
+	    ev == CE_STUCK) ? RE_BROWSER_FROZEN : RE_CHILD_LOST;
+	rev.c = c;
+	rev.text = why;
+	run_post(env, &rev);
+}
+
+/* ---- actions of the child machine ---- */
+
+typedef void	child_act(struct sup_env *, struct child *, enum child_event,
+		    const char *);
+
+static void
+c_none(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	(void)env;
+	(void)c;
+	(void)ev;
+	(void)why;
+}
+
+static void
+c_ready(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	(void)env;
+	(void)ev;
+	(void)why;
+	c->last_progress_ms = clock_mono_ms();
+}
+
+static void
+c_task(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	(void)env;
+	(void)ev;
+	(void)why;
+	c->last_progress_ms = clock_mono_ms();
+}
+
+/* Reaped: a child we did not kill died by itself. */
+static void
+c_died(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	pid_t pid = c->pid;
+
+	kill_escapees(env);
+	if (!env->stopping)
+		(void)kill(-pid, SIGKILL);	/* its tools too */
+	report_loss(env, c, ev, why);
 	mark_down(env, c);
+}
+
+/* Silent, stuck or never ready: kill the whole tree, then restart. */
+static void
+c_kill(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	kill_child_tree(env, c, why);
+	report_loss(env, c, ev, why);
+	mark_down(env, c);
+}
+
+/* The run no longer wants the child's task: kill it, report nothing. */
+static void
+c_stop_task(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	(void)ev;
+	c->task_id = 0;
+	kill_child_tree(env, c, why);
+	mark_down(env, c);
+}
+
+/* Shutdown: ask it to stop at a safe point (STOP, then SIGTERM). */
+static void
+c_shutdown(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	(void)ev;
+	(void)why;
+	if (c->paused)
+		(void)kill(-c->pid, SIGCONT);
+	c->paused = false;
+	(void)child_send(env, c, IPC_STOP, NULL, NULL);
+	if (c->task_id == 0)
+		(void)kill(c->pid, SIGTERM);
+}
+
+#define CH_SAME	(-1)
+
+static const struct child_transition {
+	enum child_state from;
+	enum child_event ev;
+	child_act	*act;
+	const char	*act_name;
+	int		 to;
+} ctable[] = {
+	{ CH_DOWN, CE_SPAWNED, c_none, "c_none", CH_STARTING },
+	{ CH_STARTING, CE_READY, c_ready, "c_ready", CH_READY },
+	{ CH_STARTING, CE_DIED, c_died, "c_died", CH_DOWN },
+	{ CH_STARTING, CE_NO_READY, c_kill, "c_kill", CH_DOWN },
+	{ CH_STARTING, CE_STOP, c_stop_task, "c_stop_task", CH_DOWN },
+	{ CH_READY, CE_TASK, c_task, "c_task", CH_BUSY },
+	{ CH_READY, CE_RESULT, c_none, "c_none", CH_SAME },
+	{ CH_READY, CE_DIED, c_died, "c_died", CH_DOWN },
+	{ CH_READY, CE_SILENT, c_kill, "c_kill", CH_DOWN },
+	{ CH_READY, CE_STOP, c_stop_task, "c_stop_task", CH_DOWN },
+	{ CH_BUSY, CE_TASK, c_task, "c_task", CH_SAME },
+	{ CH_BUSY, CE_RESULT, c_none, "c_none", CH_READY },
+	{ CH_BUSY, CE_DIED, c_died, "c_died", CH_DOWN },
+	{ CH_BUSY, CE_SILENT, c_kill, "c_kill", CH_DOWN },
+	{ CH_BUSY, CE_STUCK, c_kill, "c_kill", CH_DOWN },
+	{ CH_BUSY, CE_STOP, c_stop_task, "c_stop_task", CH_DOWN },
+	{ CH_STOPPING, CE_RESULT, c_none, "c_none", CH_SAME },
+	{ CH_STOPPING, CE_DIED, c_died, "c_died", CH_DOWN },
+	{ CH_STOPPING, CE_SILENT, c_kill, "c_kill", CH_DOWN },
+	{ CH_STOPPING, CE_STOP, c_stop_task, "c_stop_task", CH_DOWN },
+	{ CH_STARTING, CE_SHUTDOWN, c_shutdown, "c_shutdown", CH_STOPPING },
+	{ CH_READY, CE_SHUTDOWN, c_shutdown, "c_shutdown", CH_STOPPING },
+	{ CH_BUSY, CE_SHUTDOWN, c_shutdown, "c_shutdown", CH_STOPPING },
+	{ CH_STOPPING, CE_SHUTDOWN, c_none, "c_none", CH_SAME },
+};
+
+void
+child_print_table(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "%-10s %-10s %-12s %s\n", "STATE", "EVENT", "ACTION",
+	    "NEXT");
+	for (i = 0; i < sizeof(ctable) / sizeof(ctable[0]); i++)
+		fprintf(fp, "%-10s %-10s %-12s %s\n",
+		    state_name(ctable[i].from), event_names[ctable[i].ev],
+		    ctable[i].act_name, ctable[i].to == CH_SAME ? "(same)" :
+		    state_name((enum child_state)ctable[i].to));
+}
+
+/*
+ * Feed event <ev> to child <c>; <why> is logged by the actions that kill.
+ * The only place that changes a child's state.
+ */
+void
+child_event(struct sup_env *env, struct child *c, enum child_event ev,
+    const char *why)
+{
+	enum child_state from = c->state;
+	size_t i;
+
+	for (i = 0; i < sizeof(ctable) / sizeof(ctable[0]); i++)
+		if (ctable[i].from == from && ctable[i].ev == ev)
+			break;
+	if (i == sizeof(ctable) / sizeof(ctable[0])) {
+		log_warnx("child %s: event %s has no transition in state %s; "
+		    "ignored", kind_name(c->kind), event_names[ev],
+		    state_name(from));
+		return;
+	}
+	ctable[i].act(env, c, ev, why ? why : event_names[ev]);
+	if (ctable[i].to != CH_SAME && c->state == from)
+		c->state = (enum child_state)ctable[i].to;
+	log_debug("child %s: %s --%s/%s--> %s", kind_name(c->kind),
+	    state_name(from), event_names[ev], ctable[i].act_name,
+	    state_name(c->state));
 }
 
 /* Reap every exited child; a child we did not kill died by itself. */
@@ -368,12 +559,7 @@ child_reap(struct sup_env *env)
 		else if (!env->stopping || WEXITSTATUS(status) != 0)
 			log_warnx("%s (pid %ld) exited with status %d",
 			    kind_name(c->kind), (long)pid, WEXITSTATUS(status));
-		kill_escapees(env);
-		if (!env->stopping)
-			(void)kill(-pid, SIGKILL);	/* its tools too */
-		if (c->task_id != 0 && !env->stopping)
-			sched_on_child_lost(env, c, "died", false);
-		mark_down(env, c);
+		child_event(env, c, CE_DIED, "died");
 	}
 }
 
@@ -390,12 +576,14 @@ child_by_ident(struct sup_env *env, const char *ident)
 }
 
 void
-child_on_hb(struct sup_env *env, struct child *c, long long progress)
+child_on_hb(struct sup_env *env, struct child *c, long long progress,
+    bool browser)
 {
 	int64_t now = clock_mono_ms();
 
 	(void)env;
 	c->last_hb_ms = now;
+	c->browser = browser;
 	if (progress != c->progress) {
 		c->progress = progress;
 		c->last_progress_ms = now;
@@ -425,25 +613,18 @@ child_check(struct sup_env *env, int64_t now)
 				(void)child_spawn(env, c);
 			continue;
 		}
-		if (c->paused || env->stopping)
+		if (c->paused)
 			continue;
 		if (c->state == CH_STARTING && now - c->started_ms >
-		    READY_TIMEOUT_MS) {
-			child_kill_tree(env, c, "no READY in time");
-		} else if (c->state != CH_STARTING &&
-		    now - c->last_hb_ms > silent_max) {
-			long long task = c->task_id;
-
-			child_kill_tree(env, c, "unresponsive (no heartbeat)");
-			if (task != 0)
-				sched_on_child_lost(env, c, "unresponsive",
-				    c->kind == K_RENDER);
-		} else if (c->state == CH_BUSY && now - c->last_progress_ms >
-		    stall_budget_ms(env, c)) {
-			c->task_id = 0;
-			child_kill_tree(env, c, "stuck (no progress)");
-			sched_on_child_lost(env, c, "stuck", true);
-		}
+		    READY_TIMEOUT_MS)
+			child_event(env, c, CE_NO_READY, "no READY in time");
+		else if (c->state != CH_STARTING && now - c->last_hb_ms >
+		    silent_max)
+			child_event(env, c, CE_SILENT,
+			    "unresponsive (no heartbeat)");
+		else if (c->state == CH_BUSY && now - c->last_progress_ms >
+		    stall_budget_ms(env, c))
+			child_event(env, c, CE_STUCK, "stuck (no progress)");
 	}
 }
 
@@ -503,14 +684,8 @@ child_stop_all(struct sup_env *env)
 	for (k = 0; k < K_NKINDS; k++) {
 		struct child *c = &env->children[k];
 
-		if (c->pid <= 0)
-			continue;
-		if (c->paused)
-			(void)kill(-c->pid, SIGCONT);
-		(void)child_send(env, c, IPC_STOP, NULL, NULL);
-		if (c->task_id == 0)
-			(void)kill(c->pid, SIGTERM);
-		c->state = CH_STOPPING;
+		if (c->pid > 0)
+			child_event(env, c, CE_SHUTDOWN, NULL);
 	}
 }
 
@@ -532,7 +707,8 @@ child_kill_all(struct sup_env *env)
 
 	for (k = 0; k < K_NKINDS; k++)
 		if (env->children[k].pid > 0)
-			child_kill_tree(env, &env->children[k], "shutdown");
+			child_event(env, &env->children[k], CE_STOP,
+			    "shutdown");
 }
 
 /* For status: one child as JSON (caller owns it). */

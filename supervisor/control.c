@@ -38,21 +38,31 @@ control_status(struct sup_env *env)
 	cJSON_AddStringToObject(s, "started_at", env->started_at);
 	cJSON_AddStringToObject(s, "store", env->cfg.supabase_url[0] ?
 	    "supabase" : "sqlite");
-	if (r->mode == RM_NONE)
+	cJSON_AddStringToObject(s, "store_state", env->store_up ? "up" :
+	    "unusable");
+	cJSON_AddStringToObject(s, "store_error", env->store_up ? "" :
+	    env->store_error);
+	cJSON_AddStringToObject(s, "machine_state",
+	    run_state_name(r->state));
+	if (!run_holding(r))
 		cJSON_AddNullToObject(o, "run");
 	else {
 		run = cJSON_AddObjectToObject(o, "run");
-		cJSON_AddStringToObject(run, "run_id", r->run_id);
+		cJSON_AddStringToObject(run, "run_id", r->lease.run_id);
 		cJSON_AddStringToObject(run, "video_id", r->video_id);
 		cJSON_AddStringToObject(run, "stage", stage_name(r->stage));
 		cJSON_AddStringToObject(run, "status", r->status);
 		cJSON_AddStringToObject(run, "worker_state", r->worker_state);
-		cJSON_AddNumberToObject(run, "lease_epoch", (double)r->epoch);
+		cJSON_AddStringToObject(run, "machine_state",
+		    run_state_name(r->state));
+		cJSON_AddNumberToObject(run, "lease_epoch",
+		    (double)r->lease.epoch);
 		cJSON_AddStringToObject(run, "lease_expires_at",
-		    r->lease_expires_at);
+		    r->lease.expires_at);
 		cJSON_AddNumberToObject(run, "last_heartbeat_latency_ms",
-		    (double)r->hb_latency_ms);
+		    (double)r->lease.latency_ms);
 		cJSON_AddStringToObject(run, "gate_reason", r->gate_reason);
+		cJSON_AddStringToObject(run, "gate_nonce", r->gate_nonce);
 		cJSON_AddNumberToObject(run, "frozen_count", r->frozen);
 	}
 	arr = cJSON_AddArrayToObject(o, "children");

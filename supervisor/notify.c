@@ -22,14 +22,56 @@
 #include "common/log.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
+#include "supervisor/smsg.h"
 #include "supervisor/sup.h"
 
 #define OUTBOX_MAX	100
+#define ALERT_DEDUP_MS	(3600 * 1000LL)
 
-/* Queue a copy of <alert> for rvw-notify. */
+/*
+ * The same alert about the same run (and gate or epoch) goes out once an
+ * hour: a condition seen on every loop must not become a message each time.
+ */
+static bool
+seen_recently(struct sup_env *env, const cJSON *alert)
+{
+	char key[160];
+	int64_t now = clock_mono_ms();
+	int i, oldest = 0;
+
+	snprintf(key, sizeof(key), "%s|%s|%s|%.0f|%s",
+	    cJSON_GetStringValue(cJSON_GetObjectItem(alert, "alert")) ?: "",
+	    cJSON_GetStringValue(cJSON_GetObjectItem(alert, "run_id")) ?: "",
+	    cJSON_GetStringValue(cJSON_GetObjectItem(alert, "gate_nonce")) ?:
+	    "", cJSON_GetNumberValue(cJSON_GetObjectItem(alert,
+	    "lost_lease_epoch")), cJSON_GetStringValue(cJSON_GetObjectItem(
+	    alert, "stale_run_id")) ?: "");
+	for (i = 0; i < ALERT_SEEN_MAX; i++) {
+		if (strcmp(env->alert_seen[i].key, key) == 0) {
+			if (now - env->alert_seen[i].at < ALERT_DEDUP_MS)
+				return true;
+			env->alert_seen[i].at = now;
+			return false;
+		}
+		if (env->alert_seen[i].at < env->alert_seen[oldest].at)
+			oldest = i;
+	}
+	strlcpy(env->alert_seen[oldest].key, key,
+	    sizeof(env->alert_seen[oldest].key));
+	env->alert_seen[oldest].at = now;
+	return false;
+}
+
+/* Queue a copy of <alert> for rvw-notify, unless it was just sent. */
 void
 notify_enqueue(struct sup_env *env, const cJSON *alert)
 {
+	if (seen_recently(env, alert)) {
+		log_debug("alert %s already sent within the hour",
+		    cJSON_GetStringValue(cJSON_GetObjectItem(alert, "alert")) ?:
+		    "?");
+		return;
+	}
 	if (env->alerts == NULL)
 		env->alerts = cJSON_CreateArray();
 	while (cJSON_GetArraySize(env->alerts) >= OUTBOX_MAX) {
@@ -51,7 +93,7 @@ send_task(struct sup_env *env, struct child *c, const char *type,
 	c->task_id = ++env->next_task_id;
 	cJSON_AddNumberToObject(h, "task_id", (double)c->task_id);
 	cJSON_AddStringToObject(h, "type", type);
-	cJSON_AddNumberToObject(h, "epoch", (double)env->run.epoch);
+	cJSON_AddNumberToObject(h, "epoch", (double)env->run.lease.epoch);
 	if (body == NULL)
 		body = empty = cJSON_CreateObject();
 	rc = child_send(env, c, IPC_TASK, h, body);
@@ -61,8 +103,7 @@ send_task(struct sup_env *env, struct child *c, const char *type,
 		c->task_id = 0;
 		return -1;
 	}
-	c->state = CH_BUSY;
-	c->last_progress_ms = clock_mono_ms();
+	child_event(env, c, CE_TASK, NULL);
 	return 0;
 }
 
@@ -108,7 +149,8 @@ void
 notify_on_operator(struct sup_env *env, struct child *c, const cJSON *hdr,
     const cJSON *body)
 {
-	cJSON *a, *req, *h;
+	struct smsg *m;
+	cJSON *h;
 
 	if (c->kind != K_NOTIFY || body == NULL) {
 		log_warnx("OPERATOR request from %s refused", c->ident);
@@ -120,36 +162,28 @@ notify_on_operator(struct sup_env *env, struct child *c, const cJSON *hdr,
 		cJSON_Delete(h);
 		return;
 	}
-	a = cJSON_CreateObject();
-	req = cJSON_AddObjectToObject(a, "req");
-	cJSON_AddStringToObject(req, "ident", c->ident);
-	cJSON_AddNumberToObject(req, "req_id", cJSON_GetNumberValue(
-	    cJSON_GetObjectItem(hdr, "req_id")));
-	cJSON_AddItemToObject(a, "body", cJSON_Duplicate(body, true));
-	(void)events_request(env, "OPERATOR", a);
+	m = smsg_new(SM_OPERATOR);
+	strlcpy(m->ident, c->ident, sizeof(m->ident));
+	m->req_id = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(hdr,
+	    "req_id"));
+	m->json = cJSON_Duplicate(body, true);
+	(void)evthread_send(env, m);
 }
 
 /* The event thread's answer to an OPERATOR request. */
 void
-notify_on_ack(struct sup_env *env, const cJSON *b)
+notify_on_ack(struct sup_env *env, const struct smsg *m)
 {
-	const cJSON *req = cJSON_GetObjectItem(b, "req");
-	const char *ident = cJSON_GetStringValue(cJSON_GetObjectItem(req,
-	    "ident"));
 	cJSON *h;
 
-	if (ident == NULL)
+	if (m->ident[0] == '\0')
 		return;
 	h = cJSON_CreateObject();
-	cJSON_AddNumberToObject(h, "req_id", cJSON_GetNumberValue(
-	    cJSON_GetObjectItem(req, "req_id")));
-	cJSON_AddBoolToObject(h, "ok", cJSON_IsTrue(cJSON_GetObjectItem(b,
-	    "ok")));
-	cJSON_AddStringToObject(h, "result", cJSON_GetStringValue(
-	    cJSON_GetObjectItem(b, "result")) ?: "");
-	cJSON_AddStringToObject(h, "msg", cJSON_GetStringValue(
-	    cJSON_GetObjectItem(b, "msg")) ?: "");
-	(void)ipc_send(env->workers, ident, strlen(ident), IPC_TAG_WORKER,
-	    IPC_OPERATOR_ACK, h, NULL);
+	cJSON_AddNumberToObject(h, "req_id", (double)m->req_id);
+	cJSON_AddBoolToObject(h, "ok", m->ok);
+	cJSON_AddStringToObject(h, "result", m->status);
+	cJSON_AddStringToObject(h, "msg", m->text);
+	(void)ipc_send(env->workers, m->ident, strlen(m->ident),
+	    IPC_TAG_WORKER, IPC_OPERATOR_ACK, h, NULL);
 	cJSON_Delete(h);
 }

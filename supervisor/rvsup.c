@@ -46,6 +46,8 @@
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"
+#include "common/ids.h"
+#include "supervisor/smsg.h"
 #include "supervisor/sup.h"
 
 extern char **environ;
@@ -79,7 +81,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: rvsup start [--worker-id ID] [--once] [--state-dir DIR]\n"
 	    "       rvsup stop [--force] [--timeout SEC] [--state-dir DIR]\n"
-	    "       rvsup check-config [--state-dir DIR]\n");
+	    "       rvsup check-config [--state-dir DIR]\n"
+	    "       rvsup print-machine\n");
 	exit(EX_USAGE);
 }
 
@@ -166,8 +169,8 @@ env_num(const char *name, long def)
 }
 
 /* The lock token of our own unfinished checkpoint, for recovery. */
-static void
-prev_token(struct sup_env *env, char *tok, size_t size)
+void
+sup_prev_token(struct sup_env *env, char *tok, size_t size)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 300], err[512];
 	struct dirent *de;
@@ -201,16 +204,25 @@ prev_token(struct sup_env *env, char *tok, size_t size)
 	closedir(d);
 }
 
-static void
-request_claim(struct sup_env *env)
+/* An inproc PAIR between the main loop and a store thread. */
+int
+sup_pair(struct sup_env *env, const char *name, void **mine, void **theirs,
+    char *err, size_t errlen)
 {
-	char tok[STORE_ID_MAX];
-	cJSON *a = cJSON_CreateObject();
+	char ep[64];
+	int zero = 0;
 
-	prev_token(env, tok, sizeof(tok));
-	cJSON_AddStringToObject(a, "prev_token", tok);
-	env->claim_pending = true;
-	(void)lease_request(env, "CLAIM", a);
+	snprintf(ep, sizeof(ep), "inproc://%s", name);
+	*mine = zmq_socket(env->zctx, ZMQ_PAIR);
+	*theirs = zmq_socket(env->zctx, ZMQ_PAIR);
+	if (*mine == NULL || *theirs == NULL ||
+	    zmq_setsockopt(*mine, ZMQ_LINGER, &zero, sizeof(zero)) == -1 ||
+	    zmq_setsockopt(*theirs, ZMQ_LINGER, &zero, sizeof(zero)) == -1 ||
+	    zmq_bind(*mine, ep) == -1 || zmq_connect(*theirs, ep) == -1) {
+		snprintf(err, errlen, "%s: %s", ep, zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -220,8 +232,8 @@ on_worker_event(struct sup_env *env, const struct ipc_msg *m)
 	const char *type, *sev, *reason;
 	cJSON *p;
 
-	if (env->run.mode == RM_NONE || ipc_hdr_int(m, "epoch", -1) !=
-	    env->run.epoch) {
+	if (!run_holding(&env->run) || ipc_hdr_int(m, "epoch", -1) !=
+	    env->run.lease.epoch) {
 		log_debug("dropping an event of another epoch");
 		return;
 	}
@@ -240,34 +252,88 @@ on_worker_event(struct sup_env *env, const struct ipc_msg *m)
 }
 
 static void
+ledger_ack(struct sup_env *env, const char *ident, long long req_id, bool ok,
+    bool fresh, const char *prev)
+{
+	cJSON *h = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(h, "req_id", (double)req_id);
+	cJSON_AddBoolToObject(h, "ok", ok);
+	cJSON_AddBoolToObject(h, "fresh", fresh);
+	if (prev != NULL)
+		cJSON_AddStringToObject(h, "prev_state", prev);
+	(void)ipc_send(env->workers, ident, strlen(ident), IPC_TAG_WORKER,
+	    IPC_LEDGER_ACK, h, NULL);
+	cJSON_Delete(h);
+}
+
+/*
+ * A ledger result travels like an event: spooled first (durable), then
+ * written by the event thread, replayed until the store took it.  The
+ * child is answered once it is durable.
+ */
+static bool
+ledger_result(struct sup_env *env, const struct ipc_msg *m)
+{
+	const cJSON *b = m->body;
+	char id[ID_UUID_LEN + 1], at[CLOCK_ISO_LEN];
+	cJSON *o = cJSON_CreateObject(), *p;
+	const char *key = cJSON_GetStringValue(cJSON_GetObjectItem(b, "key"));
+	const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(b,
+	    "state"));
+
+	if (key == NULL || state == NULL) {
+		cJSON_Delete(o);
+		log_warnx("ledger result from %s without key or state; dropped",
+		    m->ident);
+		return false;
+	}
+	id_uuid_new(id);
+	clock_utc_iso(at);
+	cJSON_AddStringToObject(o, "event_id", id);
+	cJSON_AddStringToObject(o, "run_id", env->run.lease.run_id);
+	cJSON_AddStringToObject(o, "event_type", "ledger_result");
+	cJSON_AddStringToObject(o, "severity", "INFO");
+	cJSON_AddStringToObject(o, "reason_key", state);
+	cJSON_AddStringToObject(o, "source", env->worker_id);
+	cJSON_AddStringToObject(o, "occurred_at", at);
+	cJSON_AddNumberToObject(o, "lease_epoch", (double)env->run.lease.epoch);
+	p = cJSON_AddObjectToObject(o, "payload");
+	cJSON_AddStringToObject(p, "key", key);
+	cJSON_AddStringToObject(p, "state", state);
+	cJSON_AddNumberToObject(p, "credits", cJSON_GetNumberValue(
+	    cJSON_GetObjectItem(b, "credits")));
+	cJSON_AddStringToObject(p, "output", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(b, "output")) ?: "");
+	cJSON_AddNumberToObject(p, "lease_epoch", (double)env->run.lease.epoch);
+	return sup_spool_record(env, o) == 0;
+}
+
+static void
 on_worker_ledger(struct sup_env *env, const struct ipc_msg *m)
 {
-	cJSON *a, *req;
+	long long req = ipc_hdr_int(m, "req_id", 0);
+	const char *op = ipc_hdr_str(m, "op");
+	struct smsg *s;
 
-	if (env->run.mode == RM_NONE || ipc_hdr_int(m, "epoch", -1) !=
-	    env->run.epoch || m->body == NULL) {
+	if (!run_holding(&env->run) || ipc_hdr_int(m, "epoch", -1) !=
+	    env->run.lease.epoch || m->body == NULL || op == NULL) {
 		log_warnx("ledger request from %s for another epoch refused",
 		    m->ident);
-		a = cJSON_CreateObject();
-		cJSON_AddNumberToObject(a, "req_id", (double)ipc_hdr_int(m,
-		    "req_id", 0));
-		cJSON_AddBoolToObject(a, "ok", false);
-		(void)ipc_send(env->workers, m->ident, m->identlen,
-		    IPC_TAG_WORKER, IPC_LEDGER_ACK, a, NULL);
-		cJSON_Delete(a);
+		ledger_ack(env, m->ident, req, false, false, NULL);
 		return;
 	}
-	a = cJSON_CreateObject();
-	req = cJSON_AddObjectToObject(a, "req");
-	cJSON_AddStringToObject(req, "ident", m->ident);
-	cJSON_AddNumberToObject(req, "req_id", (double)ipc_hdr_int(m,
-	    "req_id", 0));
-	cJSON_AddStringToObject(a, "op", ipc_hdr_str(m, "op"));
-	cJSON_AddStringToObject(a, "run_id", env->run.run_id);
-	cJSON_AddStringToObject(a, "token", env->run.token);
-	cJSON_AddNumberToObject(a, "epoch", (double)env->run.epoch);
-	cJSON_AddItemToObject(a, "body", cJSON_Duplicate(m->body, true));
-	(void)events_request(env, "LEDGER", a);
+	if (strcmp(op, "result") == 0) {
+		ledger_ack(env, m->ident, req, ledger_result(env, m), false,
+		    NULL);
+		return;
+	}
+	s = smsg_new(SM_LEDGER_INTENT);
+	strlcpy(s->ident, m->ident, sizeof(s->ident));
+	s->req_id = req;
+	s->lease = env->run.lease;
+	s->json = cJSON_Duplicate(m->body, true);
+	(void)evthread_send(env, s);
 }
 
 static void
@@ -280,17 +346,18 @@ on_worker_msg(struct sup_env *env, struct ipc_msg *m)
 		    m->type, m->ident);
 		return;
 	}
-	child_on_hb(env, c, strcmp(m->type, IPC_HB) == 0 ?
-	    ipc_hdr_int(m, "progress", c->progress) : c->progress);
+	if (strcmp(m->type, IPC_HB) == 0)
+		child_on_hb(env, c, ipc_hdr_int(m, "progress", c->progress),
+		    cJSON_IsTrue(cJSON_GetObjectItem(m->hdr, "browser")));
+	else
+		child_on_hb(env, c, c->progress, c->browser);
 	if (strcmp(m->type, IPC_READY) == 0) {
 		if (ipc_hdr_int(m, "pid", 0) != c->pid)
 			log_warnx("READY from %s with a wrong pid", m->ident);
-		else if (c->state == CH_STARTING) {
-			c->state = CH_READY;
-			c->last_progress_ms = clock_mono_ms();
-		}
+		else if (c->state == CH_STARTING)
+			child_event(env, c, CE_READY, NULL);
 	} else if (strcmp(m->type, IPC_RESULT) == 0)
-		sched_on_result(env, c, m->hdr, m->body);
+		sched_result(env, c, m->hdr, m->body);
 	else if (strcmp(m->type, IPC_EVENT) == 0)
 		on_worker_event(env, m);
 	else if (strcmp(m->type, IPC_LEDGER) == 0)
@@ -324,85 +391,80 @@ read_workers(struct sup_env *env)
 }
 
 static void
+on_store_health(struct sup_env *env, const struct smsg *m)
+{
+	env->store_up = m->ok;
+	strlcpy(env->store_error, m->text, sizeof(env->store_error));
+	if (m->ok)
+		log_info("store usable again");
+	else
+		log_warnx("store unusable: %s", m->text);
+}
+
+static void
 read_lease(struct sup_env *env)
 {
-	char type[32];
-	cJSON *b;
+	struct smsg *m;
 
-	while (pair_recv(env->lease, type, sizeof(type), &b) == 0) {
-		if (strcmp(type, "CLAIMED") == 0) {
-			env->claim_pending = false;
-			sched_on_claim(env, b);
-		} else if (strcmp(type, "NOCLAIM") == 0 ||
-		    strcmp(type, "CLAIM_ERR") == 0) {
-			env->claim_pending = false;
-			env->next_claim_ms = clock_mono_ms() +
-			    (int64_t)env->cfg.poll_interval_sec * 1000;
-			if (env->once && strcmp(type, "NOCLAIM") == 0) {
-				log_info("--once: nothing to claim");
-				env->once_done = true;
-			}
-		} else if (strcmp(type, "HB") == 0)
-			sched_on_hb_answer(env, b);
-		else if (strcmp(type, "CONTRACT_FAIL") == 0)
-			sched_alert_x(env, "CONTRACT FAIL", cJSON_GetStringValue(
-			    cJSON_GetObjectItem(b, "error")), NULL);
+	while ((m = smsg_recv(env->lease)) != NULL) {
+		if (m->type == SM_STORE_HEALTH)
+			on_store_health(env, m);
+		else if (m->type == SM_CONTRACT_FAIL)
+			sched_alert_x(env, "CONTRACT FAIL", m->text, NULL);
 		else
-			sched_on_lease_msg(env, type, b);
-		cJSON_Delete(b);
+			run_on_lease_msg(env, m);
+		smsg_free(m);
 	}
 }
 
 /* A run whose holder stopped renewing (not ours): STALE WORKER. */
 static void
-on_stale(struct sup_env *env, const cJSON *b)
+on_stale(struct sup_env *env, const struct smsg *m)
 {
-	const char *run = cJSON_GetStringValue(cJSON_GetObjectItem(b,
-	    "run_id"));
 	char detail[256];
+	cJSON *x = cJSON_CreateObject();
 
-	if (run == NULL || strcmp(run, env->run.run_id) == 0)
-		return;
-	snprintf(detail, sizeof(detail), "worker %s holds the run but stopped "
-	    "renewing its lease (heartbeat %.0f s ago%s)",
-	    cJSON_GetStringValue(cJSON_GetObjectItem(b, "stale_worker_id")) ?:
-	    "?", cJSON_GetNumberValue(cJSON_GetObjectItem(b,
-	    "heartbeat_age_sec")), cJSON_IsTrue(cJSON_GetObjectItem(b,
-	    "lease_expired")) ? ", lease expired" : "");
-	sched_alert_x(env, "STALE WORKER", detail, cJSON_Duplicate(b, true));
+	snprintf(detail, sizeof(detail), "worker %.64s holds the run but "
+	    "stopped renewing its lease (heartbeat %.0f s ago%s)", m->text,
+	    m->num, m->flag ? ", lease expired" : "");
+	cJSON_AddStringToObject(x, "run_id", m->lease.run_id);
+	cJSON_AddStringToObject(x, "video_id", m->video_id);
+	cJSON_AddStringToObject(x, "stale_worker_id", m->text);
+	cJSON_AddNumberToObject(x, "heartbeat_age_sec", m->num);
+	cJSON_AddBoolToObject(x, "lease_expired", m->flag);
+	sched_alert_x(env, "STALE WORKER", detail, x);
+}
+
+/* The event thread's answer to a ledger intent, back to the child. */
+static void
+on_ledger_ack(struct sup_env *env, const struct smsg *m)
+{
+	struct child *c = child_by_ident(env, m->ident);
+	struct run *r = &env->run;
+
+	if (strcmp(m->decision, "unknown") == 0 && c != NULL &&
+	    r->task_id != 0 && c->kind == r->task_kind)
+		r->task_store_fault = true;
+	ledger_ack(env, m->ident, m->req_id, m->ok, m->flag, m->ok &&
+	    !m->flag ? m->status : NULL);
 }
 
 static void
 read_events(struct sup_env *env)
 {
-	char type[32];
-	cJSON *b, *req, *h;
-	const char *ident;
+	struct smsg *m;
 
-	while (pair_recv(env->events, type, sizeof(type), &b) == 0) {
-		req = cJSON_GetObjectItem(b, "req");
-		ident = cJSON_GetStringValue(cJSON_GetObjectItem(req, "ident"));
-		if (strcmp(type, "OPERATOR_ACK") == 0)
-			notify_on_ack(env, b);
-		else if (strcmp(type, "STALE") == 0)
-			on_stale(env, b);
-		else if (strcmp(type, "LEDGER_ACK") == 0 && ident != NULL) {
-			h = cJSON_CreateObject();
-			cJSON_AddNumberToObject(h, "req_id", cJSON_GetNumberValue(
-			    cJSON_GetObjectItem(req, "req_id")));
-			cJSON_AddBoolToObject(h, "ok", cJSON_IsTrue(
-			    cJSON_GetObjectItem(b, "ok")));
-			cJSON_AddBoolToObject(h, "fresh", cJSON_IsTrue(
-			    cJSON_GetObjectItem(b, "fresh")));
-			if (cJSON_GetObjectItem(b, "prev_state") != NULL)
-				cJSON_AddStringToObject(h, "prev_state",
-				    cJSON_GetStringValue(cJSON_GetObjectItem(b,
-				    "prev_state")) ?: "");
-			(void)ipc_send(env->workers, ident, strlen(ident),
-			    IPC_TAG_WORKER, IPC_LEDGER_ACK, h, NULL);
-			cJSON_Delete(h);
-		}
-		cJSON_Delete(b);
+	while ((m = smsg_recv(env->events)) != NULL) {
+		if (m->type == SM_OPERATOR_ACK)
+			notify_on_ack(env, m);
+		else if (m->type == SM_STALE)
+			on_stale(env, m);
+		else if (m->type == SM_LEDGER_ACK)
+			on_ledger_ack(env, m);
+		else
+			log_warnx("%s: no handler for %s (our bug); dropped",
+			    __func__, smsg_name(m->type));
+		smsg_free(m);
 	}
 }
 
@@ -467,10 +529,7 @@ timers(struct sup_env *env, int64_t now)
 		child_send_sup_hb(env);
 		env->next_sup_hb_ms = now + env->cfg.child_heartbeat_ms;
 	}
-	if (!env->stopping && !env->once_done && env->run.mode == RM_NONE &&
-	    !env->claim_pending && now >= env->next_claim_ms)
-		request_claim(env);
-	sched_tick(env, now);
+	run_tick(env, now);
 	notify_flush(env);
 }
 
@@ -511,7 +570,7 @@ main_loop(struct sup_env *env)
 		read_lease(env);
 		read_events(env);
 		now = clock_mono_ms();
-		if (env->once_done && env->run.mode == RM_NONE)
+		if (env->once_done && env->run.state == RS_IDLE)
 			begin_stop(env);
 		if (env->stopping && (stop_ready(env) ||
 		    now >= env->stop_deadline))
@@ -525,7 +584,7 @@ shutdown_all(struct sup_env *env)
 {
 	int64_t end;
 
-	sched_shutdown(env);
+	run_post_type(env, RE_STOP);
 	end = clock_mono_ms() + 2000;
 	while (child_any_alive(env) && clock_mono_ms() < end) {
 		child_reap(env);
@@ -533,6 +592,7 @@ shutdown_all(struct sup_env *env)
 	}
 	child_kill_all(env);
 	child_write_table(env);
+	evthread_stop(env);
 	lease_stop(env);
 	ipc_close(env->workers);
 	ipc_close(env->control);
@@ -558,7 +618,8 @@ start_endpoints(struct sup_env *env)
 	    IPC_CONTROL_NAME) == -1 || (env->control = ipc_router_bind(
 	    env->zctx, ep, 0600, err, sizeof(err))) == NULL)
 		fatalx("control endpoint: %s", err);
-	if (lease_start(env, err, sizeof(err)) == -1)
+	if (lease_start(env, err, sizeof(err)) == -1 ||
+	    evthread_start(env, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 }
 
@@ -595,6 +656,7 @@ cmd_start(struct sup_env *env, int argc, char **argv)
 	child_kill_leftovers(env);
 	clock_utc_iso(env->started_at);
 	strlcpy(env->state, "idle", sizeof(env->state));
+	env->store_up = true;
 	env->quarantine_sec = (int)env_num("RAYVAULT_QUARANTINE_SEC", 45);
 	env->lost_lock_wait_sec = (int)env_num("RAYVAULT_LOST_LOCK_WAIT_SEC",
 	    45);
@@ -603,7 +665,7 @@ cmd_start(struct sup_env *env, int argc, char **argv)
 	child_init(env);
 	log_info("supervisor %s started on %s (pid %ld)", env->worker_id,
 	    env->cfg.state_dir, (long)getpid());
-	(void)events_request(env, "REPLAY", NULL);
+	(void)evthread_send(env, smsg_new(SM_REPLAY));
 	main_loop(env);
 	shutdown_all(env);
 	pidfile_remove(pfh);
@@ -674,6 +736,13 @@ main(int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-')
 		usage();
 	cmd = argv[1];
+	if (strcmp(cmd, "print-machine") == 0) {
+		printf("run machine (supervisor/run.c)\n");
+		run_print_table(stdout);
+		printf("\nchild machine (supervisor/child.c)\n");
+		child_print_table(stdout);
+		return 0;
+	}
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {

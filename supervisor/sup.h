@@ -7,11 +7,13 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cJSON.h>
 
 #include "common/config.h"
 #include "common/store.h"
+#include "supervisor/smsg.h"
 
 /* Child kinds, in the order they are started. */
 enum kind {
@@ -48,6 +50,8 @@ struct child {
 	bool		 paused;	/* SIGSTOPped by us */
 	bool		 jobs_done;	/* finished at least one task */
 	bool		 killed_by_us;
+	bool		 browser;	/* its last heartbeat: inside a browser */
+	bool		 lost_reported;	/* the run was told of its loss */
 };
 
 /* Pipeline stages. */
@@ -60,20 +64,61 @@ enum stage {
 	ST_NSTAGES
 };
 
-enum run_mode {
-	RM_NONE = 0,		/* no run */
-	RM_RUNNING,		/* dispatching stages */
-	RM_GATED,		/* waiting for the operator (gate or panic) */
-	RM_QUARANTINE,		/* renderer frozen: waiting before restart */
-	RM_FINISHING		/* finish/release sent, waiting for answer */
+/* The run state machine's states and events (run.c has the table). */
+enum run_state {
+	RS_IDLE = 0,		/* no run; claim when due */
+	RS_CLAIMING,		/* claim sent, no answer yet */
+	RS_RUNNING,		/* dispatching stages */
+	RS_GATING,		/* gate asked for, not confirmed by the store */
+	RS_GATED,		/* the store holds our gate: wait for its decision */
+	RS_QUARANTINE,		/* renderer frozen: wait before restarting it */
+	RS_UNCERTAIN,		/* renewals failing: children paused */
+	RS_FENCED,		/* near expiry unconfirmed: children killed */
+	RS_FINISHING,		/* finish sent, not confirmed */
+	RS_RELEASING,		/* stopping: claim kept, renewal ended */
+	RS_NSTATES
+};
+
+enum run_event {
+	RE_CLAIM_DUE = 0, RE_CLAIMED, RE_NOCLAIM, RE_CLAIM_FAILED,
+	RE_HB_OK, RE_GATED_IN_STORE, RE_DECIDED_APPROVE, RE_DECIDED_REFETCH,
+	RE_REFETCH_ASKED, RE_ABORTED, RE_LOST, RE_UNCERTAIN, RE_FENCE,
+	RE_GATE_NEEDED, RE_GATE_OK, RE_GATE_REFUSED, RE_GATE_FAILED,
+	RE_DISPATCH_DUE, RE_ALL_DONE, RE_QUARANTINE_OVER, RE_RETRY_DUE,
+	RE_STAGE_OK, RE_STAGE_GATE, RE_STAGE_PANIC, RE_STAGE_FAILED,
+	RE_CHILD_LOST, RE_BROWSER_FROZEN,
+	RE_END_OK, RE_END_REFUSED, RE_END_FAILED, RE_STOP,
+	RE_NEVENTS
+};
+
+struct smsg;
+struct child;
+
+/* One event for the machine; every pointer is borrowed for the call. */
+struct run_ev {
+	enum run_event	 type;
+	const struct smsg *m;		/* store thread answer, if any */
+	struct child	*c;		/* child, for results and losses */
+	const cJSON	*hdr, *body;	/* child RESULT */
+	const char	*text;		/* why */
+};
+
+/* A gate the run asked for and the alert to send once it is confirmed. */
+struct gate_req {
+	char		 reason[128];
+	char		 worker_state[16];
+	cJSON		*evidence;	/* owned; NULL: {} */
+	char		 alert[64];
+	char		 detail[512];
+	cJSON		*extra;		/* owned alert keys; may be NULL */
 };
 
 struct run {
-	enum run_mode	 mode;
-	char		 run_id[STORE_ID_MAX];
+	enum run_state	 state;
+	enum run_state	 resume;	/* state to go back to after
+					   UNCERTAIN / FENCED */
+	struct lease_view lease;	/* read-only copy of the lease thread's */
 	char		 video_id[STORE_VID_MAX];
-	char		 token[STORE_ID_MAX];
-	long long	 epoch;
 	bool		 is_recovery;
 	cJSON		*spec;
 	char		 spec_dir[CFG_STR_MAX];
@@ -82,21 +127,24 @@ struct run {
 	long long	 task_id;	/* outstanding task, 0: none */
 	enum kind	 task_kind;
 	int64_t		 task_sent_ms;
+	bool		 task_store_fault; /* a store call of the task failed */
 	int		 frozen;	/* panic_browser_frozen count */
 	int64_t		 quarantine_until;
-	int64_t		 retry_at;	/* stage retry after failure */
+	int64_t		 retry_at;	/* stage, gate or finish retry */
+	int		 retry_ms;	/* current backoff */
 	int		 stage_failures;
 	bool		 refetching;	/* evidence re-run after refetch */
 	bool		 refetched;	/* a refetch already happened */
-	bool		 gate_confirmed;
+	struct gate_req	 gate;
+	char		 gate_nonce[STORE_ID_MAX];	/* confirmed gate */
 	char		 gate_reason[128];
 	char		 worker_state[16];
 	char		 status[STORE_STATUS_MAX];
-	char		 lease_expires_at[STORE_TIME_MAX];
-	long long	 hb_latency_ms;
-	bool		 paused;	/* heartbeat uncertain: children stopped */
-	bool		 fenced;	/* children killed near lease expiry */
+	char		 finish_status[STORE_STATUS_MAX];
+	char		 finish_error[256];
 };
+
+#define ALERT_SEEN_MAX	64
 
 struct sup_env {
 	struct rv_config cfg;
@@ -114,20 +162,25 @@ struct sup_env {
 	struct run	 run;
 	long long	 next_task_id;
 	int64_t		 next_claim_ms;
+	int		 claim_backoff_ms;
 	int64_t		 next_sup_hb_ms;
-	bool		 claim_pending;
 	bool		 stopping;
 	int64_t		 stop_deadline;
-	bool		 exit_now;
 	bool		 once_done;
 	int		 quarantine_sec;
 	int		 lost_lock_wait_sec;
 	int		 stage_stall_sec;
 	pid_t		 inhibit_pid;
 	char		 state[16];	/* supervisor state: active ... */
+	bool		 store_up;	/* lease thread's last health report */
+	char		 store_error[256];
 	cJSON		*alerts;	/* outbox to rvw-notify (array) */
 	long long	 alert_task;	/* task carrying alerts[0], 0: none */
 	long		 notify_started_gen;
+	struct {
+		char	 key[160];
+		int64_t	 at;
+	} alert_seen[ALERT_SEEN_MAX];	/* dedup: same alert, same run */
 };
 
 /* Signals seen by the handler (only flags and the self-pipe). */
@@ -136,16 +189,31 @@ extern volatile sig_atomic_t sup_sig_term, sup_sig_chld, sup_sig_hup;
 const char *kind_name(enum kind k);
 int	 kind_from_name(const char *name);
 const char *stage_name(enum stage s);
+int	 sup_pair(struct sup_env *env, const char *name, void **mine,
+	    void **theirs, char *err, size_t errlen);
 
-/* child.c */
+/* child.c: the child table and its state machine */
+enum child_event {
+	CE_SPAWNED = 0,		/* fork+exec done */
+	CE_READY,		/* READY received */
+	CE_TASK,		/* a task was sent */
+	CE_RESULT,		/* its result arrived */
+	CE_DIED,		/* reaped */
+	CE_SILENT,		/* no heartbeat for liveness x interval */
+	CE_STUCK,		/* heartbeats without progress */
+	CE_NO_READY,		/* no READY in time */
+	CE_STOP,		/* kill it now: its task is not wanted */
+	CE_SHUTDOWN,		/* stop at a safe point (SIGTERM of rvsup) */
+	CE_NEVENTS
+};
 void	 child_init(struct sup_env *env);
+void	 child_event(struct sup_env *env, struct child *c,
+	    enum child_event ev, const char *why);
 void	 child_kill_leftovers(struct sup_env *env);
-int	 child_spawn(struct sup_env *env, struct child *c);
-void	 child_kill_tree(struct sup_env *env, struct child *c,
-	    const char *why);
 void	 child_reap(struct sup_env *env);
 void	 child_check(struct sup_env *env, int64_t now);
-void	 child_on_hb(struct sup_env *env, struct child *c, long long progress);
+void	 child_on_hb(struct sup_env *env, struct child *c, long long progress,
+	    bool browser);
 struct child *child_by_ident(struct sup_env *env, const char *ident);
 void	 child_write_table(struct sup_env *env);
 void	 child_pause_all(struct sup_env *env, bool pause);
@@ -157,35 +225,64 @@ int	 child_send(struct sup_env *env, struct child *c, const char *type,
 void	 child_send_sup_hb(struct sup_env *env);
 bool	 child_crash_loop(struct child *c, int64_t now);
 cJSON	*child_status_json(struct child *c, int64_t now);
+void	 child_print_table(FILE *fp);
 
-/* lease.c: store threads */
+/* lease.c: the lease thread */
 int	 lease_start(struct sup_env *env, char *err, size_t errlen);
 void	 lease_stop(struct sup_env *env);
-int	 lease_request(struct sup_env *env, const char *type, cJSON *args);
-int	 events_request(struct sup_env *env, const char *type, cJSON *args);
+int	 lease_send(struct sup_env *env, struct smsg *m);
+
+/* evthread.c: the event thread */
+int	 evthread_start(struct sup_env *env, char *err, size_t errlen);
+void	 evthread_stop(struct sup_env *env);
+int	 evthread_send(struct sup_env *env, struct smsg *m);
+int	 sup_spool_record(struct sup_env *env, cJSON *rec);
 void	 sup_event(struct sup_env *env, const char *event_type,
 	    const char *severity, const char *reason_key, cJSON *payload);
 void	 sup_event_id(struct sup_env *env, const char *event_id,
 	    const char *event_type, const char *severity,
 	    const char *reason_key, cJSON *payload);
-int	 pair_recv(void *sock, char *type, size_t tsize, cJSON **body);
 
-/* sched.c: the run and its stages */
-void	 sched_on_claim(struct sup_env *env, const cJSON *c);
-void	 sched_tick(struct sup_env *env, int64_t now);
-void	 sched_on_result(struct sup_env *env, struct child *c,
-	    const cJSON *hdr, const cJSON *body);
-void	 sched_on_hb_answer(struct sup_env *env, const cJSON *a);
-void	 sched_on_lease_msg(struct sup_env *env, const char *type,
-	    const cJSON *body);
-void	 sched_on_child_lost(struct sup_env *env, struct child *c,
-	    const char *why, bool stuck);
-void	 sched_shutdown(struct sup_env *env);
+/* rvsup.c */
+void	 sup_prev_token(struct sup_env *env, char *tok, size_t size);
+
+/* run.c: the run state machine */
+const char *run_state_name(enum run_state s);
+const char *run_event_name(enum run_event e);
+void	 run_post(struct sup_env *env, const struct run_ev *ev);
+void	 run_post_type(struct sup_env *env, enum run_event type);
+void	 run_on_lease_msg(struct sup_env *env, const struct smsg *m);
+void	 run_tick(struct sup_env *env, int64_t now);
+bool	 run_holding(const struct run *r);
+void	 run_print_table(FILE *fp);
+
+/* sched.c: the stages of the held run (actions of the run machine) */
+void	 sched_setup(struct sup_env *env, const struct smsg *m);
 void	 sched_clear(struct sup_env *env);
+void	 sched_result(struct sup_env *env, struct child *c,
+	    const cJSON *hdr, const cJSON *body);
+void	 sched_dispatch(struct sup_env *env, int64_t now);
+bool	 sched_all_done(const struct run *r);
+void	 sched_stage_done(struct sup_env *env, const cJSON *body);
+void	 sched_stage_failed(struct sup_env *env, const char *error);
+void	 sched_stage_pending(struct sup_env *env);
+void	 sched_gate_result(struct sup_env *env, const cJSON *body);
+void	 sched_panic_result(struct sup_env *env, const char *panic,
+	    const cJSON *body, const char *error);
+void	 sched_prepare_gate(struct sup_env *env, const char *reason,
+	    const char *ws, cJSON *evidence, const char *alert,
+	    const char *detail, cJSON *extra);
+void	 sched_gate_confirmed(struct sup_env *env, const char *nonce);
+void	 sched_resume(struct sup_env *env, const char *decision);
+void	 sched_refetch(struct sup_env *env);
+void	 sched_save_ckpt(struct sup_env *env);
+void	 sched_set_worker_state(struct sup_env *env, const char *ws);
+void	 sched_stop_task(struct sup_env *env, const char *why);
 void	 sched_alert(struct sup_env *env, const char *what,
 	    const char *detail);
 void	 sched_alert_x(struct sup_env *env, const char *what,
 	    const char *detail, cJSON *extra);
+cJSON	*sched_buttons(void);
 
 /* notify.c: alerts to rvw-notify, operator actions from it */
 void	 notify_enqueue(struct sup_env *env, const cJSON *alert);
@@ -193,7 +290,7 @@ void	 notify_flush(struct sup_env *env);
 void	 notify_on_result(struct sup_env *env, long long task);
 void	 notify_on_operator(struct sup_env *env, struct child *c,
 	    const cJSON *hdr, const cJSON *body);
-void	 notify_on_ack(struct sup_env *env, const cJSON *b);
+void	 notify_on_ack(struct sup_env *env, const struct smsg *m);
 
 /* control.c */
 void	 control_dispatch(struct sup_env *env);
