@@ -4,15 +4,17 @@
  *
  * In order: the settings; the spool (replayed into the store unless
  * --no-replay; unreadable and quarantined events are counted); the store
- * and the health of every unfinished run: a stale worker (marked active
- * while its lease expired, or its last heartbeat is older than three
- * heartbeat intervals), a run waiting for approval longer than 48 h
- * (warning) or 72 h (critical), a panic, a slow heartbeat (warning from
- * 3000 ms, critical from 8000 ms); the store contract (read-only); this
- * machine: the supervisor holding the pid file and answering, its
- * children alive, children a dead supervisor left running, and a .env
- * readable by other users.  Every age is the store's own (struct
- * store_run), never this machine's clock.
+ * and the health of every unfinished run (done, failed and aborted runs
+ * are finished: whatever lock or worker state an aborted run kept is
+ * nobody's problem, so nothing is said about it): a stale worker
+ * (marked active while its lease expired, or its last heartbeat is older
+ * than three heartbeat intervals), a run waiting for approval longer
+ * than 48 h (warning) or 72 h (critical), a panic, a slow heartbeat
+ * (warning from 3000 ms, critical from 8000 ms); the store contract
+ * (read-only); this machine: the supervisor holding the pid file and
+ * answering, its children alive, children a dead supervisor left
+ * running, and a .env readable by other users.  Every age is the
+ * store's own (struct store_run), never this machine's clock.
  *
  * It ends with numbered next actions and exits 0 (ok), 1 (warning) or 2
  * (critical); an unreachable store is critical.  --json prints the same
@@ -125,12 +127,22 @@ check_stale(struct ctl_env *env, struct ctl_diag *d,
 		    STALE_INTERVALS, env->cfg.heartbeat_interval_sec);
 }
 
+static bool
+run_finished(const struct store_run *r)
+{
+	return strcmp(r->status, RUN_DONE) == 0 ||
+	    strcmp(r->status, RUN_FAILED) == 0 ||
+	    strcmp(r->status, RUN_ABORTED) == 0;
+}
+
 static void
 check_run(struct ctl_env *env, struct ctl_diag *d, const struct store_run *r)
 {
 	char a[32], act[512];
 	enum ctl_level lvl;
 
+	if (run_finished(r))
+		return;
 	check_stale(env, d, r);
 	if (strcmp(r->status, RUN_WAITING_APPROVAL) == 0 &&
 	    r->gate_age_sec > GATE_WARN_SEC) {

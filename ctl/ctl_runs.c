@@ -9,14 +9,26 @@
  * set operator action, exactly like the Telegram buttons, so a repeated
  * command is answered "already applied" and never applied twice.
  *
+ * Every decision names the gate it decides (SPEC section 4): approve,
+ * refetch and abort read the run and pass its open gate's nonce, or the
+ * gate named with --gate (its first 8 hex digits, or the full nonce);
+ * the store refuses a gate that is closed or replaced ("no longer
+ * possible").  Without an open gate approve and refetch are not
+ * possible (never sent without a nonce, so they cannot decide a gate
+ * that opened meanwhile); abort still stops a run that has none.  The
+ * answer names the gate: "approved run RAY-99 gate 1a2b3c4d (reason):
+ * applied".
+ *
  * Public: ctl_enqueue, ctl_runs, ctl_events, ctl_action, ctl_unlock.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cJSON.h>
 
@@ -27,8 +39,15 @@
 #include "ctl/ctl.h"
 
 struct opts {
-	const char	*run, *operator_name, *reason, *nonce, *file;
+	const char	*run, *operator_name, *reason, *gate, *file;
 	bool		 force;
+};
+
+/* The gate a decision names, and how it reads. */
+struct gate_pick {
+	char		 nonce[STORE_ID_MAX];	/* to the store; "" none */
+	char		 label[12];		/* first 8 hex, "" none */
+	const char	*reason;		/* the gate's; NULL unknown */
 };
 
 static int
@@ -46,8 +65,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			dst = &o->operator_name;
 		else if (strcmp(argv[i], "--reason") == 0)
 			dst = &o->reason;
-		else if (strcmp(argv[i], "--nonce") == 0)
-			dst = &o->nonce;
+		else if (strcmp(argv[i], "--gate") == 0 ||
+		    strcmp(argv[i], "--nonce") == 0)
+			dst = &o->gate;
 		else if (strcmp(argv[i], "--force") == 0) {
 			o->force = true;
 			continue;
@@ -169,7 +189,10 @@ run_json(const struct store_run *r)
 	cJSON_AddBoolToObject(o, "locked", r->lock_token[0] != '\0');
 	cJSON_AddStringToObject(o, "lease_expires_at", r->lease_expires_at);
 	cJSON_AddBoolToObject(o, "lease_expired", r->lease_expired);
+	cJSON_AddStringToObject(o, "gate_nonce", r->gate_nonce);
 	cJSON_AddStringToObject(o, "gate_reason", r->gate_reason);
+	cJSON_AddStringToObject(o, "decided_nonce", r->decided_nonce);
+	cJSON_AddStringToObject(o, "decision", r->decision);
 	cJSON_AddStringToObject(o, "created_at", r->created_at);
 	cJSON_AddStringToObject(o, "error", r->error);
 	return o;
@@ -250,31 +273,167 @@ ctl_events(struct ctl_env *env, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* 8 hex digits or a UUID, copied in lower case into <out>. */
+static bool
+gate_arg(const char *s, char *out, size_t size)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 8) {
+		for (i = 0; i < n; i++)
+			if (!isxdigit((unsigned char)s[i]))
+				return false;
+	} else if (!id_uuid_valid(s))
+		return false;
+	if (n >= size)
+		return false;
+	for (i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	return true;
+}
+
+static bool
+nonce_is(const char *full, const char *given)
+{
+	return full[0] != '\0' && strncasecmp(full, given,
+	    strlen(given)) == 0;
+}
+
+/*
+ * Which gate <action> decides on run <r>: the one named by <given>
+ * (already checked; a prefix of the open or last decided gate is passed
+ * in full), else the open gate, else the gate this action already
+ * decided (the store answers "already applied").  Returns 0, or -1 when
+ * there is no gate to name and <action> needs one.
+ */
+static int
+gate_pick(const struct store_run *r, const char *action, const char *given,
+    struct gate_pick *g)
+{
+	memset(g, 0, sizeof(*g));
+	if (given != NULL) {
+		if (nonce_is(r->gate_nonce, given)) {
+			strlcpy(g->nonce, r->gate_nonce, sizeof(g->nonce));
+			g->reason = r->gate_reason;
+		} else if (nonce_is(r->decided_nonce, given))
+			strlcpy(g->nonce, r->decided_nonce, sizeof(g->nonce));
+		else
+			strlcpy(g->nonce, given, sizeof(g->nonce));
+	} else if (r->gate_nonce[0] != '\0') {
+		strlcpy(g->nonce, r->gate_nonce, sizeof(g->nonce));
+		g->reason = r->gate_reason;
+	} else if (r->decided_nonce[0] != '\0' &&
+	    strcmp(r->decision, action) == 0)
+		strlcpy(g->nonce, r->decided_nonce, sizeof(g->nonce));
+	else if (strcmp(action, "abort") != 0)
+		return -1;
+	(void)snprintf(g->label, sizeof(g->label), "%.8s", g->nonce);
+	return 0;
+}
+
+static const char *
+done_verb(const char *action)
+{
+	if (strcmp(action, "approve") == 0)
+		return "approved";
+	if (strcmp(action, "refetch") == 0)
+		return "refetch requested for";
+	return "aborted";
+}
+
+/* "<verb> run <video> gate <hex8> (<reason>)" or "... (no open gate)". */
+static void
+action_head(char *buf, size_t size, const char *verb,
+    const struct store_run *r, const struct gate_pick *g)
+{
+	if (g->label[0] == '\0')
+		(void)snprintf(buf, size, "%s run %s (no open gate)", verb,
+		    r->video_id);
+	else if (g->reason != NULL && g->reason[0] != '\0')
+		(void)snprintf(buf, size, "%s run %s gate %s (%s)", verb,
+		    r->video_id, g->label, g->reason);
+	else
+		(void)snprintf(buf, size, "%s run %s gate %s", verb,
+		    r->video_id, g->label);
+}
+
+static void
+action_print(const struct ctl_env *env, const char *action,
+    const struct store_run *r, const struct gate_pick *g, const char *result,
+    const char *words, const char *msg)
+{
+	char head[384];
+	cJSON *j;
+
+	if (env->json) {
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "action", action);
+		cJSON_AddStringToObject(j, "run_id", r->run_id);
+		cJSON_AddStringToObject(j, "video_id", r->video_id);
+		cJSON_AddStringToObject(j, "gate", g->label);
+		cJSON_AddStringToObject(j, "gate_reason", g->reason != NULL ?
+		    g->reason : "");
+		cJSON_AddStringToObject(j, "result", result);
+		cJSON_AddStringToObject(j, "msg", msg);
+		ctl_print_json(j);
+		cJSON_Delete(j);
+		return;
+	}
+	action_head(head, sizeof(head), strcmp(result, "applied") == 0 ?
+	    done_verb(action) : action, r, g);
+	printf("%s: %s%s%s\n", head, words, msg[0] ? ": " : "", msg);
+}
+
+/*
+ * rvctl approve | refetch | abort --run ID --operator NAME [--gate N]:
+ * decide the run's open gate (or gate N), through the store's operator
+ * action.  Exit 0 applied or already applied, 1 not possible.
+ */
 int
 ctl_action(struct ctl_env *env, int argc, char **argv)
 {
-	static const char *names[] = { "applied", "already applied",
-	    "not possible" };
+	static const char *results[] = { "applied", "already_applied",
+	    "not_possible" };
 	enum store_action_result res;
+	struct gate_pick g;
 	struct store_run r;
 	struct opts o;
-	char err[512], msg[512] = "";
+	char err[512], msg[512] = "", given[STORE_ID_MAX];
+	const char *words;
 	int rc;
 
 	if (parse_opts(argc, argv, &o) == -1 || o.run == NULL ||
 	    o.operator_name == NULL)
 		return ctl_usage(ctl_lookup(argv[0]));
+	if (o.gate != NULL && !gate_arg(o.gate, given, sizeof(given))) {
+		fprintf(stderr, "rvctl %s: --gate \"%.40s\" is not 8 hex "
+		    "digits or a gate nonce\n", argv[0], o.gate);
+		return CTL_USAGE;
+	}
 	if ((rc = ctl_store(env)) != 0 || (rc = resolve_run(env, o.run,
 	    &r)) != 0)
 		return rc;
+	if (gate_pick(&r, argv[0], o.gate != NULL ? given : NULL, &g) == -1) {
+		(void)snprintf(msg, sizeof(msg), "nothing to decide (status "
+		    "%s)", r.status);
+		action_print(env, argv[0], &r, &g, "not_possible",
+		    "not possible", msg);
+		return CTL_WARN;
+	}
 	if (env->st.ops->operator_action(env->st.impl, r.run_id, argv[0],
-	    o.operator_name, o.nonce ? o.nonce : "", &res, msg, sizeof(msg),
-	    err, sizeof(err)) == -1) {
+	    o.operator_name, g.nonce, &res, msg, sizeof(msg), err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl %s: %s\n", argv[0], err);
 		return CTL_DATAERR;
 	}
-	printf("%s %s (%s): %s%s%s\n", argv[0], r.video_id, r.run_id,
-	    names[res], msg[0] ? ": " : "", msg);
+	if (res == ACTION_APPLIED)
+		words = "applied";
+	else if (res == ACTION_ALREADY_APPLIED)
+		words = "already applied";
+	else
+		words = g.nonce[0] != '\0' ? "no longer possible" :
+		    "not possible";
+	action_print(env, argv[0], &r, &g, results[res], words, msg);
 	return res == ACTION_NOT_POSSIBLE ? CTL_WARN : CTL_OK;
 }
 

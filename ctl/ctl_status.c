@@ -3,12 +3,18 @@
  * ctl_status.c: rvctl status, and the client side of the control channel.
  *
  * A running supervisor is asked over state/runtime/control.ipc (a DEALER,
- * one request, a bounded wait).  Without a supervisor holding the pid
- * file, status says so, shows the runs the store says this worker still
- * holds, and exits 3 (--json: "supervisor": null).  Both end with the
- * preflight (credits needed for the queue against the credits available)
- * and quality summary of ctl_report.c; that part reads the store and the
- * index but never the ledger, and never creates a store.
+ * one request, a bounded wait).  Its answer shows its run with the run
+ * state machine's state and the open gate (first 8 hex digits of the
+ * nonce, as rvctl approve --gate takes it); when the supervisor says its
+ * store is unusable (supervisor.store or .store_state "unusable", e.g. a
+ * handle that broke or opened read-only), status prints "store: unusable
+ * (<why>)" and exits 69, as any command whose store cannot be used.
+ * Without a supervisor holding the pid file, status says so, shows the
+ * runs the store says this worker still holds, and exits 3 (--json:
+ * "supervisor": null).  Both end with the preflight (credits needed for
+ * the queue against the credits available) and quality summary of
+ * ctl_report.c; that part reads the store and the index but never the
+ * ledger, and never creates a store.
  *
  * Public: ctl_status, ctl_control_request.
  */
@@ -83,38 +89,71 @@ out:
 	return body;
 }
 
+static const char *
+jstr(const cJSON *o, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+
+	return v != NULL ? v : "";
+}
+
+/*
+ * Does the supervisor say its store is unusable ("store" or
+ * "store_state" is "unusable")?  <why> gets why.
+ */
+static bool
+store_unusable(const cJSON *st, const char **why)
+{
+	const cJSON *s = cJSON_GetObjectItem(st, "supervisor");
+
+	*why = jstr(s, "store_error")[0] != '\0' ? jstr(s, "store_error") :
+	    "no reason given";
+	return strcmp(jstr(s, "store"), "unusable") == 0 ||
+	    strcmp(jstr(s, "store_state"), "unusable") == 0;
+}
+
+static void
+print_run(const cJSON *r)
+{
+	const char *ms = jstr(r, "machine_state"), *gate = jstr(r,
+	    "gate_nonce");
+
+	printf("run         %s (%s)  stage %s  status %s", jstr(r, "video_id"),
+	    jstr(r, "run_id"), jstr(r, "stage"), jstr(r, "status"));
+	if (ms[0] != '\0')
+		printf("  state %s", ms);
+	if (gate[0] != '\0')
+		printf("  gate %.8s", gate);
+	printf("  epoch %d  heartbeat latency %d ms\n",
+	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "lease_epoch")),
+	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(r,
+	    "last_heartbeat_latency_ms")));
+}
+
 static void
 print_human(const cJSON *st)
 {
 	const cJSON *s = cJSON_GetObjectItem(st, "supervisor");
 	const cJSON *r = cJSON_GetObjectItem(st, "run"), *c;
+	const char *why;
 
 	printf("supervisor  pid %d  worker %s  state %s  since %s\n",
 	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "pid")),
-	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "worker_id")),
-	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "state")),
-	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "started_at")));
+	    jstr(s, "worker_id"), jstr(s, "state"), jstr(s, "started_at"));
+	if (store_unusable(st, &why))
+		printf("store: unusable (%s)\n", why);
 	if (!cJSON_IsObject(r))
 		printf("run         none\n");
 	else
-		printf("run         %s (%s)  stage %s  status %s  epoch %d  "
-		    "heartbeat latency %d ms\n",
-		    cJSON_GetStringValue(cJSON_GetObjectItem(r, "video_id")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(r, "run_id")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(r, "stage")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(r,
-		    "lease_epoch")), (int)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(r, "last_heartbeat_latency_ms")));
+		print_run(r);
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(st, "children"))
 		printf("child       %-9s pid %-7d %-9s restarts %-3d last "
-		    "heartbeat %d ms ago\n",
-		    cJSON_GetStringValue(cJSON_GetObjectItem(c, "kind")),
+		    "heartbeat %d ms ago\n", jstr(c, "kind"),
 		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(c, "pid")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(c, "state")),
+		    jstr(c, "state"), (int)cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(c, "restarts")),
 		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(c,
-		    "restarts")), (int)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(c, "last_heartbeat_ms_ago")));
+		    "last_heartbeat_ms_ago")));
 }
 
 /* Without a supervisor: what the store says this worker holds. */
@@ -195,16 +234,17 @@ status_json(const struct ctl_env *env, cJSON *st, const struct ctl_runs *runs,
  * The supervisor's live state when one runs (else what the pid file and
  * the store say), then the preflight and quality lines.  Never creates a
  * store and reads no ledger, so it answers quickly.  Exit 0 running,
- * 3 no supervisor.
+ * 3 no supervisor, 69 the supervisor's store is unusable.
  */
 int
 ctl_status(struct ctl_env *env, int argc, char **argv)
 {
 	struct ctl_runs runs;
 	char err[512], rerr[512];
+	const char *why;
 	cJSON *st;
 	pid_t pid;
-	bool have_runs;
+	bool have_runs, unusable;
 
 	(void)argv;
 	if (argc > 1)
@@ -238,8 +278,9 @@ ctl_status(struct ctl_env *env, int argc, char **argv)
 		ctl_runs_clear(&runs);
 	if (st == NULL)
 		return CTL_NOTRUN;
+	unusable = store_unusable(st, &why);
 	cJSON_Delete(st);
-	return CTL_OK;
+	return unusable ? CTL_UNAVAIL : CTL_OK;
 }
 
 /* rvctl log-level LEVEL: forwarded by rvsup to every child. */

@@ -34,11 +34,12 @@ static const struct ctl_cmd cmds[] = {
 	{ "events", ctl_events, "events --run ID [--json]",
 	    "show a run's events" },
 	{ "approve", ctl_action, "approve --run ID --operator NAME "
-	    "[--nonce N]", "approve a gated run" },
+	    "[--gate NONCE8]", "approve the run's open gate (or that gate)" },
 	{ "refetch", ctl_action, "refetch --run ID --operator NAME "
-	    "[--nonce N]", "re-collect the run's evidence" },
-	{ "abort", ctl_action, "abort --run ID --operator NAME [--nonce N]",
-	    "abort a run" },
+	    "[--gate NONCE8]", "decide the open gate: re-collect the "
+	    "evidence" },
+	{ "abort", ctl_action, "abort --run ID --operator NAME "
+	    "[--gate NONCE8]", "abort a run (deciding its open gate)" },
 	{ "unlock", ctl_unlock, "unlock --run ID --operator NAME --reason TEXT "
 	    "[--force]", "clear a run's lease (exit 0 unlocked, 1 refused)" },
 	{ "doctor", ctl_doctor, "doctor [--no-replay] [--json]",

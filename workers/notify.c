@@ -3,8 +3,9 @@
  * notify.c: rvw-notify, the child that tells the operator on Telegram.
  *
  * The supervisor hands it "alert" tasks (args: alert, run_id, video_id,
- * detail, at, worker_id, and optionally diff and buttons).  The task
- * handler only validates the alert, appends a line to
+ * detail, at, worker_id, and optionally diff, buttons and gate_nonce, the
+ * full nonce of the gate the buttons decide).  The task handler only
+ * validates the alert, appends a line to
  * state/logs/alerts.log (always, so an operator without Telegram still
  * sees every alert), applies the duplicate and rate rules, formats the
  * message and queues it, then returns at once: delivery never holds a
@@ -19,9 +20,10 @@
  * timeout or no answer backs off (0.5 s doubling to 30 s); a bad token or
  * a blocked bot waits a minute and keeps the alerts; a message refused
  * three times is dropped (it stays in alerts.log).  Gate and panic alerts
- * with "buttons" carry Approve / Refetch / Abort / Unlock; presses are
- * handled by notify_poll.c when RAYVAULT_TELEGRAM_POLL=1.  With no
- * TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID the alerts are only logged.
+ * with "buttons" and a gate_nonce carry Approve / Refetch / Abort /
+ * Unlock for that gate; presses are handled by notify_poll.c when
+ * RAYVAULT_TELEGRAM_POLL=1.  With no TELEGRAM_BOT_TOKEN or
+ * TELEGRAM_CHAT_ID the alerts are only logged.
  *
  * The child never talks to the store and never touches the lease: a
  * Telegram outage costs nothing but late alerts.  The bot token is never
@@ -156,7 +158,8 @@ send_params(struct notify *n, const struct notify_item *it)
 
 	cJSON_AddStringToObject(p, "chat_id", n->cfg->telegram_chat_id);
 	cJSON_AddStringToObject(p, "text", it->text);
-	if (it->buttons && (kb = notify_keyboard(it->run_id)) != NULL)
+	if (it->buttons && (kb = notify_keyboard(it->run_id,
+	    it->gate_nonce)) != NULL)
 		cJSON_AddItemToObject(p, "reply_markup", kb);
 	return p;
 }
@@ -345,6 +348,10 @@ notify_task(struct wrk_env *env, const char *type, const cJSON *args,
 		free(a);
 		return WRK_FAIL;
 	}
+	if (a->no_gate)
+		log_warnx("alert %s for run %.8s asks for buttons but names no "
+		    "gate: sent without buttons", a->kind, a->run_id[0] ?
+		    a->run_id : "-");
 	what = alert_queue(&nt, a);
 	free(a);
 	*result = cJSON_CreateObject();

@@ -24,18 +24,21 @@
 #define NOTIFY_DIFF_MAX		3600
 #define NOTIFY_WID_MAX		65
 #define NOTIFY_BRT_OFFSET_SEC	(-3 * 3600)	/* Brasilia: UTC-3, no DST */
+#define NOTIFY_NONCE_LEN	8	/* gate nonce hex digits on a button */
 
 /* One alert request from the supervisor, validated and cleaned. */
 struct notify_alert {
 	char	 kind[NOTIFY_KIND_MAX];
 	char	 run_id[ID_UUID_LEN + 1];	/* "" when none */
 	char	 video_id[ID_VIDEO_MAX + 1];	/* "" when none */
+	char	 gate_nonce[ID_UUID_LEN + 1];	/* "" when none */
 	char	 worker_id[NOTIFY_WID_MAX];
 	double	 at;				/* epoch seconds */
 	char	 detail[NOTIFY_DETAIL_MAX];
 	char	 diff[NOTIFY_DIFF_MAX];
 	bool	 diff_cut;			/* diff longer than kept */
-	bool	 buttons;
+	bool	 buttons;			/* asked for, with a gate */
+	bool	 no_gate;			/* asked for, no gate named */
 };
 
 /* What an alert kind means and what the operator should do next. */
@@ -73,28 +76,37 @@ struct notify_press {
 	char		 data[TG_CALLBACK_MAX + 2];	/* "" when absent */
 };
 
+/* What a button's callback data names. */
+struct notify_cb {
+	char		 action;			/* a r x u */
+	char		 run_id[ID_UUID_LEN + 1];
+	char		 nonce[NOTIFY_NONCE_LEN + 1];	/* "" when legacy */
+};
+
 enum notify_press_verdict {
 	PRESS_OK = 0,
 	PRESS_IGNORE,		/* not a button press: nothing to answer */
 	PRESS_NOT_AUTHORISED,
-	PRESS_MALFORMED
+	PRESS_MALFORMED,
+	PRESS_LEGACY		/* a button of before gate nonces */
 };
 
 int	notify_cb_format(char *buf, size_t size, char action,
-	    const char *run_id);
-int	notify_cb_parse(const char *data, char *action,
-	    char run_id[ID_UUID_LEN + 1]);
+	    const char *run_id, const char *gate_nonce);
+int	notify_cb_parse(const char *data, struct notify_cb *cb);
 const char *notify_cb_action_name(char action);
-cJSON	*notify_keyboard(const char *run_id);
+cJSON	*notify_keyboard(const char *run_id, const char *gate_nonce);
 int	notify_ids_parse(const char *list, long long *ids, size_t max,
 	    size_t *n, char *bad, size_t badlen);
 bool	notify_chat_parse(const char *s, long long *id);
 int	notify_press_parse(const cJSON *update, struct notify_press *p);
 enum notify_press_verdict notify_press_check(const struct notify_press *p,
 	    const long long *admins, size_t nadmins, bool chat_known,
-	    long long chat_id, char *action, char run_id[ID_UUID_LEN + 1]);
+	    long long chat_id, struct notify_cb *cb);
 void	notify_press_who(const struct notify_press *p, char *operator_name,
 	    size_t osize, char *who, size_t wsize);
+const char *notify_answer_text(const char *action, const char *result,
+	    const char *msg);
 size_t	notify_decision_text(char *buf, size_t size, const char *orig,
 	    const char *action_name, const char *who, const char *outcome,
 	    double epoch);
@@ -112,6 +124,7 @@ struct notify_item {
 	char		 kind[NOTIFY_KIND_MAX];
 	char		 run_id[ID_UUID_LEN + 1];
 	char		 video_id[ID_VIDEO_MAX + 1];
+	char		 gate_nonce[ID_UUID_LEN + 1];
 	bool		 buttons;
 	int		 attempts;
 };

@@ -5,19 +5,24 @@
  * An "alert" task from the supervisor is validated into a struct
  * notify_alert (notify_alert_parse) and turned into the plain text of one
  * Telegram message (notify_format): the kind's title, the video id, the
- * short run id (first 8 characters), the worker, the time in UTC and in
- * Brasilia (UTC-3, no daylight saving time since 2019), what the alert
- * means and what the operator should do next (the table below, which
- * follows the panic table of the specification and the operator guide's
- * recipes), the detail, and for gates the evidence diff.  The text is at
- * most TG_TEXT_MAX bytes, always valid UTF-8, without control characters
- * other than newlines and tabs; an over-long diff is cut with a note
- * pointing at the evidence file.  No parse_mode is used, so nothing needs
- * escaping.  Nothing here sends, queues or logs.
+ * short run id (first 8 characters), the gate (first 8 hex digits of its
+ * nonce, as rvctl shows it) when the alert names one, the worker, the
+ * time in UTC and in Brasilia (UTC-3, no daylight saving time since
+ * 2019), what the alert means and what the operator should do next (the
+ * table below, which follows the panic table of the specification and
+ * the operator guide's recipes), the detail, and for gates the evidence
+ * diff.  The text is at most TG_TEXT_MAX bytes, always valid UTF-8,
+ * without control characters other than newlines and tabs; an over-long
+ * diff is cut with a note pointing at the evidence file.  Buttons are
+ * only promised when the alert names its gate ("gate_nonce", a UUID): a
+ * button must say which gate it decides; without one the text says to
+ * decide with rvctl.  No parse_mode is used, so nothing needs escaping.
+ * Nothing here sends, queues or logs.
  *
  * Public: notify_kind_lookup, notify_alert_parse, notify_format,
  * notify_times, notify_clean.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -249,13 +254,13 @@ notify_alert_parse(const cJSON *args, struct notify_alert *a, char *err,
     size_t errlen)
 {
 	static const char *keys[] = { "alert", "run_id", "video_id",
-	    "worker_id", "at", "detail", "diff" };
-	const char *v[7];
+	    "worker_id", "at", "detail", "diff", "gate_nonce" };
+	const char *v[8];
 	const cJSON *b;
 	size_t i;
 
 	memset(a, 0, sizeof(*a));
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		if (opt_str(args, keys[i], &v[i]) == -1) {
 			(void)snprintf(err, errlen, "alert: \"%s\" is not a "
 			    "string", keys[i]);
@@ -271,6 +276,10 @@ notify_alert_parse(const cJSON *args, struct notify_alert *a, char *err,
 		strlcpy(a->run_id, v[1], sizeof(a->run_id));
 	if (v[2] != NULL && id_video_valid(v[2]))
 		strlcpy(a->video_id, v[2], sizeof(a->video_id));
+	if (v[7] != NULL && id_uuid_valid(v[7]) && a->run_id[0] != '\0')
+		for (i = 0; i <= ID_UUID_LEN; i++)
+			a->gate_nonce[i] = (char)tolower(
+			    (unsigned char)v[7][i]);
 	(void)notify_clean(a->worker_id, sizeof(a->worker_id), v[3], false);
 	if (v[4] == NULL || clock_parse_iso(v[4], &a->at) == -1)
 		a->at = (double)time(NULL);
@@ -281,7 +290,8 @@ notify_alert_parse(const cJSON *args, struct notify_alert *a, char *err,
 	rtrim(a->detail);
 	rtrim(a->diff);
 	b = cJSON_GetObjectItemCaseSensitive(args, "buttons");
-	a->buttons = cJSON_IsTrue(b) && a->run_id[0] != '\0';
+	a->buttons = cJSON_IsTrue(b) && a->gate_nonce[0] != '\0';
+	a->no_gate = cJSON_IsTrue(b) && !a->buttons;
 	return 0;
 }
 
@@ -359,17 +369,25 @@ notify_format(const struct notify_alert *a, int held, char *buf, size_t size)
 	sb_add(&b, "RayVault %s", k->title ? k->title : a->kind);
 	if (k->title != NULL && strcmp(k->title, a->kind) != 0)
 		sb_add(&b, " (%s)", a->kind);
-	sb_add(&b, "\nVideo: %s\nRun: %.8s\nWorker: %s\nTime: %s / %s\n",
-	    a->video_id[0] ? a->video_id : "-",
-	    a->run_id[0] ? a->run_id : "-",
-	    a->worker_id[0] ? a->worker_id : "-", utc, brt);
+	sb_add(&b, "\nVideo: %s\nRun: %.8s\n", a->video_id[0] ? a->video_id :
+	    "-", a->run_id[0] ? a->run_id : "-");
+	if (a->gate_nonce[0] != '\0')
+		sb_add(&b, "Gate: %.*s\n", NOTIFY_NONCE_LEN, a->gate_nonce);
+	sb_add(&b, "Worker: %s\nTime: %s / %s\n", a->worker_id[0] ?
+	    a->worker_id : "-", utc, brt);
 	sb_add(&b, "\nWhat happened: %s\n", k->meaning);
 	if (a->detail[0] != '\0')
 		sb_add(&b, "Detail: %s\n", a->detail);
 	sb_add(&b, "\nWhat to do: %s", k->action);
 	if (a->buttons)
 		sb_add(&b, "\nButtons below: Approve, Refetch, Abort, Unlock "
-		    "(admins only).");
+		    "(admins only; they act on gate %.*s only).",
+		    NOTIFY_NONCE_LEN, a->gate_nonce);
+	else if (a->no_gate)
+		sb_add(&b, "\nNo buttons: this alert names no gate. Decide "
+		    "with rvctl approve, refetch or abort --run %s --operator "
+		    "NAME.", a->video_id[0] ? a->video_id : a->run_id[0] ?
+		    a->run_id : "<run>");
 	if (held > 0)
 		sb_add(&b, "\n(%d similar alert%s held back by the rate limit; "
 		    "see state/logs/alerts.log.)", held, held == 1 ? " was" :

@@ -4,9 +4,11 @@
  * decide which alerts are sent at all.
  *
  * One incident sends one alert: an alert whose incident key (kind, run
- * id, and the detail with every run of digits folded, so "heartbeat 31 s
- * ago" and "heartbeat 62 s ago" are the same incident) was admitted less
- * than NOTIFY_WINDOW_MS ago is a duplicate.  Repeats that differ are rate
+ * id, gate nonce, and the detail with every run of digits folded, so
+ * "heartbeat 31 s ago" and "heartbeat 62 s ago" are the same incident)
+ * was admitted less than NOTIFY_WINDOW_MS ago is a duplicate.  A new gate
+ * of the same run is a new incident: its message carries the only
+ * buttons that can still decide.  Repeats that differ are rate
  * limited: at most NOTIFY_PER_KEY_MAX alerts of one kind for one run per
  * window; those held back are counted and the next one sent says so.  An
  * alert with buttons is never held back by that limit (the operator needs
@@ -53,13 +55,16 @@ void
 notify_incident_key(const struct notify_alert *a, bool with_detail,
     char key[17])
 {
-	char text[NOTIFY_KIND_MAX + ID_UUID_LEN + NOTIFY_DETAIL_MAX + 4];
+	char text[NOTIFY_KIND_MAX + 2 * ID_UUID_LEN + NOTIFY_DETAIL_MAX + 8];
 	char hex[65];
 	const char *d;
 	size_t o;
 
 	o = (size_t)snprintf(text, sizeof(text), "%s|%s|", a->kind,
 	    a->run_id[0] ? a->run_id : a->video_id);
+	if (with_detail && a->gate_nonce[0] != '\0')
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s|",
+		    a->gate_nonce);
 	for (d = a->detail; with_detail && *d != '\0' && o + 1 < sizeof(text);
 	    d++) {
 		if (isdigit((unsigned char)*d)) {
@@ -165,6 +170,7 @@ notify_outbox_push(struct notify_outbox *o, char *text,
 	strlcpy(it->kind, a->kind, sizeof(it->kind));
 	strlcpy(it->run_id, a->run_id, sizeof(it->run_id));
 	strlcpy(it->video_id, a->video_id, sizeof(it->video_id));
+	strlcpy(it->gate_nonce, a->gate_nonce, sizeof(it->gate_nonce));
 	it->buttons = a->buttons;
 	o->n++;
 	return it->seq;

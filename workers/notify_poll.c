@@ -16,13 +16,19 @@
  *
  * A press is obeyed only when the user is in TELEGRAM_ADMIN_USER_IDS and
  * the message is in TELEGRAM_CHAT_ID, and its callback data is exactly
- * "rv:[arxu]:<uuid>".  The action goes to the supervisor, which applies
- * it with the store's compare-and-set (worker_operator_action), so a
- * double click or a stale button is "already applied" or "no longer
- * possible".  The answer is shown with answerCallbackQuery; an applied
- * action also edits the message to record the decision and who made it,
- * and removes the buttons.  Answers and edits wait in a small queue of
- * their own, retried a few times, then given up.
+ * "rv:[arxu]:<uuid>:<8 hex>" (the run and its gate's nonce prefix).  The
+ * action goes to the supervisor with that nonce prefix, and the store's
+ * compare-and-set decides (worker_operator_action): a double click is
+ * "already applied", a button of a gate that is closed or replaced "no
+ * longer possible", and Unlock never forces (on a live lease it is
+ * refused, and the answer names rvctl unlock --force).  A button of
+ * before gate nonces ("rv:[arxu]:<uuid>") names no gate: it is answered
+ * "no longer possible" and nothing is asked of the supervisor.  Other
+ * data is answered "malformed".  The answer is shown with
+ * answerCallbackQuery; an applied action also edits the message to
+ * record the decision and who made it, and removes the buttons.  Answers
+ * and edits wait in a small queue of their own, retried a few times,
+ * then given up.
  *
  * Public: notify_offset_load, notify_poll_step, notify_aux_step.
  */
@@ -192,39 +198,27 @@ edit_decision(struct notify *n, const struct notify_press *p,
 	aux_push(n, "editMessageText", e);
 }
 
-static const char *
-result_words(const char *result)
-{
-	if (strcmp(result, "applied") == 0)
-		return "applied";
-	if (strcmp(result, "already_applied") == 0)
-		return "already applied";
-	if (strcmp(result, "not_possible") == 0)
-		return "no longer possible";
-	return "not applied: try again";
-}
-
 /* An authorised press with valid data: ask the supervisor to act. */
 static void
-obey(struct notify *n, const struct notify_press *p, char code,
-    const char *run_id)
+obey(struct notify *n, const struct notify_press *p,
+    const struct notify_cb *cb)
 {
-	const char *action = notify_cb_action_name(code), *words;
+	const char *action = notify_cb_action_name(cb->action), *words;
 	char opname[64], who[80], reason[160], result[32], msg[256];
 
 	notify_press_who(p, opname, sizeof(opname), who, sizeof(who));
 	(void)snprintf(reason, sizeof(reason), "Telegram unlock by %s", who);
-	if (worker_operator_action(n->env, run_id, action, opname,
-	    code == 'u' ? reason : "", result, sizeof(result), msg,
-	    sizeof(msg)) == -1) {
-		log_warnx("Telegram %s of run %s by %s: the supervisor did "
-		    "not answer", action, run_id, who);
+	if (worker_operator_action(n->env, cb->run_id, action, opname,
+	    cb->action == 'u' ? reason : "", cb->nonce, result,
+	    sizeof(result), msg, sizeof(msg)) == -1) {
+		log_warnx("Telegram %s of run %s gate %s by %s: the supervisor "
+		    "did not answer", action, cb->run_id, cb->nonce, who);
 		answer(n, p, "not applied: try again");
 		return;
 	}
-	words = result_words(result);
-	log_info("Telegram %s of run %s by %s: %s%s%s", action, run_id, who,
-	    words, msg[0] ? "; " : "", msg);
+	words = notify_answer_text(action, result, msg);
+	log_info("Telegram %s of run %s gate %s by %s: %s%s%s", action,
+	    cb->run_id, cb->nonce, who, result, msg[0] ? "; " : "", msg);
 	answer(n, p, words);
 	if (strcmp(result, "applied") == 0)
 		edit_decision(n, p, action, who);
@@ -233,10 +227,10 @@ obey(struct notify *n, const struct notify_press *p, char code,
 static void
 handle_press(struct notify *n, const struct notify_press *p)
 {
-	char code, run_id[ID_UUID_LEN + 1];
+	struct notify_cb cb;
 
 	switch (notify_press_check(p, n->admins, n->nadmins, n->chat_numeric,
-	    n->chat_id, &code, run_id)) {
+	    n->chat_id, &cb)) {
 	case PRESS_IGNORE:
 		return;
 	case PRESS_NOT_AUTHORISED:
@@ -250,8 +244,14 @@ handle_press(struct notify *n, const struct notify_press *p)
 		    "malformed callback data", p->from_id);
 		answer(n, p, "malformed");
 		return;
+	case PRESS_LEGACY:
+		log_info("Telegram %s of run %s by user %lld: an old button "
+		    "that names no gate; no longer possible",
+		    notify_cb_action_name(cb.action), cb.run_id, p->from_id);
+		answer(n, p, "no longer possible");
+		return;
 	case PRESS_OK:
-		obey(n, p, code, run_id);
+		obey(n, p, &cb);
 		return;
 	}
 }

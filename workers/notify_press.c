@@ -3,20 +3,29 @@
  * notify_press.c: the inline buttons of an alert and the presses that
  * come back.
  *
- * A gate or panic alert carries four buttons whose callback_data is
- * "rv:<a|r|x|u>:<run uuid>" (approve, refetch, abort, unlock; 41 bytes,
- * under Telegram's 64).  A press arrives as a getUpdates update with a
- * callback_query; notify_press_parse() takes the fields RayVault needs,
- * checking every type and range, and notify_press_check() decides: not a
- * press (ignore), not authorised (the user is not in
- * TELEGRAM_ADMIN_USER_IDS or the message is not in TELEGRAM_CHAT_ID),
- * malformed (anything but the exact data format), or ok.  Authorisation is
- * checked first so a stranger learns nothing about the data format.
- * Nothing here talks to Telegram or the supervisor, and nothing logs.
+ * A gate alert (a gate_opened or a panic waiting for the operator) carries
+ * four buttons whose callback_data is
+ * "rv:<a|r|x|u>:<run uuid>:<first 8 hex digits of the gate nonce>"
+ * (approve, refetch, abort, unlock; 50 bytes, under Telegram's 64), so
+ * every press names the gate it decides and the store can answer "no
+ * longer possible" for a gate that was closed or replaced.  A press
+ * arrives as a getUpdates update with a callback_query;
+ * notify_press_parse() takes the fields RayVault needs, checking every
+ * type and range, and notify_press_check() decides: not a press (ignore),
+ * not authorised (the user is not in TELEGRAM_ADMIN_USER_IDS or the
+ * message is not in TELEGRAM_CHAT_ID), malformed (anything but the exact
+ * data format), legacy (the exact 3-part data of the buttons sent before
+ * gate nonces, "rv:<a|r|x|u>:<run uuid>": it names no gate, so it is
+ * answered "no longer possible" and never acted on), or ok.
+ * Authorisation is checked first so a stranger learns nothing about the
+ * data format.  notify_answer_text() words the store's verdict for the
+ * chat.  Nothing here talks to Telegram or the supervisor, and nothing
+ * logs.
  *
  * Public: notify_cb_format, notify_cb_parse, notify_cb_action_name,
  * notify_keyboard, notify_ids_parse, notify_chat_parse, notify_press_parse,
- * notify_press_check, notify_press_who, notify_decision_text.
+ * notify_press_check, notify_press_who, notify_answer_text,
+ * notify_decision_text.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -29,7 +38,8 @@
 
 #include "workers/notify_lib.h"
 
-#define CB_LEN		(3 + 1 + 1 + ID_UUID_LEN)	/* rv:a:<uuid> */
+#define CB_LEGACY_LEN	(3 + 1 + 1 + ID_UUID_LEN)	/* rv:a:<uuid> */
+#define CB_LEN		(CB_LEGACY_LEN + 1 + NOTIFY_NONCE_LEN)	/* :<hex8> */
 #define JSON_INT_MAX	9007199254740991.0		/* 2^53 - 1 */
 
 static const struct {
@@ -55,39 +65,83 @@ notify_cb_action_name(char action)
 	return NULL;
 }
 
-/* "rv:<action>:<run_id>" into <buf>.  Returns 0, -1 when invalid. */
-int
-notify_cb_format(char *buf, size_t size, char action, const char *run_id)
+static bool
+hex8_ok(const char *s)
 {
+	size_t i;
+
+	for (i = 0; i < NOTIFY_NONCE_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/*
+ * "rv:<action>:<run_id>:<nonce8>" into <buf>; <gate_nonce> is the gate's
+ * full UUID (or already its first 8 hex digits), written in lower case.
+ * Returns 0, -1 when an argument is invalid or <buf> too small.
+ */
+int
+notify_cb_format(char *buf, size_t size, char action, const char *run_id,
+    const char *gate_nonce)
+{
+	char n8[NOTIFY_NONCE_LEN + 1];
+	size_t i;
 	int n;
 
-	if (notify_cb_action_name(action) == NULL || !id_uuid_valid(run_id))
+	if (notify_cb_action_name(action) == NULL || !id_uuid_valid(run_id) ||
+	    gate_nonce == NULL || (!id_uuid_valid(gate_nonce) &&
+	    strlen(gate_nonce) != NOTIFY_NONCE_LEN))
 		return -1;
-	n = snprintf(buf, size, "rv:%c:%s", action, run_id);
+	for (i = 0; i < NOTIFY_NONCE_LEN; i++)
+		n8[i] = (char)tolower((unsigned char)gate_nonce[i]);
+	n8[NOTIFY_NONCE_LEN] = '\0';
+	if (!hex8_ok(n8))
+		return -1;
+	n = snprintf(buf, size, "rv:%c:%s:%s", action, run_id, n8);
 	return n < 0 || (size_t)n >= size || n > TG_CALLBACK_MAX ? -1 : 0;
 }
 
 /*
- * Parse callback data strictly: exactly "rv:", one of a r x u, ":", and a
- * UUID.  Returns 0 with *action and run_id set, -1 for anything else.
+ * Parse callback data strictly: exactly "rv:", one of a r x u, ":", a
+ * UUID, ":" and 8 lower-case hex digits.  Returns 0 with <cb> filled; 1
+ * for the exact legacy data "rv:<a|r|x|u>:<uuid>" (<cb> filled, its nonce
+ * ""); -1 for anything else.
  */
 int
-notify_cb_parse(const char *data, char *action, char run_id[ID_UUID_LEN + 1])
+notify_cb_parse(const char *data, struct notify_cb *cb)
 {
-	if (data == NULL || strlen(data) != CB_LEN ||
-	    strncmp(data, "rv:", 3) != 0 || data[4] != ':' ||
-	    notify_cb_action_name(data[3]) == NULL ||
-	    !id_uuid_valid(data + 5))
+	char run[ID_UUID_LEN + 1];
+	size_t len;
+
+	memset(cb, 0, sizeof(*cb));
+	if (data == NULL || ((len = strlen(data)) != CB_LEN &&
+	    len != CB_LEGACY_LEN) || strncmp(data, "rv:", 3) != 0 ||
+	    data[4] != ':' || notify_cb_action_name(data[3]) == NULL)
 		return -1;
-	*action = data[3];
-	memcpy(run_id, data + 5, ID_UUID_LEN);
-	run_id[ID_UUID_LEN] = '\0';
+	memcpy(run, data + 5, ID_UUID_LEN);
+	run[ID_UUID_LEN] = '\0';
+	if (!id_uuid_valid(run))
+		return -1;
+	if (len == CB_LEN && (data[CB_LEGACY_LEN] != ':' ||
+	    !hex8_ok(data + CB_LEGACY_LEN + 1)))
+		return -1;
+	cb->action = data[3];
+	strlcpy(cb->run_id, run, sizeof(cb->run_id));
+	if (len == CB_LEGACY_LEN)
+		return 1;
+	memcpy(cb->nonce, data + CB_LEGACY_LEN + 1, NOTIFY_NONCE_LEN);
+	cb->nonce[NOTIFY_NONCE_LEN] = '\0';
 	return 0;
 }
 
-/* The reply_markup of a gate or panic alert; NULL when run_id is bad. */
+/*
+ * The reply_markup of a gate alert; NULL when <run_id> or <gate_nonce>
+ * is not usable.
+ */
 cJSON *
-notify_keyboard(const char *run_id)
+notify_keyboard(const char *run_id, const char *gate_nonce)
 {
 	cJSON *kb, *rows, *row = NULL, *b;
 	char data[TG_CALLBACK_MAX + 1];
@@ -97,7 +151,7 @@ notify_keyboard(const char *run_id)
 	rows = cJSON_AddArrayToObject(kb, "inline_keyboard");
 	for (i = 0; i < NACTIONS; i++) {
 		if (notify_cb_format(data, sizeof(data), actions[i].code,
-		    run_id) == -1) {
+		    run_id, gate_nonce) == -1) {
 			cJSON_Delete(kb);
 			return NULL;
 		}
@@ -245,12 +299,12 @@ notify_press_parse(const cJSON *update, struct notify_press *p)
 
 enum notify_press_verdict
 notify_press_check(const struct notify_press *p, const long long *admins,
-    size_t nadmins, bool chat_known, long long chat_id, char *action,
-    char run_id[ID_UUID_LEN + 1])
+    size_t nadmins, bool chat_known, long long chat_id, struct notify_cb *cb)
 {
 	bool admin = false;
 	size_t i;
 
+	memset(cb, 0, sizeof(*cb));
 	if (!p->is_callback || p->query_id[0] == '\0')
 		return PRESS_IGNORE;
 	for (i = 0; i < nadmins; i++)
@@ -258,9 +312,14 @@ notify_press_check(const struct notify_press *p, const long long *admins,
 			admin = true;
 	if (!admin || !chat_known || !p->has_chat || p->chat_id != chat_id)
 		return PRESS_NOT_AUTHORISED;
-	if (notify_cb_parse(p->data, action, run_id) == -1)
+	switch (notify_cb_parse(p->data, cb)) {
+	case 0:
+		return PRESS_OK;
+	case 1:
+		return PRESS_LEGACY;
+	default:
 		return PRESS_MALFORMED;
-	return PRESS_OK;
+	}
 }
 
 /*
@@ -281,6 +340,34 @@ notify_press_who(const struct notify_press *p, char *operator_name,
 		    p->from_id);
 		(void)snprintf(who, wsize, "user id %lld", p->from_id);
 	}
+}
+
+#define ANSWER_UNLOCK_LIVE	"Unlock refused: the lease is live (a " \
+				"worker holds it). Telegram never forces; " \
+				"if that worker is gone, use rvctl unlock " \
+				"--force."
+
+/*
+ * The words answered in the chat (at most 200 characters) for what the
+ * supervisor said of <action>: <result> is "applied", "already_applied"
+ * or "not_possible", <msg> the store's sentence.  A refused unlock says
+ * the lease is live and names rvctl unlock --force; any other refusal
+ * (the gate is closed or replaced, the run is over) is "no longer
+ * possible".  Returns a static string.
+ */
+const char *
+notify_answer_text(const char *action, const char *result, const char *msg)
+{
+	if (strcmp(result, "applied") == 0)
+		return "applied";
+	if (strcmp(result, "already_applied") == 0)
+		return "already applied";
+	if (strcmp(result, "not_possible") != 0)
+		return "not applied: try again";
+	if (strcmp(action, "unlock") == 0 && (msg == NULL ||
+	    strstr(msg, "no longer possible") == NULL))
+		return ANSWER_UNLOCK_LIVE;
+	return "no longer possible";
 }
 
 /*

@@ -1,13 +1,18 @@
 #!/bin/sh
 # The conflicting sample run, decided from Telegram (loopback Bot API):
-# the gate sends one message with the diff and 4 buttons; presses from a
-# stranger, from another chat, or with malformed data change nothing and
-# are answered "not authorised" / "malformed"; an admin's Refetch is
-# applied and recorded in the message; rvw-notify killed -9 while polling
-# comes back and applies no press twice; the surviving conflict sends
-# panic_integrity_failure, whose Approve pressed twice applies once
-# ("already applied") and lets the run finish.  The bot token appears in
-# no log, no status output and no fixture record.
+# the gate sends one message with the diff and 4 buttons naming the gate
+# (rv:<a|r|x|u>:<run>:<first 8 hex of the gate nonce>); presses from a
+# stranger, from another chat, with malformed data, or an old button
+# without a nonce change nothing and are answered "not authorised" /
+# "malformed" / "no longer possible"; an admin's Refetch is applied and
+# recorded in the message; rvw-notify killed -9 while polling comes back
+# and applies no press twice; the surviving conflict opens a new gate
+# (panic_integrity_failure): Approve on the first gate's message is now
+# "no longer possible" and changes nothing in the store; Unlock on the
+# live lease is refused (naming rvctl unlock --force) and the lease
+# survives; Approve pressed twice applies once ("already applied") and
+# lets the run finish.  The bot token appears in no log, no status output
+# and no fixture record.
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/telegram_env.sh"
 export RAYVAULT_TELEGRAM_POLL=1
@@ -36,6 +41,9 @@ msg_text() {	# MESSAGE_ID: its current text in the fixture
 msg_buttons() {
 	tg_control state "" | json "len(j['messages']['$1'].get('reply_markup', {}).get('inline_keyboard', []))"
 }
+run_field() {	# KEY: that column of the run in ctl runs --json
+	ctl runs --json | json "[r['$1'] for r in j if r['video_id']=='$vid'][0]"
+}
 
 wait_for 60 has_sent "(gate_opened)" && ok "gate alert sent" || fail "no gate alert"
 rid=$(run_id_of "$vid")
@@ -44,30 +52,37 @@ sleep 1
     fail "gate messages: $(sent_with "(gate_opened)")"
 gate=$(tg_q '[m for m in ok if "(gate_opened)" in m["params"]["text"]][0]')
 mid=$(printf "%s\n" "$gate" | json 'j["result"]["message_id"]')
+g1=$(run_field gate_nonce | cut -c1-8)
+[ -n "$g1" ] || fail "the store holds no gate nonce"
 [ "$(printf "%s\n" "$gate" | json '[b["callback_data"] for row in j["params"]["reply_markup"]["inline_keyboard"] for b in row]')" = \
-  "[\"rv:a:$rid\", \"rv:r:$rid\", \"rv:x:$rid\", \"rv:u:$rid\"]" ] &&
-    ok "4 buttons: Approve, Refetch, Abort, Unlock" || fail "buttons: $(printf "%s\n" "$gate" | json 'j["params"].get("reply_markup")')"
+  "[\"rv:a:$rid:$g1\", \"rv:r:$rid:$g1\", \"rv:x:$rid:$g1\", \"rv:u:$rid:$g1\"]" ] &&
+    ok "4 buttons naming the gate: Approve, Refetch, Abort, Unlock" || fail "buttons: $(printf "%s\n" "$gate" | json 'j["params"].get("reply_markup")')"
 printf "%s\n" "$gate" | json 'j["params"]["text"]' | grep "Video: $vid" >/dev/null &&
     printf "%s\n" "$gate" | json 'j["params"]["text"]' | grep "Run: $(echo "$rid" | cut -c1-8)" >/dev/null &&
     printf "%s\n" "$gate" | json 'j["params"]["text"]' | grep -i "volt" >/dev/null &&
     ok "gate message names the video and run, with the voltage diff" || fail "gate text: $(printf "%s\n" "$gate" | json 'j["params"]["text"]')"
 status_is "$vid" waiting_approval || fail "status $(run_status "$vid")"
 
-q=$(tg_press 999 $TG_CHAT "rv:a:$rid" "$mid")
+q=$(tg_press 999 $TG_CHAT "rv:a:$rid:$g1" "$mid")
 answer_is "$q" "not authorised" && ok "stranger's press: not authorised" || fail "stranger: $(tg_answer "$q")"
-q=$(tg_press $TG_ADMIN -100999 "rv:a:$rid" "$mid")
+q=$(tg_press $TG_ADMIN -100999 "rv:a:$rid:$g1" "$mid")
 answer_is "$q" "not authorised" && ok "press from another chat: not authorised" || fail "other chat: $(tg_answer "$q")"
-q=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid:x" "$mid")
+q=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid:$g1:x" "$mid")
 answer_is "$q" "malformed" && ok "malformed callback data refused" || fail "malformed: $(tg_answer "$q")"
-q=$(tg_press $TG_ADMIN $TG_CHAT "rv:q:$rid" "$mid")
+q=$(tg_press $TG_ADMIN $TG_CHAT "rv:q:$rid:$g1" "$mid")
 answer_is "$q" "malformed" || fail "unknown action: $(tg_answer "$q")"
+q=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid:zzzzzzzz" "$mid")
+answer_is "$q" "malformed" || fail "bad nonce: $(tg_answer "$q")"
+q=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid" "$mid")
+answer_is "$q" "no longer possible" && ok "an old button without a gate nonce: no longer possible" ||
+    fail "legacy: $(tg_answer "$q")"
 sleep 0.5
 status_is "$vid" waiting_approval && [ "$(count_events "$rid" operator_action)" -eq 0 ] &&
     [ "$(count_events "$rid" operator_action_ignored)" -eq 0 ] &&
     ok "refused presses changed nothing" || fail "after refused presses: $(run_status "$vid")"
 
 # Refetch, then kill -9 rvw-notify while it long-polls
-q=$(tg_press $TG_ADMIN $TG_CHAT "rv:r:$rid" "$mid")
+q=$(tg_press $TG_ADMIN $TG_CHAT "rv:r:$rid:$g1" "$mid")
 answer_is "$q" "applied" && ok "admin's Refetch applied" || fail "refetch: $(tg_answer "$q")"
 npid=$(child_field notify pid)
 kill -9 "$npid"
@@ -87,15 +102,42 @@ wait_for 60 has_sent "(panic_integrity_failure)" && ok "conflict survived: panic
 [ "$(tg_q "min([x['params']['offset'] for x in r if x['method'] == 'getUpdates' and x['t'] > $killed_at] or [0]) > max(u['update_id'] for x in r if x['method'] == 'getUpdates' and x['status'] == 200 and x['t'] < $killed_at for u in x['result'])")" = true ] &&
     ok "the restarted notifier polls past every handled press" || fail "offset after restart"
 
-# Approve pressed twice on the panic message
+# The conflict survived: a new gate.  A press on the first gate's message
+# is no longer possible and changes nothing.
 pmid=$(tg_q '[m["result"]["message_id"] for m in ok if "(panic_integrity_failure)" in m["params"]["text"]][0]')
-q1=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid" "$pmid")
-q2=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid" "$pmid")
+wait_for 10 status_is "$vid" waiting_approval || fail "not gated again: $(run_status "$vid")"
+g2=$(run_field gate_nonce | cut -c1-8)
+[ -n "$g2" ] && [ "$g2" != "$g1" ] && ok "the surviving conflict opened a new gate" || fail "gates $g1 / $g2"
+tg_q '[b["callback_data"] for m in ok if m["result"]["message_id"] == '"$pmid"' for row in m["params"]["reply_markup"]["inline_keyboard"] for b in row]' |
+    grep -q "rv:a:$rid:$g2" && ok "the panic message's buttons name the new gate" || fail "panic buttons"
+ign=$(count_events "$rid" operator_action_ignored)
+q=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid:$g1" "$mid")
+answer_is "$q" "no longer possible" && ok "Approve on the replaced gate's message: no longer possible" ||
+    fail "stale approve: $(tg_answer "$q")"
+sleep 0.5
+status_is "$vid" waiting_approval && [ "$(run_field gate_nonce | cut -c1-8)" = "$g2" ] &&
+    [ "$(count_events "$rid" operator_action)" -eq 1 ] && [ "$(count_events "$rid" render_started)" -eq 0 ] &&
+    ok "the stale press changed nothing in the store" || fail "after the stale press: $(run_status "$vid")"
+# Unlock never forces: the lease is live, so it is refused and survives.
+epoch=$(run_field lease_epoch)
+q=$(tg_press $TG_ADMIN $TG_CHAT "rv:u:$rid:$g2" "$pmid")
+wait_for 10 tg_answered "$q" && tg_answer "$q" | grep -q "Unlock refused: the lease is live" &&
+    tg_answer "$q" | grep -q "rvctl unlock --force" && ok "Unlock on a live lease: refused, names rvctl unlock --force" ||
+    fail "unlock: $(tg_answer "$q")"
+sleep 3
+[ "$(run_field locked)" = true ] && [ "$(run_field lease_epoch)" = "$epoch" ] && ! grep -q "LOST LOCK" "$T/sup.log" &&
+    ok "the lease survived the Unlock button" || fail "lease after unlock: locked $(run_field locked) epoch $(run_field lease_epoch)"
+[ "$(count_events "$rid" operator_action_ignored)" -eq $((ign + 2)) ] ||
+    fail "ignored actions: $(count_events "$rid" operator_action_ignored), want $((ign + 2))"
+
+# Approve pressed twice on the panic message
+q1=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid:$g2" "$pmid")
+q2=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid:$g2" "$pmid")
 answer_is "$q1" "applied" && answer_is "$q2" "already applied" &&
     ok "Approve twice: applied, then already applied" || fail "approve: $(tg_answer "$q1") / $(tg_answer "$q2")"
 wait_for 120 status_is "$vid" done && ok "approved run completes" || fail "after approve: $(run_status "$vid")"
-[ "$(count_events "$rid" operator_action)" -eq 2 ] && [ "$(count_events "$rid" operator_action_ignored)" -eq 1 ] &&
-    ok "store: 2 actions applied, 1 repeat ignored" ||
+[ "$(count_events "$rid" operator_action)" -eq 2 ] && [ "$(count_events "$rid" operator_action_ignored)" -eq 3 ] &&
+    ok "store: 2 actions applied; the stale approve, the unlock and the repeat ignored" ||
     fail "events: $(count_events "$rid" operator_action) applied, $(count_events "$rid" operator_action_ignored) ignored"
 ctl events --run "$rid" --json | json '[e["payload"]["operator"] for e in j if e["event_type"] == "operator_action"]' |
     grep "telegram:@op$TG_ADMIN" >/dev/null && ok "the store names the Telegram operator" || fail "operator name"

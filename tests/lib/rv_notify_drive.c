@@ -12,18 +12,25 @@
  *	alert JSON	send an "alert" TASK with JSON as its args
  *	start		send a "start" TASK
  *	finish RUN	from now on, operator actions on RUN are not possible
+ *	gate RUN NONCE8	RUN's open gate is now NONCE8 (replacing any other)
+ *	live RUN	RUN's lease is live: an unlock of it is refused
  *	hold		leave OPERATOR requests unanswered (the child waits)
+ *	unhold		answer OPERATOR requests again
  *	restart		kill -9 the child and start the next generation
  *	stats		print the longest gap between the child's heartbeats
  *	quit		STOP the child, wait for it, exit (also on EOF)
  *
  * It prints "ready GEN", "result OUTCOME BODY" for each task, and
- * "operator RUN ACTION OPERATOR RESULT reason=REASON" for each OPERATOR
- * request ("operator-held RUN ACTION" while holding), which it answers
- * like the store's compare-and-set: the first
- * request of an action on a run is "applied", the next ones "already
- * applied", and after "finish" "not_possible".  Heartbeat gaps are
- * measured only between READY and the next restart, never across one.
+ * "operator RUN ACTION OPERATOR RESULT nonce=NONCE reason=REASON" for
+ * each OPERATOR request ("operator-held RUN ACTION" while holding), which
+ * it answers like the store's compare-and-set: after "finish" every
+ * request is "not_possible"; a nonce that is not the run's open gate (once
+ * "gate" named one) is "not_possible" with "no longer possible: that gate
+ * is closed"; an unlock of a "live" run is "not_possible" with "lease is
+ * live ...; use rvctl unlock --force"; otherwise the first request of an
+ * action on a run and gate is "applied", the next ones "already applied".
+ * Heartbeat gaps are measured only between READY and the next restart,
+ * never across one.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -57,10 +64,14 @@ struct drive {
 	bool		 ready, hold;
 	long long	 task_id;
 	int64_t		 last_hb, max_gap, next_sup_hb;
-	char		 acts[ACTS_MAX][80];	/* "run:action" applied */
+	char		 acts[ACTS_MAX][90];	/* "run:action:nonce" applied */
 	size_t		 nacts;
 	char		 finished[ACTS_MAX][40];
 	size_t		 nfinished;
+	char		 gates[ACTS_MAX][52];	/* "run:nonce8" open */
+	size_t		 ngates;
+	char		 live[ACTS_MAX][40];
+	size_t		 nlive;
 };
 
 static void
@@ -105,16 +116,69 @@ task(struct drive *d, const char *type, const cJSON *args)
 	send_to(d, IPC_TASK, h, args);
 }
 
-static const char *
-cas(struct drive *d, const char *run, const char *action)
+static bool
+listed(char (*list)[40], size_t n, const char *run)
 {
-	char key[80];
 	size_t i;
 
-	for (i = 0; i < d->nfinished; i++)
-		if (strcmp(d->finished[i], run) == 0)
-			return "not_possible";
-	snprintf(key, sizeof(key), "%.40s:%.16s", run, action);
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], run) == 0)
+			return true;
+	return false;
+}
+
+/* The open gate of <run> ("" when "gate" never named one). */
+static const char *
+open_gate(struct drive *d, const char *run)
+{
+	size_t i, n = strlen(run);
+
+	for (i = 0; i < d->ngates; i++)
+		if (strncmp(d->gates[i], run, n) == 0 && d->gates[i][n] == ':')
+			return d->gates[i] + n + 1;
+	return "";
+}
+
+static void
+set_gate(struct drive *d, const char *arg)
+{
+	char run[40];
+	size_t i, n = strcspn(arg, " ");
+
+	if (n == 0 || n >= sizeof(run) || arg[n] != ' ')
+		return;
+	memcpy(run, arg, n);
+	run[n] = '\0';
+	for (i = 0; i < d->ngates; i++)
+		if (strncmp(d->gates[i], run, n) == 0 && d->gates[i][n] == ':')
+			break;
+	if (i == d->ngates && d->ngates < ACTS_MAX)
+		d->ngates++;
+	if (i < d->ngates)
+		snprintf(d->gates[i], sizeof(d->gates[0]), "%s:%.8s", run,
+		    arg + n + 1);
+}
+
+static const char *
+cas(struct drive *d, const char *run, const char *action, const char *nonce,
+    const char **msg)
+{
+	const char *gate = open_gate(d, run);
+	char key[90];
+	size_t i;
+
+	*msg = "";
+	if (listed(d->finished, d->nfinished, run))
+		return "not_possible";
+	if (gate[0] != '\0' && strcmp(gate, nonce) != 0) {
+		*msg = "no longer possible: that gate is closed";
+		return "not_possible";
+	}
+	if (strcmp(action, "unlock") == 0 && listed(d->live, d->nlive, run)) {
+		*msg = "lease is live until later; use rvctl unlock --force";
+		return "not_possible";
+	}
+	snprintf(key, sizeof(key), "%.40s:%.16s:%.8s", run, action, nonce);
 	for (i = 0; i < d->nacts; i++)
 		if (strcmp(d->acts[i], key) == 0)
 			return "already_applied";
@@ -134,7 +198,9 @@ on_operator(struct drive *d, const struct ipc_msg *m)
 	    "operator"));
 	const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(m->body,
 	    "reason"));
-	const char *res;
+	const char *nonce = cJSON_GetStringValue(cJSON_GetObjectItem(m->body,
+	    "nonce"));
+	const char *res, *msg = "";
 	cJSON *h;
 
 	if (d->hold) {
@@ -142,15 +208,17 @@ on_operator(struct drive *d, const struct ipc_msg *m)
 		    act ? act : "?");
 		return;
 	}
-	res = run && act ? cas(d, run, act) : "not_possible";
+	res = run && act && nonce ? cas(d, run, act, nonce, &msg) :
+	    "not_possible";
 	h = cJSON_CreateObject();
-	printf("operator %s %s %s %s reason=%s\n", run ? run : "?",
-	    act ? act : "?", op ? op : "?", res, why ? why : "");
+	printf("operator %s %s %s %s nonce=%s reason=%s\n", run ? run : "?",
+	    act ? act : "?", op ? op : "?", res, nonce ? nonce : "?",
+	    why ? why : "");
 	cJSON_AddNumberToObject(h, "req_id", (double)ipc_hdr_int(m, "req_id",
 	    0));
 	cJSON_AddBoolToObject(h, "ok", true);
 	cJSON_AddStringToObject(h, "result", res);
-	cJSON_AddStringToObject(h, "msg", res);
+	cJSON_AddStringToObject(h, "msg", msg[0] ? msg : res);
 	send_to(d, IPC_OPERATOR_ACK, h, NULL);
 }
 
@@ -222,9 +290,15 @@ command(struct drive *d, char *line)
 		task(d, "start", NULL);
 	else if (strcmp(line, "hold") == 0)
 		d->hold = true;
+	else if (strcmp(line, "unhold") == 0)
+		d->hold = false;
 	else if (strncmp(line, "finish ", 7) == 0 && d->nfinished < ACTS_MAX)
 		strlcpy(d->finished[d->nfinished++], line + 7,
 		    sizeof(d->finished[0]));
+	else if (strncmp(line, "gate ", 5) == 0)
+		set_gate(d, line + 5);
+	else if (strncmp(line, "live ", 5) == 0 && d->nlive < ACTS_MAX)
+		strlcpy(d->live[d->nlive++], line + 5, sizeof(d->live[0]));
 	else if (strcmp(line, "restart") == 0) {
 		stop_child(d, true);
 		spawn(d);

@@ -20,8 +20,10 @@
 # the first with 409), answerCallbackQuery, editMessageText, getMe.  A
 # wrong token is answered 401, an unknown method 404, bad parameters 400
 # with Telegram's descriptions.  Every request is appended to the log
-# FILE as one JSON line {t, method, token_ok, params, status, result}; the
-# request path (which holds the token) is not recorded.
+# FILE as one JSON line {t, t0, method, token_ok, params, status, result}
+# (t0 when the request came, t when it was answered, so a long poll is
+# recorded late); the request path (which holds the token) is not
+# recorded.
 #
 # Control (no token; test tool only, never expose it):
 #   POST /control/press  {from_id, username?, chat_id, message_id?, data,
@@ -220,7 +222,8 @@ class Handler(BaseHTTPRequestHandler):
         rest = url.path[len("/bot"):]
         token, _, method = rest.partition("/")
         token_ok = token == st.token
-        entry = {"method": method, "token_ok": token_ok}
+        entry = {"method": method, "token_ok": token_ok,
+                 "t0": round(time.time(), 3)}
         try:
             params = self.read_params(url)
         except ApiError as e:

@@ -168,6 +168,7 @@ ledger_row(struct store *st, const char *run, const char *tok,
     long long epoch, const struct gseg *s, char *err, size_t errlen)
 {
 	struct store_ledger l, ex;
+	enum store_write res;
 	bool fresh;
 
 	memset(&l, 0, sizeof(l));
@@ -178,13 +179,13 @@ ledger_row(struct store *st, const char *run, const char *tok,
 	strlcpy(l.sha8, s->sha8 ? s->sha8 : "99999999", sizeof(l.sha8));
 	l.lease_epoch = epoch;
 	l.credits = s->credits > 0 ? s->credits : 0;
-	if (st->ops->ledger_intent(st->impl, &l, tok, &fresh, &ex, err,
+	if (st->ops->ledger_intent(st->impl, &l, tok, &fresh, &ex, &res, err,
 	    errlen) == -1)
 		return -1;
 	if (s->credits < 0)
 		return 0;
-	return st->ops->ledger_result(st->impl, l.key, "done", s->credits,
-	    "video/staging/x.mp4", err, errlen);
+	return st->ops->ledger_result(st->impl, l.key, epoch, "done",
+	    s->credits, "video/staging/x.mp4", &res, err, errlen);
 }
 
 /* Enqueue, and for a finished run claim, pay, finish. */

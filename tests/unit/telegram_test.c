@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * telegram_test.c: the Bot API client's answer parsing and redaction,
- * and rvw-notify's alert text, callback data, press checks, and the
+ * and rvw-notify's alert text, callback data (with the gate nonce, and
+ * the legacy data of before it), press checks, answers, and the
  * duplicate, rate and queue tables.
  *
  * Tables of cases; no network except one connection refused on the
@@ -23,6 +24,8 @@
 #include "workers/notify_lib.h"
 
 #define RUN	"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+#define NONCE	"5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
+#define N8	"5e6f7a8b"
 #define TOKEN	"123456789:AAE-secret_TOKEN-value"
 
 static int passed, failed;
@@ -171,49 +174,114 @@ static void
 test_callback(void)
 {
 	static const char *bad[] = {
-		"", "rv:a:", "rv:a:" RUN "x", "RV:a:" RUN, "rv:z:" RUN,
-		"rv:a;" RUN, "rv-a:" RUN, "rv:a:" RUN " ", " rv:a:" RUN,
-		"rv:a:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4g",
-		"rv:a:0a1b2c3d04e5f-4a6b-8c7d-9e0f1a2b3c4d",
-		"rv:ax:" RUN, "rv::" RUN, "rv:a:" RUN "\n", "approve",
+		"", "rv:a:", "rv:a:" RUN "x", "RV:a:" RUN ":" N8,
+		"rv:z:" RUN ":" N8, "rv:a;" RUN ":" N8, "rv-a:" RUN ":" N8,
+		"rv:a:" RUN ":" N8 " ", " rv:a:" RUN ":" N8,
+		"rv:a:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4g:" N8,
+		"rv:a:0a1b2c3d04e5f-4a6b-8c7d-9e0f1a2b3c4d:" N8,
+		"rv:ax:" RUN ":" N8, "rv::" RUN ":" N8, "rv:a:" RUN ":" N8 "\n",
+		"approve", "rv:a:" RUN ":", "rv:a:" RUN ":5e6f7a8",
+		"rv:a:" RUN ":5e6f7a8b9", "rv:a:" RUN ":5E6F7A8B",
+		"rv:a:" RUN ":5e6f7a8g", "rv:a:" RUN ";" N8,
+		"rv:a:" RUN ":-e6f7a8b",
+		"rv:a:" RUN ":" N8 ":", "rv:a:" RUN "::" N8, "rv:a:" RUN " ",
+		"rv:a:" RUN "\n", "rv:a:" RUN ":" NONCE,
 	};
-	char data[TG_CALLBACK_MAX + 1], act, run[ID_UUID_LEN + 1];
+	char data[TG_CALLBACK_MAX + 1];
 	const char *codes = "arxu", *names[] = { "approve", "refetch", "abort",
 	    "unlock" };
+	struct notify_cb cb;
 	cJSON *kb, *row, *b;
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
-		check(notify_cb_format(data, sizeof(data), codes[i], RUN) ==
-		    0 && strlen(data) <= TG_CALLBACK_MAX, "cb-format", "%c",
-		    codes[i]);
-		check(notify_cb_parse(data, &act, run) == 0 && act ==
-		    codes[i] && strcmp(run, RUN) == 0, "cb-parse", "%s", data);
+		check(notify_cb_format(data, sizeof(data), codes[i], RUN,
+		    NONCE) == 0 && strlen(data) == 50 && strlen(data) <=
+		    TG_CALLBACK_MAX, "cb-format", "%c: %s", codes[i], data);
+		check(notify_cb_parse(data, &cb) == 0 && cb.action ==
+		    codes[i] && strcmp(cb.run_id, RUN) == 0 &&
+		    strcmp(cb.nonce, N8) == 0, "cb-parse", "%s", data);
 		check(strcmp(notify_cb_action_name(codes[i]), names[i]) == 0,
 		    "cb-name", "%c", codes[i]);
 	}
+	check(notify_cb_format(data, sizeof(data), 'x', RUN, N8) == 0 &&
+	    strcmp(data, "rv:x:" RUN ":" N8) == 0, "cb-format-nonce8", "%s",
+	    data);
+	check(notify_cb_format(data, sizeof(data), 'a', RUN,
+	    "5E6F7A8B-1C2D-4E3F-8A9B-0C1D2E3F4A5B") == 0 && strcmp(data,
+	    "rv:a:" RUN ":" N8) == 0, "cb-format-lower", "%s", data);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		check(notify_cb_parse(bad[i], &act, run) == -1, "cb-malformed",
+		check(notify_cb_parse(bad[i], &cb) == -1, "cb-malformed",
 		    "accepted \"%s\"", bad[i]);
-	check(notify_cb_parse(NULL, &act, run) == -1, "cb-null", "accepted");
-	check(notify_cb_format(data, sizeof(data), 'q', RUN) == -1,
+	check(notify_cb_parse(NULL, &cb) == -1, "cb-null", "accepted");
+	for (i = 0; i < 4; i++) {
+		(void)snprintf(data, sizeof(data), "rv:%c:%s", codes[i], RUN);
+		check(notify_cb_parse(data, &cb) == 1 && cb.action ==
+		    codes[i] && strcmp(cb.run_id, RUN) == 0 && cb.nonce[0] ==
+		    '\0', "cb-legacy", "%s not legacy", data);
+	}
+	check(notify_cb_format(data, sizeof(data), 'q', RUN, NONCE) == -1,
 	    "cb-format-action", "accepted");
-	check(notify_cb_format(data, sizeof(data), 'a', "RAY-1") == -1,
+	check(notify_cb_format(data, sizeof(data), 'a', "RAY-1", NONCE) == -1,
 	    "cb-format-run", "accepted");
-	check(notify_keyboard("nope") == NULL, "kb-bad-run", "built");
-	kb = notify_keyboard(RUN);
+	check(notify_cb_format(data, sizeof(data), 'a', RUN, NULL) == -1 &&
+	    notify_cb_format(data, sizeof(data), 'a', RUN, "") == -1 &&
+	    notify_cb_format(data, sizeof(data), 'a', RUN, "xyzxyzxy") == -1 &&
+	    notify_cb_format(data, sizeof(data), 'a', RUN, "5e6f7a8") == -1,
+	    "cb-format-nonce", "accepted a bad nonce");
+	check(notify_cb_format(data, 50, 'a', RUN, NONCE) == -1,
+	    "cb-format-small", "accepted");
+	check(notify_keyboard("nope", NONCE) == NULL, "kb-bad-run", "built");
+	check(notify_keyboard(RUN, "") == NULL, "kb-no-nonce", "built");
+	kb = notify_keyboard(RUN, NONCE);
 	row = cJSON_GetArrayItem(cJSON_GetObjectItem(kb, "inline_keyboard"), 0);
 	check(cJSON_GetArraySize(cJSON_GetObjectItem(kb, "inline_keyboard")) ==
 	    2 && cJSON_GetArraySize(row) == 2, "kb-shape", "not 2x2");
 	b = cJSON_GetArrayItem(row, 0);
 	check(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b, "text")),
 	    "Approve") == 0 && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(
-	    b, "callback_data")), "rv:a:" RUN) == 0, "kb-approve", "wrong");
+	    b, "callback_data")), "rv:a:" RUN ":" N8) == 0, "kb-approve",
+	    "wrong");
 	b = cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(kb,
 	    "inline_keyboard"), 1), 1);
 	check(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b,
-	    "callback_data")), "rv:u:" RUN) == 0, "kb-unlock", "wrong");
+	    "callback_data")), "rv:u:" RUN ":" N8) == 0, "kb-unlock", "wrong");
 	cJSON_Delete(kb);
+}
+
+static void
+test_answers(void)
+{
+	static const struct {
+		const char	*action, *result, *msg, *want;
+	} cases[] = {
+		{ "approve", "applied", "", "applied" },
+		{ "approve", "already_applied", "", "already applied" },
+		{ "approve", "not_possible", "run x: no longer possible: that "
+		    "gate is closed", "no longer possible" },
+		{ "abort", "not_possible", "run x is done",
+		    "no longer possible" },
+		{ "refetch", "not_possible", "", "no longer possible" },
+		{ "unlock", "not_possible", "run x: no longer possible: that "
+		    "gate is closed", "no longer possible" },
+		{ "approve", "weird", "", "not applied: try again" },
+	};
+	const char *t;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t = notify_answer_text(cases[i].action, cases[i].result,
+		    cases[i].msg);
+		check(strcmp(t, cases[i].want) == 0, "answer", "%s %s: \"%s\"",
+		    cases[i].action, cases[i].result, t);
+	}
+	t = notify_answer_text("unlock", "not_possible", "run x: lease is "
+	    "live until 2026; use rvctl unlock --force");
+	check(strstr(t, "live") != NULL && strstr(t, "rvctl unlock --force") !=
+	    NULL && strlen(t) <= 200, "answer-unlock-live", "%s", t);
+	t = notify_answer_text("unlock", "not_possible", NULL);
+	check(strstr(t, "rvctl unlock --force") != NULL, "answer-unlock-null",
+	    "%s", t);
 }
 
 static void
@@ -268,23 +336,29 @@ test_press(void)
 		bool		 chat_known;
 		enum notify_press_verdict want;
 	} cases[] = {
-		{ "admin", 42, -100, "rv:a:" RUN, true, PRESS_OK },
-		{ "stranger", 43, -100, "rv:a:" RUN, true,
+		{ "admin", 42, -100, "rv:a:" RUN ":" N8, true, PRESS_OK },
+		{ "stranger", 43, -100, "rv:a:" RUN ":" N8, true,
 		    PRESS_NOT_AUTHORISED },
-		{ "other-chat", 42, -200, "rv:a:" RUN, true,
+		{ "other-chat", 42, -200, "rv:a:" RUN ":" N8, true,
 		    PRESS_NOT_AUTHORISED },
-		{ "chat-unknown", 42, -100, "rv:a:" RUN, false,
+		{ "chat-unknown", 42, -100, "rv:a:" RUN ":" N8, false,
 		    PRESS_NOT_AUTHORISED },
 		{ "admin-malformed", 42, -100, "rv:a:nope", true,
 		    PRESS_MALFORMED },
+		{ "admin-bad-nonce", 42, -100, "rv:a:" RUN ":zzzzzzzz", true,
+		    PRESS_MALFORMED },
+		{ "admin-legacy", 42, -100, "rv:a:" RUN, true, PRESS_LEGACY },
+		{ "stranger-legacy", 43, -100, "rv:a:" RUN, true,
+		    PRESS_NOT_AUTHORISED },
 		{ "stranger-malformed", 43, -100, "rv:a:nope", true,
 		    PRESS_NOT_AUTHORISED },
-		{ "float-user", 42.5, -100, "rv:a:" RUN, true,
+		{ "float-user", 42.5, -100, "rv:a:" RUN ":" N8, true,
 		    PRESS_NOT_AUTHORISED },
 	};
 	long long admins[2] = { 41, 42 };
 	struct notify_press p;
-	char act, run[ID_UUID_LEN + 1], op[64], who[80];
+	struct notify_cb cb;
+	char op[64], who[80];
 	cJSON *u;
 	size_t i;
 
@@ -294,22 +368,22 @@ test_press(void)
 		check(notify_press_parse(u, &p) == 0 && p.update_id == 77,
 		    cases[i].name, "parse");
 		check(notify_press_check(&p, admins, 2, cases[i].chat_known,
-		    -100, &act, run) == cases[i].want, cases[i].name,
-		    "verdict");
+		    -100, &cb) == cases[i].want, cases[i].name, "verdict");
 		cJSON_Delete(u);
 	}
-	u = make_update(77, 42, -100, "rv:x:" RUN);
+	u = make_update(77, 42, -100, "rv:x:" RUN ":" N8);
 	(void)notify_press_parse(u, &p);
-	check(notify_press_check(&p, admins, 2, true, -100, &act, run) ==
-	    PRESS_OK && act == 'x' && strcmp(run, RUN) == 0 && p.message_id ==
-	    9 && strcmp(p.text, "alert") == 0, "press-fields", "wrong");
+	check(notify_press_check(&p, admins, 2, true, -100, &cb) ==
+	    PRESS_OK && cb.action == 'x' && strcmp(cb.run_id, RUN) == 0 &&
+	    strcmp(cb.nonce, N8) == 0 && p.message_id == 9 &&
+	    strcmp(p.text, "alert") == 0, "press-fields", "wrong");
 	notify_press_who(&p, op, sizeof(op), who, sizeof(who));
 	check(strcmp(op, "telegram:@night_op") == 0 && strstr(who, "42") !=
 	    NULL, "press-who", "%s / %s", op, who);
 	cJSON_Delete(u);
 	u = cJSON_Parse("{\"update_id\":5,\"message\":{\"text\":\"hi\"}}");
 	(void)notify_press_parse(u, &p);
-	check(notify_press_check(&p, admins, 2, true, -100, &act, run) ==
+	check(notify_press_check(&p, admins, 2, true, -100, &cb) ==
 	    PRESS_IGNORE, "not-a-press", "not ignored");
 	cJSON_Delete(u);
 	u = cJSON_Parse("{\"update_id\":1.5}");
@@ -388,6 +462,7 @@ test_format_limits(void)
 {
 	struct notify_alert a;
 	char *json, *big, text[TG_TEXT_MAX + 1];
+	cJSON *j;
 	size_t n;
 
 	big = malloc(12000);
@@ -396,7 +471,7 @@ test_format_limits(void)
 	json = malloc(30000);
 	(void)snprintf(json, 30000, "{\"alert\":\"gate_opened\",\"run_id\":"
 	    "\"%s\",\"video_id\":\"RAY-8\",\"buttons\":true,\"diff\":\"%s\","
-	    "\"detail\":\"%s\"}", RUN, big, big);
+	    "\"detail\":\"%s\",\"gate_nonce\":\"%s\"}", RUN, big, big, NONCE);
 	alert_of(&a, json);
 	n = notify_format(&a, 2, text, sizeof(text));
 	check(n <= TG_TEXT_MAX && n == strlen(text), "length", "%zu", n);
@@ -406,8 +481,26 @@ test_format_limits(void)
 	check(strstr(text, "Buttons below") && strstr(text, "2 similar "
 	    "alerts were held back"), "buttons-held", "missing");
 	check(a.buttons, "buttons-flag", "false");
+	check(strstr(text, "\nGate: " N8 "\n") != NULL && strstr(text,
+	    "act on gate " N8 " only") != NULL, "gate-line", "%.300s", text);
 	free(json);
 	free(big);
+	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
+	    "\"video_id\":\"RAY-8\",\"buttons\":true}");
+	(void)notify_format(&a, 0, text, sizeof(text));
+	check(!a.buttons && a.no_gate && strstr(text, "Buttons below") ==
+	    NULL && strstr(text, "No buttons: this alert names no gate") !=
+	    NULL && strstr(text, "rvctl approve") != NULL && strstr(text,
+	    "Gate:") == NULL, "buttons-need-gate", "%s", text);
+	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
+	    "\"buttons\":true,\"gate_nonce\":\"not-a-uuid\"}");
+	check(!a.buttons && a.gate_nonce[0] == '\0', "buttons-bad-nonce",
+	    "kept");
+	j = cJSON_Parse("{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
+	    "\"buttons\":true,\"gate_nonce\":7}");
+	check(notify_alert_parse(j, &a, text, sizeof(text)) == -1,
+	    "gate-nonce-number", "accepted");
+	cJSON_Delete(j);
 	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"RAY-8\","
 	    "\"buttons\":true,\"detail\":\"bad \\u0007 \xff\xfe \\r\\nok\","
 	    "\"at\":\"yesterday\"}");
@@ -466,7 +559,7 @@ static void
 test_outbox(void)
 {
 	static struct notify_outbox o;
-	struct notify_alert a, b;
+	struct notify_alert a, b, g;
 	int64_t t = 1000;
 	int held, i, rc;
 	bool dropped;
@@ -484,6 +577,16 @@ test_outbox(void)
 	    NOTIFY_DUPLICATE, "dedup-digits", "admitted");
 	check(notify_outbox_admit(&o, &a, t + NOTIFY_WINDOW_MS, &held) ==
 	    NOTIFY_ADMIT, "dedup-window", "not admitted after the window");
+	alert_of(&g, "{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
+	    "\"buttons\":true,\"gate_nonce\":\"" NONCE "\","
+	    "\"detail\":\"voltage\"}");
+	check(notify_outbox_admit(&o, &g, t + 10, &held) == NOTIFY_ADMIT &&
+	    notify_outbox_admit(&o, &g, t + 20, &held) == NOTIFY_DUPLICATE,
+	    "dedup-gate", "same gate not a duplicate");
+	strlcpy(g.gate_nonce, "99999999-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+	    sizeof(g.gate_nonce));
+	check(notify_outbox_admit(&o, &g, t + 30, &held) == NOTIFY_ADMIT,
+	    "dedup-new-gate", "a new gate of the run held as a duplicate");
 	/* rate: a kind for a run, different details */
 	notify_outbox_init(&o);
 	for (i = 0; i < 6; i++) {
@@ -541,6 +644,7 @@ main(void)
 	test_reply_parse();
 	test_client();
 	test_callback();
+	test_answers();
 	test_ids();
 	test_press();
 	test_format_kinds();
