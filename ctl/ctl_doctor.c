@@ -98,6 +98,25 @@ check_spool(struct ctl_env *env, struct ctl_diag *d, const char *why_not)
 		    "spool/quarantine (failed 3 replays)", bad, quar);
 }
 
+/* Is <r> held by a live supervisor on this state dir with its worker id? */
+static bool
+local_holder(struct ctl_env *env, const struct store_run *r)
+{
+	pid_t pid = rt_held_pid(env->cfg.state_dir);
+	char err[256];
+	cJSON *st;
+	bool mine;
+
+	if (pid <= 0 || !rt_is_rvsup(pid) || (st = ctl_control_request(env,
+	    IPC_CTL_STATUS, NULL, 1000, err, sizeof(err))) == NULL)
+		return false;
+	mine = strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(st, "supervisor"), "worker_id")) ?: "",
+	    r->worker_id) == 0;
+	cJSON_Delete(st);
+	return mine;
+}
+
 static void
 check_stale(struct ctl_env *env, struct ctl_diag *d,
     const struct store_run *r)
@@ -109,11 +128,18 @@ check_stale(struct ctl_env *env, struct ctl_diag *d,
 	if (strcmp(r->worker_state, WS_ACTIVE) != 0 || r->lock_token[0] == '\0'
 	    || (!r->lease_expired && r->heartbeat_age_sec <= limit))
 		return;
-	snprintf(act, sizeof(act), "Stale worker %s on %s: if it died, start "
-	    "it again on its machine (make worker WID=%s); if it is gone for "
-	    "good, release the run: rvctl unlock --run %s --operator NAME "
-	    "--reason \"worker gone\" --force.", r->worker_id, r->video_id,
-	    r->worker_id, r->video_id);
+	if (local_holder(env, r))
+		snprintf(act, sizeof(act), "The supervisor running here "
+		    "(worker %s) holds %s but its renewals do not reach the "
+		    "store: see rvctl status (store unusable?) and "
+		    "state/logs/rvsup.log.  Do not unlock a live worker.",
+		    r->worker_id, r->video_id);
+	else
+		snprintf(act, sizeof(act), "Stale worker %s on %s: if it died, "
+		    "start it again on its machine (make worker WID=%s); if it "
+		    "is gone for good, release the run: rvctl unlock --run %s "
+		    "--operator NAME --reason \"worker gone\" --force.",
+		    r->worker_id, r->video_id, r->worker_id, r->video_id);
 	if (r->lease_expired)
 		ctl_diag_add(d, CTL_LVL_CRIT, "stale_worker", act, "run %s: "
 		    "worker %s is marked active but its lease expired %s ago",
