@@ -13,8 +13,11 @@
  *
  * The path is handed to ffprobe as "file:<path>", so a name that starts
  * with '-' is not an option and a name like "http:x" is not a protocol.
- * ffprobe runs through subproc_run() with a 20 s timeout and one retry; a
- * stop asked by the progress is not retried.  Nothing here logs: errors
+ * ffprobe runs through subproc_run() with a 20 s timeout and one retry; the
+ * caller's progress is ticked throughout, the pause before the retry
+ * included (progress_sleep), so a child that probes keeps heartbeating
+ * however slow ffprobe is.  A stop asked by the progress is not retried.
+ * Pass NULL only outside a child (rvctl).  Nothing here logs: errors
  * name the file and the problem in the caller's buffer.
  *
  * Public: probe_file, probe_parse_json.
@@ -30,7 +33,6 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
 #include "common/probe.h"
 #include "common/subproc.h"
 
@@ -319,8 +321,9 @@ probe_once(const char *path, struct progress *prog, struct probe_info *out,
 }
 
 /*
- * Probe <path> (borrowed) and validate the answer into <out>.  <prog> may
- * be NULL.  Returns 0, or -1 with <err> naming the file and the problem
+ * Probe <path> (borrowed) and validate the answer into <out>.  <prog> (may
+ * be NULL outside a child) is ticked at least every PROGRESS_TICK_MS until
+ * this returns.  Returns 0, or -1 with <err> naming the file and the problem
  * and errno: ENOENT (no such file, or no ffprobe in PATH), ECANCELED
  * (the progress asked to stop: not retried), ETIMEDOUT, EIO (ffprobe
  * failed) or EINVAL (bad output).
@@ -344,8 +347,12 @@ probe_file(const char *path, struct progress *prog, struct probe_info *out,
 		return -1;
 	}
 	for (attempt = 0; attempt < 2; attempt++) {
-		if (attempt > 0)
-			clock_sleep_ms(PROBE_RETRY_MS);
+		if (attempt > 0 && progress_sleep(prog, PROBE_RETRY_MS) ==
+		    -1) {
+			snprintf(err, errlen, "probe %s: stopped", path);
+			errno = ECANCELED;
+			return -1;
+		}
 		if (probe_once(path, prog, out, &retry, err, errlen) == 0)
 			return 0;
 		if (!retry)

@@ -21,7 +21,9 @@ struct probe_info {
 /*
  * ffprobe -v error -print_format json -show_format -show_streams <path>,
  * parsed and validated (SPEC section 9: ffprobe output is outside input).
- * One retry on failure.  Returns 0, or -1 with <err> naming the problem.
+ * One retry on failure.  <prog> is ticked at least every PROGRESS_TICK_MS
+ * until it returns (NULL only outside a child).  Returns 0, or -1 with
+ * <err> naming the problem.
  */
 int	probe_file(const char *path, struct progress *prog,
 	    struct probe_info *out, char *err, size_t errlen);

@@ -10,17 +10,22 @@
  * travels back over a close-on-exec pipe, so "could not start" (-1,
  * errno) is told apart from "ran and failed" (res->status).
  *
- * The parent polls the pipes in ticks of at most 100 ms.  On every tick it
- * reaps the child if it exited, enforces the timeout (SIGKILL, then reap)
- * and calls progress_tick(); a -1 from the tick kills and reaps the child
- * and sets res->stopped.  The progress is ticked once more when the child
- * is gone, and a -1 then sets res->stopped too, so a stop is never lost
- * between short runs.  The progress value is the caller's value when
- * the run started plus a local counter: bytes of output seen, or, when
+ * The whole call is one wait of the caller's work loop, so the progress
+ * (common/progress.h) is ticked at least every PROGRESS_TICK_MS from the
+ * fork to the reap: while the exec report is awaited, while the tool runs,
+ * and while a killed tool is reaped.  The parent polls the pipes in slices
+ * of at most PROGRESS_TICK_MS.  On every tick it reaps the child if it
+ * exited, enforces the timeout (SIGKILL, then reap) and calls
+ * progress_tick(); a -1 from the tick kills and reaps the child and sets
+ * res->stopped (a -1 while a killed tool is being reaped changes nothing:
+ * it is going already).  The progress is ticked once more when the child is
+ * gone, and a -1 then sets res->stopped too, so a stop is never lost
+ * between short runs.  The progress value is the caller's value when the
+ * run started plus a local counter: bytes of output seen, or, when
  * progress_fd_parse is set, ffmpeg's "-progress pipe:1" out_time (in
  * microseconds) plus total_size.  Both only grow, so the counter grows
- * exactly when the tool made progress.  Parsed key=value lines are not
- * kept in res->out.
+ * exactly when the tool made progress.  Parsed key=value lines are not kept
+ * in res->out.
  *
  * The child is reaped with waitpid() on its own pid before subproc_run()
  * returns, on every path: no zombie is left.  The caller must not reap
@@ -45,7 +50,7 @@
 #include "common/clock.h"
 #include "common/subproc.h"
 
-#define SP_TICK_MS	100
+#define SP_REAP_POLL_MS	10	/* a killed child is looked at this often */
 #define SP_LINE_MAX	256	/* longer lines are never progress */
 #define SP_FD_LIMIT	65536	/* fallback close loop bound */
 #define SP_TAIL_MAX	sizeof(((struct subproc_result *)0)->errtail)
@@ -148,24 +153,6 @@ wait_code(int wst)
 }
 
 static void
-reap_blocking(struct sp_state *st, struct subproc_result *res)
-{
-	int wst;
-
-	if (st->reaped)
-		return;
-	while (waitpid(st->pid, &wst, 0) == -1) {
-		if (errno != EINTR) {
-			res->status = -1;	/* someone else reaped it */
-			st->reaped = true;
-			return;
-		}
-	}
-	res->status = wait_code(wst);
-	st->reaped = true;
-}
-
-static void
 reap_nohang(struct sp_state *st, struct subproc_result *res)
 {
 	pid_t r;
@@ -183,12 +170,36 @@ reap_nohang(struct sp_state *st, struct subproc_result *res)
 	}
 }
 
+/*
+ * Reap a child that was killed or is exiting, ticking <prog> (may be
+ * NULL) meanwhile: one in uninterruptible sleep may take a while to go.
+ */
 static void
-kill_and_reap(struct sp_state *st, struct subproc_result *res)
+reap_ticking(struct sp_state *st, struct subproc_result *res,
+    struct progress *prog)
+{
+	int64_t next_tick = clock_mono_ms() + PROGRESS_TICK_MS;
+
+	for (;;) {
+		reap_nohang(st, res);
+		if (st->reaped)
+			return;
+		(void)poll(NULL, 0, SP_REAP_POLL_MS);
+		if (clock_mono_ms() >= next_tick) {
+			next_tick = clock_mono_ms() + PROGRESS_TICK_MS;
+			(void)progress_tick(prog, prog != NULL ? prog->value :
+			    0);
+		}
+	}
+}
+
+static void
+kill_and_reap(struct sp_state *st, struct subproc_result *res,
+    struct progress *prog)
 {
 	if (!st->reaped)
 		(void)kill(st->pid, SIGKILL);
-	reap_blocking(st, res);
+	reap_ticking(st, res, prog);
 }
 
 static void
@@ -381,7 +392,7 @@ run_loop(struct sp_state *st, long timeout_ms, struct progress *prog,
 	int64_t wait;
 
 	start = clock_mono_ms();
-	next_tick = start + SP_TICK_MS;
+	next_tick = start + PROGRESS_TICK_MS;
 	for (;;) {
 		now = clock_mono_ms();
 		wait = next_tick - now;
@@ -400,15 +411,15 @@ run_loop(struct sp_state *st, long timeout_ms, struct progress *prog,
 		now = clock_mono_ms();
 		if (timeout_ms > 0 && now - start >= timeout_ms) {
 			res->timed_out = true;
-			kill_and_reap(st, res);
+			kill_and_reap(st, res, prog);
 			break;
 		}
 		if (now >= next_tick) {
-			next_tick = now + SP_TICK_MS;
+			next_tick = now + PROGRESS_TICK_MS;
 			if (progress_tick(prog, base + local_progress(st)) ==
 			    -1) {
 				res->stopped = true;
-				kill_and_reap(st, res);
+				kill_and_reap(st, res, prog);
 				break;
 			}
 		}
@@ -437,19 +448,37 @@ state_finish(struct sp_state *st, struct subproc_result *res)
 	res->errtail[st->taillen] = '\0';
 }
 
-/* Wait for the exec report: 0 when the child is running the tool. */
+/*
+ * Wait for the exec report, ticking <prog>: 0 when the child is running
+ * the tool, 1 when a tick asked to stop first (the child is killed and
+ * reaped, res->stopped set), -1 with errno when the exec failed.
+ */
 static int
-exec_wait(struct sp_state *st, int exec_r, struct subproc_result *res)
+exec_wait(struct sp_state *st, int exec_r, struct progress *prog,
+    struct subproc_result *res)
 {
+	struct pollfd pfd;
 	ssize_t n;
 	int e;
 
+	for (;;) {
+		pfd.fd = exec_r;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, PROGRESS_TICK_MS) > 0)
+			break;
+		if (progress_tick(prog, prog != NULL ? prog->value : 0) == -1) {
+			res->stopped = true;
+			kill_and_reap(st, res, prog);
+			return 1;
+		}
+	}
 	do
 		n = read(exec_r, &e, sizeof(e));
 	while (n == -1 && errno == EINTR);
 	if (n == 0)
 		return 0;
-	reap_blocking(st, res);
+	reap_ticking(st, res, prog);
 	res->status = -1;
 	errno = n == (ssize_t)sizeof(e) ? e : EIO;
 	return -1;
@@ -521,11 +550,13 @@ subproc_run(char *const argv[], size_t outmax, long timeout_ms,
 		errno = saved;
 		return -1;
 	}
-	r = exec_wait(&st, pexec[0], res);
+	r = exec_wait(&st, pexec[0], prog, res);
 	saved = errno;
 	close_pair(pexec);
 	if (r == 0)
 		run_loop(&st, timeout_ms, prog, res);
+	else if (r == 1)
+		r = 0;		/* stopped before the tool started */
 	state_finish(&st, res);
 	free(st.out);
 	if (r == -1) {

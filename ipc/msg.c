@@ -4,8 +4,9 @@
  *
  * ipc_recv() reads one whole multipart message and validates it before any
  * field is used: frame count, tag, known type for that tag, per-frame size
- * limits, JSON shape of the header and body, and the header keys the type
- * table requires.  An invalid message is consumed entirely and reported
+ * limits, JSON shape of the header and body, the header keys the type
+ * table requires, and the type of the optional keys it names when they
+ * are there.  An invalid message is consumed entirely and reported
  * as IPC_RECV_INVALID with a reason; the caller warns and drops it (or
  * answers an rvctl client with an error), and never crashes on it.
  * ipc_send() is the only way messages are written.  Nothing here knows
@@ -25,7 +26,7 @@
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 
-enum key_type { K_STR, K_NUM, K_BOOL };
+enum key_type { K_STR, K_NUM, K_BOOL, K_OPT_BOOL /* absent, or a bool */ };
 
 struct req_key {
 	const char	*name;
@@ -43,7 +44,8 @@ static const struct type_spec type_table[] = {
 	{ IPC_TAG_WORKER, IPC_READY, false,
 	    { { "kind", K_STR }, { "pid", K_NUM }, { "gen", K_NUM } } },
 	{ IPC_TAG_WORKER, IPC_HB, false,
-	    { { "progress", K_NUM }, { "busy", K_BOOL } } },
+	    { { "progress", K_NUM }, { "busy", K_BOOL },
+	    { "browser", K_OPT_BOOL } } },
 	{ IPC_TAG_WORKER, IPC_RESULT, true,
 	    { { "task_id", K_NUM }, { "outcome", K_STR } } },
 	{ IPC_TAG_WORKER, IPC_EVENT, true, { { "task_id", K_NUM } } },
@@ -88,6 +90,8 @@ key_ok(const cJSON *v, enum key_type t)
 		return cJSON_IsNumber(v);
 	case K_BOOL:
 		return cJSON_IsBool(v);
+	case K_OPT_BOOL:
+		return v == NULL || cJSON_IsBool(v);
 	}
 	return false;
 }

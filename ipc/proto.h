@@ -27,7 +27,7 @@
 
 /* Worker channel, child -> supervisor. */
 #define IPC_READY	"READY"		/* kind, pid, gen */
-#define IPC_HB		"HB"		/* progress, busy */
+#define IPC_HB		"HB"		/* progress, busy [, browser] */
 #define IPC_RESULT	"RESULT"	/* task_id, outcome [, error]; body */
 #define IPC_EVENT	"EVENT"		/* task_id; body = event */
 #define IPC_LEDGER	"LEDGER"	/* req_id, op; body */

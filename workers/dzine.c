@@ -9,11 +9,14 @@
  * command pipe on its descriptor 3, the answer pipe on 4, stdin from
  * /dev/null, stdout and stderr to state/logs/chromium.log, every other
  * descriptor closed, a clean signal mask and a parent-death signal.  The
- * profile is a fresh --user-data-dir under state/tmp/, removed afterwards,
- * unless DZINE_PROFILE_DIR names one that holds the operator's login;
+ * profile is a fresh --user-data-dir under state/tmp/ named after the
+ * renderer (workers/scratch.c), removed afterwards, unless
+ * DZINE_PROFILE_DIR names one that holds the operator's login;
  * such a profile is closed gracefully (Browser.close) so its cookies are
  * saved.  The flow (workers/dzine_flow.c, workers/dzine_run.c) then
- * drives one page attached as a flatten session.
+ * drives one page attached as a flatten session.  The caller's session
+ * hook hears when a browser process exists (from the fork until every
+ * process of it is reaped), so the renderer's heartbeats can say so.
  *
  * At the end of every render, whatever happened, every process of the
  * browser is killed and reaped before the call returns.  Chromium's
@@ -28,9 +31,10 @@
  * half-written export never carries a segment's name and a crash after
  * it leaves the paid export where a restart finds it; once it is there,
  * a failure of a later step (the balance read after) is not fatal.  A
- * partial download is removed.  dzine_sweep()
- * clears what a killed renderer left: profiles under state/tmp/ and
- * partial downloads.  Nothing here logs.
+ * partial download is removed.  The profile of a killed renderer is
+ * removed by its successor's scratch sweep; dzine_sweep() clears the
+ * rest: partial downloads, and profiles of versions that did not name
+ * them after their owner.  Nothing here logs.
  *
  * Public: dzine_read_balance, dzine_render, dzine_sweep.
  */
@@ -57,6 +61,7 @@
 #include "common/subproc.h"
 #include "workers/cdp.h"
 #include "workers/dzine.h"
+#include "workers/scratch.h"
 
 #define PROFILE_PREFIX	"chromium."
 #define FD_LIMIT	65536
@@ -139,8 +144,6 @@ static int
 make_profile(const struct dzine_cfg *cfg, struct browser *b, char *err,
     size_t errlen)
 {
-	char dir[PATH_MAX];
-
 	if (cfg->profile_dir != NULL && cfg->profile_dir[0] != '\0') {
 		if (strlcpy(b->profile, cfg->profile_dir, sizeof(b->profile)) >=
 		    sizeof(b->profile) || fs_mkdirs(b->profile, 0700) == -1) {
@@ -150,13 +153,11 @@ make_profile(const struct dzine_cfg *cfg, struct browser *b, char *err,
 		}
 		return 0;
 	}
-	if (fs_path(dir, sizeof(dir), "%s/tmp", cfg->state_dir) == -1 ||
-	    fs_mkdirs(dir, 0700) == -1 || fs_path(b->profile,
-	    sizeof(b->profile), "%s/" PROFILE_PREFIX "XXXXXX", dir) == -1 ||
-	    mkdtemp(b->profile) == NULL) {
+	/* state/tmp/render.<pid>.chromium.XXXXXX: swept if we die */
+	if (scratch_make(cfg->state_dir, "render", "chromium", b->profile,
+	    sizeof(b->profile)) == -1) {
 		snprintf(err, errlen, "cannot make a browser profile under "
-		    "%s: %s", dir, strerror(errno));
-		b->profile[0] = '\0';
+		    "%s/tmp: %s", cfg->state_dir, strerror(errno));
 		return -1;
 	}
 	b->temp_profile = true;
@@ -232,6 +233,14 @@ attach_page(struct browser *b, char *err, size_t errlen)
 	    NULL, err, errlen);
 }
 
+/* Tell the caller that a browser session began or ended. */
+static void
+session(const struct dzine_cfg *cfg, bool open)
+{
+	if (cfg->session != NULL)
+		cfg->session(cfg->session_arg, open);
+}
+
 static int
 browser_start(const struct dzine_cfg *cfg, struct browser *b, char *err,
     size_t errlen)
@@ -252,6 +261,7 @@ browser_start(const struct dzine_cfg *cfg, struct browser *b, char *err,
 	if (make_profile(cfg, b, err, errlen) == -1 ||
 	    spawn(cfg, b, bin, err, errlen) == -1)
 		return DZ_FAIL;
+	session(cfg, true);
 	if (progress_step(cfg->prog) == -1)
 		return DZ_STOPPED;
 	cdp_init(&b->cdp, b->wfd, b->rfd, b->pid, cfg->prog);
@@ -301,8 +311,7 @@ kill_all(struct browser *b, struct progress *prog)
 		}
 		if (n == 0)
 			break;
-		(void)progress_tick(prog, prog != NULL ? prog->value : 0);
-		clock_sleep_ms(5);
+		(void)progress_sleep(prog, 5);	/* a stop does not cut it short */
 	} while (clock_mono_ms() < end);
 	if (b->pid > 0)
 		(void)waitpid(b->pid, NULL, WNOHANG);
@@ -334,8 +343,9 @@ tick_through(void *arg, long long value)
 }
 
 static void
-browser_stop(struct browser *b, struct progress *prog)
+browser_stop(const struct dzine_cfg *cfg, struct browser *b)
 {
+	struct progress *prog = cfg->prog;
 	struct progress through = { tick_through, prog, 0 };
 
 	if (prog != NULL) {
@@ -345,6 +355,7 @@ browser_stop(struct browser *b, struct progress *prog)
 	close_gracefully(b);
 	b->cdp.prog = prog;
 	kill_all(b, prog);
+	session(cfg, false);
 	cdp_clear(&b->cdp);
 	if (b->wfd != -1)
 		(void)close(b->wfd);
@@ -399,7 +410,7 @@ dzine_read_balance(const struct dzine_cfg *cfg, long *balance, char *err,
 			rc = DZ_UI;
 		}
 	}
-	browser_stop(&b, cfg->prog);
+	browser_stop(cfg, &b);
 	dz_flow_free(f);
 	return rc;
 }
@@ -471,7 +482,7 @@ dzine_render(const struct dzine_cfg *cfg, const struct dzine_seg *seg,
 			rc = DZ_OK;
 	}
 	outcome(out, &r, &b);
-	browser_stop(&b, cfg->prog);
+	browser_stop(cfg, &b);
 	if (r.partial[0] != '\0')
 		(void)unlink(r.partial);
 	if (r.download[0] != '\0')
@@ -521,9 +532,10 @@ sweep_dir(const char *dir, bool profiles)
 }
 
 /*
- * Remove what a killed renderer left behind: browser profiles under
- * state/tmp/ and partial downloads in state/video/staging/.  Call it only
- * while no browser of this state directory runs.
+ * Remove what a killed renderer left behind: partial downloads in
+ * state/video/staging/ and unowned browser profiles ("chromium.*", from
+ * before profiles were named after their renderer) under state/tmp/.
+ * Call it only while no browser of this state directory runs.
  */
 void
 dzine_sweep(const char *state_dir)

@@ -35,6 +35,8 @@ struct dzine_cfg {
 	const char	*profile_dir;	/* DZINE_PROFILE_DIR; "": fresh */
 	const char	*chromium;	/* NULL: DZINE_CHROMIUM */
 	struct progress	*prog;		/* ticked throughout */
+	void		(*session)(void *arg, bool open); /* NULL: none */
+	void		*session_arg;	/* a browser exists / is gone */
 };
 
 struct dzine_seg {

@@ -110,8 +110,8 @@ probe_wait_stable(const char *path, struct progress *prog, int timeout_ms,
 		return PROBE_OK;
 	start = since = clock_mono_ms();
 	for (;;) {
-		clock_sleep_ms(POLL_MS);
-		if (progress_tick(prog, (long long)a.st_size) == -1)
+		if (progress_tick(prog, (long long)a.st_size) == -1 ||
+		    progress_sleep(prog, POLL_MS) == -1)
 			return fail(err, errlen, PROBE_STOPPED, "stopped");
 		if (stat(path, &b) == -1)
 			return fail(err, errlen, PROBE_ERR, "%s: %s while "
@@ -206,12 +206,11 @@ lock_ticking(const char *state_dir, struct progress *prog, char *err,
 		if (clock_mono_ms() >= deadline)
 			return fail(err, errlen, -1, "the index lock stayed "
 			    "busy for %d ms", VINDEX_LOCK_TIMEOUT_MS);
-		if (progress_tick(prog, prog != NULL ? prog->value : 0) == -1) {
+		if (progress_sleep(prog, LOCK_POLL_MS) == -1) {
 			(void)fail(err, errlen, -1, "stopped");
 			errno = EINTR;
 			return -1;
 		}
-		clock_sleep_ms(LOCK_POLL_MS);
 	}
 }
 

@@ -26,7 +26,12 @@
  * the segment is rendered again.  An error on the site is
  * panic_dzine_ui_failure; a browser that dies mid-render is reported
  * (browser_died) and the renderer exits so the supervisor restarts it
- * and re-dispatches the stage.
+ * and re-dispatches the stage.  While a browser runs, the heartbeats say
+ * so ("browser": true), so only then is a lost renderer a frozen browser.
+ *
+ * Every wait heartbeats through the task's progress, the probes of
+ * existing videos while the stage is planned included: ffprobe may take
+ * long on a loaded machine, and that is work, not a frozen child.
  */
 #include <sys/stat.h>
 
@@ -39,7 +44,6 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -67,9 +71,13 @@ struct seg_plan {
 	bool		 have_final, have_staged;
 };
 
-/* Does <rel> hold a video that passes the probe rules for <target>? */
+/*
+ * Does <rel> hold a video that passes the probe rules for <target>?
+ * ffprobe may take long on a loaded machine: <prog> keeps heartbeating.
+ */
 static bool
-valid_video(const char *state_dir, const char *rel, double target)
+valid_video(const char *state_dir, const char *rel, double target,
+    struct progress *prog)
 {
 	char path[PATH_MAX], err[256];
 	struct probe_info pi;
@@ -77,7 +85,7 @@ valid_video(const char *state_dir, const char *rel, double target)
 	if (fs_path(path, sizeof(path), "%s/%s", state_dir, rel) == -1 ||
 	    !fs_exists(path))
 		return false;
-	if (probe_file(path, NULL, &pi, err, sizeof(err)) == -1)
+	if (probe_file(path, prog, &pi, err, sizeof(err)) == -1)
 		return false;
 	return probe_validate(&pi, target, 0, err, sizeof(err)) == 0;
 }
@@ -88,7 +96,8 @@ valid_video(const char *state_dir, const char *rel, double target)
  * render, so it is reused as it is and costs nothing.
  */
 static bool
-find_identical(const struct targs *t, struct seg_plan *p)
+find_identical(const struct targs *t, struct seg_plan *p,
+    struct progress *prog)
 {
 	char dir[PATH_MAX], pat[128], rel[PATH_MAX];
 	struct dirent *de;
@@ -109,7 +118,7 @@ find_identical(const struct targs *t, struct seg_plan *p)
 		if (fs_path(rel, sizeof(rel), "video/final/%s",
 		    de->d_name) == -1)
 			continue;
-		if (valid_video(t->state_dir, rel, p->duration)) {
+		if (valid_video(t->state_dir, rel, p->duration, prog)) {
 			strlcpy(p->final_rel, rel, sizeof(p->final_rel));
 			found = true;
 		}
@@ -119,8 +128,8 @@ find_identical(const struct targs *t, struct seg_plan *p)
 }
 
 static int
-plan_segment(const struct targs *t, const cJSON *s, struct seg_plan *p,
-    char *err, size_t errlen)
+plan_segment(const struct targs *t, const cJSON *s, struct progress *prog,
+    struct seg_plan *p, char *err, size_t errlen)
 {
 	const cJSON *cs;
 	struct render_req rq;
@@ -151,11 +160,11 @@ plan_segment(const struct targs *t, const cJSON *s, struct seg_plan *p,
 		    p->segment_id);
 		return -1;
 	}
-	p->have_final = valid_video(t->state_dir, p->final_rel, p->duration) ||
-	    find_identical(t, p);
+	p->have_final = valid_video(t->state_dir, p->final_rel, p->duration,
+	    prog) || find_identical(t, p, prog);
 	if (!p->have_final)
 		p->have_staged = valid_video(t->state_dir, p->staged_rel,
-		    p->duration);
+		    p->duration, prog);
 	return 0;
 }
 
@@ -264,7 +273,6 @@ browser_died(struct wrk_env *env, const struct targs *t,
     const struct seg_plan *p, const struct dzine_outcome *o, const char *why)
 {
 	struct progress *prog = worker_progress(env);
-	int64_t end = clock_mono_ms() + DIED_LINGER_MS;
 	cJSON *pl = seg_event(p);
 
 	cJSON_AddNumberToObject(pl, "browser_pid", (double)o->browser_pid);
@@ -274,9 +282,15 @@ browser_died(struct wrk_env *env, const struct targs *t,
 	log_warnx("segment %s: %s; the renderer restarts", p->segment_id, why);
 	worker_event(env, t->run_id, "browser_died", "ERROR", p->segment_id,
 	    pl);
-	while (clock_mono_ms() < end && progress_tick(prog, prog->value) == 0)
-		clock_sleep_ms(20);
+	(void)progress_sleep(prog, DIED_LINGER_MS);
 	_exit(EX_TEMPFAIL);
+}
+
+/* The browser session hook: the heartbeats say "browser" meanwhile. */
+static void
+dz_session(void *arg, bool open)
+{
+	worker_set_browser(arg, open);
 }
 
 static void
@@ -290,6 +304,8 @@ dz_config(struct wrk_env *env, const struct targs *t, struct dzine_cfg *dc)
 	dc->url = cfg->dzine_url;
 	dc->profile_dir = cfg->dzine_profile_dir;
 	dc->prog = worker_progress(env);
+	dc->session = dz_session;
+	dc->session_arg = env;
 }
 
 /* The segment's face image: its own, else the product's; "" for none. */
@@ -519,8 +535,8 @@ render_task(struct wrk_env *env, const char *type, const cJSON *args,
 		return WRK_FAIL;
 	}
 	cJSON_ArrayForEach(s, t.segments) {
-		if (n == 128 || plan_segment(&t, s, &plan[n], err,
-		    errlen) == -1)
+		if (n == 128 || plan_segment(&t, s, worker_progress(env),
+		    &plan[n], err, errlen) == -1)
 			return WRK_FAIL;
 		if (progress_step(worker_progress(env)) == -1)
 			return WRK_STOPPED;

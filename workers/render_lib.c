@@ -23,11 +23,13 @@
  *
  * ffmpeg runs with -progress pipe:1, so its out_time feeds the caller's
  * progress (the heartbeat), and writes into a private temporary directory
- * under <state_dir>/tmp.  The result is probed (1920x1080, h264, aac,
- * duration within RENDER_DURATION_TOL of the audio), fsynced, made 0600
- * and renamed into video/staging/ (same file system: atomic), so the probe
- * stage never sees half a file.  The temporary directory is removed on
- * every path.  Nothing here logs, spends credits or touches final/.
+ * under <state_dir>/tmp (workers/scratch.c: named after this process, so
+ * the successor of a killed renderer removes it).  The result is probed
+ * (1920x1080, h264, aac, duration within RENDER_DURATION_TOL of the audio),
+ * fsynced, made 0600 and renamed into video/staging/ (same file system:
+ * atomic), so the probe stage never sees half a file.  The temporary
+ * directory is removed on every path.  Nothing here logs, spends credits or
+ * touches final/.
  *
  * Public: render_staging_path, render_caption_wrap, render_ffmpeg_segment.
  */
@@ -53,6 +55,7 @@
 #include "common/subproc.h"
 #include "workers/media.h"
 #include "workers/render_lib.h"
+#include "workers/scratch.h"
 
 #define IMAGE_PROBE_TIMEOUT_MS	20000L
 #define IMAGE_PROBE_OUT_MAX	(256 * 1024)
@@ -444,12 +447,12 @@ static int
 tmp_make(struct rjob *j, char *err, size_t errlen)
 {
 	const struct render_req *req = j->req;
-	char base[PATH_MAX], real[PATH_MAX];
+	char tag[160], real[PATH_MAX];
 
-	if (fs_path(base, sizeof(base), "%s/tmp", req->state_dir) == -1 ||
-	    fs_mkdirs(base, 0700) == -1 ||
-	    fs_path(j->tmp, sizeof(j->tmp), "%s/render-%s-%s-XXXXXX", base,
-	    req->run_id, req->segment_id) == -1 || mkdtemp(j->tmp) == NULL) {
+	/* state/tmp/render.<pid>.<run>-<segment>.XXXXXX: swept if we die */
+	if (fs_path(tag, sizeof(tag), "%s-%s", req->run_id,
+	    req->segment_id) == -1 || scratch_make(req->state_dir, "render",
+	    tag, j->tmp, sizeof(j->tmp)) == -1) {
 		snprintf(err, errlen, "render: cannot make a temporary "
 		    "directory under %s/tmp: %s", req->state_dir,
 		    strerror(errno));

@@ -5,13 +5,14 @@
  *
  * voice_finalize_segment() synthesizes one segment's text with a speech
  * engine (workers/tts.c) into a private temporary directory under
- * <state_dir>/tmp, measures it with probe_file() and decides
- * (voice_decide()): within the kind's tolerance it is kept; too short,
- * silence is padded (ffmpeg apad=whole_dur); too long by up to 5 %, ffmpeg
- * atempo brings it to the target; longer still, the text is re-synthesized
- * faster (speed times measured/target, at most VOICE_SPEED_MAX, at most
- * VOICE_REPAIRS times) and the rules are applied again.  Audio that still
- * misses its target is VOICE_DRIFT, the caller's
+ * <state_dir>/tmp (workers/scratch.c: named after this process, so the
+ * successor of a killed voice child removes it), measures it with
+ * probe_file() and decides (voice_decide()): within the kind's tolerance it
+ * is kept; too short, silence is padded (ffmpeg apad=whole_dur); too long
+ * by up to 5 %, ffmpeg atempo brings it to the target; longer still, the
+ * text is re-synthesized faster (speed times measured/target, at most
+ * VOICE_SPEED_MAX, at most VOICE_REPAIRS times) and the rules are applied
+ * again.  Audio that still misses its target is VOICE_DRIFT, the caller's
  * panic_voice_contract_drift, and nothing is stored.  Kept audio is
  * normalised to WAV pcm_s16le mono 48000 Hz with ffmpeg's bitexact flags
  * (equal audio, equal bytes), measured again, named by the first 8 hex
@@ -49,6 +50,7 @@
 #include "common/probe.h"
 #include "common/subproc.h"
 #include "workers/media.h"
+#include "workers/scratch.h"
 #include "workers/voice_lib.h"
 
 #define REPAIR_MARGIN	1.02	/* aim a little short, then pad */
@@ -174,12 +176,12 @@ static int
 tmp_make(struct vjob *j, char *err, size_t errlen)
 {
 	const struct voice_req *req = j->req;
-	char base[PATH_MAX], real[PATH_MAX];
+	char tag[160], real[PATH_MAX];
 
-	if (fs_path(base, sizeof(base), "%s/tmp", req->state_dir) == -1 ||
-	    fs_mkdirs(base, 0700) == -1 ||
-	    fs_path(j->tmp, sizeof(j->tmp), "%s/voice-%s-%s-XXXXXX", base,
-	    req->run_id, req->segment_id) == -1 || mkdtemp(j->tmp) == NULL) {
+	/* state/tmp/voice.<pid>.<run>-<segment>.XXXXXX: swept if we die */
+	if (fs_path(tag, sizeof(tag), "%s-%s", req->run_id,
+	    req->segment_id) == -1 || scratch_make(req->state_dir, "voice",
+	    tag, j->tmp, sizeof(j->tmp)) == -1) {
 		snprintf(err, errlen, "voice: cannot make a temporary "
 		    "directory under %s/tmp: %s", req->state_dir,
 		    strerror(errno));

@@ -8,7 +8,13 @@
  * heartbeats.  Heartbeats are sent from the work loop itself (the idle
  * poll loop, and progress ticks during a task), never from a side thread,
  * so a child whose thread is blocked goes silent and is caught; each
- * carries a counter that grows only when the task really moved.  A child
+ * carries a counter that grows only when the task really moved, and
+ * "browser": true while the kind has a browser session open (the
+ * supervisor books a lost renderer as frozen only then).  Every wait of
+ * a task goes through the progress tick (common/progress.h), so a child
+ * waiting on legitimate work never goes silent.  Before READY a child
+ * removes the scratch directories its killed predecessors of the same
+ * kind left under state/tmp/ (workers/scratch.c).  A child
  * leaves on its own when its supervisor dies: parent-death signal on
  * Linux, getppid() and heartbeat loss everywhere.  It never talks to the
  * store: events and ledger requests go to the supervisor.
@@ -23,7 +29,7 @@
  *
  * Public: worker_main, worker_progress, worker_event, worker_event_id,
  * worker_ledger_intent, worker_operator_action, worker_set_idle,
- * worker_ledger_result, worker_config, worker_kind.
+ * worker_ledger_result, worker_set_browser, worker_config, worker_kind.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -49,6 +55,7 @@
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"
+#include "workers/scratch.h"
 #include "workers/worker.h"
 
 extern char **environ;
@@ -70,6 +77,7 @@ struct wrk_env {
 	int64_t		 next_hb, last_sup_seen, task_started;
 	long long	 counter, last_value;
 	bool		 busy, stop, quit;
+	bool		 browser;	/* a browser session is open */
 	long long	 task_id, epoch;
 	struct progress	 prog;
 	long long	 ledger_req;
@@ -148,6 +156,7 @@ send_hb(struct wrk_env *env)
 
 	cJSON_AddNumberToObject(h, "progress", (double)env->counter);
 	cJSON_AddBoolToObject(h, "busy", env->busy);
+	cJSON_AddBoolToObject(h, "browser", env->browser);
 	cJSON_AddNumberToObject(h, "task_id", (double)env->task_id);
 	if (ipc_send(env->sock, NULL, 0, IPC_TAG_WORKER, IPC_HB, h, NULL) ==
 	    -1 && errno != EAGAIN)
@@ -263,6 +272,20 @@ worker_progress(struct wrk_env *env)
 	return &env->prog;
 }
 
+/*
+ * A browser session opened (<open>) or ended: the heartbeats say so from
+ * now on, and one goes out at once so the supervisor knows before the
+ * next one is due.
+ */
+void
+worker_set_browser(struct wrk_env *env, bool open)
+{
+	if (env->browser == open)
+		return;
+	env->browser = open;
+	send_hb(env);
+}
+
 const struct rv_config *
 worker_config(struct wrk_env *env)
 {
@@ -373,7 +396,7 @@ worker_ledger_result(struct wrk_env *env, const char *run_id, const char *key,
 int
 worker_operator_action(struct wrk_env *env, const char *run_id,
     const char *action, const char *operator_name, const char *reason,
-    char *result, size_t rsize, char *msg, size_t msize)
+    const char *nonce, char *result, size_t rsize, char *msg, size_t msize)
 {
 	cJSON *h = cJSON_CreateObject(), *b = cJSON_CreateObject();
 	int64_t deadline;
@@ -386,6 +409,7 @@ worker_operator_action(struct wrk_env *env, const char *run_id,
 	cJSON_AddStringToObject(b, "action", action);
 	cJSON_AddStringToObject(b, "operator", operator_name);
 	cJSON_AddStringToObject(b, "reason", reason ? reason : "");
+	cJSON_AddStringToObject(b, "nonce", nonce ? nonce : "");
 	rc = ipc_send(env->sock, NULL, 0, IPC_TAG_WORKER, IPC_OPERATOR, h, b);
 	cJSON_Delete(h);
 	cJSON_Delete(b);
@@ -514,6 +538,7 @@ run_task(struct wrk_env *env, struct ipc_msg *m)
 	cJSON_Delete(result);
 	env->busy = false;
 	env->stop = false;
+	env->browser = false;	/* a handler never leaves one open */
 	setproctitle("%s idle", env->kind);
 	send_hb(env);
 }
@@ -639,6 +664,19 @@ setup(struct wrk_env *env, int argc, char **argv)
 	env->prog.arg = env;
 }
 
+/* Remove what killed children of this kind left in state/tmp/. */
+static void
+sweep_scratch(struct wrk_env *env)
+{
+	int n;
+
+	if ((n = scratch_sweep(env->cfg.state_dir, env->kind)) == -1)
+		log_warn("%s/tmp: scratch sweep", env->cfg.state_dir);
+	else if (n > 0)
+		log_info("removed %d scratch director%s left by a killed %s "
+		    "child", n, n == 1 ? "y" : "ies", env->kind);
+}
+
 int
 worker_main(int argc, char **argv, const char *kind, wrk_handler handler)
 {
@@ -649,6 +687,7 @@ worker_main(int argc, char **argv, const char *kind, wrk_handler handler)
 	env.kind = kind;
 	env.handler = handler;
 	setup(&env, argc, argv);
+	sweep_scratch(&env);
 	h = cJSON_CreateObject();
 	cJSON_AddStringToObject(h, "kind", kind);
 	cJSON_AddNumberToObject(h, "pid", (double)getpid());

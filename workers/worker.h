@@ -80,13 +80,17 @@ int	worker_ledger_result(struct wrk_env *env, const char *run_id,
 /*
  * Ask the supervisor to apply an operator action (approve, refetch, abort,
  * unlock) through the store's compare-and-set, as rvctl does.  <reason>
- * is used by unlock.  Returns 0 with <result> set to "applied",
+ * is used by unlock.  <nonce> names the gate decided (its full nonce or
+ * its first 8 hex digits; "" or NULL for none); the store answers "not
+ * possible" for a gate that is closed or replaced, and an unlock asked
+ * this way never forces.  Returns 0 with <result> set to "applied",
  * "already_applied" or "not_possible" and <msg> to the store's sentence,
  * or -1 when it could not be asked or answered (store away, stop).
  */
 int	worker_operator_action(struct wrk_env *env, const char *run_id,
 	    const char *action, const char *operator_name, const char *reason,
-	    char *result, size_t rsize, char *msg, size_t msize);
+	    const char *nonce, char *result, size_t rsize, char *msg,
+	    size_t msize);
 
 /*
  * Run <fn> from the idle loop at least every <period_ms> (and after every
@@ -94,6 +98,12 @@ int	worker_operator_action(struct wrk_env *env, const char *run_id,
  */
 void	worker_set_idle(struct wrk_env *env, void (*fn)(struct wrk_env *,
 	    void *), void *arg, int period_ms);
+
+/*
+ * Say whether a browser session is open (Chromium runs for this task):
+ * heartbeats carry "browser": true while it is.  Reset at task end.
+ */
+void	worker_set_browser(struct wrk_env *env, bool open);
 
 const struct rv_config *worker_config(struct wrk_env *env);
 const char *worker_kind(struct wrk_env *env);

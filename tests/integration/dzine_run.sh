@@ -34,7 +34,8 @@ rows=$(sqlite3 "$S/rayvault.db" "SELECT COUNT(*) FROM credit_ledger WHERE run_id
 [ "$(count_events "$rid" dzine_balance)" -ge 1 ] && ok "preflight read the balance" ||
     fail "no dzine_balance event"
 [ "$(count_events "$rid" render_done)" -eq 2 ] || fail "render_done $(count_events "$rid" render_done)"
-ls "$S"/tmp/chromium.* >/dev/null 2>&1 && fail "browser profile left in tmp" || ok "no profile left"
+left=$(ls -d "$S"/tmp/chromium.* "$S"/tmp/render.*.chromium.* 2>/dev/null)
+[ -z "$left" ] && ok "no profile left" || fail "browser profile left in tmp: $left"
 [ -z "$(dz_browsers)" ] && ok "no browser process left" || fail "browsers left: $(dz_browsers)"
 [ -z "$(dz_zombies)" ] || fail "zombies: $(dz_zombies)"
 finish

@@ -66,6 +66,8 @@ static const struct bad_case bad[] = {
 	{ "missing key", 3, { "RVW1", "HB", "{\"progress\":1}" }, "busy" },
 	{ "wrong key type", 3, { "RVW1", "HB",
 	    "{\"progress\":\"1\",\"busy\":true}" }, "progress" },
+	{ "optional key type", 3, { "RVW1", "HB",
+	    "{\"progress\":1,\"busy\":true,\"browser\":1}" }, "browser" },
 	{ "body not allowed", 4, { "RVW1", "HB",
 	    "{\"progress\":1,\"busy\":true}", "{}" }, "body" },
 	{ "bad body", 4, { "RVW1", "RESULT",

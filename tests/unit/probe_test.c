@@ -4,7 +4,10 @@
  * fixtures (good, garbage, truncated, missing or out-of-range fields) goes
  * through probe_parse_json(); then real files made with ffmpeg at test
  * time go through probe_file(), together with a missing file, a text file
- * and a name that looks like an option and a protocol.
+ * and a name that looks like an option and a protocol.  Last, a slow fake
+ * ffprobe first in PATH: the caller's progress is ticked at least every
+ * PROGRESS_TICK_MS while it runs, and through the pause before the retry
+ * of a failed probe, and a stop during that pause is obeyed.
  */
 #include <sys/stat.h>
 
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/probe.h"
 #include "common/subproc.h"
 
@@ -243,6 +247,103 @@ test_probe_bad_files(const char *dir)
 	    NULL, "r=%d err=%s", r, err);
 }
 
+struct ticks {
+	int		 calls, stop_after;
+	int64_t		 last_ms, max_gap;
+};
+
+static int
+tick_count(void *arg, long long value)
+{
+	struct ticks *t = arg;
+	int64_t now = clock_mono_ms();
+
+	(void)value;
+	if (t->calls > 0 && now - t->last_ms > t->max_gap)
+		t->max_gap = now - t->last_ms;
+	t->last_ms = now;
+	t->calls++;
+	return t->stop_after > 0 && t->calls >= t->stop_after ? -1 : 0;
+}
+
+/* <dir>/bin/ffprobe: sleeps <secs>, then answers <json> or fails. */
+static int
+fake_ffprobe(const char *dir, const char *secs, const char *json)
+{
+	char path[PATH_MAX];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/bin", dir);
+	(void)mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/bin/ffprobe", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(fp, "#!/bin/sh\nsleep %s\n", secs);
+	if (json != NULL)
+		fprintf(fp, "cat <<'EOF'\n%s\nEOF\n", json);
+	else
+		fprintf(fp, "echo 'fake: broken' >&2\nexit 1\n");
+	fclose(fp);
+	return chmod(path, 0700);
+}
+
+static void
+test_probe_slow(const char *dir)
+{
+	struct ticks t = { 0 }, ts = { 0 };
+	struct progress p = { tick_count, &t, 0 };
+	struct progress ps = { tick_count, &ts, 0 };
+	struct probe_info pi;
+	char path[PATH_MAX], bin[PATH_MAX], err[512] = "";
+	const char *old = getenv("PATH");
+	char *saved = strdup(old != NULL ? old : "/usr/bin:/bin");
+	int64_t t0, dt;
+	FILE *fp;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/slow.mp4", dir);
+	snprintf(bin, sizeof(bin), "%s/bin:%s", dir, saved);
+	if (saved == NULL || (fp = fopen(path, "w")) == NULL ||
+	    fake_ffprobe(dir, "1.2", GOOD_AV) == -1) {
+		CHECK("probe_slow_setup", 0, "%s", strerror(errno));
+		free(saved);
+		return;
+	}
+	fputs("not really a video\n", fp);
+	fclose(fp);
+	setenv("PATH", bin, 1);
+	t0 = clock_mono_ms();
+	r = probe_file(path, &p, &pi, err, sizeof(err));
+	dt = clock_mono_ms() - t0;
+	CHECK("probe_slow_ticks", r == 0 && dt >= 1200 && t.calls >= 10 &&
+	    t.max_gap <= 2 * PROGRESS_TICK_MS && strcmp(pi.video_codec,
+	    "h264") == 0, "r=%d err=%s dt=%lld calls=%d max_gap=%lld", r, err,
+	    (long long)dt, t.calls, (long long)t.max_gap);
+
+	/* Fails twice: the pause before the retry ticks too. */
+	memset(&t, 0, sizeof(t));
+	if (fake_ffprobe(dir, "0.3", NULL) == -1)
+		CHECK("probe_retry_setup", 0, "%s", strerror(errno));
+	t0 = clock_mono_ms();
+	r = probe_file(path, &p, &pi, err, sizeof(err));
+	dt = clock_mono_ms() - t0;
+	CHECK("probe_retry_ticks", r == -1 && errno == EIO && dt >= 850 &&
+	    t.calls >= 7 && t.max_gap <= 2 * PROGRESS_TICK_MS,
+	    "r=%d err=%s dt=%lld calls=%d max_gap=%lld", r, err,
+	    (long long)dt, t.calls, (long long)t.max_gap);
+
+	/* A stop asked during the pause ends it: not retried. */
+	if (fake_ffprobe(dir, "0", NULL) == -1)
+		CHECK("probe_stop_setup", 0, "%s", strerror(errno));
+	ts.stop_after = 2;
+	r = probe_file(path, &ps, &pi, err, sizeof(err));
+	CHECK("probe_retry_stop", r == -1 && errno == ECANCELED &&
+	    strstr(err, "stopped") != NULL && ts.calls == 2,
+	    "r=%d errno=%d err=%s calls=%d", r, errno, err, ts.calls);
+	setenv("PATH", saved, 1);
+	free(saved);
+}
+
 int
 main(void)
 {
@@ -256,6 +357,7 @@ main(void)
 	}
 	test_probe_real(dir);
 	test_probe_bad_files(dir);
+	test_probe_slow(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)sh(cmd);
 	printf("%d passed, %d failed\n", npass, nfail);

@@ -4,6 +4,9 @@
  * exit codes and signals, exec failure, stdout capture and cap, stderr
  * tail, timeout kill, stop through the progress, ffmpeg progress parsing,
  * descriptor hygiene, process group, signal mask, and no zombie left.
+ * The liveness primitive: a tool that blocks (sleeps, writes nothing)
+ * still gets the progress ticked at least every PROGRESS_TICK_MS, and so
+ * does progress_sleep(); a stop cuts a pause short.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -38,6 +41,7 @@ struct tick_ctx {
 	long long	 last;
 	bool		 decreased;
 	int64_t		 first_ms, last_ms;
+	int64_t		 max_gap;	/* longest time between two ticks */
 };
 
 static int
@@ -48,6 +52,8 @@ count_tick(void *arg, long long value)
 	if (value < t->last)
 		t->decreased = true;
 	t->last = value;
+	if (t->calls > 0 && clock_mono_ms() - t->last_ms > t->max_gap)
+		t->max_gap = clock_mono_ms() - t->last_ms;
 	t->last_ms = clock_mono_ms();
 	if (t->calls++ == 0)
 		t->first_ms = t->last_ms;
@@ -209,6 +215,65 @@ test_ticks(void)
 	    t.calls <= 9 && !t.decreased, "calls=%d", t.calls);
 }
 
+/*
+ * The liveness primitive: a tool that blocks for a second without a byte
+ * of output must not leave the caller silent.  Ticks come at least every
+ * PROGRESS_TICK_MS (some slack for a loaded machine), from the start of
+ * the call to its end, and the value does not move (alive, not moving).
+ */
+static void
+test_blocked_ticks(void)
+{
+	struct tick_ctx t = { 0 };
+	struct progress p = { count_tick, &t, 42 };
+	struct subproc_result res;
+	char *argv[] = { "sleep", "1", NULL };
+	int64_t t0, dt;
+	int r;
+
+	t0 = clock_mono_ms();
+	r = subproc_run(argv, 0, 10000, &p, false, &res);
+	dt = clock_mono_ms() - t0;
+	CHECK("blocked_ticks", r == 0 && res.status == 0 && t.calls >= 8 &&
+	    t.first_ms - t0 <= 2 * PROGRESS_TICK_MS &&
+	    t.max_gap <= 2 * PROGRESS_TICK_MS &&
+	    clock_mono_ms() - t.last_ms <= 2 * PROGRESS_TICK_MS &&
+	    t.last == 42 && !t.decreased, "calls=%d first=%lld max_gap=%lld "
+	    "dt=%lld last=%lld", t.calls, (long long)(t.first_ms - t0),
+	    (long long)t.max_gap, (long long)dt, t.last);
+}
+
+static void
+test_progress_sleep(void)
+{
+	struct tick_ctx t = { 0 }, s = { .stop_after = 2 };
+	struct progress p = { count_tick, &t, 7 };
+	struct progress ps = { count_tick, &s, 0 };
+	int64_t t0, dt;
+	int r;
+
+	t0 = clock_mono_ms();
+	r = progress_sleep(&p, 1000);
+	dt = clock_mono_ms() - t0;
+	CHECK("sleep_ticks", r == 0 && dt >= 1000 && dt < 1500 &&
+	    t.calls >= 9 && t.max_gap <= 2 * PROGRESS_TICK_MS &&
+	    t.first_ms - t0 <= 2 * PROGRESS_TICK_MS && t.last == 7,
+	    "r=%d dt=%lld calls=%d max_gap=%lld", r, (long long)dt, t.calls,
+	    (long long)t.max_gap);
+
+	t0 = clock_mono_ms();
+	r = progress_sleep(&ps, 5000);
+	dt = clock_mono_ms() - t0;
+	CHECK("sleep_stop", r == -1 && s.calls == 2 && dt < 1000,
+	    "r=%d calls=%d dt=%lld", r, s.calls, (long long)dt);
+
+	t0 = clock_mono_ms();
+	r = progress_sleep(NULL, 150);
+	dt = clock_mono_ms() - t0;
+	CHECK("sleep_null", r == 0 && dt >= 150 && dt < 1000, "r=%d dt=%lld",
+	    r, (long long)dt);
+}
+
 static void
 test_progress_parse(void)
 {
@@ -324,6 +389,8 @@ main(void)
 	test_stop();
 	test_stop_final();
 	test_ticks();
+	test_blocked_ticks();
+	test_progress_sleep();
 	test_progress_parse();
 	test_fds_and_group();
 	test_sigmask();

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Liveness while blocked: every ffprobe a child runs takes longer than
+# liveness x heartbeat interval (a slow fake first in PATH, 3 x 200 ms
+# against 1 s), through voice, render, probe and, on a second run of the
+# same content, the renderer's planning (plan_segment -> valid_video ->
+# probe_file on the videos already final).  The children keep heartbeating
+# while they wait: nothing is killed as unresponsive, no child restarts,
+# both runs finish.  Crash hygiene at child start: scratch directories of
+# dead children are gone before the first task, a live owner's stays.
+. tests/integration/lib.sh
+export RAYVAULT_CHILD_HEARTBEAT_MS=200
+S=$RAYVAULT_STATE_DIR
+
+real=$(command -v ffprobe) || { echo "no ffprobe"; exit 1; }
+mkdir -p "$T/fakebin"
+cat >"$T/fakebin/ffprobe" <<EOF
+#!/bin/sh
+echo "\$PPID" >>"$T/ffprobe.calls"
+sleep 1
+exec "$real" "\$@"
+EOF
+chmod +x "$T/fakebin/ffprobe"
+export PATH="$T/fakebin:$PATH"
+
+# Leftovers of killed children, and a live owner's work in progress.
+sh -c 'exit 0' & dead=$!
+wait "$dead"
+sleep 600 & live=$!
+mkdir -p "$S/tmp/render.$dead.RUN-intro.aaaaaa" \
+    "$S/tmp/render.$dead.chromium.bbbbbb/Default" \
+    "$S/tmp/voice.$dead.RUN-intro.cccccc" \
+    "$S/tmp/render.$live.RUN-p1.dddddd"
+echo half >"$S/tmp/render.$dead.RUN-intro.aaaaaa/out.mp4"
+echo cookie >"$S/tmp/render.$dead.chromium.bbbbbb/Default/Cookies"
+echo half >"$S/tmp/voice.$dead.RUN-intro.cccccc/final.wav"
+echo busy >"$S/tmp/render.$live.RUN-p1.dddddd/out.mp4"
+
+spec=$(make_spec RAY-LV1)
+ctl enqueue "$spec" >/dev/null || fail "enqueue"
+start_sup
+swept() {
+	[ ! -e "$S/tmp/render.$dead.RUN-intro.aaaaaa" ] &&
+	    [ ! -e "$S/tmp/render.$dead.chromium.bbbbbb" ] &&
+	    [ ! -e "$S/tmp/voice.$dead.RUN-intro.cccccc" ]
+}
+wait_for 15 swept && ok "dead children's scratch dirs removed at start" ||
+    fail "left: $(ls "$S/tmp")"
+[ -f "$S/tmp/render.$live.RUN-p1.dddddd/out.mp4" ] &&
+    ok "a live owner's scratch dir kept" || fail "live owner's dir removed"
+kill "$live" 2>/dev/null
+
+wait_for 180 status_is RAY-LV1 done && ok "run 1 done with a slow ffprobe" ||
+    fail "run 1: $(run_status RAY-LV1)"
+sed 's/RAY-LV1/RAY-LV2/' "$spec" >"$T/spec/RAY-LV2.json"
+ctl enqueue "$T/spec/RAY-LV2.json" >/dev/null || fail "enqueue 2"
+wait_for 180 status_is RAY-LV2 done && ok "run 2 done" ||
+    fail "run 2: $(run_status RAY-LV2)"
+rid2=$(run_id_of RAY-LV2)
+[ "$(count_events "$rid2" render_skipped)" -eq 2 ] &&
+    ok "run 2 planned on the final videos (probed while planning)" ||
+    fail "render_skipped: $(count_events "$rid2" render_skipped)"
+
+n=$(wc -l <"$T/ffprobe.calls" 2>/dev/null || echo 0)
+[ "$n" -ge 10 ] && ok "$n slow ffprobe runs" || fail "only $n ffprobe runs"
+if grep -rqi 'unresponsive' "$T/sup.log" "$S/logs" 2>/dev/null; then
+	fail "a child was judged unresponsive: $(grep -rhi unresponsive \
+	    "$T/sup.log" "$S/logs" | head -3)"
+else
+	ok "no child judged unresponsive"
+fi
+restarts=$(ctl status --json | json 'sum(c["restarts"] for c in j["children"])')
+[ "$restarts" = 0 ] && ok "no child restarted" || fail "restarts: $restarts"
+for r in RAY-LV1 RAY-LV2; do
+	id=$(run_id_of $r)
+	[ "$(count_events "$id" panic_browser_frozen)" -eq 0 ] ||
+	    fail "$r: panic_browser_frozen"
+done
+finish
