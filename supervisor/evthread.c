@@ -93,12 +93,8 @@ spool_unlink(struct ev_thr *t, const char *event_id)
 }
 
 static bool
-is_fenced(struct ev_thr *t, const cJSON *rec)
+epoch_fenced(struct ev_thr *t, const char *run, long long epoch)
 {
-	const char *run = cJSON_GetStringValue(cJSON_GetObjectItem(rec,
-	    "run_id"));
-	long long epoch = (long long)cJSON_GetNumberValue(
-	    cJSON_GetObjectItem(rec, "lease_epoch"));
 	int i;
 
 	if (run == NULL || epoch <= 0)
@@ -108,6 +104,14 @@ is_fenced(struct ev_thr *t, const cJSON *rec)
 		    epoch <= t->fenced[i].epoch)
 			return true;
 	return false;
+}
+
+static bool
+is_fenced(struct ev_thr *t, const cJSON *rec)
+{
+	return epoch_fenced(t, cJSON_GetStringValue(cJSON_GetObjectItem(rec,
+	    "run_id")), (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(rec,
+	    "lease_epoch")));
 }
 
 /*
@@ -169,9 +173,10 @@ do_ledger_intent(struct ev_thr *t, struct smsg *m)
 	l.credits = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(b,
 	    "credits"));
 	l.lease_epoch = m->lease.epoch;
-	if (is_fenced(t, b))
-		res = STORE_WRITE_FENCED, rc = 0;
-	else if (ensure_store(t) && !injected(t, "ledger_intent", err,
+	if (epoch_fenced(t, m->lease.run_id, m->lease.epoch)) {
+		res = STORE_WRITE_FENCED;
+		rc = 0;
+	} else if (ensure_store(t) && !injected(t, "ledger_intent", err,
 	    sizeof(err)))
 		rc = t->st.ops->ledger_intent(t->st.impl, &l, m->lease.token,
 		    &fresh, &ex, &res, err, sizeof(err));
