@@ -221,7 +221,7 @@ a_aborted(struct sup_env *env, const struct run_ev *ev)
 	    r->lease.run_id, r->video_id);
 	unpause(env);
 	sched_stop_task(env, "run aborted");
-	sup_event(env, "run_stopped", "WARN", "aborted", NULL);
+	/* The abort fenced the epoch: the store holds the only record. */
 	(void)lease_send(env, smsg_new(SM_DROP));
 	sched_clear(env);
 	if (env->once)
