@@ -81,6 +81,20 @@ injected(struct ev_thr *t, const char *call, char *err, size_t errlen)
 	return true;
 }
 
+/* A test fault: the store applied the call but its answer was lost. */
+static bool
+lost(const char *call, char *err, size_t errlen)
+{
+	char site[48];
+
+	snprintf(site, sizeof(site), "store-lost:%s", call);
+	if (!fault_hit(site))
+		return false;
+	snprintf(err, errlen, "injected fault at %s: applied, answer lost",
+	    site);
+	return true;
+}
+
 static void
 spool_unlink(struct ev_thr *t, const char *event_id)
 {
@@ -137,7 +151,8 @@ do_event(struct ev_thr *t, struct smsg *m)
 	}
 	if (!ensure_store(t) || injected(t, ledger ? "ledger_result" :
 	    "event", err, sizeof(err)) || spool_apply(&t->st, m->json, &res,
-	    err, sizeof(err)) == -1) {
+	    err, sizeof(err)) == -1 || lost(ledger ? "ledger_result" : "event",
+	    err, sizeof(err))) {
 		if (t->opened)
 			log_warnx("%s: %s; kept in the spool", type ? type :
 			    "event", err[0] ? err : "store unavailable");
@@ -180,6 +195,8 @@ do_ledger_intent(struct ev_thr *t, struct smsg *m)
 	    sizeof(err)))
 		rc = t->st.ops->ledger_intent(t->st.impl, &l, m->lease.token,
 		    &fresh, &ex, &res, err, sizeof(err));
+	if (rc == 0 && lost("ledger_intent", err, sizeof(err)))
+		rc = -1;
 	if (rc == -1)
 		log_warnx("ledger intent %s: %s", l.key, err[0] ? err :
 		    "store unavailable");

@@ -134,6 +134,23 @@ injected(struct lease_thr *t, const char *call, char *err, size_t errlen)
 	return true;
 }
 
+/*
+ * A test fault after <call> succeeded: the store applied it but its
+ * answer was lost (a timeout after commit).  Returns the rc to go on with.
+ */
+static int
+answer_lost(const char *call, int rc, char *err, size_t errlen)
+{
+	char site[48];
+
+	snprintf(site, sizeof(site), "store-lost:%s", call);
+	if (rc == -1 || !fault_hit(site))
+		return rc;
+	snprintf(err, errlen, "injected fault at %s: applied, answer lost",
+	    site);
+	return -1;
+}
+
 static void
 arm_lease(struct lease_thr *t, int64_t t0)
 {
@@ -190,9 +207,9 @@ do_claim(struct lease_thr *t, struct smsg *req)
 	if (injected(t, "claim", err, sizeof(err)))
 		rc = -1;
 	else
-		rc = t->st.ops->claim(t->st.impl, t->cfg.worker_id, token,
-		    t->cfg.lease_minutes, "", req->prev_token, &c, err,
-		    sizeof(err));
+		rc = answer_lost("claim", t->st.ops->claim(t->st.impl,
+		    t->cfg.worker_id, token, t->cfg.lease_minutes, "",
+		    req->prev_token, &c, err, sizeof(err)), err, sizeof(err));
 	check_health(t);
 	if (rc == -1) {
 		answer_text(t, SM_CLAIM_FAILED, err);
@@ -301,9 +318,10 @@ do_heartbeat(struct lease_thr *t)
 	} else if (injected(t, "heartbeat", err, sizeof(err)))
 		rc = -1;
 	else
-		rc = t->st.ops->heartbeat(t->st.impl, t->lv.run_id,
-		    t->cfg.worker_id, t->lv.token, t->cfg.lease_minutes,
-		    (long)t->lv.latency_ms, t->wstate, &hb, err, sizeof(err));
+		rc = answer_lost("heartbeat", t->st.ops->heartbeat(t->st.impl,
+		    t->lv.run_id, t->cfg.worker_id, t->lv.token,
+		    t->cfg.lease_minutes, (long)t->lv.latency_ms, t->wstate,
+		    &hb, err, sizeof(err)), err, sizeof(err));
 	check_health(t);
 	if (rc == -1) {
 		hb_failed(t, err);
@@ -350,10 +368,10 @@ do_gate(struct lease_thr *t, struct smsg *req)
 	if (injected(t, "gate", err, sizeof(err)))
 		rc = -1;
 	else
-		rc = t->st.ops->gate(t->st.impl, t->lv.run_id,
-		    t->cfg.worker_id, t->lv.token, req->reason,
+		rc = answer_lost("gate", t->st.ops->gate(t->st.impl,
+		    t->lv.run_id, t->cfg.worker_id, t->lv.token, req->reason,
 		    req->worker_state, req->json, nonce, &ok, err,
-		    sizeof(err));
+		    sizeof(err)), err, sizeof(err));
 	check_health(t);
 	if (rc == -1) {
 		answer_text(t, SM_GATE_FAILED, err);
@@ -383,9 +401,9 @@ do_state(struct lease_thr *t, struct smsg *req)
 	if (!ensure_store(t))
 		return;
 	if (injected(t, "state", err, sizeof(err)) ||
-	    t->st.ops->set_worker_state(t->st.impl, t->lv.run_id,
-	    t->cfg.worker_id, t->lv.token, req->worker_state, &ok, err,
-	    sizeof(err)) == -1)
+	    answer_lost("state", t->st.ops->set_worker_state(t->st.impl,
+	    t->lv.run_id, t->cfg.worker_id, t->lv.token, req->worker_state,
+	    &ok, err, sizeof(err)), err, sizeof(err)) == -1)
 		log_warnx("worker state %s not recorded yet (sent again with "
 		    "the next renewal): %s", req->worker_state, err);
 	check_health(t);
@@ -423,6 +441,9 @@ do_end(struct lease_thr *t, struct smsg *req)
 		rc = t->st.ops->set_worker_state(t->st.impl, t->lv.run_id,
 		    t->cfg.worker_id, t->lv.token, WS_IDLE, &ok, err,
 		    sizeof(err));
+	if (req->type != SM_KEEP)
+		rc = answer_lost(req->type == SM_FINISH ? "finish" : "release",
+		    rc, err, sizeof(err));
 	check_health(t);
 	if (req->type == SM_KEEP)
 		t->lv.holding = false;	/* stop renewing either way */
