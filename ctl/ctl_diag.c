@@ -71,7 +71,7 @@ one_line(char *s)
 
 /*
  * Add a check.  <action> (may be NULL) says what the operator should do;
- * it is shown among the next actions when <lvl> is not OK.  Out of
+ * it is shown among the next actions (those of OK checks last).  Out of
  * memory or past DIAG_MAX checks, the check only raises the verdict.
  */
 void
@@ -170,14 +170,18 @@ seen_before(const struct ctl_diag *d, size_t upto, const char *action,
 	return false;
 }
 
-/* Walk the distinct actions, critical ones first. */
+/*
+ * Walk the distinct actions, critical ones first.  An OK check may carry
+ * an action too (work waiting for the operator that is not a problem,
+ * such as a young gate): it comes last and leaves the exit code alone.
+ */
 static size_t
 actions_walk(const struct ctl_diag *d, FILE *fp, cJSON *arr)
 {
 	size_t i, k = 0;
 	int lvl;
 
-	for (lvl = CTL_LVL_CRIT; lvl > CTL_LVL_OK; lvl--)
+	for (lvl = CTL_LVL_CRIT; lvl >= CTL_LVL_OK; lvl--)
 		for (i = 0; i < d->n; i++) {
 			if ((int)d->v[i].level != lvl ||
 			    d->v[i].action[0] == '\0' ||

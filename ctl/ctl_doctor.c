@@ -173,13 +173,15 @@ check_run(struct ctl_env *env, struct ctl_diag *d, const struct store_run *r)
 	if (strcmp(r->status, RUN_WAITING_APPROVAL) == 0 &&
 	    r->gate_age_sec <= GATE_WARN_SEC) {
 		/* Young gates are normal work: OK, but say what to do. */
-		ctl_diag_add(d, CTL_LVL_OK, "gate_open", NULL, "run %s waits "
-		    "for the operator at gate %.8s (%s) since %s; next: read "
-		    "rvctl events --run %s, then rvctl approve (or refetch, or "
-		    "abort) --run %s --operator NAME", r->video_id,
+		snprintf(act, sizeof(act), "Read the evidence diff (rvctl "
+		    "events --run %s), then decide gate %.8s of %s: rvctl "
+		    "approve (or refetch, or abort) --run %s --operator NAME.",
+		    r->video_id, r->gate_nonce, r->video_id, r->video_id);
+		ctl_diag_add(d, CTL_LVL_OK, "gate_open", act, "run %s waits "
+		    "for the operator at gate %.8s (%s) since %s", r->video_id,
 		    r->gate_nonce, r->gate_reason[0] ? r->gate_reason :
 		    "no reason recorded", age_text(r->gate_age_sec, a,
-		    sizeof(a)), r->video_id, r->video_id);
+		    sizeof(a)));
 	}
 	if (strcmp(r->status, RUN_WAITING_APPROVAL) == 0 &&
 	    r->gate_age_sec > GATE_WARN_SEC) {
