@@ -280,11 +280,14 @@ do_fence(struct ev_thr *t, struct smsg *m)
 	t->fenced[i].epoch = m->lease.epoch;
 }
 
+/* SIGTERM: write what waits in the spool once more, then stop. */
 static void
 do_quit(struct ev_thr *t, struct smsg *m)
 {
 	(void)m;
 	t->quit = true;
+	if (spool_count(t->cfg.spool_dir) > 0)
+		do_replay(t, NULL);
 }
 
 static const struct {

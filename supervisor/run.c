@@ -191,7 +191,11 @@ a_adopt_gate(struct sup_env *env, const struct run_ev *ev)
 	strlcpy(nonce, ev->m != NULL ? ev->m->gate_nonce : r->gate_nonce,
 	    sizeof(nonce));
 	sched_stop_task(env, "the run is gated in the store");
-	if (r->gate.reason[0] == '\0')
+	if (r->state == RS_GATED)
+		sched_prepare_gate(env, r->gate_reason, r->worker_state, NULL,
+		    "gate_replaced", "the gate was recorded again; use the "
+		    "buttons of this message", sched_buttons());
+	else if (r->gate.reason[0] == '\0')
 		sched_prepare_gate(env, r->gate_reason[0] ? r->gate_reason :
 		    "gated in the store", WS_WAITING, NULL, "", "", NULL);
 	sched_gate_confirmed(env, nonce);
@@ -309,8 +313,21 @@ a_gate(struct sup_env *env, const struct run_ev *ev)
 static void
 a_gate_ok(struct sup_env *env, const struct run_ev *ev)
 {
-	if (env->run.state != RS_GATING)
-		env->run.resume = RS_GATED;
+	struct run *r = &env->run;
+
+	if (r->state == RS_GATED) {
+		/* A late answer of a retried gate call: its gate replaced ours. */
+		if (strcmp(ev->m->gate_nonce, r->gate_nonce) != 0) {
+			sched_prepare_gate(env, r->gate_reason, r->worker_state,
+			    NULL, "gate_replaced", "the gate was recorded "
+			    "again; use the buttons of this message",
+			    sched_buttons());
+			sched_gate_confirmed(env, ev->m->gate_nonce);
+		}
+		return;
+	}
+	if (r->state != RS_GATING)
+		r->resume = RS_GATED;
 	env->run.retry_at = 0;
 	sched_gate_confirmed(env, ev->m->gate_nonce);
 }
@@ -590,6 +607,9 @@ static const struct transition {
 	{ RS_RUNNING, RE_GATE_NEEDED, a_gate, "a_gate", RS_GATING },
 	{ RS_QUARANTINE, RE_GATE_NEEDED, a_gate, "a_gate", RS_GATING },
 	{ RS_GATING, RE_GATE_OK, a_gate_ok, "a_gate_ok", RS_GATED },
+	{ RS_GATED, RE_GATE_OK, a_gate_ok, "a_gate_ok", RS_SAME },
+	{ RS_GATED, RE_GATED_IN_STORE, a_adopt_gate, "a_adopt_gate",
+	    RS_SAME },
 	PAUSED(RE_GATE_OK, a_gate_ok, RS_SAME),
 	{ RS_GATING, RE_GATE_REFUSED, a_lost, "a_lost", RS_IDLE },
 	PAUSED(RE_GATE_REFUSED, a_lost, RS_IDLE),
@@ -749,6 +769,22 @@ run_post_type(struct sup_env *env, enum run_event type)
 	run_post(env, &ev);
 }
 
+/* Is <nonce> the gate we wait on, or one of ours that it replaced? */
+static bool
+our_gate(const struct run *r, const char *nonce)
+{
+	size_t i;
+
+	if (nonce[0] == '\0')
+		return false;
+	if (strcmp(nonce, r->gate_nonce) == 0)
+		return true;
+	for (i = 0; i < sizeof(r->gate_older) / sizeof(r->gate_older[0]); i++)
+		if (strcmp(nonce, r->gate_older[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Which event a renewal answer is, in the current state. */
 static enum run_event
 classify_hb(const struct run *r, const struct smsg *m)
@@ -758,13 +794,16 @@ classify_hb(const struct run *r, const struct smsg *m)
 		    RE_LOST;
 	if (r->state == RS_GATED || ((r->state == RS_UNCERTAIN ||
 	    r->state == RS_FENCED) && r->resume == RS_GATED)) {
-		if (r->state == RS_GATED && r->gate_nonce[0] != '\0' &&
-		    strcmp(m->decided_nonce, r->gate_nonce) == 0) {
+		if (r->state == RS_GATED && our_gate(r, m->decided_nonce)) {
 			if (strcmp(m->decision, "approve") == 0)
 				return RE_DECIDED_APPROVE;
 			if (strcmp(m->decision, "refetch") == 0)
 				return RE_DECIDED_REFETCH;
 		}
+		if (r->state == RS_GATED && strcmp(m->status,
+		    RUN_WAITING_APPROVAL) == 0 && m->gate_nonce[0] != '\0' &&
+		    strcmp(m->gate_nonce, r->gate_nonce) != 0)
+			return RE_GATED_IN_STORE;	/* the store's gate wins */
 		return RE_HB_OK;
 	}
 	if ((r->state == RS_RUNNING || r->state == RS_QUARANTINE ||

@@ -210,8 +210,16 @@ sched_gate_confirmed(struct sup_env *env, const char *nonce)
 	struct gate_req *g = &r->gate;
 	cJSON *o, *x;
 
+	if (r->gate_nonce[0] != '\0' && strcmp(r->gate_nonce, nonce) != 0) {
+		/* A retried gate call replaced ours: both were ours. */
+		memmove(r->gate_older[1], r->gate_older[0],
+		    sizeof(r->gate_older) - sizeof(r->gate_older[0]));
+		strlcpy(r->gate_older[0], r->gate_nonce,
+		    sizeof(r->gate_older[0]));
+	}
 	strlcpy(r->gate_nonce, nonce, sizeof(r->gate_nonce));
-	strlcpy(r->gate_reason, g->reason, sizeof(r->gate_reason));
+	if (g->reason[0] != '\0')
+		strlcpy(r->gate_reason, g->reason, sizeof(r->gate_reason));
 	strlcpy(r->worker_state, g->worker_state[0] ? g->worker_state :
 	    WS_WAITING, sizeof(r->worker_state));
 	strlcpy(env->state, r->worker_state, sizeof(env->state));
@@ -586,6 +594,7 @@ sched_resume(struct sup_env *env, const char *decision)
 		r->frozen = 0;
 	cJSON_DeleteItemFromObject(r->ckpt, "gate");
 	r->gate_nonce[0] = '\0';
+	memset(r->gate_older, 0, sizeof(r->gate_older));
 	sched_save_ckpt(env);
 	first_pending_stage(r);
 	sched_set_worker_state(env, WS_ACTIVE);

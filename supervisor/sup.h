@@ -137,6 +137,8 @@ struct run {
 	bool		 refetched;	/* a refetch already happened */
 	struct gate_req	 gate;
 	char		 gate_nonce[STORE_ID_MAX];	/* confirmed gate */
+	char		 gate_older[4][STORE_ID_MAX];	/* gates of ours it
+							   replaced */
 	char		 gate_reason[128];
 	char		 worker_state[16];
 	char		 status[STORE_STATUS_MAX];
