@@ -114,6 +114,14 @@ demo: bootstrap
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) scripts/demo
 
+# make chaos N=<trials> SEED=<n>: the randomized crash matrix (tests/chaos).
+N    ?= 10
+SEED ?= 1
+.PHONY: chaos
+chaos: bootstrap
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) RV_TESTING=1 sh tests/chaos/run.sh $(N) $(SEED)
+
 check-headers:
 	@for h in common/*.h common/store/*.h ipc/*.h workers/*.h supervisor/*.h ctl/*.h; do \
 		[ -f "$$h" ] || continue; \
