@@ -31,20 +31,25 @@ LIBS_SQL  := $(shell pkg-config --libs $(PKGS_SQL) 2>/dev/null)
 
 WORKER_KINDS := evidence voice render probe notify
 
-# Libraries: common (no store), store backends, ipc, worker skeleton + stage code.
-COMMON_SRC := $(wildcard common/*.c)
+# Libraries, lowest first: common (core, media, telegram; no store), the
+# store with its backends, the wire (ipc), the child skeleton, and one
+# archive per child program holding everything in workers/<kind>/ but its
+# main file workers/<kind>/<kind>.c.
+COMMON_SRC := $(wildcard common/core/*.c common/media/*.c common/telegram/*.c)
 STORE_SRC  := $(wildcard common/store/*.c)
 IPC_SRC    := $(wildcard ipc/*.c)
-WLIB_SRC   := $(filter-out $(patsubst %,workers/%.c,$(WORKER_KINDS)),$(wildcard workers/*.c))
+SKEL_SRC   := $(wildcard workers/skeleton/*.c)
 SUP_SRC    := $(wildcard supervisor/*.c)
 CTL_SRC    := $(wildcard ctl/*.c)
+kind_src    = $(filter-out workers/$(1)/$(1).c,$(wildcard workers/$(1)/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBCOMMON := $(BUILD)/lib/libcommon.a
 LIBSTORE  := $(BUILD)/lib/libstore.a
 LIBIPC    := $(BUILD)/lib/libipc.a
-LIBWORK   := $(BUILD)/lib/libwork.a
+LIBSKEL   := $(BUILD)/lib/libskeleton.a
+LIBKINDS  := $(patsubst %,$(BUILD)/lib/librvw-%.a,$(WORKER_KINDS))
 
 BINS := $(BUILD)/bin/rvsup $(BUILD)/bin/rvctl \
 	$(patsubst %,$(BUILD)/bin/rvw-%,$(WORKER_KINDS))
@@ -65,7 +70,9 @@ $(BUILD)/obj/%.o: %.c
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBSTORE): $(call obj,$(STORE_SRC))
 $(LIBIPC): $(call obj,$(IPC_SRC))
-$(LIBWORK): $(call obj,$(WLIB_SRC))
+$(LIBSKEL): $(call obj,$(SKEL_SRC))
+$(foreach k,$(WORKER_KINDS),$(eval $(BUILD)/lib/librvw-$(k).a: \
+	$(call obj,$(call kind_src,$(k)))))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@
@@ -79,17 +86,24 @@ $(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
-$(BUILD)/bin/rvw-%: $(BUILD)/obj/workers/%.o $(LIBWORK) $(LIBIPC) $(LIBCOMMON)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_BASE)
+# A child links its own folder, the skeleton, the wire and common: never
+# the store (it asks the supervisor).
+define child_rule
+$(BUILD)/bin/rvw-$(1): $(BUILD)/obj/workers/$(1)/$(1).o $(BUILD)/lib/librvw-$(1).a \
+    $(LIBSKEL) $(LIBIPC) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_CURL) $$(LIBS_BASE)
+endef
+$(foreach k,$(WORKER_KINDS),$(eval $(call child_rule,$(k))))
 
 # Unit and conformance tests link every library; archives pull in only
 # the objects a test really uses.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBWORK) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+TEST_LIBS := $(LIBKINDS) $(LIBSKEL) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
-$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/lib/%.o $(LIBWORK) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/lib/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
@@ -123,7 +137,7 @@ chaos: bootstrap
 	@BUILD=$(BUILD) RV_TESTING=1 sh tests/chaos/run.sh $(N) $(SEED)
 
 check-headers:
-	@for h in common/*.h common/store/*.h ipc/*.h workers/*.h supervisor/*.h ctl/*.h; do \
+	@for h in $$(find common ipc workers supervisor ctl -name '*.h' | sort); do \
 		[ -f "$$h" ] || continue; \
 		echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(CFLAGS)) -x c -fsyntax-only - || exit 1; \
 	done; echo "headers ok"

@@ -18,11 +18,11 @@
 
 #include <cJSON.h>
 
-#include "common/config.h"
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/timeline.h"
-#include "common/vindex.h"
+#include "common/core/config.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/media/timeline.h"
+#include "common/media/vindex.h"
 
 /* Exit codes of every rvctl command. */
 #define CTL_OK		0

@@ -34,13 +34,13 @@
 
 #include <cJSON.h>
 
-#include "common/checkpoint.h"
-#include "common/clock.h"
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/spool.h"
-#include "common/subproc.h"
-#include "common/vindex.h"
+#include "common/core/checkpoint.h"
+#include "common/core/clock.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/core/spool.h"
+#include "common/core/subproc.h"
+#include "common/media/vindex.h"
 #include "ctl/ctl.h"
 
 #define REHASH_MAX	20

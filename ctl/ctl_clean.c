@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/fsutil.h"
+#include "common/core/fsutil.h"
 #include "ctl/ctl.h"
 
 #define HOUR		3600L

@@ -23,8 +23,8 @@
 
 #include <cJSON.h>
 
-#include "common/ids.h"
-#include "common/store.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
 #include "ctl/ctl.h"
 
 #define CONTRACT_ACTION	"The store does not match this build: do not " \

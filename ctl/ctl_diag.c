@@ -27,7 +27,7 @@
 
 #include <cJSON.h>
 
-#include "common/config.h"
+#include "common/core/config.h"
 #include "ctl/ctl.h"
 
 #define DIAG_MAX	4096

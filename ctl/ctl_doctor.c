@@ -33,11 +33,11 @@
 
 #include <cJSON.h>
 
-#include "common/fsutil.h"
-#include "common/platform.h"
-#include "common/runtime.h"
-#include "common/spool.h"
-#include "common/store.h"
+#include "common/core/fsutil.h"
+#include "common/core/platform.h"
+#include "common/core/runtime.h"
+#include "common/core/spool.h"
+#include "common/store/store.h"
 #include "ipc/proto.h"
 #include "ctl/ctl.h"
 

@@ -3,7 +3,7 @@
  * ctl_index.c: the video-index commands: index-refresh, index-repair,
  * orphans, clean-zombies and maintenance (SPEC sections 5 and 6).
  *
- * The work is done by common/vindex.c under the index lock; this file
+ * The work is done by common/media/vindex.c under the index lock; this file
  * turns options into its arguments and its reports into plain lines
  * ("quarantined V_x.mp4: orphan 30000 s old") or JSON.  A corrupt index
  * is never replaced silently: every command refuses and says how to
@@ -27,7 +27,7 @@
 
 #include <cJSON.h>
 
-#include "common/vindex.h"
+#include "common/media/vindex.h"
 #include "ctl/ctl.h"
 
 #define REFUSE_HINT	"(rvctl index-refresh --rebuild moves a corrupt " \

@@ -3,7 +3,7 @@
  * ctl_local.c: facts about this machine that doctor and baptism check.
  *
  * Who holds the state directory (the pid file's flock, read through
- * common/runtime.c), which children a dead supervisor left running (from
+ * common/core/runtime.c), which children a dead supervisor left running (from
  * state/runtime/children.json: a pid only counts when its start time
  * still matches, so a reused pid is never blamed), the mode of a .env
  * file, and the temporary files an interrupted atomic write left under
@@ -27,9 +27,9 @@
 
 #include <cJSON.h>
 
-#include "common/fsutil.h"
-#include "common/platform.h"
-#include "common/runtime.h"
+#include "common/core/fsutil.h"
+#include "common/core/platform.h"
+#include "common/core/runtime.h"
 #include "ctl/ctl.h"
 
 #define TMP_DEPTH_MAX	8

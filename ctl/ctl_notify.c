@@ -24,7 +24,7 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
-#include "common/telegram.h"
+#include "common/telegram/telegram.h"
 #include "ctl/ctl.h"
 
 #define NOTIFY_TEST_MS	15000

@@ -31,7 +31,7 @@
 
 #include <cJSON.h>
 
-#include "common/timeline.h"
+#include "common/media/timeline.h"
 #include "ctl/ctl.h"
 
 struct verdict {

@@ -37,13 +37,13 @@
 
 #include <cJSON.h>
 
-#include "common/checkpoint.h"
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/spec.h"
-#include "common/store.h"
-#include "common/timeline.h"
-#include "common/vindex.h"
+#include "common/core/checkpoint.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/core/spec.h"
+#include "common/store/store.h"
+#include "common/media/timeline.h"
+#include "common/media/vindex.h"
 #include "ctl/ctl.h"
 
 #define RUNS_MAX	100000

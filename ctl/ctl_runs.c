@@ -2,7 +2,7 @@
 /*
  * ctl_runs.c: rvctl commands that act on runs in the store.
  *
- * enqueue validates a run spec (common/spec.c), records the absolute
+ * enqueue validates a run spec (common/core/spec.c), records the absolute
  * directory it came from (saved pages and images are resolved inside it),
  * creates the run and mirrors the spec to state/jobs/<run_id>.json.
  * approve / refetch / abort / unlock go through the store's compare-and-
@@ -32,10 +32,10 @@
 
 #include <cJSON.h>
 
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/spec.h"
-#include "common/store.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/core/spec.h"
+#include "common/store/store.h"
 #include "ctl/ctl.h"
 
 struct opts {

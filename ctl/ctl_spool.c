@@ -4,7 +4,7 @@
  * rvctl replay-spool, quarantine and purge-spool.
  *
  * replay-spool sends every waiting event to the store with
- * common/spool.c (an event is deleted only once the store has it).
+ * common/core/spool.c (an event is deleted only once the store has it).
  * quarantine lists what replay set aside: unreadable files in spool/bad/
  * and events that failed three replays in spool/quarantine/, with their
  * type and run when they parse.  purge-spool deletes those two folders'
@@ -31,8 +31,8 @@
 
 #include <cJSON.h>
 
-#include "common/fsutil.h"
-#include "common/spool.h"
+#include "common/core/fsutil.h"
+#include "common/core/spool.h"
 #include "ctl/ctl.h"
 
 #define SPOOL_PEEK_MAX	(256 * 1024)

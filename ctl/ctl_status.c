@@ -27,7 +27,7 @@
 #include <cJSON.h>
 #include <zmq.h>
 
-#include "common/runtime.h"
+#include "common/core/runtime.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"

@@ -5,7 +5,7 @@
  * The order, kind and target of every segment come from the run's spec
  * (state/jobs/<run>.json, else the store's copy); each segment's video
  * and measured duration from the index and the checkpoint
- * (ctl_runinfo.c).  common/timeline.c writes the CSV and the EDL under
+ * (ctl_runinfo.c).  common/media/timeline.c writes the CSV and the EDL under
  * state/timeline/, stamped and as _latest (each swapped in atomically).
  * A banner tells READY and MISSING counts, the first missing segment,
  * the worst and the cumulative drift and the verdict.
@@ -24,7 +24,7 @@
 
 #include <cJSON.h>
 
-#include "common/timeline.h"
+#include "common/media/timeline.h"
 #include "ctl/ctl.h"
 
 static void

@@ -18,9 +18,9 @@
 
 #include <cJSON.h>
 
-#include "common/config.h"
-#include "common/log.h"
-#include "common/store.h"
+#include "common/core/config.h"
+#include "common/core/log.h"
+#include "common/store/store.h"
 #include "ctl/ctl.h"
 
 static const struct ctl_cmd cmds[] = {

@@ -40,10 +40,10 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/fsutil.h"
-#include "common/log.h"
-#include "common/platform.h"
+#include "common/core/clock.h"
+#include "common/core/fsutil.h"
+#include "common/core/log.h"
+#include "common/core/platform.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "supervisor/sup.h"

@@ -29,10 +29,10 @@
 #include <cJSON.h>
 #include <zmq.h>
 
-#include "common/clock.h"
-#include "common/ids.h"
-#include "common/log.h"
-#include "common/store.h"
+#include "common/core/clock.h"
+#include "common/core/ids.h"
+#include "common/core/log.h"
+#include "common/store/store.h"
 #include "supervisor/fault.h"
 #include "supervisor/smsg.h"
 #include "supervisor/sup.h"

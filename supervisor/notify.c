@@ -18,8 +18,8 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/log.h"
+#include "common/core/clock.h"
+#include "common/core/log.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "supervisor/smsg.h"

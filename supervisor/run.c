@@ -32,8 +32,8 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/log.h"
+#include "common/core/clock.h"
+#include "common/core/log.h"
 #include "supervisor/smsg.h"
 #include "supervisor/sup.h"
 

@@ -35,18 +35,18 @@
 #include <cJSON.h>
 #include <zmq.h>
 
-#include "common/checkpoint.h"
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/fsutil.h"
-#include "common/log.h"
-#include "common/platform.h"
-#include "common/runtime.h"
-#include "common/spool.h"
+#include "common/core/checkpoint.h"
+#include "common/core/clock.h"
+#include "common/core/config.h"
+#include "common/core/fsutil.h"
+#include "common/core/log.h"
+#include "common/core/platform.h"
+#include "common/core/runtime.h"
+#include "common/core/spool.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"
-#include "common/ids.h"
+#include "common/core/ids.h"
 #include "supervisor/smsg.h"
 #include "supervisor/sup.h"
 

@@ -3,7 +3,7 @@
  * sched.c: the stages of the held run, as actions of the run machine.
  *
  * A claimed run goes evidence -> voice -> render -> probe -> timeline.  The
- * checkpoint (common/checkpoint.c) says which stages are done; the first
+ * checkpoint (common/core/checkpoint.c) says which stages are done; the first
  * stage not done is dispatched as a TASK to the child of its kind, and
  * marked done only when that child's RESULT says it succeeded.  An
  * interrupted stage (child died, stuck, supervisor restarted) is simply
@@ -36,11 +36,11 @@
 
 #include <cJSON.h>
 
-#include "common/checkpoint.h"
-#include "common/clock.h"
-#include "common/fsutil.h"
-#include "common/log.h"
-#include "common/platform.h"
+#include "common/core/checkpoint.h"
+#include "common/core/clock.h"
+#include "common/core/fsutil.h"
+#include "common/core/log.h"
+#include "common/core/platform.h"
 #include "ipc/proto.h"
 #include "supervisor/smsg.h"
 #include "supervisor/sup.h"

@@ -17,7 +17,7 @@
 #include <cJSON.h>
 #include <zmq.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 #include "supervisor/smsg.h"
 
 static const char *const names[SM_NTYPES] = {

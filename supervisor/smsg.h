@@ -6,7 +6,7 @@
 
 #include <cJSON.h>
 
-#include "common/store.h"
+#include "common/store/store.h"
 
 /*
  * Typed messages between the supervisor's main loop and its two store

@@ -11,8 +11,8 @@
 
 #include <cJSON.h>
 
-#include "common/config.h"
-#include "common/store.h"
+#include "common/core/config.h"
+#include "common/store/store.h"
 #include "supervisor/smsg.h"
 
 /* Child kinds, in the order they are started. */

@@ -22,9 +22,9 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/store/sqlite_int.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/store/sqlite.h"
 
 #define TASK_TYPE_MAX	31
 

@@ -25,9 +25,9 @@
 
 #include <sqlite3.h>
 
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/store/sqlite_int.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/store/sqlite.h"
 
 #define LEDGER_COLS \
     "key, run_id, segment_id, sha8, lease_epoch, credits, state, output," \

@@ -31,9 +31,9 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/store/sqlite_int.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/store/sqlite.h"
 
 /* A decision applied before with the nonce <?2> (full, or 8 hex). */
 static const char sql_nonce_used[] =

@@ -12,7 +12,7 @@
  * operation decides on; sqs_event() writes one run_events row of the
  * store's own.  Nothing here logs; errors fill the caller's buffer.
  *
- * Public (backend-internal, see sqlite_int.h): sqs_seterr, sqs_quote,
+ * Public (backend-internal, see sqlite.h): sqs_seterr, sqs_quote,
  * sqs_fail, sqs_prep, sqs_run, sqs_step, sqs_col, sqs_begin, sqs_end,
  * sqs_event, sqs_json_str, sqs_row_load, sqs_row_holds, sqs_clear_lock,
  * sqs_fence, sqs_ready,
@@ -28,9 +28,9 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/store/sqlite_int.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/store/sqlite.h"
 
 void
 sqs_seterr(char *err, size_t errlen, const char *fmt, ...)

@@ -21,9 +21,9 @@
 
 #include <cJSON.h>
 
-#include "common/config.h"
-#include "common/fsutil.h"
-#include "common/store.h"
+#include "common/core/config.h"
+#include "common/core/fsutil.h"
+#include "common/store/store.h"
 #include "common/store/wrap.h"
 
 /*

@@ -35,8 +35,8 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
-#include "common/store.h"
-#include "common/store/sqlite_int.h"
+#include "common/store/store.h"
+#include "common/store/sqlite.h"
 
 #define XSTR(x)		STR(x)
 #define STR(x)		#x

@@ -30,9 +30,9 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/store.h"
-#include "common/store/supabase_int.h"
+#include "common/core/clock.h"
+#include "common/store/store.h"
+#include "common/store/supabase.h"
 
 #define SBS_SCHEMA_VERSION	2
 

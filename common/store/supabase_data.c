@@ -27,9 +27,9 @@
 
 #include <cJSON.h>
 
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/store/supabase_int.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/store/supabase.h"
 
 /* ---- reading answers ---- */
 

@@ -39,8 +39,8 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
-#include "common/store.h"
-#include "common/store/supabase_int.h"
+#include "common/store/store.h"
+#include "common/store/supabase.h"
 
 #define NAME_MAX_LEN	63
 #define MSG_MAX		240

@@ -24,9 +24,9 @@
 
 #include <cJSON.h>
 
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/store/supabase_int.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/store/supabase.h"
 
 /* The arguments every holder call starts with. */
 static cJSON *

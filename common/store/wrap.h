@@ -7,12 +7,12 @@
 
 #include <cJSON.h>
 
-#include "common/store.h"
+#include "common/store/store.h"
 
 /*
  * One call per store operation, for callers that prefer
  * store_claim(st, ...) to st->ops->claim(st->impl, ...).  Each takes the
- * arguments of the matching store_ops member (common/store.h) after <st>,
+ * arguments of the matching store_ops member (common/store/store.h) after <st>,
  * and returns -1 with <err> "store is not open" when <st> is NULL or
  * closed; otherwise it returns what the backend returns.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * store_conf_test.c: the conformance suite of the store contract
- * (common/store.h, SPEC section 2), run against the backend named by
+ * (common/store/store.h, SPEC section 2), run against the backend named by
  * RV_STORE_BACKEND: "sqlite" (the default) or "supabase" (SUPABASE_URL
  * and SUPABASE_SERVICE_KEY from the environment).
  *
@@ -26,10 +26,10 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/ids.h"
-#include "common/store.h"
+#include "common/core/clock.h"
+#include "common/core/config.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
 #include "common/store/wrap.h"
 
 #define NRUNS_RACE	200

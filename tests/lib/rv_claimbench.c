@@ -21,10 +21,10 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/ids.h"
-#include "common/store.h"
+#include "common/core/clock.h"
+#include "common/core/config.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
 
 static int
 open_store(struct store *st)

@@ -25,7 +25,7 @@
 #include <cJSON.h>
 #include <zmq.h>
 
-#include "common/fsutil.h"
+#include "common/core/fsutil.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"

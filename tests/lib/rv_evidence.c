@@ -33,9 +33,9 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/fsutil.h"
-#include "workers/evidence_lib.h"
+#include "common/core/clock.h"
+#include "common/core/fsutil.h"
+#include "workers/evidence/collect.h"
 
 #define SPEC_MAX	(1024 * 1024)
 #define DIFF_MAX	3500

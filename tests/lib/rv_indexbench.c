@@ -13,7 +13,7 @@
  * reads names, it does not hash), all an hour old.  --repeat N (default
  * 3) runs the cold and warm pair N times and adds the medians (the
  * machine may be shared).  --detail adds what measuring one file costs:
- * mp4probe over every file, ffprobe over a few, and how many files the
+ * mp4 over every file, ffprobe over a few, and how many files the
  * fast path read.
  * An existing index is moved aside for the cold runs and put back at the
  * end, so the tool never loses one.  Exit status 0 when every run
@@ -35,11 +35,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/clock.h"
-#include "common/fsutil.h"
-#include "common/mp4probe.h"
-#include "common/probe.h"
-#include "common/vindex.h"
+#include "common/core/clock.h"
+#include "common/core/fsutil.h"
+#include "common/media/mp4.h"
+#include "common/media/ffprobe.h"
+#include "common/media/vindex.h"
 
 #define REPEAT_MAX	99
 #define FFPROBE_SAMPLE	5	/* files timed with ffprobe by --detail */
@@ -168,9 +168,9 @@ detail(const char *state)
 			continue;
 		n++;
 		t0 = now_us();
-		if (mp4probe_file(path, &pi, err, sizeof(err)) == 0 &&
-		    mp4probe_codec_known(pi.video_codec) &&
-		    mp4probe_codec_known(pi.audio_codec))
+		if (mp4_file(path, &pi, err, sizeof(err)) == 0 &&
+		    mp4_codec_known(pi.video_codec) &&
+		    mp4_codec_known(pi.audio_codec))
 			fast++;
 		fast_us += now_us() - t0;
 		if (ff < FFPROBE_SAMPLE) {
@@ -183,7 +183,7 @@ detail(const char *state)
 	(void)closedir(d);
 	if (n == 0)
 		return;
-	printf("detail: mp4probe read %ld of %ld files, %lld us a file; "
+	printf("detail: mp4 read %ld of %ld files, %lld us a file; "
 	    "ffprobe %lld us a file (over %ld)\n", fast, n,
 	    (long long)(fast_us / n), (long long)(ff > 0 ? ff_us / ff : 0),
 	    ff);

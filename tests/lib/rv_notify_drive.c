@@ -47,8 +47,8 @@
 #include <cJSON.h>
 #include <zmq.h>
 
-#include "common/clock.h"
-#include "common/fsutil.h"
+#include "common/core/clock.h"
+#include "common/core/fsutil.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"

@@ -32,10 +32,10 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
-#include "common/clock.h"
-#include "common/ids.h"
-#include "common/spool.h"
-#include "common/store.h"
+#include "common/core/clock.h"
+#include "common/core/ids.h"
+#include "common/core/spool.h"
+#include "common/store/store.h"
 #include "common/store/wrap.h"
 
 #define NOUTAGE		5

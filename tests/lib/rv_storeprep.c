@@ -30,10 +30,10 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/vindex.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/media/vindex.h"
 
 static int
 usage(void)

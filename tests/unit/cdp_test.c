@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cdp_test.c: unit tests for workers/cdp.c.  Framing (NUL-terminated
+ * cdp_test.c: unit tests for workers/render/cdp.c.  Framing (NUL-terminated
  * JSON, split and merged reads, oversized and broken messages), the event
  * queue (session matching, bound), and calls over real pipes against a
  * scripted fake browser process: answers, error answers, a late answer
@@ -21,9 +21,9 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/subproc.h"
-#include "workers/cdp.h"
+#include "common/core/clock.h"
+#include "common/core/subproc.h"
+#include "workers/render/cdp.h"
 
 static int npass, nfail;
 

@@ -23,9 +23,9 @@
 
 #include <cJSON.h>
 
-#include "common/fsutil.h"
-#include "workers/claims.h"
-#include "workers/evidence_lib.h"
+#include "common/core/fsutil.h"
+#include "workers/evidence/claims.h"
+#include "workers/evidence/collect.h"
 
 static int passed, failed;
 static char datadir[512];

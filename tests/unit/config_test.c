@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "common/core/config.h"
 
 static int pass, failed;
 

@@ -36,10 +36,10 @@
 
 #include <cJSON.h>
 
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/store.h"
-#include "common/vindex.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/store/store.h"
+#include "common/media/vindex.h"
 
 static int npass, nfail;
 static char golden[PATH_MAX], rvctl[PATH_MAX], tdir[64];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dzine_flow_test.c: unit tests for workers/dzine_flow.c: the shipped
+ * dzine_flow_test.c: unit tests for workers/render/dzine_flow.c: the shipped
  * flow file parses, defaults apply, every kind of bad flow is refused
  * with a message naming the step and the problem, and the helpers
  * ({placeholders}, credit balances and numbers as pages show them,
@@ -14,7 +14,7 @@
 
 #include <cJSON.h>
 
-#include "workers/dzine_flow.h"
+#include "workers/render/dzine_flow.h"
 
 static int npass, nfail;
 

@@ -10,9 +10,9 @@
 
 #include <cJSON.h>
 
-#include "common/checkpoint.h"
-#include "common/fsutil.h"
-#include "common/ids.h"
+#include "common/core/checkpoint.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
 
 static int pass, failed;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * probe_rules_test.c: unit tests for workers/probe_lib.c.  A table runs
+ * probe_rules_test.c: unit tests for workers/probe/probe_rules.c.  A table runs
  * every probe rule through probe_validate, accepted and rejected;
  * probe_wait_stable is tried on old, fresh, growing and missing files;
  * probe_finalize moves real ffmpeg-made files into video/final/ under
@@ -22,13 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/clock.h"
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/probe.h"
-#include "common/subproc.h"
-#include "common/vindex.h"
-#include "workers/probe_lib.h"
+#include "common/core/clock.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/media/ffprobe.h"
+#include "common/core/subproc.h"
+#include "common/media/vindex.h"
+#include "workers/probe/probe_rules.h"
 
 static int npass, nfail;
 
@@ -102,14 +102,14 @@ test_validate(void)
 		rc = probe_validate(&pi, c->target, c->min_bytes, err,
 		    sizeof(err));
 		if (c->want == NULL)
-			CHECK(c->name, rc == PROBE_OK, "rejected: %s", err);
+			CHECK(c->name, rc == 0, "rejected: %s", err);
 		else
-			CHECK(c->name, rc == PROBE_REJECTED &&
+			CHECK(c->name, rc == -1 &&
 			    strstr(err, c->want) != NULL, "rc %d, err \"%s\", "
 			    "want \"%s\"", rc, err, c->want);
 	}
 	rc = probe_validate(NULL, 6.0, 0, err, sizeof(err));
-	CHECK("exists", rc == PROBE_REJECTED && strstr(err, "exists") != NULL,
+	CHECK("exists", rc == -1 && strstr(err, "exists") != NULL,
 	    "rc %d err %s", rc, err);
 }
 

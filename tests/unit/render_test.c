@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * render_test.c: unit tests for workers/render_lib.c with real ffmpeg:
+ * render_test.c: unit tests for workers/render/ffmpeg_render.c with real ffmpeg:
  * caption cleaning and wrapping, a render with an image and a hostile
  * caption under a state directory whose name needs filter-graph escaping,
  * a colour-card render, the probed result (1920x1080 h264 + aac, duration
@@ -19,10 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/fsutil.h"
-#include "common/probe.h"
-#include "common/subproc.h"
-#include "workers/render_lib.h"
+#include "common/core/fsutil.h"
+#include "common/media/ffprobe.h"
+#include "common/core/subproc.h"
+#include "workers/render/ffmpeg_render.h"
 
 static int npass, nfail;
 

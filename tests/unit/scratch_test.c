@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * scratch_test.c: unit tests for workers/scratch.c.  Names carry the kind
+ * scratch_test.c: unit tests for workers/skeleton/scratch.c.  Names carry the kind
  * and the owner's pid; the sweep at a child's start removes the scratch
  * directories of its kind whose owner is dead (a killed renderer's
  * half-written out.mp4, a browser profile several levels deep), its own
@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/fsutil.h"
-#include "workers/scratch.h"
+#include "common/core/fsutil.h"
+#include "workers/skeleton/scratch.h"
 
 static int npass, nfail;
 

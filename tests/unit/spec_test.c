@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * spec_test.c: run-spec validation (common/spec.c) against a table of
+ * spec_test.c: run-spec validation (common/core/spec.c) against a table of
  * good and bad specs.  A bad spec must be refused with an error that
  * starts with the field it names ("segments[2].segment_id: ...") and
  * says what is wrong.  The files specs refer to (images, saved pages, a
@@ -20,8 +20,8 @@
 
 #include <cJSON.h>
 
-#include "common/fsutil.h"
-#include "common/spec.h"
+#include "common/core/fsutil.h"
+#include "common/core/spec.h"
 
 /* Table JSON is written with ' for " to stay readable. */
 #define PROD	"'product':{'name':'Cordless drill'}"

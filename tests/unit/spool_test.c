@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * spool_test.c: the event spool (common/spool.c, SPEC section 5) against
+ * spool_test.c: the event spool (common/core/spool.c, SPEC section 5) against
  * a fake store whose add_event accepts, answers "already there" or
  * "fenced", refuses, or cannot be reached, and whose ledger_result does
  * the same for ledger_result records (spool_apply).
@@ -32,10 +32,10 @@
 
 #include <cJSON.h>
 
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/spool.h"
-#include "common/store.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/core/spool.h"
+#include "common/store/store.h"
 
 #define NRACE		300
 #define NREPLAYERS	4

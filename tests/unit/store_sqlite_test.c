@@ -22,7 +22,7 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
-#include "common/store.h"
+#include "common/store/store.h"
 #include "common/store/wrap.h"
 
 struct tctx {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * subproc_test.c: unit tests for common/subproc.c with real processes:
+ * subproc_test.c: unit tests for common/core/subproc.c with real processes:
  * exit codes and signals, exec failure, stdout capture and cap, stderr
  * tail, timeout kill, stop through the progress, ffmpeg progress parsing,
  * descriptor hygiene, process group, signal mask, and no zombie left.
@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/clock.h"
-#include "common/subproc.h"
+#include "common/core/clock.h"
+#include "common/core/subproc.h"
 
 static int npass, nfail;
 

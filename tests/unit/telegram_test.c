@@ -20,8 +20,8 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
-#include "common/telegram.h"
-#include "workers/notify_lib.h"
+#include "common/telegram/telegram.h"
+#include "workers/notify/alerts.h"
 
 #define RUN	"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define NONCE	"5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * timeline_test.c: golden tests for common/timeline.c.  Fixed segment
+ * timeline_test.c: golden tests for common/media/timeline.c.  Fixed segment
  * lists (all ready; a missing segment with drift over 0.5 s; drift over
  * 1.0 s with awkward file names, another frame rate and a record start)
  * are turned into CSV and EDL text and compared with
@@ -23,8 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/fsutil.h"
-#include "common/timeline.h"
+#include "common/core/fsutil.h"
+#include "common/media/timeline.h"
 
 static int npass, nfail;
 static char golden[PATH_MAX];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * vindex_test.c: unit tests for common/vindex.c.  Round trip of the file
+ * vindex_test.c: unit tests for common/media/vindex.c.  Round trip of the file
  * format, a missing index, corrupt indexes kept aside and never replaced,
  * the flock excluding a second process, refresh over real mp4 files made
  * with ffmpeg at test time (cold, warm, touched, forced, names without
@@ -25,11 +25,11 @@
 
 #include <cJSON.h>
 
-#include "common/clock.h"
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/subproc.h"
-#include "common/vindex.h"
+#include "common/core/clock.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/core/subproc.h"
+#include "common/media/vindex.h"
 
 static int npass, nfail;
 static char clips[4][PATH_MAX];	/* distinct small mp4 files */

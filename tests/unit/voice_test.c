@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * voice_test.c: unit tests for workers/voice_lib.c and workers/tts.c with
+ * voice_test.c: unit tests for workers/voice/contract.c and workers/voice/tts.c with
  * real espeak-ng and ffmpeg: the tolerance table, the decision rules,
  * request validation, each finalize branch (accept, pad, atempo, repair,
  * drift), sha8 naming, the idempotency check, stop, and the ElevenLabs
@@ -25,11 +25,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "common/fsutil.h"
-#include "common/ids.h"
-#include "common/probe.h"
-#include "common/subproc.h"
-#include "workers/voice_lib.h"
+#include "common/core/fsutil.h"
+#include "common/core/ids.h"
+#include "common/media/ffprobe.h"
+#include "common/core/subproc.h"
+#include "workers/voice/contract.h"
 
 static int npass, nfail;
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 #
 # server.py: a fake Dzine lip-sync page on loopback, for the tests of the
-# dzine renderer (workers/dzine.c).
+# dzine renderer (workers/render/dzine.c).
 #
 # It exists because the real Dzine site cannot be reached from tests (no
 # network in CI, a login and paid credits behind it), yet the renderer

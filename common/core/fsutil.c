@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fsutil.c: the few file-system operations every program needs.
+ *
+ * fs_write_atomic() is the only way RayVault writes a file another process
+ * or a later run will read: "<path>.tmp.<pid>" is written, fsynced, renamed
+ * over <path>, and the directory is fsynced, so a reader sees the old file
+ * or the new one, never half of one, even after a power cut.  New files
+ * are 0600 and new directories 0700 unless a caller asks otherwise.
+ * Functions return -1 with errno set; none of them logs.
+ *
+ * Public: fs_write_atomic, fs_read_file, fs_mkdirs, fs_fsync_dir, fs_path,
+ * fs_exists, fs_remove_dir_files.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/core/fsutil.h"
+
+int
+fs_fsync_dir(const char *dir)
+{
+	int fd, r;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Replace <path> with <len> bytes of <buf> atomically.  Returns 0, or -1
+ * with errno set and <path> untouched (the temporary file is removed).
+ */
+int
+fs_write_atomic(const char *path, const void *buf, size_t len)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int fd, saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+	    (long)getpid()) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	} else
+		strlcpy(dir, ".", sizeof(dir));
+	return fs_fsync_dir(dir);
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	(void)unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Read a whole file of at most <max> bytes into a NUL-terminated buffer the
+ * caller frees.  A larger file fails with EFBIG.
+ */
+int
+fs_read_file(const char *path, size_t max, char **out, size_t *lenp)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap;
+	ssize_t n;
+	int fd, saved;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if ((size_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto fail;
+	for (;;) {
+		if (len == cap) {
+			errno = EFBIG;	/* the file grew past its size */
+			goto fail;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	if (lenp != NULL)
+		*lenp = len;
+	return 0;
+fail:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* mkdir -p with <mode> for every directory created. */
+int
+fs_mkdirs(const char *path, int mode)
+{
+	char buf[PATH_MAX], *p;
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* snprintf into a path buffer; -1 with ENAMETOOLONG when it does not fit. */
+int
+fs_path(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+bool
+fs_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/*
+ * Remove a scratch directory holding plain files only (one level): its
+ * files, then the directory.  Best effort: errors are ignored.
+ */
+void
+fs_remove_dir_files(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fs_path(path, sizeof(path), "%s/%s", dir, de->d_name) == 0)
+			(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef RV_COMMON_CORE_SUBPROC_H
+#define RV_COMMON_CORE_SUBPROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/core/progress.h"
+
+struct subproc_result {
+	int	 status;	/* exit code, or 128+signal, -1 not run */
+	bool	 timed_out;
+	bool	 stopped;	/* progress asked to stop */
+	char	*out;		/* captured stdout (NUL-terminated), caller frees */
+	size_t	 outlen;
+	char	 errtail[512];	/* last bytes of stderr */
+};
+
+/*
+ * Run argv[0] (searched in PATH) with stdin from /dev/null, in the caller's
+ * process group.  stdout is captured up to <outmax> bytes (0: discarded);
+ * stderr's tail is kept.  <timeout_ms> (0: none) kills the process.  The
+ * progress is ticked every PROGRESS_TICK_MS from the fork to the reap,
+ * whatever the tool does; when <progress_fd_parse> is true, stdout lines
+ * "out_time_us=N" / "total_size=N" (ffmpeg -progress pipe:1) feed the
+ * progress value.  Returns 0 when the process ran (see res->status), -1
+ * when it could not be started (errno).
+ */
+int	subproc_run(char *const argv[], size_t outmax, long timeout_ms,
+	    struct progress *prog, bool progress_fd_parse,
+	    struct subproc_result *res);
+void	subproc_result_clear(struct subproc_result *res);
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * media.c: run a media tool to success, for the voice and render stages.
+ *
+ * media_run() wraps subproc_run() (stdout discarded, stderr tail kept)
+ * and turns its result into one code: MEDIA_OK, MEDIA_STOPPED when the
+ * progress asked to stop, or MEDIA_ERR with an error naming the tool and
+ * the last printable line it wrote to stderr.  media_probe() does the same
+ * for probe_file().  media_file_arg() builds the "file:<path>" argument
+ * ffmpeg and ffprobe get for every path, so a name starting with '-' is
+ * never an option and a name containing ':' is never a protocol.
+ *
+ * It does not build command lines or decide anything about media; it
+ * never logs.
+ *
+ * Public: media_run, media_probe, media_file_arg.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/core/fsutil.h"
+#include "common/media/ffprobe.h"
+#include "common/core/subproc.h"
+#include "workers/skeleton/media_tool.h"
+
+/* Last printable line of a tool's stderr, for an error message. */
+static void
+tail_line(const char *tail, char *buf, size_t size)
+{
+	const char *end = tail + strlen(tail), *start;
+	size_t i, n;
+
+	while (end > tail && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	for (start = end; start > tail && start[-1] != '\n'; start--)
+		;
+	n = (size_t)(end - start);
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = (start[i] >= 0x20 && start[i] < 0x7f) ? start[i] : '?';
+	buf[n] = '\0';
+}
+
+/*
+ * Run <argv> (borrowed) with <timeout_ms>, ticking <prog> (may be NULL);
+ * <progress_parse> as for subproc_run().  Returns MEDIA_OK when the tool
+ * exited 0, MEDIA_STOPPED, or MEDIA_ERR with <err> filled.
+ */
+int
+media_run(char *const argv[], long timeout_ms, bool progress_parse,
+    struct progress *prog, char *err, size_t errlen)
+{
+	struct subproc_result res;
+	char line[200];
+	int r = MEDIA_ERR;
+
+	if (subproc_run(argv, 0, timeout_ms, prog, progress_parse, &res) ==
+	    -1) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0],
+		    strerror(errno));
+		return MEDIA_ERR;
+	}
+	if (res.stopped) {
+		snprintf(err, errlen, "%s: stopped", argv[0]);
+		r = MEDIA_STOPPED;
+	} else if (res.timed_out)
+		snprintf(err, errlen, "%s: timed out after %ld s", argv[0],
+		    timeout_ms / 1000);
+	else if (res.status != 0) {
+		tail_line(res.errtail, line, sizeof(line));
+		snprintf(err, errlen, "%s exited %d: %s", argv[0], res.status,
+		    line[0] != '\0' ? line : "no message");
+	} else
+		r = MEDIA_OK;
+	subproc_result_clear(&res);
+	return r;
+}
+
+/* probe_file() with its stop mapped to MEDIA_STOPPED. */
+int
+media_probe(const char *path, struct progress *prog, struct probe_info *pi,
+    char *err, size_t errlen)
+{
+	if (probe_file(path, prog, pi, err, errlen) == 0)
+		return MEDIA_OK;
+	return errno == ECANCELED ? MEDIA_STOPPED : MEDIA_ERR;
+}
+
+/* "file:<path>" into <buf>; -1 with ENAMETOOLONG when it does not fit. */
+int
+media_file_arg(char *buf, size_t size, const char *path)
+{
+	return fs_path(buf, size, "file:%s", path);
+}
