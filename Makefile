@@ -103,6 +103,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
+# The supervisor is no library: its timer test links the one object it tests.
+$(BUILD)/tests/unit/timer_test: $(BUILD)/obj/supervisor/timer.o
+
 $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/lib/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
@@ -110,12 +113,18 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/lib/%.o $(TEST_LIBS)
 bootstrap:
 	@scripts/bootstrap
 
+# make test [TEST_JOBS=N] [TEST_LOAD=K]: tests/run -j N --load K (default:
+# tests/run's own, 2 x cores + 1 tests at once, no load).
+TEST_JOBS ?=
+TEST_LOAD ?=
 test: bootstrap
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) tests/run
+	@BUILD=$(BUILD) tests/run $(if $(TEST_JOBS),-j $(TEST_JOBS)) \
+	    $(if $(TEST_LOAD),--load $(TEST_LOAD))
 
 asan:
-	@$(MAKE) --no-print-directory test SANITIZE=1
+	@$(MAKE) --no-print-directory test SANITIZE=1 TEST_JOBS=$(TEST_JOBS) \
+	    TEST_LOAD=$(TEST_LOAD)
 
 test-update: all
 	@BUILD=$(BUILD) RV_UPDATE_GOLDEN=1 tests/run unit

@@ -169,7 +169,7 @@ check_store(struct ctl_env *env, struct ctl_diag *d)
 		    "%s", err);
 		return;
 	}
-	(void)env->st.ops->now(env->st.impl, now, sizeof(now), err,
+	(void)store_now(&env->st, now, sizeof(now), err,
 	    sizeof(err));
 	ctl_diag_add(d, CTL_LVL_OK, "store", NULL, "the %s store answers",
 	    env->st.backend);
@@ -376,7 +376,7 @@ ckpt_vs_store(struct ctl_env *env, struct ctl_diag *d, const cJSON *c,
 	struct store_run r;
 	char err[256];
 
-	if (env->st.ops->get_run(env->st.impl, run, &r, NULL, err,
+	if (store_get_run(&env->st, run, &r, NULL, err,
 	    sizeof(err)) == -1) {
 		(*bad)++;
 		ctl_diag_add(d, CTL_LVL_CRIT, "checkpoint_store", "Move the "

@@ -173,11 +173,8 @@ ctl_clean(struct ctl_env *env, int argc, char **argv)
 
 	if (ctl_opts_parse(argv[0], opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup(argv[0]));
-	if (!env->cfg_ok) {
-		fprintf(stderr, "rvctl %s: invalid settings:\n%s", argv[0],
-		    env->cfg_err);
+	if (!ctl_settings_ok(env, argv[0]))
 		return CTL_USAGE;
-	}
 	if (hard && (pid = ctl_local_supervisor(env, &stale)) > 0) {
 		fprintf(stderr, "rvctl clean-hard: refused: rvsup %ld is "
 		    "running on %s and may be using its temporary files; stop "
@@ -255,11 +252,8 @@ ctl_logs(struct ctl_env *env, int argc, char **argv)
 
 	if (ctl_opts_parse("logs", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("logs"));
-	if (!env->cfg_ok) {
-		fprintf(stderr, "rvctl logs: invalid settings:\n%s",
-		    env->cfg_err);
+	if (!ctl_settings_ok(env, "logs"))
 		return CTL_USAGE;
-	}
 	if (fs_path(dir, sizeof(dir), "%s/logs", env->cfg.state_dir) == -1 ||
 	    (d = opendir(dir)) == NULL) {
 		printf("no logs in %s/logs yet\n", env->cfg.state_dir);

@@ -46,16 +46,16 @@ check_reads(struct ctl_env *env, struct ctl_diag *d, int *fails)
 	size_t n;
 
 	errno = 0;
-	if (env->st.ops->get_run(env->st.impl, ghost, &r, NULL, err,
+	if (store_get_run(&env->st, ghost, &r, NULL, err,
 	    sizeof(err)) == 0 || errno != ENOENT)
 		what = "get_run of an unknown run did not answer \"not found\"";
-	else if (env->st.ops->list_runs(env->st.impl, &runs, &n, err,
+	else if (store_list_runs(&env->st, &runs, &n, err,
 	    sizeof(err)) == -1)
 		what = "list_runs";
-	else if (env->st.ops->list_events(env->st.impl, ghost, &evs, err,
+	else if (store_list_events(&env->st, ghost, &evs, err,
 	    sizeof(err)) == -1)
 		what = "list_events";
-	else if (env->st.ops->ledger_list(env->st.impl, ghost, &rows, &n, err,
+	else if (store_ledger_list(&env->st, ghost, &rows, &n, err,
 	    sizeof(err)) == -1)
 		what = "ledger_list";
 	free(runs);
@@ -85,7 +85,7 @@ ctl_contract_checks(struct ctl_env *env, struct ctl_diag *d, bool each)
 	int fails = 0, total = 0;
 	bool ok;
 
-	if (env->st.ops->check_contract(env->st.impl, &rep, err,
+	if (store_check_contract(&env->st, &rep, err,
 	    sizeof(err)) == -1) {
 		ctl_diag_add(d, CTL_LVL_CRIT, "contract", CONTRACT_ACTION,
 		    "the contract check could not run: %s", err);

@@ -37,6 +37,7 @@
 #include "common/core/platform.h"
 #include "common/core/runtime.h"
 #include "common/core/spool.h"
+#include "common/store/spool_apply.h"
 #include "common/store/store.h"
 #include "ipc/proto.h"
 #include "ctl/ctl.h"
@@ -76,7 +77,7 @@ check_spool(struct ctl_env *env, struct ctl_diag *d, const char *why_not)
 
 	memset(&rep, 0, sizeof(rep));
 	if (why_not == NULL && n > 0 && env->st_open &&
-	    spool_replay(sp, &env->st, &rep, err, sizeof(err)) == 0)
+	    spool_apply_replay(sp, &env->st, &rep, err, sizeof(err)) == 0)
 		n = spool_count(sp);
 	bad = ctl_spool_files(sp, "bad");
 	quar = ctl_spool_files(sp, "quarantine");
@@ -229,13 +230,13 @@ check_store(struct ctl_env *env, struct ctl_diag *d)
 	size_t n, i, open = 0, waiting = 0, done = 0, before;
 
 	if (ctl_store_try(env, true, err, sizeof(err)) == -1 ||
-	    env->st.ops->list_runs(env->st.impl, &runs, &n, err,
+	    store_list_runs(&env->st, &runs, &n, err,
 	    sizeof(err)) == -1) {
 		ctl_diag_add(d, CTL_LVL_CRIT, "store", STORE_ACTION,
 		    "unreachable: %s", err);
 		return false;
 	}
-	(void)env->st.ops->now(env->st.impl, now, sizeof(now), err,
+	(void)store_now(&env->st, now, sizeof(now), err,
 	    sizeof(err));
 	for (i = 0; i < n; i++) {
 		done += strcmp(runs[i].status, RUN_DONE) == 0;

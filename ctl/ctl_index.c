@@ -49,15 +49,6 @@ vindex_exit(const char *cmd, int rc, const char *err)
 	return CTL_SOFTWARE;
 }
 
-static bool
-settings_ok(const struct ctl_env *env, const char *cmd)
-{
-	if (env->cfg_ok)
-		return true;
-	fprintf(stderr, "rvctl %s: invalid settings:\n%s", cmd, env->cfg_err);
-	return false;
-}
-
 static cJSON *
 notes_json(const struct vindex_notes *nn)
 {
@@ -181,7 +172,7 @@ ctl_index_refresh(struct ctl_env *env, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if (ctl_opts_parse("index-refresh", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("index-refresh"));
-	if (!settings_ok(env, "index-refresh"))
+	if (!ctl_settings_ok(env, "index-refresh"))
 		return CTL_USAGE;
 	o.jobs = (int)jobs;
 	if (rebuild_it && !o.dry_run && (rc = rebuild(env)) != CTL_OK)
@@ -204,7 +195,7 @@ ctl_index_repair(struct ctl_env *env, int argc, char **argv)
 
 	if (ctl_opts_parse("index-repair", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("index-repair"));
-	if (!settings_ok(env, "index-repair"))
+	if (!ctl_settings_ok(env, "index-repair"))
 		return CTL_USAGE;
 	if ((rc = vindex_repair(env->cfg.state_dir, apply, &rep, err,
 	    sizeof(err))) != VINDEX_OK) {
@@ -249,7 +240,7 @@ ctl_orphans(struct ctl_env *env, int argc, char **argv)
 
 	if (ctl_opts_parse("orphans", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("orphans"));
-	if (!settings_ok(env, "orphans"))
+	if (!ctl_settings_ok(env, "orphans"))
 		return CTL_USAGE;
 	if ((rc = vindex_orphans(env->cfg.state_dir, &f, err,
 	    sizeof(err))) != VINDEX_OK)
@@ -348,7 +339,7 @@ ctl_clean_zombies(struct ctl_env *env, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if (ctl_opts_parse("clean-zombies", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("clean-zombies"));
-	if (!settings_ok(env, "clean-zombies"))
+	if (!ctl_settings_ok(env, "clean-zombies"))
 		return CTL_USAGE;
 	o.min_size_kb = min_kb == 0 ? VINDEX_NONE : min_kb;
 	o.keep_last_n = keep == 0 ? VINDEX_NONE : (int)keep;
@@ -371,7 +362,7 @@ ctl_maintenance(struct ctl_env *env, int argc, char **argv)
 
 	if (ctl_opts_parse("maintenance", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("maintenance"));
-	if (!settings_ok(env, "maintenance"))
+	if (!ctl_settings_ok(env, "maintenance"))
 		return CTL_USAGE;
 	memset(&ro, 0, sizeof(ro));
 	memset(&zo, 0, sizeof(zo));

@@ -4,8 +4,9 @@
  *
  * Who holds the state directory (the pid file's flock, read through
  * common/core/runtime.c), which children a dead supervisor left running (from
- * state/runtime/children.json: a pid only counts when its start time
- * still matches, so a reused pid is never blamed), the mode of a .env
+ * state/runtime/children.json, read by common/core/children.c: a pid only
+ * counts when its start time still matches, so a reused pid is never
+ * blamed; a file that fails its checks names no child), the mode of a .env
  * file, and the temporary files an interrupted atomic write left under
  * the state root ("<name>.tmp" or "<name>.tmp.<pid>" whose writer is
  * gone).  Nothing here changes anything or prints.
@@ -25,8 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cJSON.h>
-
+#include "common/core/children.h"
 #include "common/core/fsutil.h"
 #include "common/core/platform.h"
 #include "common/core/runtime.h"
@@ -48,34 +48,6 @@ ctl_local_supervisor(const struct ctl_env *env, bool *stale)
 	return pid > 0 ? pid : 0;
 }
 
-static void
-leftover_add(const cJSON *o, long sup, pid_t live, struct ctl_leftover *out,
-    size_t max, size_t *n)
-{
-	const cJSON *p = cJSON_GetObjectItem(o, "pid");
-	const cJSON *s = cJSON_GetObjectItem(o, "start_time");
-	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(o,
-	    "kind"));
-	unsigned long long st;
-	pid_t pid;
-
-	if (!cJSON_IsNumber(p) || !cJSON_IsNumber(s) || p->valuedouble < 2 ||
-	    p->valuedouble > 1e9)
-		return;
-	pid = (pid_t)p->valuedouble;
-	if (pid == live || pid == getpid() || !plat_proc_alive(pid) ||
-	    plat_proc_starttime(pid, &st) == -1 ||
-	    st != (unsigned long long)s->valuedouble)
-		return;
-	if (*n < max) {
-		out[*n].pid = pid;
-		(void)strlcpy(out[*n].kind, kind != NULL ? kind : "?",
-		    sizeof(out[*n].kind));
-		out[*n].supervisor_pid = sup;
-	}
-	(*n)++;
-}
-
 /*
  * Children recorded in children.json that are still alive (same start
  * time) although the supervisor that recorded them is not <live> (the
@@ -86,24 +58,26 @@ size_t
 ctl_local_leftovers(const struct ctl_env *env, pid_t live,
     struct ctl_leftover *out, size_t max)
 {
-	char path[PATH_MAX], *txt;
-	const cJSON *o;
-	cJSON *root;
-	size_t n = 0;
-	long sup;
+	struct children_table t;
+	const struct children_rec *r;
+	size_t i, n = 0;
 
-	if (fs_path(path, sizeof(path), "%s/runtime/children.json",
-	    env->cfg.state_dir) == -1 || fs_read_file(path, 1 << 20, &txt,
-	    NULL) == -1)
+	if (children_read(env->cfg.state_dir, &t, NULL, 0) == -1 ||
+	    (live > 0 && t.supervisor_pid == live))
 		return 0;
-	root = cJSON_Parse(txt);
-	free(txt);
-	sup = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(root,
-	    "supervisor_pid"));
-	if (root != NULL && (live <= 0 || sup != (long)live))
-		cJSON_ArrayForEach(o, cJSON_GetObjectItem(root, "children"))
-			leftover_add(o, sup, live, out, max, &n);
-	cJSON_Delete(root);
+	for (i = 0; i < t.n; i++) {
+		r = &t.v[i];
+		if (r->pid == live || r->pid == getpid() ||
+		    !plat_proc_alive(r->pid) || !children_rec_running(r))
+			continue;
+		if (n < max) {
+			out[n].pid = r->pid;
+			(void)strlcpy(out[n].kind, r->kind,
+			    sizeof(out[n].kind));
+			out[n].supervisor_pid = t.supervisor_pid;
+		}
+		n++;
+	}
 	return n;
 }
 

@@ -357,11 +357,8 @@ load(struct ctl_env *env, const char *cmd, const char *only,
 	char err[512];
 	int rc;
 
-	if (!env->cfg_ok) {
-		fprintf(stderr, "rvctl %s: invalid settings:\n%s", cmd,
-		    env->cfg_err);
+	if (!ctl_settings_ok(env, cmd))
 		return CTL_USAGE;
-	}
 	rc = ctl_runs_load(env, only, CTL_RI_LEDGER, runs, err, sizeof(err));
 	if (rc != CTL_OK)
 		fprintf(stderr, "rvctl %s: %s\n", cmd, err);

@@ -149,7 +149,7 @@ runs_from_store(struct ctl_env *env, const char *only, struct ctl_runs *out,
 	if (only != NULL) {
 		if ((out->v = calloc(1, sizeof(*out->v))) == NULL)
 			goto nomem;
-		if (env->st.ops->get_run(env->st.impl, only, &out->v[0].r, NULL,
+		if (store_get_run(&env->st, only, &out->v[0].r, NULL,
 		    err, errlen) == -1) {
 			e = errno;
 			if (e == ENOENT)
@@ -161,7 +161,7 @@ runs_from_store(struct ctl_env *env, const char *only, struct ctl_runs *out,
 		out->n = 1;
 		return CTL_OK;
 	}
-	if (env->st.ops->list_runs(env->st.impl, &v, &n, err, errlen) == -1)
+	if (store_list_runs(&env->st, &v, &n, err, errlen) == -1)
 		return CTL_UNAVAIL;
 	if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL) {
 		free(v);
@@ -399,7 +399,7 @@ spec_load(struct ctl_env *env, const struct ctl_runs *runs,
 	    run->r.run_id) == -1 || fs_read_file(path, SPEC_FILE_MAX, &txt,
 	    NULL) == -1) {
 		txt = NULL;
-		if (runs->from_store && env->st.ops->get_run(env->st.impl,
+		if (runs->from_store && store_get_run(&env->st,
 		    run->r.run_id, &tmp, &txt, err, sizeof(err)) == -1)
 			txt = NULL;
 	}
@@ -580,7 +580,7 @@ runs_credits(struct ctl_env *env, struct ctl_runs *out)
 	char err[256];
 	size_t n = 0, i, j;
 
-	if (out->from_store && env->st.ops->ledger_list(env->st.impl, NULL,
+	if (out->from_store && store_ledger_list(&env->st, NULL,
 	    &rows, &n, err, sizeof(err)) == 0) {
 		out->ledger = true;
 		if (n > 1)

@@ -95,7 +95,7 @@ resolve_run(struct ctl_env *env, const char *id, struct store_run *r)
 {
 	char err[512];
 
-	if (env->st.ops->get_run(env->st.impl, id, r, NULL, err,
+	if (store_get_run(&env->st, id, r, NULL, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl: %s\n", err);
 		return errno == ENOENT ? CTL_DATAERR : CTL_UNAVAIL;
@@ -150,7 +150,7 @@ ctl_enqueue(struct ctl_env *env, int argc, char **argv)
 	}
 	task = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "task_type"));
 	txt = cJSON_Print(spec);
-	if (env->st.ops->enqueue(env->st.impl, cJSON_GetStringValue(
+	if (store_enqueue(&env->st, cJSON_GetStringValue(
 	    cJSON_GetObjectItem(spec, "video_id")), task ? task : "", txt,
 	    run_id, err, sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl enqueue: %s\n", err);
@@ -212,7 +212,7 @@ ctl_runs(struct ctl_env *env, int argc, char **argv)
 		return ctl_usage(ctl_lookup("runs"));
 	if ((rc = ctl_store(env)) != 0)
 		return rc;
-	if (env->st.ops->list_runs(env->st.impl, &runs, &n, err,
+	if (store_list_runs(&env->st, &runs, &n, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl runs: %s\n", err);
 		return CTL_UNAVAIL;
@@ -250,7 +250,7 @@ ctl_events(struct ctl_env *env, int argc, char **argv)
 	if ((rc = ctl_store(env)) != 0 || (rc = resolve_run(env, o.run,
 	    &r)) != 0)
 		return rc;
-	if (env->st.ops->list_events(env->st.impl, r.run_id, &evs, err,
+	if (store_list_events(&env->st, r.run_id, &evs, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl events: %s\n", err);
 		return CTL_UNAVAIL;
@@ -420,7 +420,7 @@ ctl_action(struct ctl_env *env, int argc, char **argv)
 		    "not possible", msg);
 		return CTL_WARN;
 	}
-	if (env->st.ops->operator_action(env->st.impl, r.run_id, argv[0],
+	if (store_operator_action(&env->st, r.run_id, argv[0],
 	    o.operator_name, g.nonce, &res, msg, sizeof(msg), err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl %s: %s\n", argv[0], err);
@@ -452,7 +452,7 @@ ctl_unlock(struct ctl_env *env, int argc, char **argv)
 	if ((rc = ctl_store(env)) != 0 || (rc = resolve_run(env, o.run,
 	    &r)) != 0)
 		return rc;
-	if (env->st.ops->force_unlock(env->st.impl, r.run_id, o.operator_name,
+	if (store_force_unlock(&env->st, r.run_id, o.operator_name,
 	    o.reason, o.force, &unlocked, msg, sizeof(msg), err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl unlock: %s\n", err);

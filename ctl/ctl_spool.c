@@ -33,6 +33,7 @@
 
 #include "common/core/fsutil.h"
 #include "common/core/spool.h"
+#include "common/store/spool_apply.h"
 #include "ctl/ctl.h"
 
 #define SPOOL_PEEK_MAX	(256 * 1024)
@@ -59,15 +60,6 @@ ctl_spool_files(const char *spool, const char *sub)
 	return n;
 }
 
-static bool
-settings_ok(const struct ctl_env *env, const char *cmd)
-{
-	if (env->cfg_ok)
-		return true;
-	fprintf(stderr, "rvctl %s: invalid settings:\n%s", cmd, env->cfg_err);
-	return false;
-}
-
 int
 ctl_replay_spool(struct ctl_env *env, int argc, char **argv)
 {
@@ -79,7 +71,7 @@ ctl_replay_spool(struct ctl_env *env, int argc, char **argv)
 
 	if (ctl_opts_parse("replay-spool", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("replay-spool"));
-	if (!settings_ok(env, "replay-spool"))
+	if (!ctl_settings_ok(env, "replay-spool"))
 		return CTL_USAGE;
 	if (ctl_store_try(env, true, err, sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl replay-spool: store unreachable: %s; "
@@ -87,7 +79,7 @@ ctl_replay_spool(struct ctl_env *env, int argc, char **argv)
 		    spool_count(env->cfg.spool_dir), env->cfg.spool_dir);
 		return CTL_UNAVAIL;
 	}
-	if (spool_replay(env->cfg.spool_dir, &env->st, &rep, err,
+	if (spool_apply_replay(env->cfg.spool_dir, &env->st, &rep, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl replay-spool: %s\n", err);
 		return CTL_SOFTWARE;
@@ -198,7 +190,7 @@ ctl_quarantine(struct ctl_env *env, int argc, char **argv)
 
 	if (ctl_opts_parse("quarantine", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("quarantine"));
-	if (!settings_ok(env, "quarantine"))
+	if (!ctl_settings_ok(env, "quarantine"))
 		return CTL_USAGE;
 	if (env->json)
 		arr = cJSON_CreateArray();
@@ -232,7 +224,7 @@ ctl_purge_spool(struct ctl_env *env, int argc, char **argv)
 
 	if (ctl_opts_parse("purge-spool", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("purge-spool"));
-	if (!settings_ok(env, "purge-spool"))
+	if (!ctl_settings_ok(env, "purge-spool"))
 		return CTL_USAGE;
 	if (!confirm) {
 		n = ctl_spool_files(env->cfg.spool_dir, "bad") +

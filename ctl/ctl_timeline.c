@@ -143,11 +143,8 @@ ctl_timeline(struct ctl_env *env, int argc, char **argv)
 		    "video id, e.g. RAY-99, or the run id)\n");
 		return ctl_usage(ctl_lookup("timeline"));
 	}
-	if (!env->cfg_ok) {
-		fprintf(stderr, "rvctl timeline: invalid settings:\n%s",
-		    env->cfg_err);
+	if (!ctl_settings_ok(env, "timeline"))
 		return CTL_USAGE;
-	}
 	if ((rc = ctl_runs_load(env, video, 0, &runs, err,
 	    sizeof(err))) != CTL_OK) {
 		fprintf(stderr, "rvctl timeline: %s\n", err);

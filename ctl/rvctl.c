@@ -121,6 +121,19 @@ usage_all(FILE *fp)
 	fprintf(fp, "\nEvery command takes --help.\n");
 }
 
+/*
+ * True when the settings loaded; otherwise says "rvctl <cmd>: invalid
+ * settings" with the problems on stderr and returns false.
+ */
+bool
+ctl_settings_ok(const struct ctl_env *env, const char *cmd)
+{
+	if (env->cfg_ok)
+		return true;
+	fprintf(stderr, "rvctl %s: invalid settings:\n%s", cmd, env->cfg_err);
+	return false;
+}
+
 /* Open the store on first use.  Returns 0, or an exit code. */
 int
 ctl_store(struct ctl_env *env)

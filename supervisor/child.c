@@ -40,8 +40,8 @@
 
 #include <cJSON.h>
 
+#include "common/core/children.h"
 #include "common/core/clock.h"
-#include "common/core/fsutil.h"
 #include "common/core/log.h"
 #include "common/core/platform.h"
 #include "ipc/msg.h"
@@ -103,38 +103,30 @@ child_init(struct sup_env *env)
 	}
 }
 
-/* Mirror the table into state/runtime/children.json. */
+/* Mirror the table into state/runtime/children.json (core/children.c). */
 void
 child_write_table(struct sup_env *env)
 {
-	char path[1200], *txt;
-	cJSON *root, *arr, *o;
+	struct children_table t;
+	struct children_rec *r;
+	char err[1400];
 	int i;
 
-	root = cJSON_CreateObject();
-	cJSON_AddNumberToObject(root, "supervisor_pid", (double)getpid());
-	arr = cJSON_AddArrayToObject(root, "children");
+	memset(&t, 0, sizeof(t));
+	t.supervisor_pid = getpid();
 	for (i = 0; i < K_NKINDS; i++) {
 		struct child *c = &env->children[i];
 
 		if (c->pid <= 0)
 			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "kind", kind_name(c->kind));
-		cJSON_AddNumberToObject(o, "pid", (double)c->pid);
-		cJSON_AddNumberToObject(o, "start_time", (double)c->start_time);
-		cJSON_AddNumberToObject(o, "gen", (double)c->gen);
-		cJSON_AddItemToArray(arr, o);
+		r = &t.v[t.n++];
+		(void)strlcpy(r->kind, kind_name(c->kind), sizeof(r->kind));
+		r->pid = c->pid;
+		r->start_time = c->start_time;
+		r->gen = c->gen;
 	}
-	txt = cJSON_Print(root);
-	cJSON_Delete(root);
-	if (txt == NULL)
-		return;
-	if (fs_path(path, sizeof(path), "%s/runtime/children.json",
-	    env->cfg.state_dir) == 0 && fs_write_atomic(path, txt,
-	    strlen(txt)) == -1)
-		log_warn("%s: %s", __func__, path);
-	free(txt);
+	if (children_write(env->cfg.state_dir, &t, err, sizeof(err)) == -1)
+		log_warnx("%s: %s", __func__, err);
 }
 
 /* Kill <pid>'s group and every descendant; wait until all are gone. */
@@ -170,39 +162,25 @@ kill_tree_pid(pid_t pid, int64_t timeout_ms)
 void
 child_kill_leftovers(struct sup_env *env)
 {
-	char path[1200], *txt;
-	cJSON *root, *arr, *o;
-	unsigned long long st;
+	struct children_table t;
+	char err[1400];
 	pid_t pid;
+	size_t i;
 
-	if (fs_path(path, sizeof(path), "%s/runtime/children.json",
-	    env->cfg.state_dir) == -1 || fs_read_file(path, 1 << 20, &txt,
-	    NULL) == -1)
-		return;
-	root = cJSON_Parse(txt);
-	free(txt);
-	if (root == NULL) {
-		log_warnx("%s is corrupt; ignoring it", path);
+	if (children_read(env->cfg.state_dir, &t, err, sizeof(err)) == -1) {
+		if (errno == EINVAL)
+			log_warnx("%s; ignoring it", err);
 		return;
 	}
-	arr = cJSON_GetObjectItem(root, "children");
-	cJSON_ArrayForEach(o, arr) {
-		cJSON *p = cJSON_GetObjectItem(o, "pid");
-		cJSON *s = cJSON_GetObjectItem(o, "start_time");
-
-		if (!cJSON_IsNumber(p) || !cJSON_IsNumber(s))
-			continue;
-		pid = (pid_t)p->valuedouble;
-		if (pid <= 1 || pid == getpid() ||
-		    plat_proc_starttime(pid, &st) == -1 ||
-		    st != (unsigned long long)s->valuedouble)
+	for (i = 0; i < t.n; i++) {
+		pid = t.v[i].pid;
+		if (pid == getpid() || !children_rec_running(&t.v[i]))
 			continue;
 		log_warnx("killing leftover child %ld of a previous "
 		    "supervisor", (long)pid);
 		if (kill_tree_pid(pid, 2000) == -1)
 			log_warnx("leftover child %ld did not die", (long)pid);
 	}
-	cJSON_Delete(root);
 }
 
 static void
@@ -626,6 +604,48 @@ child_check(struct sup_env *env, int64_t now)
 		    stall_budget_ms(env, c))
 			child_event(env, c, CE_STUCK, "stuck (no progress)");
 	}
+}
+
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * The first time child_check() has something to do: a restart, a READY
+ * timeout, silence or a stall (each one ms past its limit, as the checks
+ * compare with ">").  INT64_MAX: nothing is timed.  A heartbeat or READY
+ * only moves a deadline later; the main loop checks again after events.
+ */
+int64_t
+child_next_deadline(struct sup_env *env)
+{
+	int64_t silent_max = (int64_t)IPC_LIVENESS * env->cfg.child_heartbeat_ms;
+	int64_t next = INT64_MAX;
+	struct child *c;
+	int k;
+
+	for (k = 0; k < K_NKINDS; k++) {
+		c = &env->children[k];
+		if (c->state == CH_DOWN) {
+			if (!env->stopping)
+				next = earlier(next, c->restart_at);
+			continue;
+		}
+		if (c->paused)
+			continue;
+		if (c->state == CH_STARTING) {
+			next = earlier(next, c->started_ms + READY_TIMEOUT_MS +
+			    1);
+			continue;
+		}
+		next = earlier(next, c->last_hb_ms + silent_max + 1);
+		if (c->state == CH_BUSY)
+			next = earlier(next, c->last_progress_ms +
+			    stall_budget_ms(env, c) + 1);
+	}
+	return next;
 }
 
 int

@@ -11,37 +11,36 @@
  * the main loop fenced (lost lock) are dropped here, and the store refuses
  * the rest, so a holder that lost its lease writes nothing more.
  *
+ * The thread itself (handle, dispatch loop, fault sites, start and stop)
+ * is supervisor/storethread.c; this file holds only its handlers and
+ * timers.
+ *
  * Public: evthread_start, evthread_stop, evthread_send, sup_event,
  * sup_event_id, sup_spool_record.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cJSON.h>
-#include <zmq.h>
 
 #include "common/core/clock.h"
 #include "common/core/ids.h"
 #include "common/core/log.h"
 #include "common/core/spool.h"
+#include "common/store/spool_apply.h"
 #include "common/store/store.h"
 #include "supervisor/fault.h"
 #include "supervisor/smsg.h"
+#include "supervisor/storethread.h"
 #include "supervisor/sup.h"
 
 #define FENCED_MAX	8
 
 struct ev_thr {
-	struct rv_config cfg;
-	void		*sock;
-	struct store	 st;
-	bool		 opened, quit;
-	pthread_t	 tid;
-	long		 slow_ms;
+	struct storethread th;
 	int64_t		 next_replay, next_stale;
 	struct {
 		char		run_id[STORE_ID_MAX];
@@ -52,56 +51,13 @@ struct ev_thr {
 
 static struct ev_thr et;
 
-static bool
-ensure_store(struct ev_thr *t)
-{
-	char err[512];
-
-	if (t->opened)
-		return true;
-	if (store_open(&t->st, &t->cfg, err, sizeof(err)) == -1) {
-		log_debug("event store: %s", err);
-		return false;
-	}
-	t->opened = true;
-	return true;
-}
-
-static bool
-injected(struct ev_thr *t, const char *call, char *err, size_t errlen)
-{
-	char site[48];
-
-	if (t->slow_ms > 0)
-		clock_sleep_ms(t->slow_ms);
-	snprintf(site, sizeof(site), "store:%s", call);
-	if (!fault_hit(site))
-		return false;
-	snprintf(err, errlen, "injected fault at %s", site);
-	return true;
-}
-
-/* A test fault: the store applied the call but its answer was lost. */
-static bool
-lost(const char *call, char *err, size_t errlen)
-{
-	char site[48];
-
-	snprintf(site, sizeof(site), "store-lost:%s", call);
-	if (!fault_hit(site))
-		return false;
-	snprintf(err, errlen, "injected fault at %s: applied, answer lost",
-	    site);
-	return true;
-}
-
 static void
 spool_unlink(struct ev_thr *t, const char *event_id)
 {
 	char path[1200];
 
 	if (event_id != NULL && id_uuid_valid(event_id) &&
-	    snprintf(path, sizeof(path), "%s/%s.json", t->cfg.spool_dir,
+	    snprintf(path, sizeof(path), "%s/%s.json", t->th.cfg.spool_dir,
 	    event_id) < (int)sizeof(path))
 		(void)unlink(path);
 }
@@ -134,26 +90,28 @@ is_fenced(struct ev_thr *t, const cJSON *rec)
  * for the replay when the store failed.
  */
 static void
-do_event(struct ev_thr *t, struct smsg *m)
+do_event(struct storethread *th, struct smsg *m)
 {
+	struct ev_thr *t = th->owner;
 	const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(m->json,
 	    "event_id"));
 	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(m->json,
 	    "event_type"));
 	enum store_write res;
 	char err[512] = "";
-	bool ledger = type != NULL && strcmp(type, "ledger_result") == 0;
+	const char *call = type != NULL && strcmp(type, "ledger_result") ==
+	    0 ? "ledger_result" : "event";
 
 	if (is_fenced(t, m->json)) {
 		log_debug("dropping %s of a fenced epoch", type ? type : "?");
 		spool_unlink(t, id);
 		return;
 	}
-	if (!ensure_store(t) || injected(t, ledger ? "ledger_result" :
-	    "event", err, sizeof(err)) || spool_apply(&t->st, m->json, &res,
-	    err, sizeof(err)) == -1 || lost(ledger ? "ledger_result" : "event",
-	    err, sizeof(err))) {
-		if (t->opened)
+	if (!storethread_open(th) || storethread_injected(th, call, err,
+	    sizeof(err)) || spool_apply(&th->st, m->json, &res, err,
+	    sizeof(err)) == -1 || storethread_lost(call, 0, err,
+	    sizeof(err)) == -1) {
+		if (t->th.opened)
 			log_warnx("%s: %s; kept in the spool", type ? type :
 			    "event", err[0] ? err : "store unavailable");
 		if (t->next_replay == 0)
@@ -167,8 +125,9 @@ do_event(struct ev_thr *t, struct smsg *m)
 }
 
 static void
-do_ledger_intent(struct ev_thr *t, struct smsg *m)
+do_ledger_intent(struct storethread *th, struct smsg *m)
 {
+	struct ev_thr *t = th->owner;
 	const cJSON *b = m->json;
 	struct store_ledger l, ex;
 	enum store_write res = STORE_WRITE_DONE;
@@ -191,12 +150,11 @@ do_ledger_intent(struct ev_thr *t, struct smsg *m)
 	if (epoch_fenced(t, m->lease.run_id, m->lease.epoch)) {
 		res = STORE_WRITE_FENCED;
 		rc = 0;
-	} else if (ensure_store(t) && !injected(t, "ledger_intent", err,
-	    sizeof(err)))
-		rc = t->st.ops->ledger_intent(t->st.impl, &l, m->lease.token,
-		    &fresh, &ex, &res, err, sizeof(err));
-	if (rc == 0 && lost("ledger_intent", err, sizeof(err)))
-		rc = -1;
+	} else if (storethread_open(th) && !storethread_injected(th,
+	    "ledger_intent", err, sizeof(err)))
+		rc = store_ledger_intent(&th->st, &l, m->lease.token, &fresh,
+		    &ex, &res, err, sizeof(err));
+	rc = storethread_lost("ledger_intent", rc, err, sizeof(err));
 	if (rc == -1)
 		log_warnx("ledger intent %s: %s", l.key, err[0] ? err :
 		    "store unavailable");
@@ -208,12 +166,12 @@ do_ledger_intent(struct ev_thr *t, struct smsg *m)
 		strlcpy(a->status, ex.state, sizeof(a->status));
 	strlcpy(a->decision, rc == -1 ? "unknown" : res == STORE_WRITE_FENCED ?
 	    "fenced" : "", sizeof(a->decision));
-	(void)smsg_send(t->sock, a);
+	(void)smsg_send(t->th.sock, a);
 }
 
 /* An operator action asked for by rvw-notify (a Telegram button). */
 static void
-do_operator(struct ev_thr *t, struct smsg *m)
+do_operator(struct storethread *th, struct smsg *m)
 {
 	static const char *names[] = { "applied", "already_applied",
 	    "not_possible" };
@@ -229,8 +187,8 @@ do_operator(struct ev_thr *t, struct smsg *m)
 	char err[512] = "", msg[512] = "";
 	int rc = -1;
 
-	if (run != NULL && act != NULL && op != NULL && ensure_store(t))
-		rc = t->st.ops->operator_action(t->st.impl, run, act, op,
+	if (run != NULL && act != NULL && op != NULL && storethread_open(th))
+		rc = store_operator_action(&th->st, run, act, op,
 		    nonce != NULL && *nonce ? nonce : NULL, &res, msg,
 		    sizeof(msg), err, sizeof(err));
 	if (rc == -1)
@@ -242,20 +200,21 @@ do_operator(struct ev_thr *t, struct smsg *m)
 	strlcpy(a->status, rc == 0 ? names[res] : "", sizeof(a->status));
 	strlcpy(a->text, rc == 0 ? msg : err[0] ? err : "store unavailable",
 	    sizeof(a->text));
-	(void)smsg_send(t->sock, a);
+	(void)smsg_send(th->sock, a);
 }
 
 static void
-do_replay(struct ev_thr *t, struct smsg *m)
+do_replay(struct storethread *th, struct smsg *m)
 {
+	struct ev_thr *t = th->owner;
 	struct spool_report rep;
 	char err[512];
 
 	(void)m;
 	t->next_replay = 0;
-	if (spool_count(t->cfg.spool_dir) == 0 || !ensure_store(t))
+	if (spool_count(t->th.cfg.spool_dir) == 0 || !storethread_open(&t->th))
 		return;
-	if (spool_replay(t->cfg.spool_dir, &t->st, &rep, err,
+	if (spool_apply_replay(t->th.cfg.spool_dir, &t->th.st, &rep, err,
 	    sizeof(err)) == -1) {
 		log_warnx("spool replay: %s", err);
 		t->next_replay = clock_mono_ms() + 10000;
@@ -271,8 +230,9 @@ do_replay(struct ev_thr *t, struct smsg *m)
 }
 
 static void
-do_fence(struct ev_thr *t, struct smsg *m)
+do_fence(struct storethread *th, struct smsg *m)
 {
+	struct ev_thr *t = th->owner;
 	int i = t->nfenced < FENCED_MAX ? t->nfenced++ : FENCED_MAX - 1;
 
 	strlcpy(t->fenced[i].run_id, m->lease.run_id,
@@ -282,18 +242,17 @@ do_fence(struct ev_thr *t, struct smsg *m)
 
 /* SIGTERM: write what waits in the spool once more, then stop. */
 static void
-do_quit(struct ev_thr *t, struct smsg *m)
+do_quit(struct storethread *th, struct smsg *m)
 {
+	struct ev_thr *t = th->owner;
+
 	(void)m;
-	t->quit = true;
-	if (spool_count(t->cfg.spool_dir) > 0)
-		do_replay(t, NULL);
+	t->th.quit = true;
+	if (spool_count(t->th.cfg.spool_dir) > 0)
+		do_replay(&t->th, NULL);
 }
 
-static const struct {
-	enum smsg_type	 type;
-	void		(*fn)(struct ev_thr *, struct smsg *);
-} handlers[] = {
+static const struct storethread_handler handlers[] = {
 	{ SM_EVENT, do_event },
 	{ SM_LEDGER_INTENT, do_ledger_intent },
 	{ SM_OPERATOR, do_operator },
@@ -301,20 +260,6 @@ static const struct {
 	{ SM_FENCE_EPOCH, do_fence },
 	{ SM_QUIT, do_quit },
 };
-
-static void
-handle(struct ev_thr *t, struct smsg *m)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].type == m->type) {
-			handlers[i].fn(t, m);
-			return;
-		}
-	log_warnx("%s: no handler for %s (our bug); dropped", __func__,
-	    smsg_name(m->type));
-}
 
 /*
  * Runs held by a worker that stopped renewing: lease expired, or no
@@ -324,22 +269,23 @@ handle(struct ev_thr *t, struct smsg *m)
 static void
 stale_scan(struct ev_thr *t)
 {
+	const struct rv_config *cfg = &t->th.cfg;
 	struct store_run *runs = NULL;
 	char err[256];
 	size_t n, i;
 	struct smsg *m;
 
-	t->next_stale = clock_mono_ms() + 2000LL * t->cfg.poll_interval_sec;
-	if (!ensure_store(t) || t->st.ops->list_runs(t->st.impl, &runs, &n,
+	t->next_stale = clock_mono_ms() + 2000LL * cfg->poll_interval_sec;
+	if (!storethread_open(&t->th) || store_list_runs(&t->th.st, &runs, &n,
 	    err, sizeof(err)) == -1)
 		return;
 	for (i = 0; i < n; i++) {
 		struct store_run *r = &runs[i];
 
 		if (r->lock_token[0] == '\0' || strcmp(r->worker_state,
-		    WS_ACTIVE) != 0 || strcmp(r->worker_id,
-		    t->cfg.worker_id) == 0 || (!r->lease_expired &&
-		    r->heartbeat_age_sec < 3.0 * t->cfg.heartbeat_interval_sec))
+		    WS_ACTIVE) != 0 || strcmp(r->worker_id, cfg->worker_id) ==
+		    0 || (!r->lease_expired && r->heartbeat_age_sec < 3.0 *
+		    cfg->heartbeat_interval_sec))
 			continue;
 		m = smsg_new(SM_STALE);
 		strlcpy(m->lease.run_id, r->run_id, sizeof(m->lease.run_id));
@@ -347,55 +293,42 @@ stale_scan(struct ev_thr *t)
 		strlcpy(m->text, r->worker_id, sizeof(m->text));
 		m->num = r->heartbeat_age_sec;
 		m->flag = r->lease_expired;
-		(void)smsg_send(t->sock, m);
+		(void)smsg_send(t->th.sock, m);
 	}
 	free(runs);
 }
 
 static int64_t
-next_wait(struct ev_thr *t)
+next_wait(struct storethread *th)
 {
+	struct ev_thr *t = th->owner;
 	int64_t now = clock_mono_ms(), wait = t->next_stale - now;
 
 	if (t->next_replay != 0 && t->next_replay - now < wait)
 		wait = t->next_replay - now;
-	if (wait < 0)
-		wait = 0;
-	return wait > 1000 ? 1000 : wait;
+	return wait;
 }
 
-static void *
-thr_main(void *arg)
+static void
+begin(struct storethread *th)
 {
-	struct ev_thr *t = arg;
-	struct smsg *m;
-	int64_t now;
+	struct ev_thr *t = th->owner;
 
 	t->next_replay = clock_mono_ms();
 	t->next_stale = clock_mono_ms() + 5000;
-	while (!t->quit) {
-		zmq_pollitem_t it = { t->sock, 0, ZMQ_POLLIN, 0 };
+}
 
-		if (zmq_poll(&it, 1, (long)next_wait(t)) == -1 &&
-		    errno == ETERM)
-			break;
-		while ((m = smsg_recv(t->sock)) != NULL) {
-			handle(t, m);
-			smsg_free(m);
-		}
-		if (t->quit)
-			break;
-		now = clock_mono_ms();
-		if (t->next_replay != 0 && now >= t->next_replay)
-			do_replay(t, NULL);
-		if (now >= t->next_stale)
-			stale_scan(t);
-	}
-	if (t->opened)
-		store_close(&t->st);
-	smsg_drain(t->sock);
-	zmq_close(t->sock);
-	return NULL;
+/* After the messages: the spool replay and the stale scan, when due. */
+static void
+tick(struct storethread *th)
+{
+	struct ev_thr *t = th->owner;
+	int64_t now = clock_mono_ms();
+
+	if (t->next_replay != 0 && now >= t->next_replay)
+		do_replay(th, NULL);
+	if (now >= t->next_stale)
+		stale_scan(t);
 }
 
 int
@@ -404,25 +337,23 @@ evthread_start(struct sup_env *env, char *err, size_t errlen)
 	struct ev_thr *t = &et;
 
 	memset(t, 0, sizeof(*t));
-	t->cfg = env->cfg;
-	t->slow_ms = fault_num("store-slow", 0);
-	if (sup_pair(env, "events", &env->events, &t->sock, err, errlen) == -1)
-		return -1;
-	if (pthread_create(&t->tid, NULL, thr_main, t) != 0) {
-		snprintf(err, errlen, "cannot start the event thread");
-		return -1;
-	}
-	return 0;
+	t->th.name = "event";
+	t->th.owner = t;
+	t->th.handlers = handlers;
+	t->th.nhandlers = sizeof(handlers) / sizeof(handlers[0]);
+	t->th.begin = begin;
+	t->th.next_wait = next_wait;
+	t->th.tick = tick;
+	t->th.slow_ms = fault_num("store-slow", 0);
+	return storethread_start(&t->th, env, "events", &env->events, err,
+	    errlen);
 }
 
 /* Ask the thread to write what is queued, then join it. */
 void
 evthread_stop(struct sup_env *env)
 {
-	(void)evthread_send(env, smsg_new(SM_QUIT));
-	pthread_join(et.tid, NULL);
-	smsg_drain(env->events);
-	zmq_close(env->events);
+	storethread_stop(&et.th, env->events);
 }
 
 int

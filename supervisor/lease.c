@@ -18,16 +18,18 @@
  * read-only; the store's health is reported whenever it changes, so
  * `rvctl status` can show an unusable store.
  *
+ * The thread itself (handle, dispatch loop, fault sites, start and stop)
+ * is supervisor/storethread.c; this file holds only the lease handlers
+ * and timers.
+ *
  * Public: lease_start, lease_stop, lease_send.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
-#include <zmq.h>
 
 #include "common/core/clock.h"
 #include "common/core/ids.h"
@@ -35,23 +37,20 @@
 #include "common/store/store.h"
 #include "supervisor/fault.h"
 #include "supervisor/smsg.h"
+#include "supervisor/storethread.h"
 #include "supervisor/sup.h"
 
 struct lease_thr {
-	struct rv_config cfg;
-	void		*sock;
-	struct store	 st;
-	bool		 opened;
+	struct storethread th;
 	int		 health;	/* -1 unknown, 0 unusable, 1 up */
 	char		 health_why[256];
-	pthread_t	 tid;
 	struct lease_view lv;
 	char		 wstate[16];
 	int64_t		 hb_due, fence_at;
 	int		 failures;
-	bool		 uncertain, fenced, quit;
+	bool		 uncertain, fenced;
 	long long	 hb_count;
-	long		 slow_ms, fail_after, fail_n;
+	long		 fail_after, fail_n;
 };
 
 static struct lease_thr lt;
@@ -60,7 +59,7 @@ static void
 answer(struct lease_thr *t, struct smsg *m)
 {
 	m->lease = t->lv;
-	(void)smsg_send(t->sock, m);
+	(void)smsg_send(t->th.sock, m);
 }
 
 static void
@@ -89,20 +88,11 @@ report_health(struct lease_thr *t, bool ok, const char *why)
 	answer(t, m);
 }
 
-static bool
-ensure_store(struct lease_thr *t)
+static void
+open_failed(struct storethread *th, const char *err)
 {
-	char err[512];
-
-	if (t->opened)
-		return true;
-	if (store_open(&t->st, &t->cfg, err, sizeof(err)) == -1) {
-		log_warnx("store: %s", err);
-		report_health(t, false, err);
-		return false;
-	}
-	t->opened = true;
-	return true;
+	log_warnx("store: %s", err);
+	report_health(th->owner, false, err);
 }
 
 /* After a store call: is the handle still usable? */
@@ -111,52 +101,20 @@ check_health(struct lease_thr *t)
 {
 	char why[256];
 
-	if (!t->opened)
+	if (!t->th.opened)
 		return;
-	if (store_health(&t->st, why, sizeof(why)) == -1)
+	if (store_health(&t->th.st, why, sizeof(why)) == -1)
 		report_health(t, false, why);
 	else
 		report_health(t, true, "");
 }
 
-/* A test fault at <call>: fail it as the store would. */
-static bool
-injected(struct lease_thr *t, const char *call, char *err, size_t errlen)
-{
-	char site[48];
-
-	if (t->slow_ms > 0)
-		clock_sleep_ms(t->slow_ms);
-	snprintf(site, sizeof(site), "store:%s", call);
-	if (!fault_hit(site))
-		return false;
-	snprintf(err, errlen, "injected fault at %s", site);
-	return true;
-}
-
-/*
- * A test fault after <call> succeeded: the store applied it but its
- * answer was lost (a timeout after commit).  Returns the rc to go on with.
- */
-static int
-answer_lost(const char *call, int rc, char *err, size_t errlen)
-{
-	char site[48];
-
-	snprintf(site, sizeof(site), "store-lost:%s", call);
-	if (rc == -1 || !fault_hit(site))
-		return rc;
-	snprintf(err, errlen, "injected fault at %s: applied, answer lost",
-	    site);
-	return -1;
-}
-
 static void
 arm_lease(struct lease_thr *t, int64_t t0)
 {
-	t->fence_at = t0 + (int64_t)t->cfg.lease_minutes * 60000 -
-	    (int64_t)(t->cfg.heartbeat_timeout_sec + 5) * 1000;
-	t->hb_due = t0 + t->cfg.heartbeat_interval_sec * 1000;
+	t->fence_at = t0 + (int64_t)t->th.cfg.lease_minutes * 60000 -
+	    (int64_t)(t->th.cfg.heartbeat_timeout_sec + 5) * 1000;
+	t->hb_due = t0 + t->th.cfg.heartbeat_interval_sec * 1000;
 	t->failures = 0;
 	t->uncertain = t->fenced = false;
 }
@@ -183,7 +141,7 @@ read_claimed(struct lease_thr *t, const char *run_id, struct store_run *r,
 	for (i = 0; i < 3; i++) {
 		if (i > 0)
 			clock_sleep_ms(1000);
-		if (t->st.ops->get_run(t->st.impl, run_id, r, spec, err,
+		if (store_get_run(&t->th.st, run_id, r, spec, err,
 		    errlen) == 0)
 			return 0;
 	}
@@ -191,8 +149,9 @@ read_claimed(struct lease_thr *t, const char *run_id, struct store_run *r,
 }
 
 static void
-do_claim(struct lease_thr *t, struct smsg *req)
+do_claim(struct storethread *th, struct smsg *req)
 {
+	struct lease_thr *t = th->owner;
 	struct store_claim c;
 	struct store_run r;
 	char token[ID_UUID_LEN + 1], err[512] = "", *spec = NULL;
@@ -200,15 +159,15 @@ do_claim(struct lease_thr *t, struct smsg *req)
 	int rc;
 
 	id_uuid_new(token);
-	if (!ensure_store(t)) {
+	if (!storethread_open(&t->th)) {
 		answer_text(t, SM_CLAIM_FAILED, "store unavailable");
 		return;
 	}
-	if (injected(t, "claim", err, sizeof(err)))
+	if (storethread_injected(&t->th, "claim", err, sizeof(err)))
 		rc = -1;
 	else
-		rc = answer_lost("claim", t->st.ops->claim(t->st.impl,
-		    t->cfg.worker_id, token, t->cfg.lease_minutes, "",
+		rc = storethread_lost("claim", store_claim(&t->th.st,
+		    t->th.cfg.worker_id, token, t->th.cfg.lease_minutes, "",
 		    req->prev_token, &c, err, sizeof(err)), err, sizeof(err));
 	check_health(t);
 	if (rc == -1) {
@@ -245,7 +204,7 @@ do_claim(struct lease_thr *t, struct smsg *req)
 	m->json = spec != NULL ? cJSON_Parse(spec) : NULL;
 	free(spec);
 	t->lv.expires_at[0] = '\0';
-	(void)smsg_send(t->sock, m);
+	(void)smsg_send(t->th.sock, m);
 }
 
 static void
@@ -283,13 +242,13 @@ record_heartbeat(struct lease_thr *t, long latency_ms)
 	strlcpy(ev.run_id, t->lv.run_id, sizeof(ev.run_id));
 	strlcpy(ev.event_type, "lease_heartbeat", sizeof(ev.event_type));
 	strlcpy(ev.severity, "DEBUG", sizeof(ev.severity));
-	strlcpy(ev.source, t->cfg.worker_id, sizeof(ev.source));
+	strlcpy(ev.source, t->th.cfg.worker_id, sizeof(ev.source));
 	ev.lease_epoch = t->lv.epoch;
 	ev.payload = cJSON_CreateObject();
 	cJSON_AddNumberToObject(ev.payload, "latency_ms", latency_ms);
 	cJSON_AddNumberToObject(ev.payload, "lease_epoch",
 	    (double)t->lv.epoch);
-	if (t->st.ops->add_event(t->st.impl, &ev, &res, err, sizeof(err)) ==
+	if (store_add_event(&t->th.st, &ev, &res, err, sizeof(err)) ==
 	    -1)
 		log_debug("heartbeat event: %s", err);
 	cJSON_Delete(ev.payload);
@@ -305,7 +264,7 @@ do_heartbeat(struct lease_thr *t)
 	struct smsg *m;
 	int rc;
 
-	if (!ensure_store(t)) {
+	if (!storethread_open(&t->th)) {
 		hb_failed(t, "store unavailable");
 		return;
 	}
@@ -315,12 +274,12 @@ do_heartbeat(struct lease_thr *t)
 		t->fail_n--;
 		rc = -1;
 		strlcpy(err, "injected failure", sizeof(err));
-	} else if (injected(t, "heartbeat", err, sizeof(err)))
+	} else if (storethread_injected(&t->th, "heartbeat", err, sizeof(err)))
 		rc = -1;
 	else
-		rc = answer_lost("heartbeat", t->st.ops->heartbeat(t->st.impl,
-		    t->lv.run_id, t->cfg.worker_id, t->lv.token,
-		    t->cfg.lease_minutes, (long)t->lv.latency_ms, t->wstate,
+		rc = storethread_lost("heartbeat", store_heartbeat(&t->th.st,
+		    t->lv.run_id, t->th.cfg.worker_id, t->lv.token,
+		    t->th.cfg.lease_minutes, (long)t->lv.latency_ms, t->wstate,
 		    &hb, err, sizeof(err)), err, sizeof(err));
 	check_health(t);
 	if (rc == -1) {
@@ -341,7 +300,7 @@ do_heartbeat(struct lease_thr *t)
 		t->lv.holding = false;
 	else {
 		record_heartbeat(t, (long)t->lv.latency_ms);
-		if (t->st.ops->get_run(t->st.impl, t->lv.run_id, &r, NULL,
+		if (store_get_run(&t->th.st, t->lv.run_id, &r, NULL,
 		    err, sizeof(err)) == 0)
 			strlcpy(t->lv.expires_at, r.lease_expires_at,
 			    sizeof(t->lv.expires_at));
@@ -350,8 +309,9 @@ do_heartbeat(struct lease_thr *t)
 }
 
 static void
-do_gate(struct lease_thr *t, struct smsg *req)
+do_gate(struct storethread *th, struct smsg *req)
 {
+	struct lease_thr *t = th->owner;
 	char nonce[STORE_ID_MAX] = "", err[512] = "";
 	struct smsg *m;
 	bool ok = false;
@@ -361,15 +321,15 @@ do_gate(struct lease_thr *t, struct smsg *req)
 		answer(t, smsg_new(SM_GATE_REFUSED));
 		return;
 	}
-	if (!ensure_store(t)) {
+	if (!storethread_open(&t->th)) {
 		answer_text(t, SM_GATE_FAILED, "store unavailable");
 		return;
 	}
-	if (injected(t, "gate", err, sizeof(err)))
+	if (storethread_injected(&t->th, "gate", err, sizeof(err)))
 		rc = -1;
 	else
-		rc = answer_lost("gate", t->st.ops->gate(t->st.impl,
-		    t->lv.run_id, t->cfg.worker_id, t->lv.token, req->reason,
+		rc = storethread_lost("gate", store_gate(&t->th.st,
+		    t->lv.run_id, t->th.cfg.worker_id, t->lv.token, req->reason,
 		    req->worker_state, req->json, nonce, &ok, err,
 		    sizeof(err)), err, sizeof(err));
 	check_health(t);
@@ -390,19 +350,20 @@ do_gate(struct lease_thr *t, struct smsg *req)
 
 /* The worker state rides on every renewal too: a failure here is fine. */
 static void
-do_state(struct lease_thr *t, struct smsg *req)
+do_state(struct storethread *th, struct smsg *req)
 {
+	struct lease_thr *t = th->owner;
 	char err[512];
 	bool ok;
 
 	if (!t->lv.holding)
 		return;
 	strlcpy(t->wstate, req->worker_state, sizeof(t->wstate));
-	if (!ensure_store(t))
+	if (!storethread_open(&t->th))
 		return;
-	if (injected(t, "state", err, sizeof(err)) ||
-	    answer_lost("state", t->st.ops->set_worker_state(t->st.impl,
-	    t->lv.run_id, t->cfg.worker_id, t->lv.token, req->worker_state,
+	if (storethread_injected(&t->th, "state", err, sizeof(err)) ||
+	    storethread_lost("state", store_set_worker_state(&t->th.st,
+	    t->lv.run_id, t->th.cfg.worker_id, t->lv.token, req->worker_state,
 	    &ok, err, sizeof(err)), err, sizeof(err)) == -1)
 		log_warnx("worker state %s not recorded yet (sent again with "
 		    "the next renewal): %s", req->worker_state, err);
@@ -411,8 +372,9 @@ do_state(struct lease_thr *t, struct smsg *req)
 
 /* Finish, release or keep: the end of our hold on the run. */
 static void
-do_end(struct lease_thr *t, struct smsg *req)
+do_end(struct storethread *th, struct smsg *req)
 {
+	struct lease_thr *t = th->owner;
 	const char *what = smsg_name(req->type);
 	char err[512] = "";
 	struct smsg *m;
@@ -423,27 +385,27 @@ do_end(struct lease_thr *t, struct smsg *req)
 		answer_text(t, SM_END_REFUSED, "not holding the run");
 		return;
 	}
-	if (!ensure_store(t)) {
+	if (!storethread_open(&t->th)) {
 		answer_text(t, SM_END_FAILED, "store unavailable");
 		return;
 	}
 	if (req->type == SM_FINISH)
-		rc = injected(t, "finish", err, sizeof(err)) ? -1 :
-		    t->st.ops->finish(t->st.impl, t->lv.run_id,
-		    t->cfg.worker_id, t->lv.token, req->status, req->text,
+		rc = storethread_injected(&t->th, "finish", err,
+		    sizeof(err)) ? -1 : store_finish(&t->th.st, t->lv.run_id,
+		    t->th.cfg.worker_id, t->lv.token, req->status, req->text,
 		    &ok, err, sizeof(err));
 	else if (req->type == SM_RELEASE)
-		rc = injected(t, "release", err, sizeof(err)) ? -1 :
-		    t->st.ops->release(t->st.impl, t->lv.run_id,
-		    t->cfg.worker_id, t->lv.token, req->worker_state, &ok,
+		rc = storethread_injected(&t->th, "release", err,
+		    sizeof(err)) ? -1 : store_release(&t->th.st, t->lv.run_id,
+		    t->th.cfg.worker_id, t->lv.token, req->worker_state, &ok,
 		    err, sizeof(err));
 	else
-		rc = t->st.ops->set_worker_state(t->st.impl, t->lv.run_id,
-		    t->cfg.worker_id, t->lv.token, WS_IDLE, &ok, err,
+		rc = store_set_worker_state(&t->th.st, t->lv.run_id,
+		    t->th.cfg.worker_id, t->lv.token, WS_IDLE, &ok, err,
 		    sizeof(err));
 	if (req->type != SM_KEEP)
-		rc = answer_lost(req->type == SM_FINISH ? "finish" : "release",
-		    rc, err, sizeof(err));
+		rc = storethread_lost(req->type == SM_FINISH ? "finish" :
+		    "release", rc, err, sizeof(err));
 	check_health(t);
 	if (req->type == SM_KEEP)
 		t->lv.holding = false;	/* stop renewing either way */
@@ -460,30 +422,31 @@ do_end(struct lease_thr *t, struct smsg *req)
 }
 
 static void
-do_drop(struct lease_thr *t, struct smsg *req)
+do_drop(struct storethread *th, struct smsg *req)
 {
+	struct lease_thr *t = th->owner;
+
 	(void)req;
 	t->lv.holding = false;		/* lost lock: write nothing more */
 }
 
 static void
-do_poke(struct lease_thr *t, struct smsg *req)
+do_poke(struct storethread *th, struct smsg *req)
 {
+	struct lease_thr *t = th->owner;
+
 	(void)req;
 	t->hb_due = clock_mono_ms();
 }
 
 static void
-do_quit(struct lease_thr *t, struct smsg *req)
+do_quit(struct storethread *th, struct smsg *req)
 {
 	(void)req;
-	t->quit = true;
+	th->quit = true;
 }
 
-static const struct {
-	enum smsg_type	 type;
-	void		(*fn)(struct lease_thr *, struct smsg *);
-} handlers[] = {
+static const struct storethread_handler handlers[] = {
 	{ SM_CLAIM, do_claim },
 	{ SM_GATE, do_gate },
 	{ SM_STATE, do_state },
@@ -495,30 +458,17 @@ static const struct {
 	{ SM_QUIT, do_quit },
 };
 
-static void
-handle(struct lease_thr *t, struct smsg *m)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].type == m->type) {
-			handlers[i].fn(t, m);
-			return;
-		}
-	log_warnx("%s: no handler for %s (our bug); dropped", __func__,
-	    smsg_name(m->type));
-}
-
 /* At start: is the store's contract intact?  (read-only) */
 static void
-contract_check(struct lease_thr *t)
+contract_check(struct storethread *th)
 {
+	struct lease_thr *t = th->owner;
 	char err[512] = "";
 	cJSON *rep = NULL;
 
-	if (!ensure_store(t))
+	if (!storethread_open(&t->th))
 		return;
-	if (t->st.ops->check_contract(t->st.impl, &rep, err, sizeof(err)) ==
+	if (store_check_contract(&t->th.st, &rep, err, sizeof(err)) ==
 	    0 && cJSON_IsTrue(cJSON_GetObjectItem(rep, "ok"))) {
 		cJSON_Delete(rep);
 		check_health(t);
@@ -529,50 +479,34 @@ contract_check(struct lease_thr *t)
 	    "offer every RPC with the expected shape");
 }
 
+/* Until the renewal or the fence is due; nothing is timed without a run. */
 static int64_t
-next_wait(struct lease_thr *t)
+next_wait(struct storethread *th)
 {
-	int64_t wait = 1000, now = clock_mono_ms();
+	struct lease_thr *t = th->owner;
+	int64_t due;
 
-	if (t->lv.holding)
-		wait = t->hb_due - now;
-	if (wait < 0)
-		wait = 0;
-	return wait > 1000 ? 1000 : wait;
+	if (!t->lv.holding)
+		return INT64_MAX;
+	due = t->hb_due;
+	if (t->uncertain && !t->fenced && t->fence_at < due)
+		due = t->fence_at;
+	return due - clock_mono_ms();
 }
 
-static void *
-thr_main(void *arg)
+/* After the messages: renew when due; fence when renewals ran out. */
+static void
+tick(struct storethread *th)
 {
-	struct lease_thr *t = arg;
-	struct smsg *m;
+	struct lease_thr *t = th->owner;
 
-	contract_check(t);
-	while (!t->quit) {
-		zmq_pollitem_t it = { t->sock, 0, ZMQ_POLLIN, 0 };
-
-		if (zmq_poll(&it, 1, (long)next_wait(t)) == -1 &&
-		    errno == ETERM)
-			break;
-		while (!t->quit && (m = smsg_recv(t->sock)) != NULL) {
-			handle(t, m);
-			smsg_free(m);
-		}
-		if (t->quit)
-			break;
-		if (t->lv.holding && clock_mono_ms() >= t->hb_due)
-			do_heartbeat(t);
-		if (t->lv.holding && t->uncertain && !t->fenced &&
-		    clock_mono_ms() >= t->fence_at) {
-			t->fenced = true;
-			answer(t, smsg_new(SM_FENCE));
-		}
+	if (t->lv.holding && clock_mono_ms() >= t->hb_due)
+		do_heartbeat(t);
+	if (t->lv.holding && t->uncertain && !t->fenced &&
+	    clock_mono_ms() >= t->fence_at) {
+		t->fenced = true;
+		answer(t, smsg_new(SM_FENCE));
 	}
-	if (t->opened)
-		store_close(&t->st);
-	smsg_drain(t->sock);
-	zmq_close(t->sock);
-	return NULL;
 }
 
 /* Start the lease thread; env->lease is the main loop's end. */
@@ -582,28 +516,27 @@ lease_start(struct sup_env *env, char *err, size_t errlen)
 	struct lease_thr *t = &lt;
 
 	memset(t, 0, sizeof(*t));
-	t->cfg = env->cfg;
+	t->th.name = "lease";
+	t->th.owner = t;
+	t->th.handlers = handlers;
+	t->th.nhandlers = sizeof(handlers) / sizeof(handlers[0]);
+	t->th.open_failed = open_failed;
+	t->th.begin = contract_check;
+	t->th.next_wait = next_wait;
+	t->th.tick = tick;
 	t->health = -1;
-	t->slow_ms = fault_num("lease-slow", 0);
+	t->th.slow_ms = fault_num("lease-slow", 0);
 	t->fail_after = fault_num("hb-fail", 0);
 	t->fail_n = fault_num("hb-fail", 1);
-	if (sup_pair(env, "lease", &env->lease, &t->sock, err, errlen) == -1)
-		return -1;
-	if (pthread_create(&t->tid, NULL, thr_main, t) != 0) {
-		snprintf(err, errlen, "cannot start the lease thread");
-		return -1;
-	}
-	return 0;
+	return storethread_start(&t->th, env, "lease", &env->lease, err,
+	    errlen);
 }
 
 /* Ask the thread to finish what is queued, then join it. */
 void
 lease_stop(struct sup_env *env)
 {
-	(void)lease_send(env, smsg_new(SM_QUIT));
-	pthread_join(lt.tid, NULL);
-	smsg_drain(env->lease);
-	zmq_close(env->lease);
+	storethread_stop(&lt.th, env->lease);
 }
 
 /* Send a request to the lease thread.  Takes ownership of <m>. */

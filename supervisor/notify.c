@@ -10,7 +10,7 @@
  * send them, and they go through the store's compare-and-set on the event
  * thread, exactly like rvctl's.
  *
- * Public: notify_enqueue, notify_flush, notify_on_result,
+ * Public: notify_enqueue, notify_flush, notify_pending, notify_on_result,
  * notify_on_operator, notify_on_ack.
  */
 #include <stdio.h>
@@ -131,6 +131,22 @@ notify_flush(struct sup_env *env)
 	if (send_task(env, c, "alert", cJSON_GetArrayItem(env->alerts,
 	    0)) == 0)
 		env->alert_task = c->task_id;
+}
+
+/*
+ * notify_flush() has something to hand over now: rvw-notify is ready and
+ * idle, and its "start" or an alert waits.  True right after a flush only
+ * when the send failed (the main loop then tries again shortly).
+ */
+bool
+notify_pending(struct sup_env *env)
+{
+	struct child *c = &env->children[K_NOTIFY];
+
+	if (c->state != CH_READY || c->task_id != 0 || c->paused)
+		return false;
+	return env->notify_started_gen != c->gen || (env->alerts != NULL &&
+	    cJSON_GetArraySize(env->alerts) > 0);
 }
 
 /* rvw-notify answered task <task>: an alert it took leaves the outbox. */

@@ -23,7 +23,8 @@
  * the current transition completes, so a transition is never re-entered.
  *
  * Public: run_state_name, run_event_name, run_post, run_post_type,
- * run_on_lease_msg, run_tick, run_holding, run_print_table.
+ * run_on_lease_msg, run_tick, run_next_deadline, run_holding,
+ * run_print_table.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -887,5 +888,36 @@ run_tick(struct sup_env *env, int64_t now)
 		break;
 	default:
 		break;
+	}
+}
+
+/*
+ * The first time run_tick() has something to do: the guards above as a
+ * deadline (at or before now: due now).  INT64_MAX: nothing is timed, an
+ * event wakes the loop; so does the READY of a stage's child that was not
+ * ready when the dispatch came due.
+ */
+int64_t
+run_next_deadline(struct sup_env *env)
+{
+	struct run *r = &env->run;
+
+	switch (r->state) {
+	case RS_IDLE:
+		if (env->stopping || env->once_done)
+			return INT64_MAX;
+		return env->next_claim_ms;
+	case RS_RUNNING:
+		if (r->task_id != 0 || env->stopping ||
+		    (!sched_all_done(r) && !sched_can_dispatch(env)))
+			return INT64_MAX;
+		return r->retry_at;
+	case RS_QUARANTINE:
+		return r->quarantine_until;
+	case RS_GATING:
+	case RS_FINISHING:
+		return r->retry_at != 0 ? r->retry_at : INT64_MAX;
+	default:
+		return INT64_MAX;
 	}
 }

@@ -11,9 +11,12 @@
  * path silently steals it), subreaper, signals through a self-pipe,
  * leftovers of a crashed predecessor, endpoints, store threads, children.
  * Then one single-threaded loop around zmq_poll serves child messages,
- * rvctl requests and store-thread answers, and runs the timers (child
- * liveness, supervisor heartbeats to children, claims, stage dispatch).
- * The loop never exits because of anything a child or a client sent.
+ * rvctl requests and store-thread answers, and runs the timers of a
+ * small table (supervisor/timer.c): child liveness and restarts, the run
+ * machine's claims, dispatch, quarantine and retries, the alert outbox,
+ * supervisor heartbeats to children and the stop grace.  zmq_poll sleeps
+ * until the earliest deadline; there is no fixed tick.  The loop never
+ * exits because of anything a child or a client sent.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -49,6 +52,7 @@
 #include "common/core/ids.h"
 #include "supervisor/smsg.h"
 #include "supervisor/sup.h"
+#include "supervisor/timer.h"
 
 extern char **environ;
 
@@ -56,7 +60,7 @@ volatile sig_atomic_t sup_sig_term, sup_sig_chld, sup_sig_hup;
 static int sig_wfd = -1;
 
 #define STOP_GRACE_MS	20000
-#define LOOP_TICK_MS	100
+#define RECHECK_MS	100	/* a guard whose action could not proceed */
 
 static void
 on_signal(int sig)
@@ -498,15 +502,76 @@ reload(struct sup_env *env)
 	log_info("settings reloaded");
 }
 
-static void
-begin_stop(struct sup_env *env)
+/* The main loop's timer table and the timers it moves. */
+struct loop {
+	struct sup_env	*env;
+	struct timer_table tbl;
+	long long	 checks;	/* t_checks, armed at once by events */
+};
+
+/*
+ * The guards of the child table, the run machine and the alert outbox:
+ * run them, then sleep until the first of their deadlines.  Events can
+ * change any of them, so the loop arms this timer at once after events.
+ * A guard still due after its check ran (a send that failed) is checked
+ * again after RECHECK_MS.
+ */
+static int64_t
+t_checks(struct timer_table *tbl, long long id, int64_t now, void *arg)
 {
+	struct sup_env *env = arg;
+	int64_t next, run;
+
+	(void)tbl;
+	(void)id;
+	child_check(env, now);
+	run_tick(env, now);
+	notify_flush(env);
+	next = child_next_deadline(env);
+	if ((run = run_next_deadline(env)) < next)
+		next = run;
+	if (notify_pending(env))
+		next = now;
+	return next <= now ? RECHECK_MS : timer_until(next, now);
+}
+
+/* The supervisor's heartbeat to every ready or busy child. */
+static int64_t
+t_sup_hb(struct timer_table *tbl, long long id, int64_t now, void *arg)
+{
+	struct sup_env *env = arg;
+
+	(void)tbl;
+	(void)id;
+	(void)now;
+	child_send_sup_hb(env);
+	return env->cfg.child_heartbeat_ms;
+}
+
+/* The end of the stop grace: it only wakes the loop, which stops. */
+static int64_t
+t_stop_grace(struct timer_table *tbl, long long id, int64_t now, void *arg)
+{
+	(void)tbl;
+	(void)id;
+	(void)now;
+	(void)arg;
+	return TIMER_STOP;
+}
+
+static void
+begin_stop(struct loop *lp)
+{
+	struct sup_env *env = lp->env;
+
 	if (env->stopping)
 		return;
 	log_info("stopping: no new work; children reach a safe point");
 	env->stopping = true;
 	env->stop_deadline = clock_mono_ms() + env_num("RAYVAULT_STOP_GRACE_MS",
 	    STOP_GRACE_MS);
+	if (timer_add(&lp->tbl, env->stop_deadline, t_stop_grace, NULL) == -1)
+		fatalx("%s: timer table full (our bug)", __func__);
 	child_stop_all(env);
 }
 
@@ -522,24 +587,32 @@ stop_ready(struct sup_env *env)
 }
 
 static void
-timers(struct sup_env *env, int64_t now)
+loop_init(struct loop *lp, struct sup_env *env)
 {
-	child_check(env, now);
-	if (now >= env->next_sup_hb_ms) {
-		child_send_sup_hb(env);
-		env->next_sup_hb_ms = now + env->cfg.child_heartbeat_ms;
-	}
-	run_tick(env, now);
-	notify_flush(env);
+	int64_t now = clock_mono_ms();
+
+	lp->env = env;
+	timer_init(&lp->tbl);
+	lp->checks = timer_add(&lp->tbl, now, t_checks, env);
+	if (lp->checks == -1 ||
+	    timer_add(&lp->tbl, now, t_sup_hb, env) == -1)
+		fatalx("%s: timer table full (our bug)", __func__);
 }
 
+/*
+ * Sleep in zmq_poll until a socket, the signal pipe or the earliest timer
+ * wakes us; handle what arrived; run the timers that are due.
+ */
 static void
 main_loop(struct sup_env *env)
 {
 	zmq_pollitem_t it[5];
+	struct loop lp;
 	char buf[64];
 	int64_t now;
+	int n;
 
+	loop_init(&lp, env);
 	for (;;) {
 		memset(it, 0, sizeof(it));
 		it[0].socket = env->workers;
@@ -549,33 +622,43 @@ main_loop(struct sup_env *env)
 		it[4].fd = env->sigpipe[0];
 		for (int i = 0; i < 5; i++)
 			it[i].events = ZMQ_POLLIN;
-		if (zmq_poll(it, 5, LOOP_TICK_MS) == -1 && errno != EINTR)
+		n = zmq_poll(it, 5, timer_next_timeout(&lp.tbl,
+		    clock_mono_ms()));
+		if (n == -1 && errno != EINTR)
 			fatal("zmq_poll");
-		while (read(env->sigpipe[0], buf, sizeof(buf)) > 0)
-			;
+		if (it[4].revents & ZMQ_POLLIN)
+			while (read(env->sigpipe[0], buf, sizeof(buf)) > 0)
+				;
 		if (sup_sig_chld) {
 			sup_sig_chld = 0;
 			child_reap(env);
 		}
 		if (sup_sig_term) {
 			sup_sig_term = 0;
-			begin_stop(env);
+			begin_stop(&lp);
 		}
 		if (sup_sig_hup) {
 			sup_sig_hup = 0;
 			reload(env);
 		}
-		read_workers(env);
-		control_dispatch(env);
-		read_lease(env);
-		read_events(env);
+		/* Only the sockets with input: each read is a libzmq call. */
+		if (it[0].revents & ZMQ_POLLIN)
+			read_workers(env);
+		if (it[1].revents & ZMQ_POLLIN)
+			control_dispatch(env);
+		if (it[2].revents & ZMQ_POLLIN)
+			read_lease(env);
+		if (it[3].revents & ZMQ_POLLIN)
+			read_events(env);
 		now = clock_mono_ms();
 		if (env->once_done && env->run.state == RS_IDLE)
-			begin_stop(env);
+			begin_stop(&lp);
 		if (env->stopping && (stop_ready(env) ||
 		    now >= env->stop_deadline))
 			return;
-		timers(env, now);
+		if (n != 0)
+			(void)timer_set(&lp.tbl, lp.checks, now);
+		(void)timer_run_due(&lp.tbl, now);
 	}
 }
 

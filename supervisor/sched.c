@@ -18,12 +18,12 @@
  * the gate's nonce.  The confirmed gate is kept in the checkpoint, so a
  * restarted supervisor applies a decision recorded for it meanwhile.
  *
- * Public: sched_setup, sched_clear, sched_dispatch, sched_all_done,
- * sched_result, sched_stage_done, sched_stage_failed, sched_stage_pending,
- * sched_gate_result, sched_panic_result, sched_prepare_gate,
- * sched_gate_confirmed, sched_resume, sched_refetch, sched_save_ckpt,
- * sched_set_worker_state, sched_stop_task, sched_alert, sched_alert_x,
- * sched_buttons, stage_name.
+ * Public: sched_setup, sched_clear, sched_can_dispatch, sched_dispatch,
+ * sched_all_done, sched_result, sched_stage_done, sched_stage_failed,
+ * sched_stage_pending, sched_gate_result, sched_panic_result,
+ * sched_prepare_gate, sched_gate_confirmed, sched_resume, sched_refetch,
+ * sched_save_ckpt, sched_set_worker_state, sched_stop_task, sched_alert,
+ * sched_alert_x, sched_buttons, stage_name.
  */
 #include <sys/stat.h>
 
@@ -382,6 +382,23 @@ task_args(struct sup_env *env)
 	    cJSON_GetObjectItem(r->ckpt, "segments"), true));
 	cJSON_AddBoolToObject(a, "refetch", r->refetching);
 	return a;
+}
+
+/*
+ * The current stage's child can take its task now.  Until it can, a due
+ * dispatch waits without a deadline: its READY (or RESULT, or the run
+ * unpausing it) wakes the main loop, which checks again.
+ */
+bool
+sched_can_dispatch(struct sup_env *env)
+{
+	struct run *r = &env->run;
+	struct child *c;
+
+	if (r->stage >= ST_NSTAGES)
+		return false;
+	c = &env->children[stage_kind[r->stage]];
+	return c->state == CH_READY && !c->paused;
 }
 
 /* Send the current stage to its child when that child is ready. */

@@ -165,7 +165,6 @@ struct sup_env {
 	long long	 next_task_id;
 	int64_t		 next_claim_ms;
 	int		 claim_backoff_ms;
-	int64_t		 next_sup_hb_ms;
 	bool		 stopping;
 	int64_t		 stop_deadline;
 	bool		 once_done;
@@ -214,6 +213,7 @@ void	 child_event(struct sup_env *env, struct child *c,
 void	 child_kill_leftovers(struct sup_env *env);
 void	 child_reap(struct sup_env *env);
 void	 child_check(struct sup_env *env, int64_t now);
+int64_t	 child_next_deadline(struct sup_env *env);
 void	 child_on_hb(struct sup_env *env, struct child *c, long long progress,
 	    bool browser);
 struct child *child_by_ident(struct sup_env *env, const char *ident);
@@ -255,6 +255,7 @@ void	 run_post(struct sup_env *env, const struct run_ev *ev);
 void	 run_post_type(struct sup_env *env, enum run_event type);
 void	 run_on_lease_msg(struct sup_env *env, const struct smsg *m);
 void	 run_tick(struct sup_env *env, int64_t now);
+int64_t	 run_next_deadline(struct sup_env *env);
 bool	 run_holding(const struct run *r);
 void	 run_print_table(FILE *fp);
 
@@ -263,6 +264,7 @@ void	 sched_setup(struct sup_env *env, const struct smsg *m);
 void	 sched_clear(struct sup_env *env);
 void	 sched_result(struct sup_env *env, struct child *c,
 	    const cJSON *hdr, const cJSON *body);
+bool	 sched_can_dispatch(struct sup_env *env);
 void	 sched_dispatch(struct sup_env *env, int64_t now);
 bool	 sched_all_done(const struct run *r);
 void	 sched_stage_done(struct sup_env *env, const cJSON *body);
@@ -289,6 +291,7 @@ cJSON	*sched_buttons(void);
 /* notify.c: alerts to rvw-notify, operator actions from it */
 void	 notify_enqueue(struct sup_env *env, const cJSON *alert);
 void	 notify_flush(struct sup_env *env);
+bool	 notify_pending(struct sup_env *env);
 void	 notify_on_result(struct sup_env *env, long long task);
 void	 notify_on_operator(struct sup_env *env, struct child *c,
 	    const cJSON *hdr, const cJSON *body);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/core/config.h"
+#include "common/core/errbuf.h"
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_LONG, CFG_DBL, CFG_BOOL, CFG_PATH };
 
@@ -110,7 +111,7 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 	if (used >= errlen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err + used, errlen - used, fmt, ap);
+	(void)errbuf_vset(err + used, errlen - used, 0, fmt, ap);
 	va_end(ap);
 }
 

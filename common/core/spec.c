@@ -34,6 +34,7 @@
 
 #include <cJSON.h>
 
+#include "common/core/errbuf.h"
 #include "common/core/fsutil.h"
 #include "common/core/ids.h"
 #include "common/core/spec.h"
@@ -62,22 +63,6 @@ verr(struct vctx *v, const char *field, const char *fmt, ...)
 	va_end(ap);
 	(void)snprintf(v->err, v->errlen, "%s: %s", field, msg);
 	return -1;
-}
-
-/* Untrusted text for a message: 40 bytes at most, non-ASCII as '?'. */
-static const char *
-quote(const char *s, char *buf, size_t size)
-{
-	size_t i, o = 0;
-
-	for (i = 0; s[i] != '\0' && o + 4 < size && i < 40; i++)
-		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
 }
 
 /*
@@ -222,7 +207,7 @@ local_file(struct vctx *v, const char *field, const char *rel, bool image)
 		return verr(v, field, "%s", msg);
 	if (image && !is_image(path))
 		return verr(v, field, "\"%s\" is not a PNG, JPEG or WebP image",
-		    quote(rel, q, sizeof(q)));
+		    errbuf_quote(rel, q, sizeof(q)));
 	return 0;
 }
 
@@ -244,7 +229,7 @@ check_product(struct vctx *v, const cJSON *root)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' &&
 		    s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
 			return verr(v, "product.asin", "\"%s\" is not letters "
-			    "and digits", quote(s, q, sizeof(q)));
+			    "and digits", errbuf_quote(s, q, sizeof(q)));
 	if (str_member(v, prod, "image", "product.image", false, 1, PATH_MAX,
 	    false, &s) == -1)
 		return -1;
@@ -266,16 +251,16 @@ check_url(struct vctx *v, const char *field, const char *url)
 		host = url + 7;
 	else
 		return verr(v, field, "\"%s\": only http:// and https:// "
-		    "URLs", quote(url, q, sizeof(q)));
+		    "URLs", errbuf_quote(url, q, sizeof(q)));
 	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
 		return verr(v, field, "\"%s\" has no host",
-		    quote(url, q, sizeof(q)));
+		    errbuf_quote(url, q, sizeof(q)));
 	for (i = 0; url[i] != '\0'; i++)
 		if ((unsigned char)url[i] <= 0x20 ||
 		    (unsigned char)url[i] >= 0x7f)
 			return verr(v, field, "\"%s\" holds a space or a "
 			    "character that must be escaped",
-			    quote(url, q, sizeof(q)));
+			    errbuf_quote(url, q, sizeof(q)));
 	return 0;
 }
 
@@ -357,8 +342,9 @@ check_segment_id(struct vctx *v, const cJSON *seg, int i, const char **ids)
 		return verr(v, f, "must be a string");
 	if (!id_segment_valid(it->valuestring))
 		return verr(v, f, "\"%s\" is not a valid segment id (letters, "
-		    "digits and '-' only, at most %d)", quote(it->valuestring,
-		    q, sizeof(q)), ID_SEGMENT_MAX);
+		    "digits and '-' only, at most %d)",
+		    errbuf_quote(it->valuestring, q, sizeof(q)),
+		    ID_SEGMENT_MAX);
 	for (j = 0; j < i; j++)
 		if (strcmp(ids[j], it->valuestring) == 0)
 			return verr(v, f, "\"%s\" is already used by "
@@ -384,7 +370,7 @@ check_kind(struct vctx *v, const cJSON *seg, int i)
 		if (strcmp(k, kinds[j]) == 0)
 			return 0;
 	return verr(v, f, "\"%s\" is not one of intro, product, transition, "
-	    "outro", quote(k, q, sizeof(q)));
+	    "outro", errbuf_quote(k, q, sizeof(q)));
 }
 
 static int
@@ -485,14 +471,15 @@ check_top(struct vctx *v, const cJSON *root)
 	if (!id_video_valid(s))
 		return verr(v, "video_id", "\"%s\" is not a valid video id "
 		    "(letters, digits and '-' only, at most %d)",
-		    quote(s, q, sizeof(q)), ID_VIDEO_MAX);
+		    errbuf_quote(s, q, sizeof(q)), ID_VIDEO_MAX);
 	if (str_member(v, root, "task_type", "task_type", false, 0,
 	    SPEC_TASK_TYPE_MAX, false, &s) == -1)
 		return -1;
 	for (i = 0; s != NULL && s[i] != '\0'; i++)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return verr(v, "task_type", "\"%s\": printable ASCII "
-			    "without spaces only", quote(s, q, sizeof(q)));
+			return verr(v, "task_type", "\"%s\": printable "
+			    "ASCII without spaces only",
+			    errbuf_quote(s, q, sizeof(q)));
 	if (check_product(v, root) == -1 || check_sources(v, root) == -1)
 		return -1;
 	return check_segments(v, root);
@@ -606,21 +593,6 @@ inside(const char *dir, const char *path)
 	    path[n + 1] != '\0';
 }
 
-static int rerr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Fill <err>; returns -1. */
-static int
-rerr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /*
  * Resolve <rel>, a path relative to <spec_dir>, into the absolute path
  * <out>: no leading '/', no ".." component, and after symlinks it must
@@ -635,30 +607,32 @@ spec_resolve_path(const char *spec_dir, const char *rel, char *out,
 	struct stat sb;
 
 	if (rel == NULL || *rel == '\0')
-		return rerr(err, errlen, "empty path");
-	quote(rel, q, sizeof(q));
+		return errbuf_set(err, errlen, -1, "empty path");
+	(void)errbuf_quote(rel, q, sizeof(q));
 	if (spec_dir == NULL || *spec_dir == '\0')
-		return rerr(err, errlen, "\"%s\": local paths need the "
-		    "spec's directory", q);
+		return errbuf_set(err, errlen, -1, "\"%s\": local paths need "
+		    "the spec's directory", q);
 	if (rel[0] == '/')
-		return rerr(err, errlen, "\"%s\" is absolute; paths are "
-		    "relative to the spec's directory", q);
+		return errbuf_set(err, errlen, -1, "\"%s\" is absolute; paths "
+		    "are relative to the spec's directory", q);
 	if (has_dotdot(rel))
-		return rerr(err, errlen, "\"%s\" contains \"..\"", q);
+		return errbuf_set(err, errlen, -1, "\"%s\" contains \"..\"", q);
 	if (realpath(spec_dir, dir) == NULL)
-		return rerr(err, errlen, "spec directory %s: %s", spec_dir,
-		    strerror(errno));
+		return errbuf_set(err, errlen, -1, "spec directory %s: %s",
+		    spec_dir, strerror(errno));
 	if (fs_path(joined, sizeof(joined), "%s/%s", dir, rel) == -1)
-		return rerr(err, errlen, "\"%s\": path too long", q);
+		return errbuf_set(err, errlen, -1, "\"%s\": path too long", q);
 	if (realpath(joined, real) == NULL)
-		return rerr(err, errlen, "\"%s\": %s", q, errno == ENOENT ?
-		    "no such file in the spec's directory" : strerror(errno));
+		return errbuf_set(err, errlen, -1, "\"%s\": %s", q,
+		    errno == ENOENT ? "no such file in the spec's directory" :
+		    strerror(errno));
 	if (!inside(dir, real))
-		return rerr(err, errlen, "\"%s\" leads outside the spec's "
-		    "directory", q);
+		return errbuf_set(err, errlen, -1, "\"%s\" leads outside the "
+		    "spec's directory", q);
 	if (stat(real, &sb) == -1 || !S_ISREG(sb.st_mode))
-		return rerr(err, errlen, "\"%s\" is not a regular file", q);
+		return errbuf_set(err, errlen, -1, "\"%s\" is not a regular "
+		    "file", q);
 	if (strlcpy(out, real, outsz) >= outsz)
-		return rerr(err, errlen, "\"%s\": path too long", q);
+		return errbuf_set(err, errlen, -1, "\"%s\": path too long", q);
 	return 0;
 }

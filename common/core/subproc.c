@@ -31,7 +31,7 @@
  * returns, on every path: no zombie is left.  The caller must not reap
  * children with waitpid(-1, ...) while this runs.  Nothing here logs.
  *
- * Public: subproc_run, subproc_result_clear.
+ * Public: subproc_run, subproc_result_clear, subproc_last_line.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -576,4 +576,28 @@ subproc_result_clear(struct subproc_result *res)
 	free(res->out);
 	res->out = NULL;
 	res->outlen = 0;
+}
+
+/*
+ * The last line of res->errtail (borrowed), trailing line ends dropped
+ * and bytes outside printable ASCII shown as '?', for an error message.
+ * Writes at most <size> bytes (<size> > 0) into <buf>, NUL-terminated.
+ */
+void
+subproc_last_line(const struct subproc_result *res, char *buf, size_t size)
+{
+	const char *tail = res->errtail;
+	const char *end = tail + strnlen(tail, sizeof(res->errtail)), *start;
+	size_t i, n;
+
+	while (end > tail && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	for (start = end; start > tail && start[-1] != '\n'; start--)
+		;
+	n = (size_t)(end - start);
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = (start[i] >= 0x20 && start[i] < 0x7f) ? start[i] : '?';
+	buf[n] = '\0';
 }

@@ -31,4 +31,12 @@ int	subproc_run(char *const argv[], size_t outmax, long timeout_ms,
 	    struct subproc_result *res);
 void	subproc_result_clear(struct subproc_result *res);
 
+/*
+ * The last line of res->errtail (borrowed), printable ASCII only ('?' for
+ * other bytes), into <buf> (<size> > 0 bytes, NUL-terminated, cut to fit).
+ * For error messages; cannot fail.
+ */
+void	subproc_last_line(const struct subproc_result *res, char *buf,
+	    size_t size);
+
 #endif

@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +34,9 @@
 
 #include <cJSON.h>
 
-#include "common/media/ffprobe.h"
+#include "common/core/errbuf.h"
 #include "common/core/subproc.h"
+#include "common/media/ffprobe.h"
 
 #define PROBE_TIMEOUT_MS	20000
 #define PROBE_OUT_MAX		(1024 * 1024)
@@ -248,25 +248,6 @@ probe_parse_json(const char *json, struct probe_info *out, char *err,
 	return r;
 }
 
-/* Last line of ffprobe's stderr, printable, for an error message. */
-static void
-last_line(const char *tail, char *buf, size_t size)
-{
-	const char *end = tail + strlen(tail), *start;
-	size_t i, n;
-
-	while (end > tail && (end[-1] == '\n' || end[-1] == '\r'))
-		end--;
-	for (start = end; start > tail && start[-1] != '\n'; start--)
-		;
-	n = (size_t)(end - start);
-	if (n >= size)
-		n = size - 1;
-	for (i = 0; i < n; i++)
-		buf[i] = (start[i] >= 0x20 && start[i] < 0x7f) ? start[i] : '?';
-	buf[n] = '\0';
-}
-
 /* One ffprobe run.  Returns 0, or -1 with err; *retry says if worth it. */
 static int
 probe_once(const char *path, struct progress *prog, struct probe_info *out,
@@ -304,7 +285,7 @@ probe_once(const char *path, struct progress *prog, struct probe_info *out,
 		    path, PROBE_TIMEOUT_MS / 1000);
 		errno = ETIMEDOUT;
 	} else if (res.status != 0) {
-		last_line(res.errtail, line, sizeof(line));
+		subproc_last_line(&res, line, sizeof(line));
 		snprintf(err, errlen, "probe %s: ffprobe exited %d: %s", path,
 		    res.status, line[0] != '\0' ? line : "no message");
 		errno = EIO;
@@ -363,18 +344,6 @@ probe_file(const char *path, struct progress *prog, struct probe_info *out,
 	return -1;
 }
 
-/* Format the broken rule into err; returns -1. */
-static int
-rule_broken(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static bool
 codec_in(const char *codec, const char *a, const char *b)
 {
@@ -395,28 +364,28 @@ probe_validate(const struct probe_info *pi, double target,
 	double off;
 
 	if (pi == NULL)
-		return rule_broken(err, errlen, "exists: no file or "
+		return errbuf_set(err, errlen, -1, "exists: no file or "
 		    "no probe data");
 	if (min_bytes > 0 && pi->size < min_bytes)
-		return rule_broken(err, errlen, "min_size: %lld bytes "
+		return errbuf_set(err, errlen, -1, "min_size: %lld bytes "
 		    "< minimum %lld bytes", pi->size, min_bytes);
 	if (target >= 0) {
 		if (!isfinite(pi->duration) || pi->duration <= 0)
-			return rule_broken(err, errlen, "duration: "
+			return errbuf_set(err, errlen, -1, "duration: "
 			    "none measured (target %.3f s)", target);
 		off = fabs(pi->duration - target);
 		if (off > PROBE_DURATION_TOL + 1e-9)
-			return rule_broken(err, errlen, "duration: "
+			return errbuf_set(err, errlen, -1, "duration: "
 			    "%.3f s vs target %.3f s (off by %.3f s, limit "
 			    "%.3f s)", pi->duration, target, off,
 			    PROBE_DURATION_TOL);
 	}
 	if (!codec_in(pi->video_codec, "h264", "hevc"))
-		return rule_broken(err, errlen, "video_codec: %s "
+		return errbuf_set(err, errlen, -1, "video_codec: %s "
 		    "(want h264 or hevc)", pi->video_codec[0] != '\0' ?
 		    pi->video_codec : "no video stream");
 	if (!codec_in(pi->audio_codec, "aac", "mp3"))
-		return rule_broken(err, errlen, "audio_codec: %s "
+		return errbuf_set(err, errlen, -1, "audio_codec: %s "
 		    "(want aac or mp3)", pi->audio_codec[0] != '\0' ?
 		    pi->audio_codec : "no audio stream");
 	return 0;

@@ -46,6 +46,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/core/errbuf.h"
 #include "common/media/mp4.h"
 #include "common/media/mp4_box.h"
 #include "common/media/ffprobe.h"
@@ -59,11 +60,9 @@ mp4_fail(struct movie *m, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (m->err != NULL && m->errlen > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(m->err, m->errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	(void)errbuf_vset(m->err, m->errlen, -1, fmt, ap);
+	va_end(ap);
 	errno = EINVAL;
 	return -1;
 }

@@ -13,8 +13,8 @@
  * refuse without an index, so a lost index never turns every video into
  * an orphan.  This file neither probes videos nor adds entries
  * (vindex_refresh.c does) and never parses or writes index.json itself
- * (vindex.c does).  Nothing here logs: functions return a vindex_rc and
- * fill err.
+ * (vindex.c and vindex_json.c do).  Nothing here logs: functions return
+ * a vindex_rc and fill err.
  *
  * Public: vindex_repair, vindex_orphans, vindex_clean_zombies,
  * vindex_files_clear, vindex_repair_report_clear,
@@ -35,9 +35,10 @@
 #include <cJSON.h>
 
 #include "common/core/clock.h"
+#include "common/core/errbuf.h"
 #include "common/core/fsutil.h"
 #include "common/media/vindex.h"
-#include "common/media/vindex_int.h"
+#include "common/media/vindex_shared.h"
 
 void
 vindex_files_clear(struct vindex_files *f)
@@ -147,7 +148,7 @@ vindex_repair(const char *state_dir, bool apply,
 
 	memset(rep, 0, sizeof(*rep));
 	if (realpath(state_dir, root) == NULL)
-		return vindex_fail(err, errlen, VINDEX_ERR, "%s: %s", state_dir,
+		return errbuf_set(err, errlen, VINDEX_ERR, "%s: %s", state_dir,
 		    strerror(errno));
 	if ((fd = vindex_lock(state_dir, apply, VINDEX_LOCK_TIMEOUT_MS, err,
 	    errlen)) == -1)
@@ -156,7 +157,7 @@ vindex_repair(const char *state_dir, bool apply,
 	if ((rc = vindex_load(state_dir, &idx, err, errlen)) != VINDEX_OK)
 		goto out;
 	if (idx.missing) {
-		rc = vindex_fail(err, errlen, VINDEX_NOINDEX, "index missing: "
+		rc = errbuf_set(err, errlen, VINDEX_NOINDEX, "index missing: "
 		    "nothing to repair");
 		goto out;
 	}
@@ -165,7 +166,7 @@ vindex_repair(const char *state_dir, bool apply,
 		rep->applied = true;
 		if (vindex_history_add(&idx, "repair_history",
 		    repair_entry(rep)) == -1)
-			rc = vindex_fail(err, errlen, VINDEX_ERR,
+			rc = errbuf_set(err, errlen, VINDEX_ERR,
 			    "out of memory");
 		else
 			rc = vindex_save(state_dir, &idx, err, errlen);
@@ -248,10 +249,10 @@ orphans_scan(const char *state_dir, const struct vindex *idx,
 	int rc = 0;
 
 	if (fs_path(dir, sizeof(dir), "%s/" VINDEX_FINAL_DIR, state_dir) == -1)
-		return vindex_fail(err, errlen, VINDEX_ERR,
+		return errbuf_set(err, errlen, VINDEX_ERR,
 		    "state path too long");
 	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : vindex_fail(err, errlen,
+		return errno == ENOENT ? 0 : errbuf_set(err, errlen,
 		    VINDEX_ERR, "%s: %s", dir, strerror(errno));
 	if ((di = calloc(idx->nitems + 1, sizeof(*di))) != NULL) {
 		for (i = 0; i < idx->nitems; i++) {
@@ -267,7 +268,7 @@ orphans_scan(const char *state_dir, const struct vindex *idx,
 		    file_indexed(idx, di, de->d_name, &st))
 			continue;
 		if (files_add(out, de->d_name, &st) == -1) {
-			rc = vindex_fail(err, errlen, VINDEX_ERR,
+			rc = errbuf_set(err, errlen, VINDEX_ERR,
 			    "%s: too many orphans or out of memory", dir);
 			break;
 		}
@@ -297,7 +298,7 @@ vindex_orphans(const char *state_dir, struct vindex_files *out, char *err,
 	vindex_init(&idx);
 	if ((rc = vindex_load(state_dir, &idx, err, errlen)) == VINDEX_OK) {
 		if (idx.missing)
-			rc = vindex_fail(err, errlen, VINDEX_NOINDEX,
+			rc = errbuf_set(err, errlen, VINDEX_NOINDEX,
 			    "index missing: run index-refresh first");
 		else
 			rc = orphans_scan(state_dir, &idx, out, err, errlen);
@@ -329,17 +330,17 @@ zombie_move(const char *state_dir, const char *name, char *why,
 	    name) == -1 || fs_path(qdir, sizeof(qdir), "%s/"
 	    VINDEX_QUARANTINE_DIR, state_dir) == -1 ||
 	    fs_mkdirs(qdir, 0700) == -1)
-		return vindex_fail(why, whylen, -1, "%s: %s", qdir,
+		return errbuf_set(why, whylen, -1, "%s: %s", qdir,
 		    strerror(errno));
 	for (i = 0; i < 100; i++) {
 		if ((i == 0 ? fs_path(dst, sizeof(dst), "%s/%s", qdir, name) :
 		    fs_path(dst, sizeof(dst), "%s/%s.%d", qdir, name, i)) == -1)
-			return vindex_fail(why, whylen, -1, "path too long");
+			return errbuf_set(why, whylen, -1, "path too long");
 		if (!fs_exists(dst))
 			break;
 	}
 	if (i == 100 || rename(src, dst) == -1)
-		return vindex_fail(why, whylen, -1, "move to %s: %s", qdir,
+		return errbuf_set(why, whylen, -1, "move to %s: %s", qdir,
 		    i == 100 ? "too many copies" : strerror(errno));
 	return 0;
 }
@@ -472,7 +473,7 @@ vindex_clean_zombies(const char *state_dir,
 	if ((rc = vindex_load(state_dir, &idx, err, errlen)) != VINDEX_OK)
 		goto out;
 	if (idx.missing) {
-		rc = vindex_fail(err, errlen, VINDEX_NOINDEX, "index missing: "
+		rc = errbuf_set(err, errlen, VINDEX_NOINDEX, "index missing: "
 		    "refusing to clean (every video would look orphaned); run "
 		    "index-refresh first");
 		goto out;
@@ -495,7 +496,7 @@ vindex_clean_zombies(const char *state_dir,
 		goto out;
 	if (vindex_history_add(&idx, "cleanup_history",
 	    zombie_entry(&o, rep)) == -1)
-		rc = vindex_fail(err, errlen, VINDEX_ERR, "out of memory");
+		rc = errbuf_set(err, errlen, VINDEX_ERR, "out of memory");
 	else
 		rc = vindex_save(state_dir, &idx, err, errlen);
 out:

@@ -26,9 +26,9 @@
  * directory fsync is skipped (vindex_save_lazy).
  *
  * This file does not parse or write index.json itself (vindex_load and
- * vindex_save in vindex.c do) and never moves or deletes a video; prune
- * drops only entries whose file is gone.  Nothing here logs: functions
- * return a vindex_rc and fill err.
+ * vindex_save in vindex.c do, with the format of vindex_json.c) and
+ * never moves or deletes a video; prune drops only entries whose file is
+ * gone.  Nothing here logs: functions return a vindex_rc and fill err.
  *
  * Public: vindex_refresh, vindex_refresh_report_clear.
  */
@@ -53,13 +53,14 @@
 #include <cJSON.h>
 
 #include "common/core/clock.h"
+#include "common/core/errbuf.h"
 #include "common/core/fsutil.h"
 #include "common/core/ids.h"
 #include "common/media/mp4.h"
 #include "common/media/ffprobe.h"
 #include "common/core/subproc.h"
 #include "common/media/vindex.h"
-#include "common/media/vindex_int.h"
+#include "common/media/vindex_shared.h"
 
 #define RECENT_NS	2000000000LL	/* younger: check stability first */
 #define STABLE_WAIT_MS	300
@@ -171,10 +172,10 @@ scan_final(const char *state_dir, struct scan *sc, struct vindex_notes *nn,
 
 	if (fs_path(sc->dir, sizeof(sc->dir), "%s/" VINDEX_FINAL_DIR,
 	    state_dir) == -1)
-		return vindex_fail(err, errlen, VINDEX_ERR,
+		return errbuf_set(err, errlen, VINDEX_ERR,
 		    "state path too long");
 	if ((d = opendir(sc->dir)) == NULL)
-		return errno == ENOENT ? 0 : vindex_fail(err, errlen,
+		return errno == ENOENT ? 0 : errbuf_set(err, errlen,
 		    VINDEX_ERR, "%s: %s", sc->dir, strerror(errno));
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (!vindex_is_mp4(de->d_name) || strlen(de->d_name) >= 256)
@@ -189,13 +190,13 @@ scan_final(const char *state_dir, struct scan *sc, struct vindex_notes *nn,
 		if (sc->n >= VINDEX_ITEMS_MAX || scan_add(sc, de->d_name,
 		    &st) == -1) {
 			(void)closedir(d);
-			return vindex_fail(err, errlen, VINDEX_ERR,
+			return errbuf_set(err, errlen, VINDEX_ERR,
 			    "%s: more than %d files or out of memory", sc->dir,
 			    VINDEX_ITEMS_MAX);
 		}
 	}
 	if (errno != 0) {
-		(void)vindex_fail(err, errlen, VINDEX_ERR, "readdir %s: %s",
+		(void)errbuf_set(err, errlen, VINDEX_ERR, "readdir %s: %s",
 		    sc->dir, strerror(errno));
 		(void)closedir(d);
 		return VINDEX_ERR;
@@ -396,13 +397,13 @@ pool_run(struct scan_ent **work, size_t n, int jobs, const char *dir,
 
 	if ((p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED |
 	    MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
-		return vindex_fail(err, errlen, VINDEX_ERR, "mmap: %s",
+		return errbuf_set(err, errlen, VINDEX_ERR, "mmap: %s",
 		    strerror(errno));
 	memset(p, 0, sz);
 	p->n = n;
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		(void)munmap(p, sz);
-		return vindex_fail(err, errlen, VINDEX_ERR, "pipe: %s",
+		return errbuf_set(err, errlen, VINDEX_ERR, "pipe: %s",
 		    strerror(errno));
 	}
 	for (k = 0; k < jobs && (size_t)k < n; k++) {
@@ -415,7 +416,7 @@ pool_run(struct scan_ent **work, size_t n, int jobs, const char *dir,
 		started++;
 	}
 	(void)close(pfd[1]);
-	rc = started == 0 ? vindex_fail(err, errlen, VINDEX_ERR, "fork: %s",
+	rc = started == 0 ? errbuf_set(err, errlen, VINDEX_ERR, "fork: %s",
 	    strerror(errno)) : pool_wait(pfd[0], prog);
 	for (k = 0; k < started; k++) {
 		if (rc == -1)
@@ -428,7 +429,7 @@ pool_run(struct scan_ent **work, size_t n, int jobs, const char *dir,
 	(void)munmap(p, sz);
 	if (started == 0)
 		return VINDEX_ERR;
-	return rc == -1 ? vindex_fail(err, errlen, VINDEX_STOPPED,
+	return rc == -1 ? errbuf_set(err, errlen, VINDEX_STOPPED,
 	    "stopped") : 0;
 }
 
@@ -475,13 +476,13 @@ refresh_probe(struct scan *sc, const struct vindex_refresh_opts *o,
 	int rc = 0;
 
 	if ((work = calloc(sc->n + 1, sizeof(*work))) == NULL)
-		return vindex_fail(err, errlen, VINDEX_ERR, "out of memory");
+		return errbuf_set(err, errlen, VINDEX_ERR, "out of memory");
 	for (i = 0; i < sc->n && rc == 0; i++) {
 		if (sc->v[i].what != ENT_PROBE)
 			continue;
 		if (done++ % TICK_EVERY == 0 &&
 		    progress_tick(prog, (long long)done) == -1)
-			rc = vindex_fail(err, errlen, VINDEX_STOPPED,
+			rc = errbuf_set(err, errlen, VINDEX_STOPPED,
 			    "stopped");
 		else if (!probe_fast(sc->dir, &sc->v[i]))
 			work[n++] = &sc->v[i];
@@ -676,7 +677,7 @@ refresh_apply(const char *state_dir, struct scan *sc, struct vindex *idx,
 	int fd, r, rc = VINDEX_OK;
 
 	if ((nv = calloc(sc->n + 1, sizeof(*nv))) == NULL)
-		return vindex_fail(err, errlen, VINDEX_ERR, "out of memory");
+		return errbuf_set(err, errlen, VINDEX_ERR, "out of memory");
 	if ((fd = vindex_lock(state_dir, true, o->lock_timeout_ms > 0 ?
 	    o->lock_timeout_ms : VINDEX_LOCK_TIMEOUT_MS, err, errlen)) == -1) {
 		free(nv);
@@ -691,7 +692,7 @@ refresh_apply(const char *state_dir, struct scan *sc, struct vindex *idx,
 		dirty |= r != 0;
 	}
 	if (apply_new(idx, nv, n) == -1) {
-		rc = vindex_fail(err, errlen, VINDEX_ERR, "index: %s",
+		rc = errbuf_set(err, errlen, VINDEX_ERR, "index: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -701,7 +702,7 @@ refresh_apply(const char *state_dir, struct scan *sc, struct vindex *idx,
 	dirty |= idx->missing || rep->removed != removed;
 	if (vindex_history_add(idx, "refresh_history",
 	    refresh_entry(o, rep)) == -1)
-		rc = vindex_fail(err, errlen, VINDEX_ERR, "out of memory");
+		rc = errbuf_set(err, errlen, VINDEX_ERR, "out of memory");
 	else if (dirty)
 		rc = vindex_save(state_dir, idx, err, errlen);
 	else
@@ -751,7 +752,7 @@ vindex_refresh(const char *state_dir, const struct vindex_refresh_opts *opts,
 	rep->scanned = sc.n + rep->skipped;
 	scan_classify(&sc, &idx, o, rep);
 	if (!o->dry_run && scan_stabilise(&sc, prog, &rep->notes) == -1) {
-		rc = vindex_fail(err, errlen, VINDEX_STOPPED, "stopped");
+		rc = errbuf_set(err, errlen, VINDEX_STOPPED, "stopped");
 		goto out;
 	}
 	for (i = 0; i < sc.n; i++) {

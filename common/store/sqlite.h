@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "common/store/store.h"
+#include "common/store/backend.h"
 
 #define SQS_SCHEMA_VERSION	2
 #define SQS_LEASE_MIN		1
@@ -68,7 +69,6 @@ struct sqs_row {
 /* sqlite_sql.c */
 void	sqs_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-const char *sqs_quote(const char *s, char *buf, size_t size);
 int	sqs_fail(struct sqs *s, char *err, size_t errlen, const char *what);
 int	sqs_ready(struct sqs *s, char *err, size_t errlen);
 int	sqs_open_db(struct sqs *s, char *err, size_t errlen);

@@ -22,6 +22,7 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
+#include "common/core/errbuf.h"
 #include "common/core/ids.h"
 #include "common/store/store.h"
 #include "common/store/sqlite.h"
@@ -167,7 +168,7 @@ sqs_enqueue(void *impl, const char *video_id, const char *task_type,
 	if (!id_video_valid(video_id)) {
 		sqs_seterr(err, errlen, "\"%s\" is not a valid video id "
 		    "(letters, digits and '-', at most %d)",
-		    sqs_quote(video_id, q, sizeof(q)), ID_VIDEO_MAX);
+		    errbuf_quote(video_id, q, sizeof(q)), ID_VIDEO_MAX);
 		return -1;
 	}
 	if (task_type == NULL)
@@ -252,7 +253,7 @@ sqs_get_run(void *impl, const char *run_or_video_id, struct store_run *out,
 	if (!id_uuid_valid(run_or_video_id) &&
 	    !id_video_valid(run_or_video_id)) {
 		sqs_seterr(err, errlen, "\"%s\" is not a run id or video id",
-		    sqs_quote(run_or_video_id, q, sizeof(q)));
+		    errbuf_quote(run_or_video_id, q, sizeof(q)));
 		errno = EINVAL;
 		return -1;
 	}
@@ -312,12 +313,6 @@ sqs_list_runs(void *impl, struct store_run **out, size_t *n, char *err,
 	return 0;
 }
 
-static bool
-terminated(const char *buf, size_t size)
-{
-	return memchr(buf, '\0', size) != NULL;
-}
-
 static int
 check_time(struct sqs *s, const char *t, char *err, size_t errlen)
 {
@@ -332,66 +327,8 @@ check_time(struct sqs *s, const char *t, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (r == 0)
 		sqs_seterr(err, errlen, "event occurred_at \"%s\" is not an "
-		    "ISO-8601 time", sqs_quote(t, q, sizeof(q)));
+		    "ISO-8601 time", errbuf_quote(t, q, sizeof(q)));
 	return r == 1 ? 0 : -1;
-}
-
-static bool
-severity_valid(const char *sev)
-{
-	static const char *const names[] = {
-		"DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(sev, names[i]) == 0)
-			return true;
-	return false;
-}
-
-static int
-check_event(struct sqs *s, const struct store_event *ev, char *err,
-    size_t errlen)
-{
-	char q[64];
-
-	if (!terminated(ev->event_id, sizeof(ev->event_id)) ||
-	    !terminated(ev->run_id, sizeof(ev->run_id)) ||
-	    !terminated(ev->event_type, sizeof(ev->event_type)) ||
-	    !terminated(ev->severity, sizeof(ev->severity)) ||
-	    !terminated(ev->reason_key, sizeof(ev->reason_key)) ||
-	    !terminated(ev->source, sizeof(ev->source)) ||
-	    !terminated(ev->occurred_at, sizeof(ev->occurred_at))) {
-		sqs_seterr(err, errlen, "event: a field is not terminated");
-		return -1;
-	}
-	if (ev->event_id[0] != '\0' && !id_uuid_valid(ev->event_id)) {
-		sqs_seterr(err, errlen, "event id \"%s\" is not a uuid",
-		    sqs_quote(ev->event_id, q, sizeof(q)));
-		return -1;
-	}
-	if (ev->run_id[0] != '\0' &&
-	    sqs_check_run_id(ev->run_id, err, errlen) == -1)
-		return -1;
-	if (ev->event_type[0] == '\0') {
-		sqs_seterr(err, errlen, "event without an event type");
-		return -1;
-	}
-	if (!severity_valid(ev->severity)) {
-		sqs_seterr(err, errlen, "event %s: severity \"%s\" is not one "
-		    "of DEBUG, INFO, WARN, ERROR, CRITICAL", ev->event_type,
-		    sqs_quote(ev->severity, q, sizeof(q)));
-		return -1;
-	}
-	if (ev->payload != NULL && !cJSON_IsObject(ev->payload)) {
-		sqs_seterr(err, errlen, "event %s: payload is not a JSON "
-		    "object", ev->event_type);
-		return -1;
-	}
-	if (ev->occurred_at[0] != '\0')
-		return check_time(s, ev->occurred_at, err, errlen);
-	return 0;
 }
 
 static int
@@ -434,8 +371,9 @@ add_event_locked(struct sqs *s, const struct store_event *ev,
  * says what happened: DONE; DUPLICATE when the event_id is already
  * stored (so replays are idempotent); FENCED when ev->lease_epoch > 0
  * names an epoch of ev->run_id that is not current or that an operator
- * cleared (<err> says which; the event is not stored).  Returns 0, or -1
- * on a bad event or a store failure.
+ * cleared (<err> says which; the event is not stored).  The door
+ * (store.c) has checked its fields; the time is checked here, by SQLite's
+ * own parser.  Returns 0, or -1 on a bad time or a store failure.
  */
 int
 sqs_add_event(void *impl, const struct store_event *ev,
@@ -446,13 +384,9 @@ sqs_add_event(void *impl, const struct store_event *ev,
 	int r;
 
 	*res = STORE_WRITE_DONE;
-	if (check_event(s, ev, err, errlen) == -1)
+	if (ev->occurred_at[0] != '\0' &&
+	    check_time(s, ev->occurred_at, err, errlen) == -1)
 		return -1;
-	if (ev->lease_epoch < 0) {
-		sqs_seterr(err, errlen, "event %s: negative lease epoch",
-		    ev->event_type);
-		return -1;
-	}
 	if (ev->event_id[0] != '\0')
 		strlcpy(id, ev->event_id, sizeof(id));
 	else

@@ -26,6 +26,7 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
+#include "common/core/errbuf.h"
 #include "common/core/ids.h"
 #include "common/store/store.h"
 #include "common/store/sqlite.h"
@@ -220,14 +221,14 @@ sqs_claim(void *impl, const char *worker_id, const char *lock_token,
 		return -1;
 	if (!id_uuid_valid(lock_token)) {
 		sqs_seterr(err, errlen, "lock token \"%s\" is not a uuid",
-		    sqs_quote(lock_token, q, sizeof(q)));
+		    errbuf_quote(lock_token, q, sizeof(q)));
 		return -1;
 	}
 	if (task_type == NULL)
 		task_type = "";
 	if (strlen(task_type) > TASK_TYPE_MAX) {
 		sqs_seterr(err, errlen, "task type \"%s\" is too long (at "
-		    "most %d)", sqs_quote(task_type, q, sizeof(q)),
+		    "most %d)", errbuf_quote(task_type, q, sizeof(q)),
 		    TASK_TYPE_MAX);
 		return -1;
 	}
@@ -263,7 +264,7 @@ check_state_arg(const char *ws, bool may_be_empty, char *err, size_t errlen)
 	if (sqs_worker_state_valid(ws))
 		return 0;
 	sqs_seterr(err, errlen, "worker state \"%s\" is not one of active, "
-	    "waiting, panic, idle", sqs_quote(ws, q, sizeof(q)));
+	    "waiting, panic, idle", errbuf_quote(ws, q, sizeof(q)));
 	return -1;
 }
 
@@ -424,7 +425,7 @@ sqs_finish(void *impl, const char *run_id, const char *worker_id,
 	if (status == NULL || !sqs_terminal(status)) {
 		sqs_seterr(err, errlen, "run %s: final status \"%s\" is not "
 		    "one of done, failed, aborted", run_id,
-		    sqs_quote(status, q, sizeof(q)));
+		    errbuf_quote(status, q, sizeof(q)));
 		return -1;
 	}
 	if (error != NULL && strlen(error) > 4096) {
@@ -501,7 +502,7 @@ sqs_gate(void *impl, const char *run_id, const char *worker_id,
 	    strcmp(worker_state, WS_PANIC) != 0) {
 		sqs_seterr(err, errlen, "run %s: a gate's worker state \"%s\" "
 		    "is not waiting or panic", run_id,
-		    sqs_quote(worker_state, q, sizeof(q)));
+		    errbuf_quote(worker_state, q, sizeof(q)));
 		return -1;
 	}
 	if (reason == NULL || *reason == '\0' || strlen(reason) > 1000) {

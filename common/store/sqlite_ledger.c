@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include "common/core/errbuf.h"
 #include "common/core/ids.h"
 #include "common/store/store.h"
 #include "common/store/sqlite.h"
@@ -111,30 +112,26 @@ ledger_get(struct sqs *s, const char *key, struct store_ledger *l,
 	return r;
 }
 
-/* Check <l> and build its key into <key> (128 bytes). */
+/*
+ * Check <l> (its fields are terminated: the door checked) and build its
+ * key into <key> (128 bytes).
+ */
 static int
 check_intent(const struct store_ledger *l, char *key, char *err,
     size_t errlen)
 {
 	char q[64];
 
-	if (memchr(l->key, '\0', sizeof(l->key)) == NULL ||
-	    memchr(l->run_id, '\0', sizeof(l->run_id)) == NULL ||
-	    memchr(l->segment_id, '\0', sizeof(l->segment_id)) == NULL ||
-	    memchr(l->sha8, '\0', sizeof(l->sha8)) == NULL) {
-		sqs_seterr(err, errlen, "ledger: a field is not terminated");
-		return -1;
-	}
 	if (sqs_check_run_id(l->run_id, err, errlen) == -1)
 		return -1;
 	if (!id_segment_valid(l->segment_id)) {
 		sqs_seterr(err, errlen, "ledger: \"%s\" is not a segment id",
-		    sqs_quote(l->segment_id, q, sizeof(q)));
+		    errbuf_quote(l->segment_id, q, sizeof(q)));
 		return -1;
 	}
 	if (!id_sha8_valid(l->sha8)) {
 		sqs_seterr(err, errlen, "ledger: \"%s\" is not a sha8",
-		    sqs_quote(l->sha8, q, sizeof(q)));
+		    errbuf_quote(l->sha8, q, sizeof(q)));
 		return -1;
 	}
 	if (l->credits < 0) {
@@ -145,7 +142,7 @@ check_intent(const struct store_ledger *l, char *key, char *err,
 	    l->sha8);
 	if (l->key[0] != '\0' && strcmp(l->key, key) != 0) {
 		sqs_seterr(err, errlen, "ledger key \"%s\" is not "
-		    "<run_id>:<segment_id>:<sha8>", sqs_quote(l->key, q,
+		    "<run_id>:<segment_id>:<sha8>", errbuf_quote(l->key, q,
 		    sizeof(q)));
 		return -1;
 	}
@@ -309,14 +306,14 @@ sqs_ledger_result(void *impl, const char *key, long long lease_epoch,
 	*res = STORE_WRITE_DONE;
 	if (key == NULL || *key == '\0' || strlen(key) >= 128) {
 		sqs_seterr(err, errlen, "ledger key \"%s\" is empty or too "
-		    "long", sqs_quote(key, q, sizeof(q)));
+		    "long", errbuf_quote(key, q, sizeof(q)));
 		return -1;
 	}
 	if (state == NULL || (strcmp(state, "done") != 0 &&
 	    strcmp(state, "failed") != 0) || credits < 0) {
 		sqs_seterr(err, errlen, "ledger %s: result \"%s\" with %d "
 		    "credits is not done or failed with credits >= 0", key,
-		    sqs_quote(state, q, sizeof(q)), credits);
+		    errbuf_quote(state, q, sizeof(q)), credits);
 		return -1;
 	}
 	if (output != NULL && (output[0] == '/' || strlen(output) >= 256)) {

@@ -31,6 +31,7 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
+#include "common/core/errbuf.h"
 #include "common/core/ids.h"
 #include "common/store/store.h"
 #include "common/store/sqlite.h"
@@ -301,14 +302,15 @@ check_action_args(const char *action, const char *nonce, char *err,
 	    strcmp(action, "refetch") != 0 && strcmp(action, "abort") != 0 &&
 	    strcmp(action, "unlock") != 0)) {
 		sqs_seterr(err, errlen, "action \"%s\" is not one of approve, "
-		    "refetch, abort, unlock", sqs_quote(action, q, sizeof(q)));
+		    "refetch, abort, unlock", errbuf_quote(action, q,
+		    sizeof(q)));
 		return -1;
 	}
 	if (nonce != NULL && *nonce != '\0' && !id_uuid_valid(nonce) &&
 	    (strlen(nonce) != 8 || strspn(nonce, "0123456789abcdefABCDEF") !=
 	    8)) {
 		sqs_seterr(err, errlen, "nonce \"%s\" is not a uuid or its "
-		    "first 8 hex digits", sqs_quote(nonce, q, sizeof(q)));
+		    "first 8 hex digits", errbuf_quote(nonce, q, sizeof(q)));
 		return -1;
 	}
 	return 0;

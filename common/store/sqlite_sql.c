@@ -28,6 +28,7 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
+#include "common/core/errbuf.h"
 #include "common/core/ids.h"
 #include "common/store/store.h"
 #include "common/store/sqlite.h"
@@ -37,34 +38,9 @@ sqs_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err == NULL || errlen == 0)
-		return;
 	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
+	(void)errbuf_vset(err, errlen, -1, fmt, ap);
 	va_end(ap);
-}
-
-/*
- * Render untrusted text for an error message: at most 40 bytes, anything
- * outside printable ASCII shown as '?', "..." when cut.  Returns <buf>.
- */
-const char *
-sqs_quote(const char *s, char *buf, size_t size)
-{
-	size_t i, o = 0;
-
-	if (size < 4)
-		return "";
-	if (s == NULL)
-		s = "";
-	for (i = 0; s[i] != '\0' && o + 4 < size && i < 40; i++)
-		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
 }
 
 /* Whether SQLite result <code> means the handle must be reopened. */
@@ -474,7 +450,7 @@ sqs_check_run_id(const char *id, char *err, size_t errlen)
 	if (id_uuid_valid(id))
 		return 0;
 	sqs_seterr(err, errlen, "\"%s\" is not a run id",
-	    sqs_quote(id, q, sizeof(q)));
+	    errbuf_quote(id, q, sizeof(q)));
 	return -1;
 }
 
@@ -491,12 +467,12 @@ sqs_check_name(const char *name, const char *what, char *err, size_t errlen)
 	n = name != NULL ? strlen(name) : 0;
 	if (n < 3) {
 		sqs_seterr(err, errlen, "%s \"%s\" is too short (at least 3 "
-		    "characters)", what, sqs_quote(name, q, sizeof(q)));
+		    "characters)", what, errbuf_quote(name, q, sizeof(q)));
 		return -1;
 	}
 	if (n > STORE_WID_MAX - 1) {
 		sqs_seterr(err, errlen, "%s \"%s\" is too long (at most %d "
-		    "characters)", what, sqs_quote(name, q, sizeof(q)),
+		    "characters)", what, errbuf_quote(name, q, sizeof(q)),
 		    STORE_WID_MAX - 1);
 		return -1;
 	}
@@ -504,7 +480,7 @@ sqs_check_name(const char *name, const char *what, char *err, size_t errlen)
 		if (name[i] <= 0x20 || name[i] >= 0x7f) {
 			sqs_seterr(err, errlen, "%s \"%s\": only printable "
 			    "characters without spaces", what,
-			    sqs_quote(name, q, sizeof(q)));
+			    errbuf_quote(name, q, sizeof(q)));
 			return -1;
 		}
 	return 0;

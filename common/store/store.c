@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * store.c: choosing, opening and closing the store (SPEC section 2), and
- * one thin call per store operation.
+ * store.c: the door to the store (SPEC section 2): choosing, opening and
+ * closing it, and one call per store operation.
  *
  * store_open() picks the backend from the settings: the embedded sqlite
  * store at <state_dir>/rayvault.db when SUPABASE_URL is unset, otherwise
  * the supabase backend (common/store/store_supabase.c; a bad URL or key
  * is refused, never silently replaced by a local database other machines
- * cannot see).  The store_* calls declared in
- * common/store/wrap.h forward to the backend's ops and refuse a store
- * that is not open.  Nothing here logs.
+ * cannot see).  Every store_* call refuses a store that is not open,
+ * checks its arguments once for every backend (store_check.c), and only
+ * then dispatches to the backend's ops table (backend.h), which stores.
+ * Programs, tests and the spool replay call these, never the ops table.
+ * Nothing here logs.
  *
- * Public: store_open, store_close, store_health, store_write_name, and
- * the calls of common/store/wrap.h.
+ * Public: store_open, store_close, store_health, store_write_name,
+ * store_action_result_name, and one store_<op> per operation of
+ * common/store/store.h (store_enqueue ... store_check_contract).
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,7 +27,7 @@
 #include "common/core/config.h"
 #include "common/core/fsutil.h"
 #include "common/store/store.h"
-#include "common/store/wrap.h"
+#include "common/store/backend.h"
 
 /*
  * Open the store <cfg> names into <st>.  The state directory is created
@@ -230,7 +233,9 @@ int
 store_add_event(struct store *st, const struct store_event *ev,
     enum store_write *res, char *err, size_t errlen)
 {
-	if (!is_open(st, err, errlen))
+	*res = STORE_WRITE_DONE;
+	if (!is_open(st, err, errlen) ||
+	    store_check_event(ev, err, errlen) == -1)
 		return -1;
 	return st->ops->add_event(st->impl, ev, res, err, errlen);
 }
@@ -268,7 +273,12 @@ store_ledger_intent(struct store *st, const struct store_ledger *l,
     const char *lock_token, bool *fresh, struct store_ledger *existing,
     enum store_write *res, char *err, size_t errlen)
 {
-	if (!is_open(st, err, errlen))
+	*fresh = false;
+	*res = STORE_WRITE_DONE;
+	if (existing != NULL)
+		memset(existing, 0, sizeof(*existing));
+	if (!is_open(st, err, errlen) ||
+	    store_check_ledger(l, err, errlen) == -1)
 		return -1;
 	return st->ops->ledger_intent(st->impl, l, lock_token, fresh,
 	    existing, res, err, errlen);

@@ -159,73 +159,18 @@ struct store_ledger {
  *    _IOERR, _CORRUPT, _CANTOPEN) is reopened by the next call;
  *    store_health() says whether the store is usable now, and why not.
  */
+/*
+ * A store handle.  Callers use it only through the store_* calls below
+ * (common/store/store.c, the one door: it checks the arguments once and
+ * hands them to the backend).  <ops> and <impl> belong to common/store/:
+ * the ops table is declared in common/store/backend.h, which nothing
+ * outside the store folder includes.  <backend> may be read.
+ */
 struct store_ops;
 struct store {
-	const struct store_ops *ops;
-	void	*impl;
+	const struct store_ops *ops;	/* private to common/store/ */
+	void	*impl;			/* private to common/store/ */
 	char	 backend[16];	/* "sqlite" or "supabase" */
-};
-
-struct store_ops {
-	void	(*close)(void *impl);
-	int	(*enqueue)(void *impl, const char *video_id, const char *task_type,
-		    const char *spec_json, char *run_id_out, char *err,
-		    size_t errlen);
-	int	(*claim)(void *impl, const char *worker_id, const char *lock_token,
-		    int lease_minutes, const char *task_type,
-		    const char *prev_lock_token, struct store_claim *out,
-		    char *err, size_t errlen);
-	int	(*heartbeat)(void *impl, const char *run_id, const char *worker_id,
-		    const char *lock_token, int lease_minutes, long latency_ms,
-		    const char *worker_state, struct store_hb *out, char *err,
-		    size_t errlen);
-	int	(*release)(void *impl, const char *run_id, const char *worker_id,
-		    const char *lock_token, const char *worker_state, bool *ok,
-		    char *err, size_t errlen);
-	int	(*finish)(void *impl, const char *run_id, const char *worker_id,
-		    const char *lock_token, const char *status,
-		    const char *error, bool *ok, char *err, size_t errlen);
-	int	(*gate)(void *impl, const char *run_id, const char *worker_id,
-		    const char *lock_token, const char *reason,
-		    const char *worker_state, const cJSON *evidence,
-		    char *nonce_out, bool *ok, char *err, size_t errlen);
-	int	(*operator_action)(void *impl, const char *run_id,
-		    const char *action, const char *operator_name,
-		    const char *nonce, enum store_action_result *res,
-		    char *msg, size_t msglen, char *err, size_t errlen);
-	int	(*force_unlock)(void *impl, const char *run_id,
-		    const char *operator_id, const char *reason, bool force,
-		    bool *unlocked, char *msg, size_t msglen, char *err,
-		    size_t errlen);
-	int	(*set_worker_state)(void *impl, const char *run_id,
-		    const char *worker_id, const char *lock_token,
-		    const char *worker_state, bool *ok, char *err,
-		    size_t errlen);
-	int	(*add_event)(void *impl, const struct store_event *ev,
-		    enum store_write *res, char *err, size_t errlen);
-	int	(*get_run)(void *impl, const char *run_or_video_id,
-		    struct store_run *out, char **spec_json, char *err,
-		    size_t errlen);
-	int	(*list_runs)(void *impl, struct store_run **out, size_t *n,
-		    char *err, size_t errlen);
-	int	(*list_events)(void *impl, const char *run_id, cJSON **out,
-		    char *err, size_t errlen);
-	int	(*ledger_intent)(void *impl, const struct store_ledger *l,
-		    const char *lock_token, bool *fresh, struct store_ledger
-		    *existing, enum store_write *res, char *err,
-		    size_t errlen);
-	int	(*ledger_result)(void *impl, const char *key,
-		    long long lease_epoch, const char *state, int credits,
-		    const char *output, enum store_write *res, char *err,
-		    size_t errlen);
-	int	(*ledger_list)(void *impl, const char *run_id,
-		    struct store_ledger **out, size_t *n, char *err,
-		    size_t errlen);
-	int	(*now)(void *impl, char *buf, size_t size, char *err,
-		    size_t errlen);
-	int	(*check_contract)(void *impl, cJSON **report, char *err,
-		    size_t errlen);
-	int	(*health)(void *impl, char *why, size_t len);
 };
 
 /* Backend constructors; each returns 0 and fills <st>, or -1 with <err>. */
@@ -235,11 +180,93 @@ int	store_supabase_open(struct store *st, const char *url,
 	    const char *service_key, int heartbeat_interval_sec,
 	    int timeout_sec, char *err, size_t errlen);
 
+/*
+ * Open the store <cfg> names into <st> (sqlite at <state_dir>/rayvault.db,
+ * or supabase when SUPABASE_URL is set).  Returns 0, or -1 with <err>.
+ * store_close() closes it (NULL or closed is fine) and zeroes <st>.
+ */
 struct rv_config;
 int	store_open(struct store *st, const struct rv_config *cfg, char *err,
 	    size_t errlen);
 void	store_close(struct store *st);
+
+/*
+ * Whether the store can be used now: 0, or -1 with <why> saying what broke
+ * it (the backend keeps trying to reopen).
+ */
 int	store_health(struct store *st, char *why, size_t len);
+
+/*
+ * One call per store operation: the door every program uses.  Each takes
+ * <st> and then the operation's arguments (the rules above), and returns
+ * -1 with <err> "store is not open" when <st> is NULL or closed.  The
+ * arguments are checked here once, for every backend (an event's fields
+ * are terminated, its ids are uuids, its severity is one of DEBUG INFO
+ * WARN ERROR CRITICAL, its payload an object, its lease epoch not
+ * negative; a ledger row's fields are terminated): a bad one is refused
+ * with -1, <err> and errno EINVAL before the backend is reached.
+ * Otherwise each returns what the backend returns.  Pointer arguments
+ * are borrowed; *spec_json, *out arrays and cJSON trees returned are the
+ * caller's to free (free(), cJSON_Delete()).
+ */
+int	store_enqueue(struct store *st, const char *video_id,
+	    const char *task_type, const char *spec_json, char *run_id_out,
+	    char *err, size_t errlen);
+int	store_claim(struct store *st, const char *worker_id,
+	    const char *lock_token, int lease_minutes, const char *task_type,
+	    const char *prev_lock_token, struct store_claim *out, char *err,
+	    size_t errlen);
+int	store_heartbeat(struct store *st, const char *run_id,
+	    const char *worker_id, const char *lock_token, int lease_minutes,
+	    long latency_ms, const char *worker_state, struct store_hb *out,
+	    char *err, size_t errlen);
+int	store_release(struct store *st, const char *run_id,
+	    const char *worker_id, const char *lock_token,
+	    const char *worker_state, bool *ok, char *err, size_t errlen);
+int	store_finish(struct store *st, const char *run_id,
+	    const char *worker_id, const char *lock_token, const char *status,
+	    const char *error, bool *ok, char *err, size_t errlen);
+int	store_gate(struct store *st, const char *run_id,
+	    const char *worker_id, const char *lock_token, const char *reason,
+	    const char *worker_state, const cJSON *evidence, char *nonce_out,
+	    bool *ok, char *err, size_t errlen);
+int	store_operator_action(struct store *st, const char *run_id,
+	    const char *action, const char *operator_name, const char *nonce,
+	    enum store_action_result *res, char *msg, size_t msglen,
+	    char *err, size_t errlen);
+int	store_force_unlock(struct store *st, const char *run_id,
+	    const char *operator_id, const char *reason, bool force,
+	    bool *unlocked, char *msg, size_t msglen, char *err,
+	    size_t errlen);
+int	store_set_worker_state(struct store *st, const char *run_id,
+	    const char *worker_id, const char *lock_token,
+	    const char *worker_state, bool *ok, char *err, size_t errlen);
+int	store_add_event(struct store *st, const struct store_event *ev,
+	    enum store_write *res, char *err, size_t errlen);
+int	store_get_run(struct store *st, const char *run_or_video_id,
+	    struct store_run *out, char **spec_json, char *err,
+	    size_t errlen);
+int	store_list_runs(struct store *st, struct store_run **out, size_t *n,
+	    char *err, size_t errlen);
+int	store_list_events(struct store *st, const char *run_id, cJSON **out,
+	    char *err, size_t errlen);
+int	store_ledger_intent(struct store *st, const struct store_ledger *l,
+	    const char *lock_token, bool *fresh,
+	    struct store_ledger *existing, enum store_write *res, char *err,
+	    size_t errlen);
+int	store_ledger_result(struct store *st, const char *key,
+	    long long lease_epoch, const char *state, int credits,
+	    const char *output, enum store_write *res, char *err,
+	    size_t errlen);
+int	store_ledger_list(struct store *st, const char *run_id,
+	    struct store_ledger **out, size_t *n, char *err, size_t errlen);
+int	store_now(struct store *st, char *buf, size_t size, char *err,
+	    size_t errlen);
+int	store_check_contract(struct store *st, cJSON **report, char *err,
+	    size_t errlen);
+
+/* The names of a write answer and an action result ("done", "applied"). */
 const char *store_write_name(enum store_write res);
+const char *store_action_result_name(enum store_action_result res);
 
 #endif

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "common/store/store.h"
+#include "common/store/backend.h"
 
 #define SBS_URL_MAX		512
 #define SBS_KEY_MAX		4096

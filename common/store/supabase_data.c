@@ -10,9 +10,10 @@
  * file builds the named arguments and validates every answer before it
  * is used (SPEC section 9): shapes, types, and strings that fit.  Events
  * are the exception: they are inserted into run_events directly (POST
- * /rest/v1/run_events), checked here first as the SQLite backend checks
- * them, so a replayed event_id is answered 409 and counted as already
- * there.  Nothing here logs.
+ * /rest/v1/run_events) once the door (store.c, store_check.c) has
+ * checked their fields; only the time is checked here.  A replayed
+ * event_id is answered 409 and counted as already there.  Nothing here
+ * logs.
  *
  * Public (backend-internal): sbs_enqueue, sbs_get_run, sbs_list_runs,
  * sbs_add_event, sbs_list_events, sbs_ledger_intent, sbs_ledger_result,
@@ -27,6 +28,7 @@
 
 #include <cJSON.h>
 
+#include "common/core/errbuf.h"
 #include "common/core/ids.h"
 #include "common/store/store.h"
 #include "common/store/supabase.h"
@@ -337,26 +339,6 @@ sbs_list_runs(void *impl, struct store_run **out, size_t *n, char *err,
 /* ---- events ---- */
 
 static bool
-terminated(const char *buf, size_t size)
-{
-	return memchr(buf, '\0', size) != NULL;
-}
-
-static bool
-severity_valid(const char *sev)
-{
-	static const char *const names[] = {
-		"DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(sev, names[i]) == 0)
-			return true;
-	return false;
-}
-
-static bool
 digits(const char *p, int n)
 {
 	int i;
@@ -408,71 +390,17 @@ iso_time(const char *t)
 	return *t == '\0';
 }
 
-/* Untrusted text for a message, as the SQLite backend shows it. */
-static const char *
-quote(const char *s, char *buf, size_t size)
-{
-	size_t i, o = 0;
-
-	for (i = 0; s[i] != '\0' && o + 4 < size && i < 40; i++)
-		buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-/* The SQLite backend's checks, with its messages. */
+/* The time the door leaves to the backend (see store_check.c). */
 static int
-check_event(const struct store_event *ev, char *err, size_t errlen)
+check_time(const char *t, char *err, size_t errlen)
 {
 	char q[64];
 
-	if (!terminated(ev->event_id, sizeof(ev->event_id)) ||
-	    !terminated(ev->run_id, sizeof(ev->run_id)) ||
-	    !terminated(ev->event_type, sizeof(ev->event_type)) ||
-	    !terminated(ev->severity, sizeof(ev->severity)) ||
-	    !terminated(ev->reason_key, sizeof(ev->reason_key)) ||
-	    !terminated(ev->source, sizeof(ev->source)) ||
-	    !terminated(ev->occurred_at, sizeof(ev->occurred_at))) {
-		sbs_seterr(err, errlen, EINVAL, "event: a field is not "
-		    "terminated");
-		return -1;
-	}
-	if (ev->event_id[0] != '\0' && !id_uuid_valid(ev->event_id)) {
-		sbs_seterr(err, errlen, EINVAL, "event id \"%s\" is not a "
-		    "uuid", quote(ev->event_id, q, sizeof(q)));
-		return -1;
-	}
-	if (ev->run_id[0] != '\0' && !id_uuid_valid(ev->run_id)) {
-		sbs_seterr(err, errlen, EINVAL, "\"%s\" is not a run id",
-		    quote(ev->run_id, q, sizeof(q)));
-		return -1;
-	}
-	if (ev->event_type[0] == '\0') {
-		sbs_seterr(err, errlen, EINVAL, "event without an event type");
-		return -1;
-	}
-	if (!severity_valid(ev->severity)) {
-		sbs_seterr(err, errlen, EINVAL, "event %s: severity \"%s\" is "
-		    "not one of DEBUG, INFO, WARN, ERROR, CRITICAL",
-		    ev->event_type, quote(ev->severity, q, sizeof(q)));
-		return -1;
-	}
-	if (ev->payload != NULL && !cJSON_IsObject(ev->payload)) {
-		sbs_seterr(err, errlen, EINVAL, "event %s: payload is not a "
-		    "JSON object", ev->event_type);
-		return -1;
-	}
-	if (ev->occurred_at[0] != '\0' && !iso_time(ev->occurred_at)) {
-		sbs_seterr(err, errlen, EINVAL, "event occurred_at \"%s\" is "
-		    "not an ISO-8601 time", quote(ev->occurred_at, q,
-		    sizeof(q)));
-		return -1;
-	}
-	return 0;
+	if (iso_time(t))
+		return 0;
+	sbs_seterr(err, errlen, EINVAL, "event occurred_at \"%s\" is not an "
+	    "ISO-8601 time", errbuf_quote(t, q, sizeof(q)));
+	return -1;
 }
 
 static void
@@ -498,13 +426,9 @@ sbs_add_event(void *impl, const struct store_event *ev,
 	bool created;
 
 	*res = STORE_WRITE_DONE;
-	if (check_event(ev, err, errlen) == -1)
+	if (ev->occurred_at[0] != '\0' &&
+	    check_time(ev->occurred_at, err, errlen) == -1)
 		return -1;
-	if (ev->lease_epoch < 0) {
-		sbs_seterr(err, errlen, EINVAL, "event %s: negative lease "
-		    "epoch", ev->event_type);
-		return -1;
-	}
 	p = ev->payload != NULL ? cJSON_Duplicate(ev->payload, true) :
 	    cJSON_CreateObject();
 	text = p != NULL ? cJSON_PrintUnformatted(p) : NULL;
@@ -660,14 +584,6 @@ sbs_ledger_intent(void *impl, const struct store_ledger *l,
 	*res = STORE_WRITE_DONE;
 	if (existing != NULL)
 		memset(existing, 0, sizeof(*existing));
-	if (!terminated(l->key, sizeof(l->key)) ||
-	    !terminated(l->run_id, sizeof(l->run_id)) ||
-	    !terminated(l->segment_id, sizeof(l->segment_id)) ||
-	    !terminated(l->sha8, sizeof(l->sha8))) {
-		sbs_seterr(err, errlen, EINVAL, "ledger: a field is not "
-		    "terminated");
-		return -1;
-	}
 	args = sbs_args();
 	sbs_arg_str(args, "p_run_id", l->run_id);
 	sbs_arg_str(args, "p_segment_id", l->segment_id);

@@ -39,6 +39,7 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
+#include "common/core/errbuf.h"
 #include "common/store/store.h"
 #include "common/store/supabase.h"
 
@@ -58,11 +59,9 @@ sbs_seterr(char *err, size_t errlen, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	(void)errbuf_vset(err, errlen, -1, fmt, ap);
+	va_end(ap);
 	errno = errnum;
 }
 

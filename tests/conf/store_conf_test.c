@@ -30,7 +30,7 @@
 #include "common/core/config.h"
 #include "common/core/ids.h"
 #include "common/store/store.h"
-#include "common/store/wrap.h"
+#include "tests/unit/test.h"
 
 #define NRUNS_RACE	200
 
@@ -52,21 +52,25 @@ static void fail(struct ctx *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 static void remove_dir(const char *);
 
+/* Report a failure of the current case: "FAIL <case>: <detail> (line N)". */
 static void
 fail(struct ctx *c, int line, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	printf("FAIL %s: ", c->name);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	printf(" (line %d)\n", line);
+	test_fail(c->name, "%s (line %d)", msg, line);
 	c->failed++;
 }
 
-/* Check <cond>; on failure report and leave the case. */
-#define CHECK(c, cond, ...) do {					\
+/*
+ * Check <cond>; on failure report and leave the case.  A case passes or
+ * fails as a whole (main counts cases), so this is not test.h's CHECK.
+ */
+#define REQUIRE(c, cond, ...) do {					\
 	if (!(cond)) {							\
 		fail((c), __LINE__, __VA_ARGS__);			\
 		return;							\
@@ -74,7 +78,7 @@ fail(struct ctx *c, int line, const char *fmt, ...)
 } while (0)
 
 /* A store call that must succeed. */
-#define OK(c, call) CHECK(c, (call) == 0, "%s: %s", #call, (c)->err)
+#define OK(c, call) REQUIRE(c, (call) == 0, "%s: %s", #call, (c)->err)
 
 static int
 open_store(struct store *st, const char *backend, const char *dir, char *err,
@@ -223,7 +227,8 @@ case_enqueue(struct ctx *c)
 	bool same;
 
 	enqueue(c, run_id);
-	CHECK(c, id_uuid_valid(run_id), "run id \"%s\" is not a uuid", run_id);
+	REQUIRE(c, id_uuid_valid(run_id), "run id \"%s\" is not a uuid",
+	    run_id);
 	OK(c, store_get_run(&c->st, run_id, &r, &spec, c->err,
 	    sizeof(c->err)));
 	a = cJSON_Parse(spec != NULL ? spec : "");
@@ -232,30 +237,30 @@ case_enqueue(struct ctx *c)
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 	free(spec);
-	CHECK(c, same, "the spec did not come back");
-	CHECK(c, strcmp(r.status, RUN_RUNNING) == 0, "status %s", r.status);
-	CHECK(c, strcmp(r.worker_state, WS_IDLE) == 0, "worker state %s",
+	REQUIRE(c, same, "the spec did not come back");
+	REQUIRE(c, strcmp(r.status, RUN_RUNNING) == 0, "status %s", r.status);
+	REQUIRE(c, strcmp(r.worker_state, WS_IDLE) == 0, "worker state %s",
 	    r.worker_state);
-	CHECK(c, r.lease_epoch == 0 && r.lock_token[0] == '\0',
+	REQUIRE(c, r.lease_epoch == 0 && r.lock_token[0] == '\0',
 	    "epoch %lld token \"%s\"", r.lease_epoch, r.lock_token);
-	CHECK(c, strcmp(r.task_type, c->task) == 0, "task type %s",
+	REQUIRE(c, strcmp(r.task_type, c->task) == 0, "task type %s",
 	    r.task_type);
-	CHECK(c, r.age_sec > -5 && r.age_sec < 60, "age %f", r.age_sec);
+	REQUIRE(c, r.age_sec > -5 && r.age_sec < 60, "age %f", r.age_sec);
 	OK(c, get(c, r.video_id, &r));
-	CHECK(c, strcmp(r.run_id, run_id) == 0, "by video id: %s", r.run_id);
-	CHECK(c, store_enqueue(&c->st, r.video_id, c->task, "{}", again,
+	REQUIRE(c, strcmp(r.run_id, run_id) == 0, "by video id: %s", r.run_id);
+	REQUIRE(c, store_enqueue(&c->st, r.video_id, c->task, "{}", again,
 	    c->err, sizeof(c->err)) == -1, "second enqueue of a video");
-	CHECK(c, strstr(c->err, "already queued") != NULL &&
+	REQUIRE(c, strstr(c->err, "already queued") != NULL &&
 	    strstr(c->err, run_id) != NULL, "duplicate: %s", c->err);
-	CHECK(c, events(c, run_id, "run_enqueued", NULL, NULL) == 1,
+	REQUIRE(c, events(c, run_id, "run_enqueued", NULL, NULL) == 1,
 	    "run_enqueued events");
-	CHECK(c, store_enqueue(&c->st, "a_b", c->task, "{}", again, c->err,
+	REQUIRE(c, store_enqueue(&c->st, "a_b", c->task, "{}", again, c->err,
 	    sizeof(c->err)) == -1, "video id a_b accepted");
 	id_uuid_new(bogus);
 	errno = 0;
-	CHECK(c, get(c, bogus, &r) == -1 && errno == ENOENT &&
+	REQUIRE(c, get(c, bogus, &r) == -1 && errno == ENOENT &&
 	    strstr(c->err, "not found") != NULL, "unknown run: %s", c->err);
-	CHECK(c, get(c, "../etc", &r) == -1, "bad id accepted");
+	REQUIRE(c, get(c, "../etc", &r) == -1, "bad id accepted");
 }
 
 static void
@@ -274,35 +279,35 @@ case_claim_order(struct ctx *c)
 		clock_sleep_ms(5);
 	}
 	for (i = 0; i < 3; i++) {
-		CHECK(c, claim(c, c->w[i], t[i], "", 15, &cl) == 1,
+		REQUIRE(c, claim(c, c->w[i], t[i], "", 15, &cl) == 1,
 		    "claim %d: %s", i, c->err);
-		CHECK(c, strcmp(cl.run_id, r[i]) == 0, "claim %d got run "
+		REQUIRE(c, strcmp(cl.run_id, r[i]) == 0, "claim %d got run "
 		    "%s, not the oldest", i, cl.run_id);
 	}
 	/* r[2], the newest, becomes approved; all three are released. */
 	OK(c, store_gate(&c->st, r[2], c->w[2], t[2], "check", WS_WAITING,
 	    NULL, nonce, &ok, c->err, sizeof(c->err)));
-	CHECK(c, ok, "gate refused");
+	REQUIRE(c, ok, "gate refused");
 	OK(c, action(c, r[2], "approve", "operator-a", nonce, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED, "approve: %s", msg);
+	REQUIRE(c, res == ACTION_APPLIED, "approve: %s", msg);
 	for (i = 0; i < 3; i++) {
 		OK(c, store_release(&c->st, r[i], c->w[i], t[i], "idle", &ok,
 		    c->err, sizeof(c->err)));
-		CHECK(c, ok, "release %d refused", i);
+		REQUIRE(c, ok, "release %d refused", i);
 	}
 	want[0] = r[2];
 	want[1] = r[0];
 	want[2] = r[1];
 	for (i = 0; i < 3; i++) {
-		CHECK(c, claim(c, c->w[3], t[3], "", 15, &cl) == 1,
+		REQUIRE(c, claim(c, c->w[3], t[3], "", 15, &cl) == 1,
 		    "second round claim %d: %s", i, c->err);
-		CHECK(c, strcmp(cl.run_id, want[i]) == 0, "second round "
+		REQUIRE(c, strcmp(cl.run_id, want[i]) == 0, "second round "
 		    "claim %d got %s, want %s", i, cl.run_id, want[i]);
-		CHECK(c, !cl.is_recovery && cl.lease_epoch == 2,
+		REQUIRE(c, !cl.is_recovery && cl.lease_epoch == 2,
 		    "recovery %d epoch %lld", cl.is_recovery, cl.lease_epoch);
 	}
-	CHECK(c, claim(c, c->w[3], t[3], "", 15, &cl) == 0,
+	REQUIRE(c, claim(c, c->w[3], t[3], "", 15, &cl) == 0,
 	    "a fourth run was claimed");
 }
 
@@ -312,9 +317,9 @@ case_claim_empty(struct ctx *c)
 	char tok[ID_UUID_LEN + 1];
 	struct store_claim cl;
 
-	CHECK(c, claim(c, c->w[0], tok, "", 15, &cl) == 0,
+	REQUIRE(c, claim(c, c->w[0], tok, "", 15, &cl) == 0,
 	    "claim on an empty queue: %s", c->err);
-	CHECK(c, cl.run_id[0] == '\0', "claim filled run %s", cl.run_id);
+	REQUIRE(c, cl.run_id[0] == '\0', "claim filled run %s", cl.run_id);
 }
 
 static void
@@ -325,18 +330,18 @@ case_claim_args(struct ctx *c)
 	struct store_run r;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, "ab", tok, "", 15, &cl) == -1,
+	REQUIRE(c, claim(c, "ab", tok, "", 15, &cl) == -1,
 	    "worker id \"ab\" accepted");
-	CHECK(c, strstr(c->err, "ab") != NULL, "error does not name the "
+	REQUIRE(c, strstr(c->err, "ab") != NULL, "error does not name the "
 	    "worker id: %s", c->err);
 	memset(big, 'w', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	CHECK(c, claim(c, big, tok, "", 15, &cl) == -1,
+	REQUIRE(c, claim(c, big, tok, "", 15, &cl) == -1,
 	    "79-character worker id accepted");
-	CHECK(c, store_claim(&c->st, c->w[0], "not-a-uuid", 15, c->task, "",
+	REQUIRE(c, store_claim(&c->st, c->w[0], "not-a-uuid", 15, c->task, "",
 	    &cl, c->err, sizeof(c->err)) == -1, "bad lock token accepted");
 	OK(c, get(c, run_id, &r));
-	CHECK(c, r.lease_epoch == 0, "a refused claim took the run");
+	REQUIRE(c, r.lease_epoch == 0, "a refused claim took the run");
 }
 
 static void
@@ -351,21 +356,21 @@ case_lease_clamp(struct ctx *c)
 	enqueue(c, r1);
 	clock_sleep_ms(5);
 	enqueue(c, r2);
-	CHECK(c, claim(c, c->w[0], t1, "", 100, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t1, "", 100, &cl) == 1, "%s", c->err);
 	OK(c, get(c, cl.run_id, &r));
-	CHECK(c, r.lease_seconds_left <= 30 * 60 + 2 &&
+	REQUIRE(c, r.lease_seconds_left <= 30 * 60 + 2 &&
 	    r.lease_seconds_left > 29 * 60, "lease 100 min gave %.1f s",
 	    r.lease_seconds_left);
-	CHECK(c, !r.lease_expired, "fresh lease expired");
-	CHECK(c, claim(c, c->w[1], t2, "", 0, &cl) == 1, "%s", c->err);
+	REQUIRE(c, !r.lease_expired, "fresh lease expired");
+	REQUIRE(c, claim(c, c->w[1], t2, "", 0, &cl) == 1, "%s", c->err);
 	OK(c, get(c, cl.run_id, &r));
-	CHECK(c, r.lease_seconds_left >= 55 && r.lease_seconds_left <= 62,
+	REQUIRE(c, r.lease_seconds_left >= 55 && r.lease_seconds_left <= 62,
 	    "lease 0 min gave %.1f s", r.lease_seconds_left);
 	OK(c, store_heartbeat(&c->st, r1, c->w[0], t1, 1000, 3, "active", &hb,
 	    c->err, sizeof(c->err)));
-	CHECK(c, hb.ok, "heartbeat refused");
+	REQUIRE(c, hb.ok, "heartbeat refused");
 	OK(c, get(c, r1, &r));
-	CHECK(c, r.lease_seconds_left <= 30 * 60 + 2, "heartbeat lease 1000 "
+	REQUIRE(c, r.lease_seconds_left <= 30 * 60 + 2, "heartbeat lease 1000 "
 	    "min gave %.1f s", r.lease_seconds_left);
 }
 
@@ -379,27 +384,27 @@ case_recovery_token(struct ctx *c)
 	cJSON *ev = NULL;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
-	CHECK(c, !cl.is_recovery && cl.lease_epoch == 1 &&
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, !cl.is_recovery && cl.lease_epoch == 1 &&
 	    strcmp(cl.lock_token, t1) == 0, "first claim: recovery %d "
 	    "epoch %lld", cl.is_recovery, cl.lease_epoch);
-	CHECK(c, claim(c, c->w[0], t2, t1, 15, &cl) == 1, "%s", c->err);
-	CHECK(c, strcmp(cl.run_id, run_id) == 0 && cl.is_recovery,
+	REQUIRE(c, claim(c, c->w[0], t2, t1, 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, strcmp(cl.run_id, run_id) == 0 && cl.is_recovery,
 	    "recovery with the token: run %s recovery %d", cl.run_id,
 	    cl.is_recovery);
-	CHECK(c, cl.lease_epoch == 2 && strcmp(cl.lock_token, t2) == 0,
+	REQUIRE(c, cl.lease_epoch == 2 && strcmp(cl.lock_token, t2) == 0,
 	    "recovery kept epoch %lld / token %s", cl.lease_epoch,
 	    cl.lock_token);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.lock_token, t2) == 0, "stored token %s",
+	REQUIRE(c, strcmp(r.lock_token, t2) == 0, "stored token %s",
 	    r.lock_token);
 	OK(c, heartbeat(c, run_id, c->w[0], t1, &hb));
-	CHECK(c, !hb.ok, "the old token still renews");
+	REQUIRE(c, !hb.ok, "the old token still renews");
 	OK(c, heartbeat(c, run_id, c->w[0], t2, &hb));
-	CHECK(c, hb.ok, "the new token does not renew");
-	CHECK(c, events(c, run_id, "run_claimed", NULL, &ev) == 2,
+	REQUIRE(c, hb.ok, "the new token does not renew");
+	REQUIRE(c, events(c, run_id, "run_claimed", NULL, &ev) == 2,
 	    "run_claimed events");
-	CHECK(c, cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(ev,
+	REQUIRE(c, cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(ev,
 	    "payload"), "is_recovery")), "last claim event is not a "
 	    "recovery");
 	cJSON_Delete(ev);
@@ -415,22 +420,22 @@ case_recovery_live_duplicate(struct ctx *c)
 	struct store_hb hb;
 
 	enqueue(c, r1);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
-	CHECK(c, claim(c, c->w[0], t2, "", 15, &cl) == 0,
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t2, "", 15, &cl) == 0,
 	    "a duplicate without the token got run %s", cl.run_id);
 	id_uuid_new(wrong);
-	CHECK(c, claim(c, c->w[0], t2, wrong, 15, &cl) == 0,
+	REQUIRE(c, claim(c, c->w[0], t2, wrong, 15, &cl) == 0,
 	    "a duplicate with a wrong token got run %s", cl.run_id);
 	enqueue(c, r2);
-	CHECK(c, claim(c, c->w[0], t2, "", 15, &cl) == 1, "%s", c->err);
-	CHECK(c, strcmp(cl.run_id, r2) == 0 && !cl.is_recovery,
+	REQUIRE(c, claim(c, c->w[0], t2, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, strcmp(cl.run_id, r2) == 0 && !cl.is_recovery,
 	    "the duplicate got %s (recovery %d), not the other run",
 	    cl.run_id, cl.is_recovery);
 	OK(c, get(c, r1, &r));
-	CHECK(c, strcmp(r.lock_token, t1) == 0 && r.lease_epoch == 1,
+	REQUIRE(c, strcmp(r.lock_token, t1) == 0 && r.lease_epoch == 1,
 	    "the live holder lost its run");
 	OK(c, heartbeat(c, r1, c->w[0], t1, &hb));
-	CHECK(c, hb.ok, "the live holder cannot renew");
+	REQUIRE(c, hb.ok, "the live holder cannot renew");
 }
 
 static void
@@ -441,15 +446,15 @@ case_recovery_stale(struct ctx *c)
 	struct store_hb hb;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
 	clock_sleep_ms(2200);	/* > 2 heartbeat intervals of 1 s */
-	CHECK(c, claim(c, c->w[0], t2, "", 15, &cl) == 1,
+	REQUIRE(c, claim(c, c->w[0], t2, "", 15, &cl) == 1,
 	    "no recovery after 2 silent intervals: %s", c->err);
-	CHECK(c, strcmp(cl.run_id, run_id) == 0 && cl.is_recovery &&
+	REQUIRE(c, strcmp(cl.run_id, run_id) == 0 && cl.is_recovery &&
 	    cl.lease_epoch == 2, "run %s recovery %d epoch %lld", cl.run_id,
 	    cl.is_recovery, cl.lease_epoch);
 	OK(c, heartbeat(c, run_id, c->w[0], t1, &hb));
-	CHECK(c, !hb.ok, "the silent holder's token still renews");
+	REQUIRE(c, !hb.ok, "the silent holder's token still renews");
 }
 
 static void
@@ -466,34 +471,34 @@ case_heartbeat(struct ctx *c)
 	enqueue(c, r1);
 	clock_sleep_ms(5);
 	enqueue(c, r2);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
 	OK(c, store_heartbeat(&c->st, r1, c->w[0], t1, 15, 42, "active", &hb,
 	    c->err, sizeof(c->err)));
-	CHECK(c, hb.ok && strcmp(hb.status, RUN_RUNNING) == 0 &&
+	REQUIRE(c, hb.ok && strcmp(hb.status, RUN_RUNNING) == 0 &&
 	    !hb.force_refetch, "ok %d status %s", hb.ok, hb.status);
 	OK(c, get(c, r1, &r));
-	CHECK(c, r.heartbeat_latency_ms == 42, "latency %lld",
+	REQUIRE(c, r.heartbeat_latency_ms == 42, "latency %lld",
 	    r.heartbeat_latency_ms);
-	CHECK(c, r.heartbeat_age_sec >= -1 && r.heartbeat_age_sec < 5,
+	REQUIRE(c, r.heartbeat_age_sec >= -1 && r.heartbeat_age_sec < 5,
 	    "heartbeat age %f", r.heartbeat_age_sec);
-	CHECK(c, store_heartbeat(&c->st, r1, c->w[0], t1, 15, 1, "sleeping",
+	REQUIRE(c, store_heartbeat(&c->st, r1, c->w[0], t1, 15, 1, "sleeping",
 	    &hb, c->err, sizeof(c->err)) == -1, "worker state sleeping");
 	id_uuid_new(bogus);
-	CHECK(c, heartbeat(c, bogus, c->w[0], t1, &hb) == -1,
+	REQUIRE(c, heartbeat(c, bogus, c->w[0], t1, &hb) == -1,
 	    "heartbeat of an unknown run");
 	OK(c, heartbeat(c, r1, c->w[1], t1, &hb));
-	CHECK(c, !hb.ok, "another worker id renews with the token");
+	REQUIRE(c, !hb.ok, "another worker id renews with the token");
 	OK(c, unlock(c, r1, "operator-a", true, &unlocked, msg, sizeof(msg)));
-	CHECK(c, unlocked, "forced unlock refused: %s", msg);
+	REQUIRE(c, unlocked, "forced unlock refused: %s", msg);
 	OK(c, heartbeat(c, r1, c->w[0], t1, &hb));
-	CHECK(c, !hb.ok && strcmp(hb.status, RUN_RUNNING) == 0,
+	REQUIRE(c, !hb.ok && strcmp(hb.status, RUN_RUNNING) == 0,
 	    "after unlock: ok %d status %s", hb.ok, hb.status);
-	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[1], t2, "", 15, &cl) == 1, "%s", c->err);
 	OK(c, action(c, cl.run_id, "abort", "operator-a", NULL, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED, "abort: %s", msg);
+	REQUIRE(c, res == ACTION_APPLIED, "abort: %s", msg);
 	OK(c, heartbeat(c, cl.run_id, c->w[1], t2, &hb));
-	CHECK(c, !hb.ok && strcmp(hb.status, RUN_ABORTED) == 0,
+	REQUIRE(c, !hb.ok && strcmp(hb.status, RUN_ABORTED) == 0,
 	    "after abort: ok %d status %s", hb.ok, hb.status);
 }
 
@@ -506,21 +511,21 @@ case_force_refetch(struct ctx *c)
 	struct store_hb hb;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
 	OK(c, action(c, run_id, "refetch", "operator-a", "", &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED, "refetch: %s", msg);
+	REQUIRE(c, res == ACTION_APPLIED, "refetch: %s", msg);
 	OK(c, action(c, run_id, "refetch", "operator-a", "", &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_ALREADY_APPLIED, "second refetch: %d %s", res,
+	REQUIRE(c, res == ACTION_ALREADY_APPLIED, "second refetch: %d %s", res,
 	    msg);
 	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
-	CHECK(c, hb.ok && hb.force_refetch, "refetch not reported");
+	REQUIRE(c, hb.ok && hb.force_refetch, "refetch not reported");
 	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
-	CHECK(c, hb.ok && !hb.force_refetch, "refetch reported twice");
-	CHECK(c, events(c, run_id, "operator_action", "refetch", NULL) == 1,
+	REQUIRE(c, hb.ok && !hb.force_refetch, "refetch reported twice");
+	REQUIRE(c, events(c, run_id, "operator_action", "refetch", NULL) == 1,
 	    "operator_action refetch events");
-	CHECK(c, events(c, run_id, "operator_action_ignored", NULL, NULL) ==
+	REQUIRE(c, events(c, run_id, "operator_action_ignored", NULL, NULL) ==
 	    1, "operator_action_ignored events");
 }
 
@@ -537,45 +542,45 @@ case_finish(struct ctx *c)
 	enqueue(c, r1);
 	clock_sleep_ms(5);
 	enqueue(c, r2);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1 &&
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1 &&
 	    strcmp(cl.run_id, r1) == 0, "claim: %s", c->err);
 	id_uuid_new(stale);
 	OK(c, store_finish(&c->st, r1, c->w[0], stale, RUN_DONE, "", &ok,
 	    c->err, sizeof(c->err)));
-	CHECK(c, !ok, "a stale token finished the run");
-	CHECK(c, store_finish(&c->st, r1, c->w[0], t1, "paused", "", &ok,
+	REQUIRE(c, !ok, "a stale token finished the run");
+	REQUIRE(c, store_finish(&c->st, r1, c->w[0], t1, "paused", "", &ok,
 	    c->err, sizeof(c->err)) == -1, "final status paused accepted");
 	OK(c, action(c, r1, "abort", "operator-a", NULL, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED, "abort: %s", msg);
+	REQUIRE(c, res == ACTION_APPLIED, "abort: %s", msg);
 	OK(c, store_finish(&c->st, r1, c->w[0], t1, RUN_DONE, "", &ok, c->err,
 	    sizeof(c->err)));
-	CHECK(c, !ok, "done overwrote the operator's abort");
+	REQUIRE(c, !ok, "done overwrote the operator's abort");
 	OK(c, get(c, r1, &r));
-	CHECK(c, strcmp(r.status, RUN_ABORTED) == 0, "status %s", r.status);
+	REQUIRE(c, strcmp(r.status, RUN_ABORTED) == 0, "status %s", r.status);
 	/* The abort dropped the lock: the holder has nothing to finish. */
 	OK(c, store_finish(&c->st, r1, c->w[0], t1, RUN_ABORTED, "operator",
 	    &ok, c->err, sizeof(c->err)));
-	CHECK(c, !ok, "the holder finished a run whose lock the abort took");
+	REQUIRE(c, !ok, "the holder finished a run whose lock the abort took");
 	OK(c, get(c, r1, &r));
-	CHECK(c, r.lock_token[0] == '\0' && strcmp(r.status, RUN_ABORTED) ==
+	REQUIRE(c, r.lock_token[0] == '\0' && strcmp(r.status, RUN_ABORTED) ==
 	    0, "after finish: token \"%s\" status %s", r.lock_token,
 	    r.status);
-	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 &&
+	REQUIRE(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 &&
 	    strcmp(cl.run_id, r2) == 0, "claim r2: %s", c->err);
 	OK(c, store_finish(&c->st, r2, c->w[1], t2, RUN_DONE, NULL, &ok,
 	    c->err, sizeof(c->err)));
-	CHECK(c, ok, "finish done refused");
+	REQUIRE(c, ok, "finish done refused");
 	OK(c, get(c, r2, &r));
-	CHECK(c, strcmp(r.status, RUN_DONE) == 0 && r.lock_token[0] == '\0' &&
+	REQUIRE(c, strcmp(r.status, RUN_DONE) == 0 && r.lock_token[0] == '\0' &&
 	    strcmp(r.worker_state, WS_IDLE) == 0, "status %s token \"%s\" "
 	    "state %s", r.status, r.lock_token, r.worker_state);
 	OK(c, store_finish(&c->st, r2, c->w[1], t2, RUN_FAILED, "late", &ok,
 	    c->err, sizeof(c->err)));
-	CHECK(c, !ok, "a finished run was finished again");
-	CHECK(c, claim(c, c->w[2], t2, "", 15, &cl) == 0,
+	REQUIRE(c, !ok, "a finished run was finished again");
+	REQUIRE(c, claim(c, c->w[2], t2, "", 15, &cl) == 0,
 	    "a terminal run was claimed: %s", cl.run_id);
-	CHECK(c, events(c, r2, "run_finished", NULL, NULL) == 1,
+	REQUIRE(c, events(c, r2, "run_finished", NULL, NULL) == 1,
 	    "run_finished events");
 }
 
@@ -607,26 +612,26 @@ case_gate_open(struct ctx *c)
 	bool ok, good;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
 	evd = cJSON_Parse("{\"price\":[\"19.99 USD\",\"24.99 USD\"]}");
 	id_uuid_new(stale);
 	OK(c, store_gate(&c->st, run_id, c->w[0], stale, "price conflict",
 	    WS_WAITING, evd, nonce, &ok, c->err, sizeof(c->err)));
-	CHECK(c, !ok && nonce[0] == '\0', "a stale token opened a gate");
+	REQUIRE(c, !ok && nonce[0] == '\0', "a stale token opened a gate");
 	OK(c, store_gate(&c->st, run_id, c->w[0], t, "price conflict",
 	    WS_WAITING, evd, nonce, &ok, c->err, sizeof(c->err)));
 	cJSON_Delete(evd);
-	CHECK(c, ok && id_uuid_valid(nonce), "gate: ok %d nonce %s", ok,
+	REQUIRE(c, ok && id_uuid_valid(nonce), "gate: ok %d nonce %s", ok,
 	    nonce);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.status, RUN_WAITING_APPROVAL) == 0 &&
+	REQUIRE(c, strcmp(r.status, RUN_WAITING_APPROVAL) == 0 &&
 	    strcmp(r.worker_state, WS_WAITING) == 0 &&
 	    strcmp(r.gate_nonce, nonce) == 0 &&
 	    strcmp(r.gate_reason, "price conflict") == 0, "gated run: %s %s "
 	    "%s", r.status, r.worker_state, r.gate_nonce);
-	CHECK(c, r.gate_age_sec >= -1 && r.gate_age_sec < 60, "gate age %f",
+	REQUIRE(c, r.gate_age_sec >= -1 && r.gate_age_sec < 60, "gate age %f",
 	    r.gate_age_sec);
-	CHECK(c, events(c, run_id, "gate_opened", NULL, &ev) == 1,
+	REQUIRE(c, events(c, run_id, "gate_opened", NULL, &ev) == 1,
 	    "gate_opened events");
 	p = cJSON_GetObjectItem(ev, "payload");
 	good = strcmp(jstr(ev, "severity"), "WARN") == 0 &&
@@ -634,9 +639,9 @@ case_gate_open(struct ctx *c)
 	    cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(p,
 	    "evidence"), "price"));
 	cJSON_Delete(ev);
-	CHECK(c, good, "gate_opened event lacks severity/reason/evidence");
+	REQUIRE(c, good, "gate_opened event lacks severity/reason/evidence");
 	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
-	CHECK(c, hb.ok && strcmp(hb.status, RUN_WAITING_APPROVAL) == 0,
+	REQUIRE(c, hb.ok && strcmp(hb.status, RUN_WAITING_APPROVAL) == 0,
 	    "heartbeat while gated: %d %s", hb.ok, hb.status);
 }
 
@@ -651,36 +656,36 @@ case_gate_nonce(struct ctx *c)
 	bool good;
 
 	gated_run(c, run_id, t, nonce);
-	CHECK(c, nonce[0] != '\0', "no gate");
+	REQUIRE(c, nonce[0] != '\0', "no gate");
 	OK(c, action(c, run_id, "approve", "alice", nonce, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED && msg[0] != '\0', "approve: %s", msg);
+	REQUIRE(c, res == ACTION_APPLIED && msg[0] != '\0', "approve: %s", msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.status, RUN_APPROVED) == 0 && r.gate_nonce[0] ==
+	REQUIRE(c, strcmp(r.status, RUN_APPROVED) == 0 && r.gate_nonce[0] ==
 	    '\0', "after approve: %s nonce %s", r.status, r.gate_nonce);
 	OK(c, action(c, run_id, "approve", "alice", nonce, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_ALREADY_APPLIED, "same button twice: %d %s",
+	REQUIRE(c, res == ACTION_ALREADY_APPLIED, "same button twice: %d %s",
 	    res, msg);
 	OK(c, action(c, run_id, "abort", "alice", nonce, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_NOT_POSSIBLE, "abort with a used nonce: %d %s",
+	REQUIRE(c, res == ACTION_NOT_POSSIBLE, "abort with a used nonce: %d %s",
 	    res, msg);
 	id_uuid_new(stale);
 	OK(c, action(c, run_id, "approve", "alice", stale, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_NOT_POSSIBLE, "unknown nonce: %d %s", res,
+	REQUIRE(c, res == ACTION_NOT_POSSIBLE, "unknown nonce: %d %s", res,
 	    msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.status, RUN_APPROVED) == 0, "status %s", r.status);
-	CHECK(c, events(c, run_id, "operator_action", NULL, &ev) == 1,
+	REQUIRE(c, strcmp(r.status, RUN_APPROVED) == 0, "status %s", r.status);
+	REQUIRE(c, events(c, run_id, "operator_action", NULL, &ev) == 1,
 	    "operator_action events");
 	good = strcmp(jstr(cJSON_GetObjectItem(ev, "payload"), "operator"),
 	    "alice") == 0 && strcmp(jstr(cJSON_GetObjectItem(ev, "payload"),
 	    "nonce"), nonce) == 0;
 	cJSON_Delete(ev);
-	CHECK(c, good, "operator_action event lacks operator or nonce");
-	CHECK(c, events(c, run_id, "operator_action_ignored", NULL, NULL) ==
+	REQUIRE(c, good, "operator_action event lacks operator or nonce");
+	REQUIRE(c, events(c, run_id, "operator_action_ignored", NULL, NULL) ==
 	    3, "operator_action_ignored events");
 }
 
@@ -709,29 +714,29 @@ case_actions_once(struct ctx *c)
 	bool ok;
 
 	gated_run(c, run_id, t, nonce);
-	CHECK(c, nonce[0] != '\0', "no gate");
+	REQUIRE(c, nonce[0] != '\0', "no gate");
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		OK(c, action(c, run_id, steps[i].action, "bob", NULL, &res,
 		    msg, sizeof(msg)));
-		CHECK(c, res == steps[i].want, "step %zu %s: result %d, want "
+		REQUIRE(c, res == steps[i].want, "step %zu %s: result %d, want "
 		    "%d (%s)", i, steps[i].action, res, steps[i].want, msg);
-		CHECK(c, msg[0] != '\0', "step %zu: empty message", i);
+		REQUIRE(c, msg[0] != '\0', "step %zu: empty message", i);
 	}
-	CHECK(c, strstr(msg, "aborted") != NULL, "refusal does not say "
+	REQUIRE(c, strstr(msg, "aborted") != NULL, "refusal does not say "
 	    "why: %s", msg);
-	CHECK(c, events(c, run_id, "operator_action", "approve", NULL) == 1 &&
+	REQUIRE(c, events(c, run_id, "operator_action", "approve", NULL) == 1 &&
 	    events(c, run_id, "operator_action", "refetch", NULL) == 1 &&
 	    events(c, run_id, "operator_action", "abort", NULL) == 1,
 	    "an action was recorded as applied more than once");
-	CHECK(c, events(c, run_id, "operator_action_ignored", NULL, &ev) ==
+	REQUIRE(c, events(c, run_id, "operator_action_ignored", NULL, &ev) ==
 	    6, "operator_action_ignored events");
 	ok = strcmp(jstr(cJSON_GetObjectItem(ev, "payload"), "operator"),
 	    "bob") == 0;
 	cJSON_Delete(ev);
-	CHECK(c, ok, "ignored action does not name the operator");
-	CHECK(c, action(c, run_id, "approve", "bo", NULL, &res, msg,
+	REQUIRE(c, ok, "ignored action does not name the operator");
+	REQUIRE(c, action(c, run_id, "approve", "bo", NULL, &res, msg,
 	    sizeof(msg)) == -1, "operator \"bo\" accepted");
-	CHECK(c, action(c, run_id, "delete", "bob", NULL, &res, msg,
+	REQUIRE(c, action(c, run_id, "delete", "bob", NULL, &res, msg,
 	    sizeof(msg)) == -1, "action delete accepted");
 }
 
@@ -768,43 +773,43 @@ case_force_unlock(struct ctx *c)
 	bool unlocked;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
 	OK(c, unlock(c, run_id, "operator-a", false, &unlocked, msg,
 	    sizeof(msg)));
-	CHECK(c, !unlocked && strstr(msg, "--force") != NULL,
+	REQUIRE(c, !unlocked && strstr(msg, "--force") != NULL,
 	    "live lease unlocked without force: %s", msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.lock_token, t1) == 0 && strcmp(r.status,
+	REQUIRE(c, strcmp(r.lock_token, t1) == 0 && strcmp(r.status,
 	    RUN_RUNNING) == 0, "refused unlock changed the run");
-	CHECK(c, events(c, run_id, "manual_unlock", NULL, NULL) == 1,
+	REQUIRE(c, events(c, run_id, "manual_unlock", NULL, NULL) == 1,
 	    "refused unlock not recorded");
 	OK(c, action(c, run_id, "unlock", "operator-a", NULL, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_NOT_POSSIBLE, "unlock action on a live "
+	REQUIRE(c, res == ACTION_NOT_POSSIBLE, "unlock action on a live "
 	    "lease: %d %s", res, msg);
-	CHECK(c, unlock(c, run_id, "ab", true, &unlocked, msg,
+	REQUIRE(c, unlock(c, run_id, "ab", true, &unlocked, msg,
 	    sizeof(msg)) == -1, "operator \"ab\" accepted");
-	CHECK(c, store_force_unlock(&c->st, run_id, "operator-a", "", true,
+	REQUIRE(c, store_force_unlock(&c->st, run_id, "operator-a", "", true,
 	    &unlocked, msg, sizeof(msg), c->err, sizeof(c->err)) == -1,
 	    "empty reason accepted");
 	OK(c, unlock(c, run_id, "operator-a", true, &unlocked, msg,
 	    sizeof(msg)));
-	CHECK(c, unlocked, "forced unlock refused: %s", msg);
+	REQUIRE(c, unlocked, "forced unlock refused: %s", msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, r.lock_token[0] == '\0' && strcmp(r.status, RUN_RUNNING) ==
+	REQUIRE(c, r.lock_token[0] == '\0' && strcmp(r.status, RUN_RUNNING) ==
 	    0 && strcmp(r.worker_state, WS_IDLE) == 0, "after unlock: token "
 	    "\"%s\" status %s state %s", r.lock_token, r.status,
 	    r.worker_state);
-	CHECK(c, events(c, run_id, "manual_unlock", NULL, NULL) == 2,
+	REQUIRE(c, events(c, run_id, "manual_unlock", NULL, NULL) == 2,
 	    "manual_unlock events");
-	CHECK(c, unlock_event_ok(c, run_id, t1),
+	REQUIRE(c, unlock_event_ok(c, run_id, t1),
 	    "manual_unlock payload lacks the previous lock");
-	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 1, "%s", c->err);
-	CHECK(c, strcmp(cl.run_id, run_id) == 0 && cl.lease_epoch == 2 &&
+	REQUIRE(c, claim(c, c->w[1], t2, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, strcmp(cl.run_id, run_id) == 0 && cl.lease_epoch == 2 &&
 	    !cl.is_recovery, "after unlock: run %s epoch %lld", cl.run_id,
 	    cl.lease_epoch);
 	OK(c, heartbeat(c, run_id, c->w[0], t1, &hb));
-	CHECK(c, !hb.ok, "the unlocked holder still renews");
+	REQUIRE(c, !hb.ok, "the unlocked holder still renews");
 }
 
 static void
@@ -818,16 +823,16 @@ case_unlock_empty(struct ctx *c)
 	enqueue(c, run_id);
 	OK(c, unlock(c, run_id, "operator-a", false, &unlocked, msg,
 	    sizeof(msg)));
-	CHECK(c, unlocked, "an empty lease was not cleared: %s", msg);
+	REQUIRE(c, unlocked, "an empty lease was not cleared: %s", msg);
 	OK(c, action(c, run_id, "unlock", "operator-a", NULL, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_ALREADY_APPLIED, "unlock action on an empty "
+	REQUIRE(c, res == ACTION_ALREADY_APPLIED, "unlock action on an empty "
 	    "lease: %d %s", res, msg);
-	CHECK(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
 	OK(c, store_release(&c->st, run_id, c->w[0], t, "idle", &ok, c->err,
 	    sizeof(c->err)));
-	CHECK(c, ok, "release refused");
-	CHECK(c, events(c, run_id, "run_released", NULL, NULL) == 1,
+	REQUIRE(c, ok, "release refused");
+	REQUIRE(c, events(c, run_id, "run_released", NULL, NULL) == 1,
 	    "run_released events");
 }
 
@@ -840,13 +845,13 @@ case_gated_not_claimable(struct ctx *c)
 	bool ok, unlocked;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
 	OK(c, store_gate(&c->st, run_id, c->w[0], t, "check", WS_WAITING,
 	    NULL, nonce, &ok, c->err, sizeof(c->err)));
-	CHECK(c, ok, "gate refused");
+	REQUIRE(c, ok, "gate refused");
 	OK(c, unlock(c, run_id, "operator-a", true, &unlocked, msg,
 	    sizeof(msg)));
-	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 0,
+	REQUIRE(c, claim(c, c->w[1], t2, "", 15, &cl) == 0,
 	    "a gated run was claimed by another worker");
 }
 
@@ -860,29 +865,29 @@ case_release_state(struct ctx *c)
 	bool ok;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
 	OK(c, store_set_worker_state(&c->st, run_id, c->w[0], t, WS_PANIC,
 	    &ok, c->err, sizeof(c->err)));
 	OK(c, get(c, run_id, &r));
-	CHECK(c, ok && strcmp(r.worker_state, WS_PANIC) == 0, "state %s",
+	REQUIRE(c, ok && strcmp(r.worker_state, WS_PANIC) == 0, "state %s",
 	    r.worker_state);
 	id_uuid_new(stale);
 	OK(c, store_set_worker_state(&c->st, run_id, c->w[0], stale, WS_IDLE,
 	    &ok, c->err, sizeof(c->err)));
-	CHECK(c, !ok, "a stale token set the worker state");
-	CHECK(c, store_set_worker_state(&c->st, run_id, c->w[0], t, "asleep",
+	REQUIRE(c, !ok, "a stale token set the worker state");
+	REQUIRE(c, store_set_worker_state(&c->st, run_id, c->w[0], t, "asleep",
 	    &ok, c->err, sizeof(c->err)) == -1, "worker state asleep");
 	OK(c, store_release(&c->st, run_id, c->w[0], stale, "idle", &ok,
 	    c->err, sizeof(c->err)));
-	CHECK(c, !ok, "a stale token released the run");
+	REQUIRE(c, !ok, "a stale token released the run");
 	OK(c, store_release(&c->st, run_id, c->w[0], t, "idle", &ok, c->err,
 	    sizeof(c->err)));
 	OK(c, get(c, run_id, &r));
-	CHECK(c, ok && r.lock_token[0] == '\0' && strcmp(r.status,
+	REQUIRE(c, ok && r.lock_token[0] == '\0' && strcmp(r.status,
 	    RUN_RUNNING) == 0 && strcmp(r.worker_state, WS_IDLE) == 0,
 	    "after release: token \"%s\" %s %s", r.lock_token, r.status,
 	    r.worker_state);
-	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 &&
+	REQUIRE(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 &&
 	    cl.lease_epoch == 2, "released run not claimable: %s", c->err);
 }
 
@@ -915,42 +920,42 @@ case_events(struct ctx *c)
 	payload = cJSON_Parse("{\"k\":7}");
 	ev.payload = payload;
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res == STORE_WRITE_DONE, "first add: %s",
+	REQUIRE(c, res == STORE_WRITE_DONE, "first add: %s",
 	    store_write_name(res));
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
 	cJSON_Delete(payload);
-	CHECK(c, res == STORE_WRITE_DUPLICATE, "replayed event: %s",
+	REQUIRE(c, res == STORE_WRITE_DUPLICATE, "replayed event: %s",
 	    store_write_name(res));
-	CHECK(c, events(c, run_id, "conf_event", NULL, &last) == 1,
+	REQUIRE(c, events(c, run_id, "conf_event", NULL, &last) == 1,
 	    "conf_event rows");
 	good = cJSON_GetNumberValue(cJSON_GetObjectItem(
 	    cJSON_GetObjectItem(last, "payload"), "k")) == 7 &&
 	    strcmp(jstr(last, "event_id"), id) == 0 &&
 	    strcmp(jstr(last, "source"), "store_conf_test") == 0;
 	cJSON_Delete(last);
-	CHECK(c, good, "stored event differs");
+	REQUIRE(c, good, "stored event differs");
 	fill_event(&ev, "", run_id, "NOTICE", "");
-	CHECK(c, store_add_event(&c->st, &ev, &res, c->err,
+	REQUIRE(c, store_add_event(&c->st, &ev, &res, c->err,
 	    sizeof(c->err)) == -1 && strstr(c->err, "NOTICE") != NULL,
 	    "severity NOTICE: %s", c->err);
 	fill_event(&ev, "not-a-uuid", run_id, "INFO", "");
-	CHECK(c, store_add_event(&c->st, &ev, &res, c->err,
+	REQUIRE(c, store_add_event(&c->st, &ev, &res, c->err,
 	    sizeof(c->err)) == -1, "event id not-a-uuid accepted");
 	fill_event(&ev, "", run_id, "INFO", "yesterday");
-	CHECK(c, store_add_event(&c->st, &ev, &res, c->err,
+	REQUIRE(c, store_add_event(&c->st, &ev, &res, c->err,
 	    sizeof(c->err)) == -1, "occurred_at yesterday accepted");
 	fill_event(&ev, "", run_id, "DEBUG", "2020-01-02T03:04:05Z");
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
 	fill_event(&ev, "", "", "CRITICAL", "");
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res == STORE_WRITE_DONE, "event without a run not inserted");
+	REQUIRE(c, res == STORE_WRITE_DONE, "event without a run not inserted");
 	OK(c, store_list_events(&c->st, run_id, &arr, c->err,
 	    sizeof(c->err)));
 	good = strncmp(jstr(cJSON_GetArrayItem(arr, 0), "occurred_at"),
 	    "2020-01-02T03:04:05", 19) == 0 && cJSON_IsObject(
 	    cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "payload"));
 	cJSON_Delete(arr);
-	CHECK(c, good, "events not ordered by occurred_at, or payload not "
+	REQUIRE(c, good, "events not ordered by occurred_at, or payload not "
 	    "an object");
 }
 
@@ -1018,33 +1023,33 @@ case_ledger(struct ctx *c)
 	bool fresh, good;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
 	fill_ledger(&l, run_id, "intro", 1);
 	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
-	CHECK(c, fresh && res == STORE_WRITE_DONE, "first intent: fresh %d "
+	REQUIRE(c, fresh && res == STORE_WRITE_DONE, "first intent: fresh %d "
 	    "%s", fresh, store_write_name(res));
 	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
-	CHECK(c, !fresh && res == STORE_WRITE_DUPLICATE &&
+	REQUIRE(c, !fresh && res == STORE_WRITE_DUPLICATE &&
 	    strcmp(ex.state, "intent") == 0 && ex.credits == 5 &&
 	    ex.attempts == 1 && strcmp(ex.key, l.key) == 0,
 	    "duplicate intent: fresh %d %s state %s attempts %d", fresh,
 	    store_write_name(res), ex.state, ex.attempts);
 	id_uuid_new(stale);
 	fill_ledger(&l, run_id, "outro", 1);
-	CHECK(c, intent(c, &l, stale, &fresh, &ex, &res) == -1 &&
+	REQUIRE(c, intent(c, &l, stale, &fresh, &ex, &res) == -1 &&
 	    strstr(c->err, "lock lost") != NULL,
 	    "stale token booked an intent: %s", c->err);
 	fill_ledger(&l, run_id, "intro", 1);
 	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_x.mp4", &res));
-	CHECK(c, res == STORE_WRITE_DONE, "result: %s",
+	REQUIRE(c, res == STORE_WRITE_DONE, "result: %s",
 	    store_write_name(res));
 	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_x.mp4", &res));
-	CHECK(c, res == STORE_WRITE_DUPLICATE, "repeated result: %s",
+	REQUIRE(c, res == STORE_WRITE_DUPLICATE, "repeated result: %s",
 	    store_write_name(res));
 	OK(c, result(c, l.key, 1, "failed", 0, NULL, &res));
-	CHECK(c, res == STORE_WRITE_DUPLICATE, "failed after done: %s",
+	REQUIRE(c, res == STORE_WRITE_DUPLICATE, "failed after done: %s",
 	    store_write_name(res));
-	CHECK(c, result(c, "no-such-key", 1, "done", 1, NULL, &res) == -1,
+	REQUIRE(c, result(c, "no-such-key", 1, "done", 1, NULL, &res) == -1,
 	    "result for an unknown key");
 	OK(c, store_ledger_list(&c->st, run_id, &rows, &n, c->err,
 	    sizeof(c->err)));
@@ -1052,7 +1057,7 @@ case_ledger(struct ctx *c)
 	    strcmp(rows[0].output, "video/final/V_x.mp4") == 0 &&
 	    rows[0].lease_epoch == 1 && rows[0].attempts == 1;
 	free(rows);
-	CHECK(c, good, "ledger list: %zu rows (done was undone?)", n);
+	REQUIRE(c, good, "ledger list: %zu rows (done was undone?)", n);
 }
 
 /* A failed attempt paid again, a late success, replays (issue 10). */
@@ -1066,33 +1071,34 @@ case_ledger_attempts(struct ctx *c)
 	bool fresh;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
 	/* intent, failed, intent again: a second paid attempt. */
 	fill_ledger(&l, run_id, "intro", 1);
 	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
 	OK(c, result(c, l.key, 1, "failed", 5, NULL, &res));
-	CHECK(c, res == STORE_WRITE_DONE, "failed: %s", store_write_name(res));
+	REQUIRE(c, res == STORE_WRITE_DONE, "failed: %s",
+	    store_write_name(res));
 	OK(c, result(c, l.key, 1, "failed", 5, NULL, &res));
-	CHECK(c, res == STORE_WRITE_DUPLICATE, "repeated failed: %s",
+	REQUIRE(c, res == STORE_WRITE_DUPLICATE, "repeated failed: %s",
 	    store_write_name(res));
 	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
-	CHECK(c, fresh && res == STORE_WRITE_DONE, "intent after failed: "
+	REQUIRE(c, fresh && res == STORE_WRITE_DONE, "intent after failed: "
 	    "fresh %d %s", fresh, store_write_name(res));
 	OK(c, ledger_row(c, run_id, l.key, &row));
-	CHECK(c, strcmp(row.state, "intent") == 0 && row.attempts == 2,
+	REQUIRE(c, strcmp(row.state, "intent") == 0 && row.attempts == 2,
 	    "after the second intent: %s, attempts %d", row.state,
 	    row.attempts);
 	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_a.mp4", &res));
-	CHECK(c, res == STORE_WRITE_DONE, "done: %s", store_write_name(res));
+	REQUIRE(c, res == STORE_WRITE_DONE, "done: %s", store_write_name(res));
 	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_a.mp4", &res));
-	CHECK(c, res == STORE_WRITE_DUPLICATE, "repeated done: %s",
+	REQUIRE(c, res == STORE_WRITE_DUPLICATE, "repeated done: %s",
 	    store_write_name(res));
 	OK(c, ledger_row(c, run_id, l.key, &row));
-	CHECK(c, strcmp(row.state, "done") == 0 && row.attempts == 2 &&
+	REQUIRE(c, strcmp(row.state, "done") == 0 && row.attempts == 2 &&
 	    row.credits == 5, "after done: %s attempts %d credits %d",
 	    row.state, row.attempts, row.credits);
 	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
-	CHECK(c, !fresh && res == STORE_WRITE_DUPLICATE && strcmp(ex.state,
+	REQUIRE(c, !fresh && res == STORE_WRITE_DUPLICATE && strcmp(ex.state,
 	    "done") == 0 && ex.attempts == 2, "intent after done: fresh %d "
 	    "%s %s", fresh, store_write_name(res), ex.state);
 	/* A late success after a failure (the resumed render) ends done. */
@@ -1100,10 +1106,10 @@ case_ledger_attempts(struct ctx *c)
 	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
 	OK(c, result(c, l.key, 1, "failed", 0, NULL, &res));
 	OK(c, result(c, l.key, 1, "done", 5, "video/final/V_b.mp4", &res));
-	CHECK(c, res == STORE_WRITE_DONE, "done after failed: %s",
+	REQUIRE(c, res == STORE_WRITE_DONE, "done after failed: %s",
 	    store_write_name(res));
 	OK(c, ledger_row(c, run_id, l.key, &row));
-	CHECK(c, strcmp(row.state, "done") == 0 && row.attempts == 1 &&
+	REQUIRE(c, strcmp(row.state, "done") == 0 && row.attempts == 1 &&
 	    strcmp(row.output, "video/final/V_b.mp4") == 0,
 	    "late success: %s attempts %d", row.state, row.attempts);
 }
@@ -1119,45 +1125,45 @@ case_ledger_epoch(struct ctx *c)
 	bool fresh, unlocked;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
 	fill_ledger(&l, run_id, "intro", 1);
 	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
-	CHECK(c, fresh, "epoch 1 intent not booked");
+	REQUIRE(c, fresh, "epoch 1 intent not booked");
 	strlcpy(key1, l.key, sizeof(key1));
 	OK(c, unlock(c, run_id, "operator-a", true, &unlocked, msg,
 	    sizeof(msg)));
 	/* Unlocked, not yet claimed again: epoch 1 is fenced already. */
 	OK(c, result(c, key1, 1, "done", 5, NULL, &res));
-	CHECK(c, res == STORE_WRITE_FENCED, "result of the unlocked epoch: "
+	REQUIRE(c, res == STORE_WRITE_FENCED, "result of the unlocked epoch: "
 	    "%s", store_write_name(res));
-	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 && cl.lease_epoch ==
+	REQUIRE(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 && cl.lease_epoch ==
 	    2, "reclaim: %s", c->err);
 	fill_ledger(&l, run_id, "product", 1);
 	OK(c, intent(c, &l, t1, &fresh, &ex, &res));
-	CHECK(c, res == STORE_WRITE_FENCED && !fresh, "the old holder's "
+	REQUIRE(c, res == STORE_WRITE_FENCED && !fresh, "the old holder's "
 	    "intent: %s fresh %d", store_write_name(res), fresh);
 	OK(c, intent(c, &l, t2, &fresh, &ex, &res));
-	CHECK(c, res == STORE_WRITE_FENCED && !fresh && strstr(c->err,
+	REQUIRE(c, res == STORE_WRITE_FENCED && !fresh && strstr(c->err,
 	    "stale epoch 1, run is at 2") != NULL, "an intent of epoch 1 in "
 	    "epoch 2: %s fresh %d: %s", store_write_name(res), fresh, c->err);
-	CHECK(c, ledger_row(c, run_id, l.key, &row) == -1,
+	REQUIRE(c, ledger_row(c, run_id, l.key, &row) == -1,
 	    "a fenced intent was booked");
 	OK(c, result(c, key1, 1, "done", 5, NULL, &res));
-	CHECK(c, res == STORE_WRITE_FENCED && strstr(c->err, "stale epoch 1")
+	REQUIRE(c, res == STORE_WRITE_FENCED && strstr(c->err, "stale epoch 1")
 	    != NULL, "result of epoch 1 in epoch 2: %s: %s",
 	    store_write_name(res), c->err);
 	OK(c, ledger_row(c, run_id, key1, &row));
-	CHECK(c, strcmp(row.state, "intent") == 0, "a fenced result was "
+	REQUIRE(c, strcmp(row.state, "intent") == 0, "a fenced result was "
 	    "written: %s", row.state);
 	OK(c, result(c, key1, 2, "done", 5, "video/final/V_c.mp4", &res));
-	CHECK(c, res == STORE_WRITE_DONE, "the new holder's result: %s",
+	REQUIRE(c, res == STORE_WRITE_DONE, "the new holder's result: %s",
 	    store_write_name(res));
 	fill_ledger(&l, run_id, "product", 2);
 	OK(c, intent(c, &l, t2, &fresh, &ex, &res));
-	CHECK(c, fresh && res == STORE_WRITE_DONE, "the new holder could not "
+	REQUIRE(c, fresh && res == STORE_WRITE_DONE, "the new holder could not "
 	    "book");
 	strlcpy(l.key, "wrong:key", sizeof(l.key));
-	CHECK(c, intent(c, &l, t2, &fresh, &ex, &res) == -1,
+	REQUIRE(c, intent(c, &l, t2, &fresh, &ex, &res) == -1,
 	    "a malformed key was booked");
 }
 
@@ -1173,48 +1179,48 @@ case_event_fencing(struct ctx *c)
 	bool unlocked;
 
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t1, "", 15, &cl) == 1, "%s", c->err);
 	id_uuid_new(id1);
 	fill_event(&ev, id1, run_id, "INFO", "");
 	ev.lease_epoch = 1;
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res == STORE_WRITE_DONE, "epoch 1 event: %s",
+	REQUIRE(c, res == STORE_WRITE_DONE, "epoch 1 event: %s",
 	    store_write_name(res));
 	OK(c, unlock(c, run_id, "operator-a", true, &unlocked, msg,
 	    sizeof(msg)));
 	fill_event(&ev, "", run_id, "INFO", "");
 	ev.lease_epoch = 1;
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res == STORE_WRITE_FENCED && strstr(c->err, "stale epoch 1")
+	REQUIRE(c, res == STORE_WRITE_FENCED && strstr(c->err, "stale epoch 1")
 	    != NULL, "event after a forced unlock: %s: %s",
 	    store_write_name(res), c->err);
-	CHECK(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 && cl.lease_epoch ==
+	REQUIRE(c, claim(c, c->w[1], t2, "", 15, &cl) == 1 && cl.lease_epoch ==
 	    2, "reclaim: %s", c->err);
 	fill_event(&ev, "", run_id, "INFO", "");
 	ev.lease_epoch = 1;
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res == STORE_WRITE_FENCED && strstr(c->err,
+	REQUIRE(c, res == STORE_WRITE_FENCED && strstr(c->err,
 	    "stale epoch 1, run is at 2") != NULL, "event of epoch 1 in "
 	    "epoch 2: %s: %s", store_write_name(res), c->err);
 	fill_event(&ev, id1, run_id, "INFO", "");
 	ev.lease_epoch = 1;
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res != STORE_WRITE_DONE, "a replay of epoch 1 was written");
+	REQUIRE(c, res != STORE_WRITE_DONE, "a replay of epoch 1 was written");
 	fill_event(&ev, "", run_id, "INFO", "");
 	ev.lease_epoch = 3;
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res == STORE_WRITE_FENCED, "event of a future epoch: %s",
+	REQUIRE(c, res == STORE_WRITE_FENCED, "event of a future epoch: %s",
 	    store_write_name(res));
 	fill_event(&ev, "", run_id, "INFO", "");
 	ev.lease_epoch = 2;
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res == STORE_WRITE_DONE, "event of the current epoch: %s",
+	REQUIRE(c, res == STORE_WRITE_DONE, "event of the current epoch: %s",
 	    store_write_name(res));
 	fill_event(&ev, "", run_id, "INFO", "");
 	OK(c, store_add_event(&c->st, &ev, &res, c->err, sizeof(c->err)));
-	CHECK(c, res == STORE_WRITE_DONE, "event without an epoch: %s",
+	REQUIRE(c, res == STORE_WRITE_DONE, "event without an epoch: %s",
 	    store_write_name(res));
-	CHECK(c, events(c, run_id, "conf_event", NULL, NULL) == 3,
+	REQUIRE(c, events(c, run_id, "conf_event", NULL, NULL) == 3,
 	    "conf_event rows: fenced events were written");
 }
 
@@ -1230,66 +1236,66 @@ case_decision_nonce(struct ctx *c)
 	bool ok;
 
 	gated_run(c, run_id, t, n1);
-	CHECK(c, n1[0] != '\0', "no gate");
+	REQUIRE(c, n1[0] != '\0', "no gate");
 	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
-	CHECK(c, hb.ok && strcmp(hb.gate_nonce, n1) == 0 &&
+	REQUIRE(c, hb.ok && strcmp(hb.gate_nonce, n1) == 0 &&
 	    hb.decided_nonce[0] == '\0' && hb.decision[0] == '\0',
 	    "heartbeat of a gated run: gate %s decided %s decision %s",
 	    hb.gate_nonce, hb.decided_nonce, hb.decision);
-	CHECK(c, action(c, run_id, "approve", "alice", "xyz", &res, msg,
+	REQUIRE(c, action(c, run_id, "approve", "alice", "xyz", &res, msg,
 	    sizeof(msg)) == -1, "nonce xyz accepted");
 	memcpy(short1, n1, 8);
 	short1[8] = '\0';
 	OK(c, action(c, run_id, "approve", "alice", short1, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED, "approve by 8 hex: %d %s", res, msg);
+	REQUIRE(c, res == ACTION_APPLIED, "approve by 8 hex: %d %s", res, msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.status, RUN_APPROVED) == 0 && r.gate_nonce[0] ==
+	REQUIRE(c, strcmp(r.status, RUN_APPROVED) == 0 && r.gate_nonce[0] ==
 	    '\0' && strcmp(r.decided_nonce, n1) == 0 &&
 	    strcmp(r.decision, "approve") == 0, "after approve: %s gate %s "
 	    "decided %s decision %s", r.status, r.gate_nonce,
 	    r.decided_nonce, r.decision);
 	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
-	CHECK(c, hb.ok && hb.gate_nonce[0] == '\0' &&
+	REQUIRE(c, hb.ok && hb.gate_nonce[0] == '\0' &&
 	    strcmp(hb.decided_nonce, n1) == 0 && strcmp(hb.decision,
 	    "approve") == 0, "heartbeat after approve: gate %s decided %s "
 	    "decision %s", hb.gate_nonce, hb.decided_nonce, hb.decision);
 	OK(c, action(c, run_id, "approve", "bob", n1, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_ALREADY_APPLIED, "approve again, full nonce: "
+	REQUIRE(c, res == ACTION_ALREADY_APPLIED, "approve again, full nonce: "
 	    "%d %s", res, msg);
 	OK(c, action(c, run_id, "approve", "bob", short1, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_ALREADY_APPLIED, "approve again, 8 hex: %d "
+	REQUIRE(c, res == ACTION_ALREADY_APPLIED, "approve again, 8 hex: %d "
 	    "%s", res, msg);
 	/* A new gate replaces the decided one and clears its decision. */
 	OK(c, store_gate(&c->st, run_id, c->w[0], t, "second look", WS_PANIC,
 	    NULL, n2, &ok, c->err, sizeof(c->err)));
-	CHECK(c, ok && strcmp(n1, n2) != 0, "second gate");
+	REQUIRE(c, ok && strcmp(n1, n2) != 0, "second gate");
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.worker_state, WS_PANIC) == 0 && r.decision[0] ==
+	REQUIRE(c, strcmp(r.worker_state, WS_PANIC) == 0 && r.decision[0] ==
 	    '\0' && r.decided_nonce[0] == '\0' && strcmp(r.gate_nonce,
 	    n2) == 0, "second gate: state %s decision %s decided %s",
 	    r.worker_state, r.decision, r.decided_nonce);
 	OK(c, action(c, run_id, "refetch", "bob", n1, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_NOT_POSSIBLE && strstr(msg,
+	REQUIRE(c, res == ACTION_NOT_POSSIBLE && strstr(msg,
 	    "no longer possible") != NULL, "refetch for the old gate: %d %s",
 	    res, msg);
 	OK(c, action(c, run_id, "abort", "bob", short1, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_NOT_POSSIBLE, "abort for the old gate: %d %s",
+	REQUIRE(c, res == ACTION_NOT_POSSIBLE, "abort for the old gate: %d %s",
 	    res, msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.status, RUN_WAITING_APPROVAL) == 0 &&
+	REQUIRE(c, strcmp(r.status, RUN_WAITING_APPROVAL) == 0 &&
 	    strcmp(r.gate_nonce, n2) == 0 && r.decision[0] == '\0',
 	    "a stale button changed the run: %s %s", r.status, r.decision);
 	OK(c, action(c, run_id, "refetch", "bob", n2, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED, "refetch for the open gate: %d %s",
+	REQUIRE(c, res == ACTION_APPLIED, "refetch for the open gate: %d %s",
 	    res, msg);
 	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
-	CHECK(c, hb.ok && hb.force_refetch && strcmp(hb.decided_nonce, n2) ==
+	REQUIRE(c, hb.ok && hb.force_refetch && strcmp(hb.decided_nonce, n2) ==
 	    0 && strcmp(hb.decision, "refetch") == 0, "heartbeat after "
 	    "refetch: %d %s %s", hb.force_refetch, hb.decided_nonce,
 	    hb.decision);
@@ -1310,13 +1316,13 @@ case_abort_one_step(struct ctx *c)
 	bool ok;
 
 	gated_run(c, run_id, t, n);
-	CHECK(c, n[0] != '\0', "no gate");
+	REQUIRE(c, n[0] != '\0', "no gate");
 	OK(c, store_set_worker_state(&c->st, run_id, c->w[0], t, WS_PANIC,
 	    &ok, c->err, sizeof(c->err)));
 	OK(c, action(c, run_id, "abort", "carol", n, &res, msg, sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED, "abort: %d %s", res, msg);
+	REQUIRE(c, res == ACTION_APPLIED, "abort: %d %s", res, msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.status, RUN_ABORTED) == 0 && r.lock_token[0] ==
+	REQUIRE(c, strcmp(r.status, RUN_ABORTED) == 0 && r.lock_token[0] ==
 	    '\0' && r.lease_expires_at[0] == '\0' &&
 	    strcmp(r.worker_state, WS_IDLE) == 0 && r.gate_nonce[0] == '\0' &&
 	    strcmp(r.decided_nonce, n) == 0 && strcmp(r.decision, "abort") ==
@@ -1324,37 +1330,37 @@ case_abort_one_step(struct ctx *c)
 	    "decision %s", r.status, r.lock_token, r.worker_state,
 	    r.gate_nonce, r.decided_nonce, r.decision);
 	OK(c, heartbeat(c, run_id, c->w[0], t, &hb));
-	CHECK(c, !hb.ok && strcmp(hb.status, RUN_ABORTED) == 0 &&
+	REQUIRE(c, !hb.ok && strcmp(hb.status, RUN_ABORTED) == 0 &&
 	    strcmp(hb.decision, "abort") == 0, "holder's heartbeat: ok %d %s "
 	    "%s", hb.ok, hb.status, hb.decision);
 	fill_event(&ev, "", run_id, "INFO", "");
 	ev.lease_epoch = 1;
 	OK(c, store_add_event(&c->st, &ev, &wr, c->err, sizeof(c->err)));
-	CHECK(c, wr == STORE_WRITE_FENCED, "an event of the aborted epoch: "
+	REQUIRE(c, wr == STORE_WRITE_FENCED, "an event of the aborted epoch: "
 	    "%s", store_write_name(wr));
 	OK(c, action(c, run_id, "abort", "carol", n, &res, msg, sizeof(msg)));
-	CHECK(c, res == ACTION_ALREADY_APPLIED, "abort again: %d %s", res,
+	REQUIRE(c, res == ACTION_ALREADY_APPLIED, "abort again: %d %s", res,
 	    msg);
 	OK(c, action(c, run_id, "unlock", "carol", NULL, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_ALREADY_APPLIED, "unlock after abort: %d %s",
+	REQUIRE(c, res == ACTION_ALREADY_APPLIED, "unlock after abort: %d %s",
 	    res, msg);
 	/* Without a gate (rvctl abort of a running run) the same. */
 	enqueue(c, run_id);
-	CHECK(c, claim(c, c->w[1], t, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[1], t, "", 15, &cl) == 1, "%s", c->err);
 	OK(c, action(c, run_id, "abort", "carol", NULL, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_APPLIED, "abort of a running run: %d %s", res,
+	REQUIRE(c, res == ACTION_APPLIED, "abort of a running run: %d %s", res,
 	    msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.status, RUN_ABORTED) == 0 && r.lock_token[0] ==
+	REQUIRE(c, strcmp(r.status, RUN_ABORTED) == 0 && r.lock_token[0] ==
 	    '\0' && strcmp(r.worker_state, WS_IDLE) == 0 &&
 	    r.decided_nonce[0] == '\0' && strcmp(r.decision, "abort") == 0,
 	    "after abort: %s token \"%s\" state %s decided %s decision %s",
 	    r.status, r.lock_token, r.worker_state, r.decided_nonce,
 	    r.decision);
 	OK(c, heartbeat(c, run_id, c->w[1], t, &hb));
-	CHECK(c, !hb.ok && strcmp(hb.status, RUN_ABORTED) == 0,
+	REQUIRE(c, !hb.ok && strcmp(hb.status, RUN_ABORTED) == 0,
 	    "holder's heartbeat: ok %d %s", hb.ok, hb.status);
 }
 
@@ -1368,16 +1374,16 @@ case_unlock_never_forces(struct ctx *c)
 	struct store_run r;
 
 	gated_run(c, run_id, t, n);
-	CHECK(c, n[0] != '\0', "no gate");
+	REQUIRE(c, n[0] != '\0', "no gate");
 	memcpy(short1, n, 8);
 	short1[8] = '\0';
 	OK(c, action(c, run_id, "unlock", "dave-tg", short1, &res, msg,
 	    sizeof(msg)));
-	CHECK(c, res == ACTION_NOT_POSSIBLE && strstr(msg, "live") != NULL &&
+	REQUIRE(c, res == ACTION_NOT_POSSIBLE && strstr(msg, "live") != NULL &&
 	    strstr(msg, "rvctl unlock --force") != NULL, "unlock of a live "
 	    "lease: %d %s", res, msg);
 	OK(c, get(c, run_id, &r));
-	CHECK(c, strcmp(r.lock_token, t) == 0 && strcmp(r.gate_nonce, n) == 0,
+	REQUIRE(c, strcmp(r.lock_token, t) == 0 && strcmp(r.gate_nonce, n) == 0,
 	    "the refused unlock changed the run");
 }
 
@@ -1413,7 +1419,7 @@ case_contract(struct ctx *c)
 
 	enqueue(c, r1);
 	enqueue(c, r2);
-	CHECK(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
+	REQUIRE(c, claim(c, c->w[0], t, "", 15, &cl) == 1, "%s", c->err);
 	ev_before = events(c, r2, "run_claimed", NULL, NULL);
 	OK(c, store_list_runs(&c->st, &before, &nb, c->err, sizeof(c->err)));
 	if (store_check_contract(&c->st, &rep, c->err, sizeof(c->err)) == -1)
@@ -1434,8 +1440,8 @@ case_contract(struct ctx *c)
 		fail(c, __LINE__, "check_contract changed a run");
 	free(before);
 	free(after);
-	CHECK(c, good && shaped, "contract report not ok or malformed");
-	CHECK(c, events(c, r2, "run_claimed", NULL, NULL) == ev_before,
+	REQUIRE(c, good && shaped, "contract report not ok or malformed");
+	REQUIRE(c, events(c, r2, "run_claimed", NULL, NULL) == ev_before,
 	    "check_contract claimed a run");
 }
 
@@ -1460,13 +1466,13 @@ case_list_and_clock(struct ctx *c)
 			order = false;
 	}
 	free(runs);
-	CHECK(c, order && k == 3, "list_runs: %zu of 3 runs, order %d", k,
+	REQUIRE(c, order && k == 3, "list_runs: %zu of 3 runs, order %d", k,
 	    order);
 	OK(c, store_now(&c->st, now, sizeof(now), c->err, sizeof(c->err)));
-	CHECK(c, clock_parse_iso(now, &db) == 0, "now() \"%s\" is not ISO",
+	REQUIRE(c, clock_parse_iso(now, &db) == 0, "now() \"%s\" is not ISO",
 	    now);
 	local = (double)time(NULL);
-	CHECK(c, db > local - 300 && db < local + 300, "database clock %s is "
+	REQUIRE(c, db > local - 300 && db < local + 300, "database clock %s is "
 	    "far from the local clock", now);
 }
 
@@ -1557,7 +1563,7 @@ case_two_processes(struct ctx *c)
 
 	for (i = 0; i < NRUNS_RACE; i++)
 		enqueue(c, run_id);
-	CHECK(c, c->failed == 0, "enqueue failed");
+	REQUIRE(c, c->failed == 0, "enqueue failed");
 	store_close(&c->st);
 	for (i = 0; i < 2; i++)
 		if (race_spawn(c, i, fds[i], &pid[i]) == -1) {
@@ -1578,10 +1584,10 @@ case_two_processes(struct ctx *c)
 		fprintf(stderr, "reopen: %s\n", c->err);
 		exit(1);
 	}
-	CHECK(c, n == NRUNS_RACE, "%d runs claimed, want %d", n, NRUNS_RACE);
+	REQUIRE(c, n == NRUNS_RACE, "%d runs claimed, want %d", n, NRUNS_RACE);
 	qsort(lines, (size_t)n, sizeof(lines[0]), cmp_str);
 	for (i = 1; i < n; i++)
-		CHECK(c, strcmp(lines[i - 1], lines[i]) != 0,
+		REQUIRE(c, strcmp(lines[i - 1], lines[i]) != 0,
 		    "run %s claimed twice", lines[i]);
 	OK(c, store_list_runs(&c->st, &runs, &nr, c->err, sizeof(c->err)));
 	for (j = 0; j < nr; j++) {
@@ -1594,7 +1600,7 @@ case_two_processes(struct ctx *c)
 			bad++;
 	}
 	free(runs);
-	CHECK(c, done == NRUNS_RACE && bad == 0, "%d runs done once, %d not",
+	REQUIRE(c, done == NRUNS_RACE && bad == 0, "%d runs done once, %d not",
 	    done, bad);
 }
 
@@ -1613,16 +1619,16 @@ case_sqlite_open(struct ctx *c)
 	strlcpy(cfg.state_dir, c->dir, sizeof(cfg.state_dir));
 	strlcpy(cfg.supabase_url, "https://example.invalid",
 	    sizeof(cfg.supabase_url));
-	CHECK(c, store_open(&st, &cfg, c->err, sizeof(c->err)) == -1 &&
+	REQUIRE(c, store_open(&st, &cfg, c->err, sizeof(c->err)) == -1 &&
 	    strstr(c->err, "SUPABASE_URL") != NULL, "supabase url: %s",
 	    c->err);
 	snprintf(path, sizeof(path), "%s/rayvault.db", c->dir);
-	CHECK(c, stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600,
+	REQUIRE(c, stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600,
 	    "%s: mode %o", path, (unsigned)(sb.st_mode & 0777));
-	CHECK(c, strcmp(c->st.backend, "sqlite") == 0, "backend \"%s\"",
+	REQUIRE(c, strcmp(c->st.backend, "sqlite") == 0, "backend \"%s\"",
 	    c->st.backend);
 	memset(&st, 0, sizeof(st));
-	CHECK(c, store_now(&st, path, sizeof(path), c->err,
+	REQUIRE(c, store_now(&st, path, sizeof(path), c->err,
 	    sizeof(c->err)) == -1, "a closed store answered");
 }
 
@@ -1644,22 +1650,22 @@ readonly_steps(struct ctx *c, struct store *st, const char *db)
 	struct store_run r;
 	int e;
 
-	CHECK(c, store_health(st, why, sizeof(why)) == -1 &&
+	REQUIRE(c, store_health(st, why, sizeof(why)) == -1 &&
 	    strstr(why, "read-only") != NULL, "health of a handle opened "
 	    "read-only: \"%s\"", why);
 	new_vid(c, vid, sizeof(vid));
 	errno = 0;
-	CHECK(c, store_enqueue(st, vid, c->task, "{}", run_id, c->err,
+	REQUIRE(c, store_enqueue(st, vid, c->task, "{}", run_id, c->err,
 	    sizeof(c->err)) == -1, "a read-only file took a run");
 	e = errno;
-	CHECK(c, e == EAGAIN, "errno %d (want EAGAIN: a store fault, try "
+	REQUIRE(c, e == EAGAIN, "errno %d (want EAGAIN: a store fault, try "
 	    "again): %s", e, c->err);
-	CHECK(c, store_health(st, why, sizeof(why)) == -1, "health after "
+	REQUIRE(c, store_health(st, why, sizeof(why)) == -1, "health after "
 	    "the failed call says usable");
-	CHECK(c, set_immutable(db, false) == 0, "chattr -i failed");
+	REQUIRE(c, set_immutable(db, false) == 0, "chattr -i failed");
 	OK(c, store_enqueue(st, vid, c->task, "{}", run_id, c->err,
 	    sizeof(c->err)));
-	CHECK(c, store_health(st, why, sizeof(why)) == 0, "health after "
+	REQUIRE(c, store_health(st, why, sizeof(why)) == 0, "health after "
 	    "recovery: %s", why);
 	OK(c, store_get_run(st, run_id, &r, NULL, c->err, sizeof(c->err)));
 }
@@ -1678,12 +1684,12 @@ case_sqlite_readonly(struct ctx *c)
 	struct store st;
 
 	if (strcmp(c->backend, "sqlite") != 0) {
-		CHECK(c, store_health(&c->st, why, sizeof(why)) == 0,
+		REQUIRE(c, store_health(&c->st, why, sizeof(why)) == 0,
 		    "health of a working store: %s", why);
 		return;
 	}
 	snprintf(dir, sizeof(dir), "%s/ro", c->dir);
-	CHECK(c, mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
+	REQUIRE(c, mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
 	snprintf(db, sizeof(db), "%s/rayvault.db", dir);
 	OK(c, store_sqlite_open(&st, db, 1, c->err, sizeof(c->err)));
 	store_close(&st);
@@ -1764,7 +1770,6 @@ main(void)
 {
 	struct ctx c;
 	size_t i, j;
-	int passed = 0, failed = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.backend = getenv("RV_STORE_BACKEND");
@@ -1791,13 +1796,12 @@ main(void)
 			    c.tag, i);
 		cases[i].fn(&c);
 		if (c.failed == 0)
-			passed++;
+			test_passed++;
 		else
-			failed++;
+			test_failed++;
 	}
 	store_close(&c.st);
 	if (getenv("RV_KEEP_TMP") == NULL)
 		remove_dir(c.dir);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return test_exit();
 }

@@ -10,5 +10,7 @@
 # log line or alert claiming a gate or decision the store does not hold,
 # every run done or aborted, no process left, no .tmp or scratch file,
 # playable finals, a consistent index.
-CHAOS_MAX_RUNS=2 CHAOS_MAX_EVENTS=3 CHAOS_TRIAL_MAX=180 CHAOS_ROUND_ROBIN=1 \
-    exec sh tests/chaos/run.sh 3 42
+. tests/integration/lib.sh
+(cd "$ROOT" && CHAOS_MAX_RUNS=2 CHAOS_MAX_EVENTS=3 CHAOS_TRIAL_MAX=180 \
+    CHAOS_ROUND_ROBIN=1 sh tests/chaos/run.sh 3 42) || fail "crash matrix"
+finish

@@ -15,55 +15,29 @@
 # Usage: BUILD=build tests/integration/evidence_http.sh
 # Prints "FAIL <case>: <detail>" per failure and exits non-zero on any.
 
-set -eu
-
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in
-/*) ;;
-*) BUILD=$ROOT/$BUILD ;;
-esac
-TOOL=$BUILD/tests/tools/rv_evidence
+. tests/integration/lib.sh
+set -e
+TOOL=$TOOLS/rv_evidence
 PAGES=$ROOT/tests/unit/data/pages
 MAX_GAP_MS=150
+TMP=$T
 
-[ -x "$TOOL" ] || { echo "FAIL setup: $TOOL not built"; exit 1; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/evidence_http.XXXXXX")
-SERVER_PID=
-cleanup() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null || :
-		wait "$SERVER_PID" 2>/dev/null || :
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+[ -x "$TOOL" ] || { fail "setup: rv_evidence not built"; finish; }
 
 python3 "$ROOT/tests/lib/httpd_fixture.py" "$PAGES" >"$TMP/port" &
 SERVER_PID=$!
-i=0
-while [ ! -s "$TMP/port" ]; do
-	i=$((i + 1))
-	if [ $i -gt 50 ]; then
-		echo "FAIL setup: fixture server did not start"
-		exit 1
-	fi
-	sleep 0.1
-done
+at_exit 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null'
+wait_for 10 test -s "$TMP/port" ||
+    { fail "setup: fixture server did not start"; finish; }
 PORT=$(head -n 1 "$TMP/port")
 BASE=http://127.0.0.1:$PORT
 
-failures=0
 passes=0
-fail() {
-	echo "FAIL $1: $2"
-	failures=$((failures + 1))
-}
 
+# Milliseconds of a monotonic-enough clock, without starting an interpreter
+# (under load its start alone would eat the limits below).
 now_ms() {
-	python3 -c 'import time; print(int(time.monotonic() * 1000))'
+	echo $(( $(date +%s%N) / 1000000 ))
 }
 
 # spec NAME URL TIER [URL TIER...]: write $TMP/NAME.json
@@ -100,15 +74,15 @@ run() {
 	set -e
 	ms=$(($(now_ms) - t0))
 	if [ "$rc" -ne "$want" ]; then
-		fail "$name" "exit $rc, want $want: $(head -c 300 "$TMP/$name.err")"
+		fail "$name: exit $rc, want $want: $(head -c 300 "$TMP/$name.err")"
 		return 0
 	fi
 	if ! cat "$TMP/$name.out" "$TMP/$name.err" | grep -q -- "$pattern"; then
-		fail "$name" "no \"$pattern\" in output: $(head -c 300 "$TMP/$name.err")"
+		fail "$name: no \"$pattern\" in output: $(head -c 300 "$TMP/$name.err")"
 		return 0
 	fi
 	if [ "$ms" -gt "$max" ]; then
-		fail "$name" "took $ms ms, limit $max ms"
+		fail "$name: took $ms ms, limit $max ms"
 		return 0
 	fi
 	passes=$((passes + 1))
@@ -119,9 +93,9 @@ check_gap() {
 	gap=$(sed -n 's/^progress: [0-9]* ticks, max gap \([0-9]*\) ms$/\1/p' \
 	    "$TMP/$1.err")
 	if [ -z "$gap" ]; then
-		fail "$1 progress" "no progress report"
+		fail "$1 progress: no progress report"
 	elif [ "$gap" -gt "$MAX_GAP_MS" ]; then
-		fail "$1 progress" "tick gap $gap ms > $MAX_GAP_MS ms"
+		fail "$1 progress: tick gap $gap ms > $MAX_GAP_MS ms"
 	else
 		passes=$((passes + 1))
 	fi
@@ -163,7 +137,7 @@ run good 0 '"sources_failed":[[:space:]]*0' 5000
 if ! grep -q '"voltage":[[:space:]]*"220 V"' "$TMP/good.evidence.json" ||
     ! grep -q '"sha256":[[:space:]]*"[0-9a-f]\{64\}"' \
     "$TMP/good.evidence.json"; then
-	fail good "evidence file lacks the page's claims or sha256"
+	fail "good: evidence file lacks the page's claims or sha256"
 fi
 
 spec partial "$BASE/page/store_multi.html" 5 "$BASE/500" 4
@@ -173,13 +147,13 @@ spec conflict "$BASE/page/volt_110.html" 5 "$BASE/page/volt_220.html" 5
 run conflict 3 '"claim":[[:space:]]*"voltage"' 5000
 if grep -q '"claim":[[:space:]]*"\(price\|ean\|model_id\)"' \
     "$TMP/conflict.out"; then
-	fail conflict "agreeing claims reported as conflicts"
+	fail "conflict: agreeing claims reported as conflicts"
 fi
 grep -q "^voltage:" "$TMP/conflict.err" ||
-    fail conflict "no voltage section in the diff"
+    fail "conflict: no voltage section in the diff"
 
 spec lowtier "$BASE/page/volt_110.html" 2 "$BASE/page/volt_220.html" 5
 run lowtier 0 "voltage: sources below tier 4 disagree" 5000
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+echo "$passes passed, $FAILS failed"
+finish

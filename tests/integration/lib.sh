@@ -7,6 +7,14 @@ BIN=$(cd "$BUILD/bin" && pwd)
 TOOLS=$(cd "$BUILD/tests/tools" 2>/dev/null && pwd || echo "")
 ROOT=$(pwd)
 export RV_TESTING=1
+# python3 runs in every poll: call the interpreter itself, not a version
+# manager's shim (pyenv: several shell starts per call; tests/run does
+# this too).
+case "$(command -v python3)" in
+*/shims/*)
+	_py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) &&
+	    [ -x "$_py" ] && PATH=$(dirname "$_py"):$PATH && export PATH ;;
+esac
 T=$(mktemp -d /tmp/rvit.XXXXXX)
 [ "${KEEP:-0}" = 1 ] && echo "test dir: $T"
 export RAYVAULT_STATE_DIR="$T/state"
@@ -22,6 +30,7 @@ export RAYVAULT_LOST_LOCK_WAIT_SEC=${RAYVAULT_LOST_LOCK_WAIT_SEC:-3}
 cd "$T"
 FAILS=0
 SUP_PID=""
+AT_EXIT=""
 
 fail() {
 	echo "FAIL $*"
@@ -32,7 +41,16 @@ ok() {
 	echo "ok   $*"
 }
 
+# at_exit COMMAND: run COMMAND (a shell string) when the test exits, before
+# its temp dir goes (stop a fixture, remove a database cluster).
+at_exit() {
+	AT_EXIT="$1
+$AT_EXIT"
+}
+
 cleanup() {
+	set +e
+	eval "$AT_EXIT"
 	if [ -n "$SUP_PID" ] && kill -0 "$SUP_PID" 2>/dev/null; then
 		kill -9 "$SUP_PID" 2>/dev/null || true
 	fi
@@ -49,6 +67,9 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+# tests/run stops a test with SIGTERM: exit, so the cleanup runs
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # json FILE-OR-- PYTHON-EXPR: evaluate an expression on JSON read from stdin
 # (bound to j).
@@ -80,7 +101,8 @@ sup_up() {
 	    grep -qx "$SUP_PID"
 }
 
-# wait_for SECONDS COMMAND...: poll every 0.1 s
+# wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds;
+# false when it did not within SECONDS.
 wait_for() {
 	_end=$(( $(date +%s) + $1 ))
 	shift

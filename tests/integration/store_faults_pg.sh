@@ -16,8 +16,10 @@
 # and a clean run completes.
 #
 # One cluster, one database and one fixture per session (fixture faults
-# are global to a fixture), six sessions side by side
-# (tests/lib/storefault_session.sh):
+# are global to a fixture), sessions side by side
+# (tests/lib/storefault_session.sh); this script runs P1-P4,
+# store_faults_pg_hooks.sh runs H1 and H2 (SF_SESSIONS) on a cluster of
+# its own, so tests/run can start the two at once:
 #
 #   session  claim    C:gate   C:intent  C:finish  K:intent  K:finish
 #   P1 (K C) 5xx      timeout  refused   slow      5xx       timeout
@@ -37,26 +39,17 @@ set -u
 case "${BUILD:-build}" in
 *asan*) echo "SKIP: store-fault matrix under the sanitizer build"; exit 0 ;;
 esac
-ROOT=$(pwd)
-BUILD=${BUILD:-build}
-export BUILD RV_TESTING=1
+. tests/integration/lib.sh
 LIB=$ROOT/tests/lib
-O=$(mktemp -d /tmp/rv-sfpg.XXXXXX) || exit 1
+O=$T
 chmod 0711 "$O"
 FX=""
+# The sessions to run (tests/integration/store_faults_pg_hooks.sh: H1 H2).
+SESSIONS=${SF_SESSIONS:-P1 P2 P3 P4}
+at_exit 'for p in $FX; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+"$LIB/pg_cluster" remove "$O/pg" >/dev/null 2>&1'
 
-cleanup() {
-	for p in $FX; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	"$LIB/pg_cluster" remove "$O/pg" >/dev/null 2>&1
-	rm -rf "$O"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-out=$("$LIB/pg_cluster" start "$O/pg") || { echo "FAIL setup: no PostgreSQL"; exit 1; }
+out=$("$LIB/pg_cluster" start "$O/pg") || { fail "setup: no PostgreSQL"; finish; }
 eval "$out"
 
 H1="store:claim:1:2,store:heartbeat:4:3,store:gate:1:2,store:state:1:2"
@@ -74,12 +67,7 @@ fixture() {
 	RV_FIXTURE_SERVICE_KEY=$key python3 "$LIB/postgrest_fixture.py" \
 	    --db "$db" >"$O/fx-$1.out" 2>"$O/fx-$1.err" &
 	FX="$FX $!"
-	i=0
-	while [ ! -s "$O/fx-$1.out" ] && [ $i -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	[ -s "$O/fx-$1.out" ] || return 1
+	wait_for 10 test -s "$O/fx-$1.out" || return 1
 	echo "SUPABASE_URL=http://127.0.0.1:$(head -n 1 "$O/fx-$1.out")" >"$O/env-$1"
 	echo "SUPABASE_SERVICE_KEY=$key" >>"$O/env-$1"
 	echo "PGDATABASE=$db" >>"$O/env-$1"
@@ -88,12 +76,14 @@ fixture() {
 session() {
 	name=$1
 	shift
+	case " $SESSIONS " in *" $name "*) ;; *) return ;; esac
 	if ! fixture "$name"; then
 		echo "FAIL setup: fixture for $name" >"$O/$name.out"
 		echo 1 >"$O/$name.rc"
 		return
 	fi
 	(
+		cd "$ROOT" || exit 1
 		set -a
 		. "$O/env-$name"
 		set +a
@@ -116,19 +106,18 @@ session P4 SF_ORDER="K C" SF_CLAIM=slow SF_C_GATE=5xx \
     SF_C_INTENT=timeout SF_C_FINISH=refused SF_K_INTENT=slow SF_K_FINISH=5xx
 session H1 SF_ORDER="C K A" SF_HOOKS="$H1"
 session H2 SF_ORDER="C K A" SF_HOOKS="$H2"
-# the fixtures are jobs too: wait for the sessions' exit files
-for s in P1 P2 P3 P4 H1 H2; do
-	while [ ! -f "$O/$s.rc" ]; do
-		sleep 1
-	done
+# the fixtures are jobs too: wait for the sessions' exit files (each
+# session ends within its own budget, SF_MAX)
+for s in $SESSIONS; do
+	wait_for "$(( ${SF_MAX:-420} + 60 ))" test -f "$O/$s.rc" ||
+	    echo 1 >"$O/$s.rc"
 done
 
-rc=0
-for s in P1 P2 P3 P4 H1 H2; do
+for s in $SESSIONS; do
 	sed "s/^/[$s] /" "$O/$s.out"
 	r=$(cat "$O/$s.rc")
-	[ "$r" = 0 ] || rc=1
+	[ "$r" = 0 ] || fail "session $s"
 	echo "[$s] exit $r"
 done
-echo "store_faults_pg: $(( $(date +%s) - t0 )) s, $(cat "$O"/*.out | grep -c '^ok') ok, $(cat "$O"/*.out | grep -c '^FAIL') failed"
-exit $rc
+echo "store_faults_pg ($SESSIONS): $(( $(date +%s) - t0 )) s, $(cat "$O"/*.out | grep -c '^ok') ok, $(cat "$O"/*.out | grep -c '^FAIL') failed"
+finish

@@ -4,8 +4,18 @@
 # bad settings file changes nothing.
 . tests/integration/lib.sh
 export RV_FAULT="crash-start:notify"
+t0=$(date +%s)
 start_sup
-sleep 8
+# Restarted after 1, 2, 4 s: generation 3 no sooner than 3 s after the
+# start (a loaded machine only makes it later), at most 5 by 8 s.
+gen_ge() { [ "$(child_field notify generation 2>/dev/null)" -ge "$1" ] 2>/dev/null; }
+wait_for 30 gen_ge 3 || fail "notify generation $(child_field notify generation) after 30 s"
+el=$(( $(date +%s) - t0 ))
+[ "$el" -ge 2 ] && ok "generation 3 after $el s (backoff)" ||
+    fail "generation 3 after $el s: restarted without backoff"
+while [ $(( $(date +%s) - t0 )) -lt 8 ]; do
+	sleep 0.2
+done
 gen=$(child_field notify generation)
 [ "$gen" -ge 3 ] && [ "$gen" -le 5 ] && ok "crashing child restarted $gen times in 8 s (backoff)" ||
     fail "notify generation $gen after 8 s"

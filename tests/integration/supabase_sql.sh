@@ -9,27 +9,11 @@
 # TAP output (plan met, no "not ok", no SQL error), then the 8-client
 # claim race (tests/sql/claim_race.sh).  Prints "FAIL <case>: <detail>"
 # lines and "N passed, M failed"; exit 1 on any failure.
-set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. tests/integration/lib.sh
 LIB=$ROOT/tests/lib
-T=$(mktemp -d /tmp/rv-sqltest.XXXXXX) || exit 1
 chmod 0711 "$T"
 pass=0
-failed=0
-
-cleanup() {
-	"$LIB/pg_cluster" remove "$T/pg" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-	what=$1
-	shift
-	echo "FAIL $what: $*"
-	failed=$((failed + 1))
-}
+at_exit '"$LIB/pg_cluster" remove "$T/pg" 2>/dev/null'
 
 # The roles exist before the migration, as on Supabase (with_postgrest
 # covers a bare PostgreSQL, where the migration creates them).
@@ -46,7 +30,7 @@ SQL
 if "$LIB/pg_cluster" migrate "$T/pg" "$DB"; then
 	pass=$((pass + 1))
 else
-	fail migration_rerun "applying the migration twice failed"
+	fail "migration_rerun: applying the migration twice failed"
 fi
 
 for f in "$ROOT"/tests/sql/*.sql; do
@@ -59,7 +43,7 @@ for f in "$ROOT"/tests/sql/*.sql; do
 	nbad=$(grep -c '^not ok ' "$T/$name.tap")
 	if [ $rc -ne 0 ] || [ -z "$plan" ] || [ "$nbad" -ne 0 ] ||
 	    [ "$nok" -ne "$plan" ]; then
-		fail "$name" "psql status $rc, plan ${plan:-none}, $nok ok," \
+		fail "$name: psql status $rc, plan ${plan:-none}, $nok ok," \
 		    "$nbad not ok"
 		grep -E '^not ok |^# |ERROR:' "$T/$name.tap" |
 		    head -n 30 | sed 's/^/      /'
@@ -75,8 +59,8 @@ if sh "$ROOT/tests/sql/claim_race.sh" rv_race >"$T/race.log" 2>&1; then
 	pass=$((pass + 1))
 	grep '^claim race' "$T/race.log" | sed 's/^/ok   /'
 else
-	fail claim_race "see below"
+	fail "claim_race: see below"
 	sed 's/^/      /' "$T/race.log"
 fi
-echo "$pass passed, $failed failed"
-[ $failed -eq 0 ]
+echo "$pass passed, $FAILS failed"
+finish

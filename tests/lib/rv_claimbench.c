@@ -56,13 +56,13 @@ claimer(int id)
 	snprintf(wid, sizeof(wid), "bench-%d", id);
 	for (;;) {
 		id_uuid_new(tok);
-		rc = st.ops->claim(st.impl, wid, tok, 5, "bench", "", &c, err,
+		rc = store_claim(&st, wid, tok, 5, "bench", "", &c, err,
 		    sizeof(err));
 		if (rc <= 0)
 			break;
 		n++;
 		if (!no_finish)
-			(void)st.ops->finish(st.impl, c.run_id, wid, tok, "done", "",
+			(void)store_finish(&st, c.run_id, wid, tok, "done", "",
 		    &ok, err, sizeof(err));
 	}
 	store_close(&st);
@@ -79,16 +79,16 @@ heartbeats(struct store *st, int count)
 	int i;
 
 	snprintf(vid, sizeof(vid), "BENCH-HB-%d", getpid());
-	if (st->ops->enqueue(st->impl, vid, "benchhb", "{}", rid, err,
+	if (store_enqueue(st, vid, "benchhb", "{}", rid, err,
 	    sizeof(err)) == -1)
 		return;
 	id_uuid_new(tok);
-	if (st->ops->claim(st->impl, "bench-hb", tok, 5, "benchhb", "", &c,
+	if (store_claim(st, "bench-hb", tok, 5, "benchhb", "", &c,
 	    err, sizeof(err)) != 1)
 		return;
 	for (i = 0; i < count; i++) {
 		t0 = clock_mono_ms();
-		(void)st->ops->heartbeat(st->impl, c.run_id, "bench-hb", tok, 5,
+		(void)store_heartbeat(st, c.run_id, "bench-hb", tok, 5,
 		    0, "active", &hb, err, sizeof(err));
 		t0 = clock_mono_ms() - t0;
 		sum += t0;
@@ -127,7 +127,7 @@ main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < r; i++) {
 		snprintf(vid, sizeof(vid), "BENCH-%d-%d", getpid(), i);
-		if (st.ops->enqueue(st.impl, vid, "bench", "{}", rid, err,
+		if (store_enqueue(&st, vid, "bench", "{}", rid, err,
 		    sizeof(err)) == -1) {
 			fprintf(stderr, "enqueue: %s\n", err);
 			return 1;
@@ -155,7 +155,7 @@ main(int argc, char **argv)
 	printf("%d claimers, %d runs: %d claims in %lld ms = %.0f claims/s%s\n",
 	    n, r, total, (long long)el, el > 0 ? total * 1000.0 / (double)el :
 	    0, no_finish ? "" : " (each claim followed by a finish)");
-	if (st.ops->list_runs(st.impl, &runs, &nr, err, sizeof(err)) == 0) {
+	if (store_list_runs(&st, &runs, &nr, err, sizeof(err)) == 0) {
 		int twice = 0;
 
 		for (k = 0; k < nr; k++)

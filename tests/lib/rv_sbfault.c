@@ -35,8 +35,8 @@
 #include "common/core/clock.h"
 #include "common/core/ids.h"
 #include "common/core/spool.h"
+#include "common/store/spool_apply.h"
 #include "common/store/store.h"
-#include "common/store/wrap.h"
 
 #define NOUTAGE		5
 #define NRACE		40
@@ -330,14 +330,14 @@ case_outage(struct store *st, const char *run_id)
 		    "outage_spool", "%s", err);
 		cJSON_Delete(j);
 	}
-	r = spool_replay(spool_dir, st, &rep, err, sizeof(err));
+	r = spool_apply_replay(spool_dir, st, &rep, err, sizeof(err));
 	check(r == 0 && rep.failed == 1 && rep.deferred == NOUTAGE - 1 &&
 	    rep.quarantined == 0 && spool_count(spool_dir) == NOUTAGE,
 	    "outage_replay_waits", "failed %d deferred %d quarantined %d "
 	    "spooled %zu", rep.failed, rep.deferred, rep.quarantined,
 	    spool_count(spool_dir));
 	check(wait_back(st), "outage_over", "the store did not come back");
-	r = spool_replay(spool_dir, st, &rep, err, sizeof(err));
+	r = spool_apply_replay(spool_dir, st, &rep, err, sizeof(err));
 	check(r == 0 && rep.sent == NOUTAGE && spool_count(spool_dir) == 0,
 	    "outage_replayed", "sent %d, %zu left: %s", rep.sent,
 	    spool_count(spool_dir), err);
@@ -366,7 +366,7 @@ case_duplicate_replay(struct store *st, const char *run_id)
 	check(spool_write(spool_dir, j, err, sizeof(err)) == 0, "dup_spool",
 	    "%s", err);
 	cJSON_Delete(j);
-	r = spool_replay(spool_dir, st, &rep, err, sizeof(err));
+	r = spool_apply_replay(spool_dir, st, &rep, err, sizeof(err));
 	check(r == 0 && rep.duplicate == 1 && rep.sent == 0 &&
 	    spool_count(spool_dir) == 0,
 	    "dup_replay", "duplicate %d sent %d", rep.duplicate, rep.sent);
@@ -385,7 +385,7 @@ replayer(int go)
 	if (open_store(&st, key, err, sizeof(err)) == -1 ||
 	    read(go, &c, 1) == -1)
 		_exit(2);
-	if (spool_replay(spool_dir, &st, &rep, err, sizeof(err)) == -1)
+	if (spool_apply_replay(spool_dir, &st, &rep, err, sizeof(err)) == -1)
 		_exit(1);
 	store_close(&st);
 	_exit(rep.failed == 0 ? 0 : 1);

@@ -86,14 +86,14 @@ ledger(struct store *st, char **a, char *err, size_t errlen)
 	strlcpy(l.sha8, a[2], sizeof(l.sha8));
 	l.lease_epoch = atoll(a[3]);
 	l.credits = atoi(a[5]);
-	if (st->ops->ledger_intent(st->impl, &l, a[4], &fresh, &ex, &res, err,
+	if (store_ledger_intent(st, &l, a[4], &fresh, &ex, &res, err,
 	    errlen) == -1)
 		return -1;
 	if (res == STORE_WRITE_FENCED)
 		return -1;
 	if (strcmp(a[6], "intent") == 0)
 		return 0;
-	if (st->ops->ledger_result(st->impl, l.key, l.lease_epoch, a[6],
+	if (store_ledger_result(st, l.key, l.lease_epoch, a[6],
 	    l.credits, "video/staging/x.mp4", &res, err, errlen) == -1)
 		return -1;
 	return res == STORE_WRITE_FENCED ? -1 : 0;
@@ -168,19 +168,19 @@ bulk_run(struct store *st, const char *state, int r, int nseg,
 	int i, rc = -1;
 
 	snprintf(path, sizeof(path), "RAY-B%03d", r);
-	if (st->ops->enqueue(st->impl, path, "", spec, run, err,
+	if (store_enqueue(st, path, "", spec, run, err,
 	    errlen) == -1 || fs_path(path, sizeof(path), "%s/jobs/%s.json",
 	    state, run) == -1 || fs_write_atomic(path, spec,
 	    strlen(spec)) == -1)
 		goto out;
 	id_uuid_new(tok);
-	if (st->ops->claim(st->impl, "bulk-worker", tok, 15, "", "", &c, err,
+	if (store_claim(st, "bulk-worker", tok, 15, "", "", &c, err,
 	    errlen) == -1 || strcmp(c.run_id, run) != 0)
 		goto out;
 	for (i = 0; i < nseg; i++)
 		if (bulk_video(state, run, i, idx) == -1)
 			goto out;
-	rc = st->ops->finish(st->impl, run, "bulk-worker", tok, "done", "",
+	rc = store_finish(st, run, "bulk-worker", tok, "done", "",
 	    &ok, err, errlen);
 out:
 	free(spec);
@@ -224,7 +224,7 @@ dispatch(struct store *st, const char *cmd, int n, char **a, char *err,
 
 	if (strcmp(cmd, "claim") == 0 && n == 1) {
 		id_uuid_new(tok);
-		if (st->ops->claim(st->impl, a[0], tok, 15, "", "", &c, err,
+		if (store_claim(st, a[0], tok, 15, "", "", &c, err,
 		    errlen) == -1)
 			return -1;
 		if (c.run_id[0] == '\0') {
@@ -235,14 +235,14 @@ dispatch(struct store *st, const char *cmd, int n, char **a, char *err,
 		return 0;
 	}
 	if (strcmp(cmd, "heartbeat") == 0 && (n == 4 || n == 5))
-		return st->ops->heartbeat(st->impl, a[0], a[1], a[2], 15,
+		return store_heartbeat(st, a[0], a[1], a[2], 15,
 		    atol(a[3]), n == 5 ? a[4] : "active", &hb, err, errlen);
 	if (strcmp(cmd, "gate") == 0 && n == 4)
-		return st->ops->gate(st->impl, a[0], a[1], a[2], a[3],
+		return store_gate(st, a[0], a[1], a[2], a[3],
 		    WS_WAITING, NULL, nonce, &ok, err, errlen) == -1 || !ok ?
 		    -1 : 0;
 	if (strcmp(cmd, "finish") == 0 && n == 4)
-		return st->ops->finish(st->impl, a[0], a[1], a[2], a[3], "",
+		return store_finish(st, a[0], a[1], a[2], a[3], "",
 		    &ok, err, errlen) == -1 || !ok ? -1 : 0;
 	if (strcmp(cmd, "ledger") == 0 && n == 7)
 		return ledger(st, a, err, errlen);

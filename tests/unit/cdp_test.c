@@ -24,19 +24,7 @@
 #include "common/core/clock.h"
 #include "common/core/subproc.h"
 #include "workers/render/cdp.h"
-
-static int npass, nfail;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 struct ticks {
 	int		 calls;
@@ -426,6 +414,5 @@ main(void)
 	test_waits();
 	test_exit_without_eof();
 	test_killed();
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail != 0;
+	return test_exit();
 }

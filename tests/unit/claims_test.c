@@ -14,7 +14,6 @@
  */
 #include <sys/stat.h>
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,39 +25,18 @@
 #include "common/core/fsutil.h"
 #include "workers/evidence/claims.h"
 #include "workers/evidence/collect.h"
+#include "tests/unit/test.h"
 
-static int passed, failed;
 static char datadir[512];
-
-static void
-check(bool ok, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static void
 check_str(const char *name, const char *got, const char *want)
 {
 	if (want == NULL)
-		check(got == NULL, name, "got \"%s\", want nothing",
+		CHECK(name, got == NULL, "got \"%s\", want nothing",
 		    got != NULL ? got : "");
 	else
-		check(got != NULL && strcmp(got, want) == 0, name,
+		CHECK(name, got != NULL && strcmp(got, want) == 0,
 		    "got \"%s\", want \"%s\"", got != NULL ? got : "(none)",
 		    want);
 }
@@ -139,11 +117,11 @@ test_pairs(void)
 		    claims_kind_name(p->kind), p->a, p->b);
 		ra = claims_normalize(p->kind, p->a, p->a_cur, na, sizeof(na));
 		rb = claims_normalize(p->kind, p->b, p->b_cur, nb, sizeof(nb));
-		check(ra == 0 && rb == 0, name, "normalise returned %d, %d",
+		CHECK(name, ra == 0 && rb == 0, "normalise returned %d, %d",
 		    ra, rb);
 		if (ra != 0 || rb != 0)
 			continue;
-		check(claims_equal(p->kind, na, nb, 0) == p->equal, name,
+		CHECK(name, claims_equal(p->kind, na, nb, 0) == p->equal,
 		    "\"%s\" vs \"%s\": want %s", na, nb,
 		    p->equal ? "equal" : "conflict");
 	}
@@ -214,14 +192,14 @@ test_norms(void)
 		out[0] = '\0';
 		rc = claims_normalize(n->kind, n->raw, n->cur, out,
 		    sizeof(out));
-		check(rc == n->rc, name, "returned %d, want %d", rc, n->rc);
+		CHECK(name, rc == n->rc, "returned %d, want %d", rc, n->rc);
 		if (rc == n->rc && n->want != NULL)
 			check_str(name, out, n->want);
 	}
 	/* A buffer too small is an error, never a truncated value. */
-	check(claims_norm_model("ABCDEFGH", out, 4) == -1, "model small buf",
+	CHECK("model small buf", claims_norm_model("ABCDEFGH", out, 4) == -1,
 	    "want -1");
-	check(claims_norm_voltage("bivolt", out, 4) == -1, "voltage small buf",
+	CHECK("voltage small buf", claims_norm_voltage("bivolt", out, 4) == -1,
 	    "want -1");
 }
 
@@ -273,35 +251,35 @@ test_prices(void)
 		(void)snprintf(name, sizeof(name), "price \"%s\" hint %s",
 		    c->raw, c->hint != NULL ? c->hint : "-");
 		rc = claims_parse_price(c->raw, c->hint, &p);
-		check(rc == c->rc, name, "returned %d, want %d", rc, c->rc);
+		CHECK(name, rc == c->rc, "returned %d, want %d", rc, c->rc);
 		if (rc != 0 || c->rc != 0)
 			continue;
-		check(p.minor == c->minor, name, "minor %lld, want %lld",
+		CHECK(name, p.minor == c->minor, "minor %lld, want %lld",
 		    p.minor, c->minor);
 		check_str(name, p.currency, c->cur);
 	}
 	(void)claims_parse_price("259.80", "USD", &a);
 	(void)claims_parse_price("R$ 1.299,00", NULL, &b);
-	check(!claims_price_equal(&a, &b, 0), "usd/brl without rate",
+	CHECK("usd/brl without rate", !claims_price_equal(&a, &b, 0),
 	    "must conflict");
-	check(claims_price_equal(&a, &b, 5.0), "usd/brl rate 5",
+	CHECK("usd/brl rate 5", claims_price_equal(&a, &b, 5.0),
 	    "259.80 USD x 5 = 1299 BRL must agree");
-	check(claims_price_equal(&b, &a, 5.0), "brl/usd rate 5",
+	CHECK("brl/usd rate 5", claims_price_equal(&b, &a, 5.0),
 	    "order must not matter");
 	(void)claims_parse_price("261.00", "USD", &a);
-	check(claims_price_equal(&a, &b, 5.0), "usd/brl within 1%",
+	CHECK("usd/brl within 1%", claims_price_equal(&a, &b, 5.0),
 	    "1305 vs 1299 must agree");
 	(void)claims_parse_price("250.00", "USD", &a);
-	check(!claims_price_equal(&a, &b, 5.0), "usd/brl beyond 1%",
+	CHECK("usd/brl beyond 1%", !claims_price_equal(&a, &b, 5.0),
 	    "1250 vs 1299 must conflict");
 	(void)claims_parse_price("259.80", "EUR", &a);
-	check(!claims_price_equal(&a, &b, 5.0), "eur/brl with usd rate",
+	CHECK("eur/brl with usd rate", !claims_price_equal(&a, &b, 5.0),
 	    "must conflict");
 	(void)claims_parse_price("1299", NULL, &a);
-	check(claims_price_equal(&a, &b, 0), "unknown currency",
+	CHECK("unknown currency", claims_price_equal(&a, &b, 0),
 	    "amount alone must agree");
-	check(claims_equal(CLAIM_PRICE, "USD 259.80", "BRL 1299.00", 5.0),
-	    "claims_equal price rate", "must agree");
+	CHECK("claims_equal price rate", claims_equal(CLAIM_PRICE, "USD 259.80",
+	    "BRL 1299.00", 5.0), "must agree");
 }
 
 static void
@@ -333,12 +311,12 @@ extract_page(const char *file, cJSON *warnings)
 
 	(void)snprintf(path, sizeof(path), "%s/pages/%s", datadir, file);
 	if (fs_read_file(path, 1 << 20, &buf, &len) == -1) {
-		check(false, file, "cannot read %s", path);
+		CHECK(file, false, "cannot read %s", path);
 		return NULL;
 	}
 	c = claims_extract_html(buf, len, warnings);
 	free(buf);
-	check(c != NULL, file, "extraction returned NULL");
+	CHECK(file, c != NULL, "extraction returned NULL");
 	return c;
 }
 
@@ -414,10 +392,10 @@ test_pages(void)
 			(void)snprintf(name, sizeof(name), "%s warnings",
 			    p->file);
 			if (p->warning != NULL)
-				check(has_warning(w, p->warning), name,
+				CHECK(name, has_warning(w, p->warning),
 				    "no warning \"%s\"", p->warning);
 			else
-				check(cJSON_GetArraySize(w) == 0, name,
+				CHECK(name, cJSON_GetArraySize(w) == 0,
 				    "%d unexpected warnings",
 				    cJSON_GetArraySize(w));
 		}
@@ -449,7 +427,7 @@ test_odd_pages(void)
 	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
 		(void)snprintf(name, sizeof(name), "odd page %zu", i);
 		c = claims_extract_html(odd[i], strlen(odd[i]), NULL);
-		check(c != NULL, name, "returned NULL");
+		CHECK(name, c != NULL, "returned NULL");
 		if (i == 4)
 			check_str(name, claim(c, "price"), "12");
 		if (i == 6)
@@ -463,7 +441,7 @@ test_odd_pages(void)
 	w = cJSON_CreateArray();
 	c = claims_extract_html(big, o, w);
 	check_str("many blocks first wins", claim(c, "model_id"), "M0");
-	check(has_warning(w, "more than 32 JSON-LD blocks"), "many blocks",
+	CHECK("many blocks", has_warning(w, "more than 32 JSON-LD blocks"),
 	    "no warning about the block limit");
 	cJSON_Delete(c);
 	cJSON_Delete(w);
@@ -526,24 +504,24 @@ test_evidence_tiers(void)
 
 	rc = collect("t55", spec_of("pages/volt_110.html", 5,
 	    "pages/volt_220.html", 5), 0, &res, err, sizeof(err));
-	check(rc == 0, "tier 5 vs 5", "rc %d: %s", rc, err);
+	CHECK("tier 5 vs 5", rc == 0, "rc %d: %s", rc, err);
 	check_str("tier 5 vs 5 conflicts", conflict_claims(res, list,
 	    sizeof(list)), "voltage");
 	cJSON_Delete(res);
 
 	rc = collect("t25", spec_of("pages/volt_110.html", 2,
 	    "pages/volt_220.html", 5), 0, &res, err, sizeof(err));
-	check(rc == 0, "tier 2 vs 5", "rc %d: %s", rc, err);
+	CHECK("tier 2 vs 5", rc == 0, "rc %d: %s", rc, err);
 	check_str("tier 2 vs 5 conflicts", conflict_claims(res, list,
 	    sizeof(list)), "");
-	check(has_warning(cJSON_GetObjectItem(res, "warnings"),
-	    "voltage: sources below tier 4 disagree"), "tier 2 vs 5 warning",
+	CHECK("tier 2 vs 5 warning", has_warning(cJSON_GetObjectItem(res,
+	    "warnings"), "voltage: sources below tier 4 disagree"),
 	    "no low-tier warning");
 	cJSON_Delete(res);
 
 	rc = collect("t45", spec_of("pages/escaped.html", 4,
 	    "pages/store_multi.html", 5), 0, &res, err, sizeof(err));
-	check(rc == 0, "tier 4 vs 5", "rc %d: %s", rc, err);
+	CHECK("tier 4 vs 5", rc == 0, "rc %d: %s", rc, err);
 	check_str("tier 4 vs 5 conflicts", conflict_claims(res, list,
 	    sizeof(list)), "voltage,model_id");
 	cJSON_Delete(res);
@@ -559,17 +537,18 @@ test_evidence_checksum(void)
 	/* malformed.html: USD price, bad EAN; store_multi.html: BRL. */
 	rc = collect("cks", spec_of("pages/malformed.html", 5,
 	    "pages/store_multi.html", 5), 0, &res, err, sizeof(err));
-	check(rc == 0, "bad checksum", "rc %d: %s", rc, err);
-	check(has_warning(cJSON_GetObjectItem(res, "warnings"),
+	CHECK("bad checksum", rc == 0, "rc %d: %s", rc, err);
+	CHECK("bad checksum warning", has_warning(cJSON_GetObjectItem(res,
+	    "warnings"),
 	    "ean 7891234567890 from pages/malformed.html: bad checksum"),
-	    "bad checksum warning", "missing");
+	    "missing");
 	check_str("bad checksum not compared", conflict_claims(res, list,
 	    sizeof(list)), "price,model_id");
 	cJSON_Delete(res);
 
 	rc = collect("rate", spec_of("pages/malformed.html", 5,
 	    "pages/store_multi.html", 5), 5.0, &res, err, sizeof(err));
-	check(rc == 0, "usd rate", "rc %d: %s", rc, err);
+	CHECK("usd rate", rc == 0, "rc %d: %s", rc, err);
 	/* 1299 USD x 5 is far from 1299 BRL: still a conflict. */
 	check_str("usd rate conflicts", conflict_claims(res, list,
 	    sizeof(list)), "price,model_id");
@@ -586,19 +565,19 @@ test_evidence_errors(void)
 
 	rc = collect("esc", spec_of("../claims_test.c", 5, "/etc/passwd", 5),
 	    0, &res, err, sizeof(err));
-	check(rc == -1 && res == NULL, "all sources fail", "rc %d", rc);
-	check(strstr(err, "all 2 sources failed") != NULL &&
-	    strstr(err, "outside the spec directory") != NULL,
-	    "all sources fail err", "%s", err);
+	CHECK("all sources fail", rc == -1 && res == NULL, "rc %d", rc);
+	CHECK("all sources fail err", strstr(err, "all 2 sources failed") !=
+	    NULL && strstr(err, "outside the spec directory") != NULL, "%s",
+	    err);
 	(void)snprintf(path, sizeof(path), "%s/ev/esc.json", tmpdir);
-	check(!fs_exists(path), "all sources fail file", "was written");
+	CHECK("all sources fail file", !fs_exists(path), "was written");
 
 	rc = collect("one", spec_of("pages/missing.html", 5,
 	    "pages/graph.html", 5), 0, &res, err, sizeof(err));
-	check(rc == 0, "one source fails", "rc %d: %s", rc, err);
-	check(cJSON_GetObjectItem(res, "sources_failed")->valueint == 1 &&
-	    cJSON_GetObjectItem(res, "sources_ok")->valueint == 1,
-	    "one source fails counts", "wrong counts");
+	CHECK("one source fails", rc == 0, "rc %d: %s", rc, err);
+	CHECK("one source fails counts", cJSON_GetObjectItem(res,
+	    "sources_failed")->valueint == 1 && cJSON_GetObjectItem(res,
+	    "sources_ok")->valueint == 1, "wrong counts");
 	cJSON_Delete(res);
 	(void)snprintf(path, sizeof(path), "%s/ev/one.json", tmpdir);
 	file = NULL;
@@ -606,17 +585,19 @@ test_evidence_errors(void)
 		file = cJSON_Parse(text);
 		free(text);
 	}
-	check(file != NULL, "evidence file", "unreadable %s", path);
+	CHECK("evidence file", file != NULL, "unreadable %s", path);
 	if (file != NULL) {
 		const cJSON *s0 = cJSON_GetArrayItem(
 		    cJSON_GetObjectItem(file, "sources"), 0);
 		const cJSON *s1 = cJSON_GetArrayItem(
 		    cJSON_GetObjectItem(file, "sources"), 1);
-		check(cJSON_IsString(cJSON_GetObjectItem(s0, "error")),
-		    "evidence file error", "source 0 has no error");
-		check(cJSON_IsString(cJSON_GetObjectItem(s1, "sha256")) &&
+		CHECK("evidence file error",
+		    cJSON_IsString(cJSON_GetObjectItem(s0, "error")),
+		    "source 0 has no error");
+		CHECK("evidence file sha256",
+		    cJSON_IsString(cJSON_GetObjectItem(s1, "sha256")) &&
 		    strlen(cJSON_GetObjectItem(s1, "sha256")->valuestring) ==
-		    64, "evidence file sha256", "missing");
+		    64, "missing");
 		check_str("evidence file video_id", cJSON_GetObjectItem(file,
 		    "video_id")->valuestring, "T-1");
 		check_str("evidence normalized", cJSON_GetObjectItem(
@@ -628,8 +609,8 @@ test_evidence_errors(void)
 	rc = collect("bad", cJSON_Parse("{\"video_id\":\"T-1\",\"sources\":"
 	    "[{\"path\":\"pages/graph.html\",\"tier\":7}]}"), 0, &res, err,
 	    sizeof(err));
-	check(rc == -1 && strstr(err, "sources[0].tier") != NULL,
-	    "bad tier", "rc %d: %s", rc, err);
+	CHECK("bad tier", rc == -1 && strstr(err, "sources[0].tier") != NULL,
+	    "rc %d: %s", rc, err);
 }
 
 static int
@@ -653,21 +634,20 @@ test_evidence_stop_and_diff(void)
 	rc = evidence_collect(spec, datadir, out, 0, 0, &stop, &res, err,
 	    sizeof(err));
 	cJSON_Delete(spec);
-	check(rc == -2 && res == NULL && !fs_exists(out), "stop",
+	CHECK("stop", rc == -2 && res == NULL && !fs_exists(out),
 	    "rc %d, want -2 and no file", rc);
 
 	rc = collect("diff", spec_of("pages/volt_110.html", 5,
 	    "pages/volt_220.html", 4), 0, &res, err, sizeof(err));
 	d = evidence_diff_text(cJSON_GetObjectItem(res, "conflicts"), 4000);
-	check(d != NULL && strstr(d, "voltage:") != NULL &&
+	CHECK("diff text", d != NULL && strstr(d, "voltage:") != NULL &&
 	    strstr(d, "tier 5 pages/volt_110.html: 110V") != NULL &&
 	    strstr(d, "tier 4 pages/volt_220.html: 220V (page says "
-	    "\"220 volts\")") != NULL, "diff text", "%s", d ? d : "NULL");
+	    "\"220 volts\")") != NULL, "%s", d ? d : "NULL");
 	free(d);
 	d = evidence_diff_text(cJSON_GetObjectItem(res, "conflicts"), 50);
-	check(d != NULL && strlen(d) <= 50 && strstr(d, "...") != NULL,
-	    "diff text bounded", "%zu bytes: %s", d ? strlen(d) : 0,
-	    d ? d : "NULL");
+	CHECK("diff text bounded", d != NULL && strlen(d) <= 50 && strstr(d,
+	    "...") != NULL, "%zu bytes: %s", d ? strlen(d) : 0, d ? d : "NULL");
 	free(d);
 	cJSON_Delete(res);
 }
@@ -703,6 +683,5 @@ main(void)
 	test_evidence_errors();
 	test_evidence_stop_and_diff();
 	cleanup();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return test_exit();
 }

@@ -11,19 +11,7 @@
 #include <unistd.h>
 
 #include "common/core/config.h"
-
-static int pass, failed;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		pass++;							\
-	else {								\
-		failed++;						\
-		printf("FAIL %s: ", name);				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 static char envpath[] = "/tmp/rv-config-test.XXXXXX";
 
@@ -128,6 +116,5 @@ main(void)
 	if (access(".env.example", R_OK) == 0)
 		CHECK("shipped .env.example loads", config_load(&c, NULL,
 		    ".env.example", err, sizeof(err)) == 0, "%s", err);
-	printf("%d passed, %d failed\n", pass, failed);
-	return failed != 0;
+	return test_exit();
 }

@@ -40,22 +40,11 @@
 #include "common/core/ids.h"
 #include "common/store/store.h"
 #include "common/media/vindex.h"
+#include "tests/unit/test.h"
 
-static int npass, nfail;
 static char golden[PATH_MAX], rvctl[PATH_MAX], tdir[64];
 static char run_ids[3][ID_UUID_LEN + 1];
 static bool update;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
 
 #define WORKER	"golden-worker"
 
@@ -179,12 +168,12 @@ ledger_row(struct store *st, const char *run, const char *tok,
 	strlcpy(l.sha8, s->sha8 ? s->sha8 : "99999999", sizeof(l.sha8));
 	l.lease_epoch = epoch;
 	l.credits = s->credits > 0 ? s->credits : 0;
-	if (st->ops->ledger_intent(st->impl, &l, tok, &fresh, &ex, &res, err,
+	if (store_ledger_intent(st, &l, tok, &fresh, &ex, &res, err,
 	    errlen) == -1)
 		return -1;
 	if (s->credits < 0)
 		return 0;
-	return st->ops->ledger_result(st->impl, l.key, epoch, "done",
+	return store_ledger_result(st, l.key, epoch, "done",
 	    s->credits, "video/staging/x.mp4", &res, err, errlen);
 }
 
@@ -199,7 +188,7 @@ make_run(struct store *st, const char *state, const struct grun *g,
 	int i;
 
 	spec = spec_text(g);
-	if (st->ops->enqueue(st->impl, g->video_id, "", spec, run_id, err,
+	if (store_enqueue(st, g->video_id, "", spec, run_id, err,
 	    sizeof(err)) == -1)
 		goto fail;
 	(void)fs_path(path, sizeof(path), "%s/jobs/%s.json", state, run_id);
@@ -210,7 +199,7 @@ make_run(struct store *st, const char *state, const struct grun *g,
 	if (!g->finish)
 		return 0;
 	id_uuid_new(tok);
-	if (st->ops->claim(st->impl, WORKER, tok, 15, "", "", &c, err,
+	if (store_claim(st, WORKER, tok, 15, "", "", &c, err,
 	    sizeof(err)) == -1 || strcmp(c.run_id, run_id) != 0)
 		goto fail;
 	for (i = 0; g->segs[i].id != NULL; i++)
@@ -219,7 +208,7 @@ make_run(struct store *st, const char *state, const struct grun *g,
 		    ledger_row(st, run_id, tok, c.lease_epoch, &g->segs[i],
 		    err, sizeof(err)) == -1))
 			goto fail;
-	if (st->ops->finish(st->impl, run_id, WORKER, tok, "done", "", &ok,
+	if (store_finish(st, run_id, WORKER, tok, "done", "", &ok,
 	    err, sizeof(err)) == -1 || !ok)
 		goto fail;
 	return 0;
@@ -555,6 +544,5 @@ main(int argc, char **argv)
 	baptism_saved();
 	if (getenv("RV_KEEP") == NULL)
 		(void)nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

@@ -15,19 +15,7 @@
 #include <cJSON.h>
 
 #include "workers/render/dzine_flow.h"
-
-static int npass, nfail;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 #define PRE	"\"preflight\": [{\"step\": \"read_credits\", "		\
 		"\"selector\": \".c\"}], "
@@ -277,6 +265,5 @@ main(void)
 	test_files();
 	test_expand();
 	test_numbers();
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail != 0;
+	return test_exit();
 }

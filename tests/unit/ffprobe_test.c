@@ -22,19 +22,7 @@
 #include "common/core/clock.h"
 #include "common/media/ffprobe.h"
 #include "common/core/subproc.h"
-
-static int npass, nfail;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 #define GOOD_AV								\
 	"{\"streams\":[{\"index\":0,\"codec_name\":\"h264\","		\
@@ -360,6 +348,5 @@ main(void)
 	test_probe_slow(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)sh(cmd);
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

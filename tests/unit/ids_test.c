@@ -13,19 +13,7 @@
 #include "common/core/checkpoint.h"
 #include "common/core/fsutil.h"
 #include "common/core/ids.h"
-
-static int pass, failed;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		pass++;							\
-	else {								\
-		failed++;						\
-		printf("FAIL %s: ", name);				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 struct idcase {
 	const char	*s;
@@ -183,6 +171,5 @@ main(void)
 	test_sha8();
 	test_names();
 	test_checkpoint();
-	printf("%d passed, %d failed\n", pass, failed);
-	return failed != 0;
+	return test_exit();
 }

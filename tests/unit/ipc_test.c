@@ -13,19 +13,7 @@
 
 #include "ipc/msg.h"
 #include "ipc/proto.h"
-
-static int pass, failed;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		pass++;							\
-	else {								\
-		failed++;						\
-		printf("FAIL %s: ", name);				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 static void *router, *dealer;
 
@@ -140,6 +128,5 @@ main(void)
 	zmq_close(dealer);
 	zmq_close(router);
 	zmq_ctx_term(ctx);
-	printf("%d passed, %d failed\n", pass, failed);
-	return failed != 0;
+	return test_exit();
 }

@@ -33,20 +33,9 @@
 #include "common/media/ffprobe.h"
 #include "common/core/subproc.h"
 #include "common/media/vindex.h"
+#include "tests/unit/test.h"
 
-static int npass, nfail;
 static char dir[PATH_MAX];	/* every file of this run */
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
 
 struct gen {
 	const char	*name;
@@ -155,7 +144,7 @@ make_clip(const struct gen *g, char *path, size_t size)
 	    args, path);
 	if (system(cmd) != 0) {
 		printf("FAIL setup: ffmpeg could not make %s\n", g->name);
-		nfail++;
+		test_failed++;
 		return false;
 	}
 	return true;
@@ -254,7 +243,7 @@ slurp(const char *name, size_t *len)
 	(void)fs_path(path, sizeof(path), "%s/%s", dir, name);
 	if (fs_read_file(path, 16 << 20, &buf, len) == -1) {
 		printf("FAIL setup: cannot read %s\n", path);
-		nfail++;
+		test_failed++;
 		return NULL;
 	}
 	return (unsigned char *)buf;
@@ -384,7 +373,7 @@ patched(const char *what, const char *name,
 		return;
 	if (!fn(buf, len)) {
 		printf("FAIL %s: the box to patch is missing\n", what);
-		nfail++;
+		test_failed++;
 	} else
 		expect_refused(what, buf, len);
 	free(buf);
@@ -507,7 +496,7 @@ allowed(const char *what, const char *name,
 	if ((buf = slurp(name, &len)) == NULL ||
 	    mp4_file(path, &a, err, sizeof(err)) == -1) {
 		printf("FAIL %s: %s\n", what, buf == NULL ? "no file" : err);
-		nfail++;
+		test_failed++;
 		free(buf);
 		return;
 	}
@@ -770,6 +759,5 @@ main(void)
 	test_mutations("h264_aac_faststart.mp4");
 	test_refresh();
 	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

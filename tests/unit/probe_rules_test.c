@@ -29,19 +29,7 @@
 #include "common/core/subproc.h"
 #include "common/media/vindex.h"
 #include "workers/probe/probe_rules.h"
-
-static int npass, nfail;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 struct vcase {
 	const char	*name;
@@ -260,7 +248,7 @@ test_finalize(const char *state)
 
 	if (make_staged(state, "r1.mp4", "") == -1) {
 		printf("FAIL finalize: ffmpeg failed\n");
-		nfail++;
+		test_failed++;
 		return;
 	}
 	(void)fs_path(staged, sizeof(staged), "%s/video/staging/r1.mp4",
@@ -306,7 +294,7 @@ test_finalize_reject(const char *state)
 	if (make_staged(state, "mute.mp4", "-an") == -1 ||
 	    make_staged(state, "r2.mp4", "") == -1) {
 		printf("FAIL finalize_reject: ffmpeg failed\n");
-		nfail++;
+		test_failed++;
 		return;
 	}
 	(void)fs_path(staged, sizeof(staged), "%s/video/staging/mute.mp4",
@@ -353,6 +341,5 @@ main(void)
 	test_finalize(state);
 	test_finalize_reject(state);
 	rm_rf(state);
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

@@ -23,19 +23,7 @@
 #include "common/media/ffprobe.h"
 #include "common/core/subproc.h"
 #include "workers/render/ffmpeg_render.h"
-
-static int npass, nfail;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 #define AUDIO_DUR	2.5
 #define SHA8		"0badc0de"
@@ -348,6 +336,5 @@ main(void)
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	(void)sh(cmd);
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

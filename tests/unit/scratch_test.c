@@ -21,19 +21,7 @@
 
 #include "common/core/fsutil.h"
 #include "workers/skeleton/scratch.h"
-
-static int npass, nfail;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 static char state[256];
 
@@ -213,6 +201,5 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", dir);
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

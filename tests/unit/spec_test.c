@@ -22,6 +22,7 @@
 
 #include "common/core/fsutil.h"
 #include "common/core/spec.h"
+#include "tests/unit/test.h"
 
 /* Table JSON is written with ' for " to stay readable. */
 #define PROD	"'product':{'name':'Cordless drill'}"
@@ -183,19 +184,6 @@ static const struct tcase cases[] = {
 };
 
 static const char *dir;		/* the fixture directory (realpath) */
-static int passed, failed;
-
-static void
-report(const char *name, bool ok, const char *detail)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s: %s\n", name, detail);
-}
-
 /* Validate <json> and compare with the expectation. */
 static void
 check(const char *name, const char *json, size_t len, const char *sdir,
@@ -209,15 +197,14 @@ check(const char *name, const char *json, size_t len, const char *sdir,
 	cJSON_Delete(root);
 	if (field == NULL) {
 		snprintf(why, sizeof(why), "refused: %s", err);
-		report(name, root != NULL, why);
+		CHECK(name, root != NULL, "%s", why);
 		return;
 	}
 	n = strlen(field);
 	snprintf(why, sizeof(why), "want \"%s: ...%s...\", got %s", field,
 	    detail != NULL ? detail : "", root != NULL ? "success" : err);
-	report(name, root == NULL && strncmp(err, field, n) == 0 &&
-	    err[n] == ':' && (detail == NULL || strstr(err, detail) != NULL),
-	    why);
+	CHECK(name, root == NULL && strncmp(err, field, n) == 0 && err[n] == ':'
+	    && (detail == NULL || strstr(err, detail) != NULL), "%s", why);
 }
 
 static char *
@@ -268,7 +255,7 @@ check_tree(const char *name, cJSON *root, const char *field,
 
 	cJSON_Delete(root);
 	if (text == NULL) {
-		report(name, false, "cJSON_Print failed");
+		CHECK(name, false, "cJSON_Print failed");
 		return;
 	}
 	check(name, text, strlen(text), dir, field, detail);
@@ -467,32 +454,32 @@ run_files(const char *top)
 	free(j);
 	snprintf(path, sizeof(path), "%s/spec.json", dir);
 	r = spec_load_file(path, err, sizeof(err));
-	report("load file", r != NULL, err);
+	CHECK("load file", r != NULL, "%s", err);
 	cJSON_Delete(r);
 	snprintf(path, sizeof(path), "%s/none.json", dir);
 	r = spec_load_file(path, err, sizeof(err));
-	report("load missing file", r == NULL && strstr(err, "none.json") !=
-	    NULL, err);
+	CHECK("load missing file", r == NULL && strstr(err, "none.json") !=
+	    NULL, "%s", err);
 	r = spec_load_file(dir, err, sizeof(err));
-	report("load directory", r == NULL && strstr(err, "regular") != NULL,
-	    err);
+	CHECK("load directory", r == NULL && strstr(err, "regular") != NULL,
+	    "%s", err);
 	big = repeat(" ", SPEC_FILE_MAX + 1);
 	write_file("big.json", big, SPEC_FILE_MAX + 1);
 	free(big);
 	snprintf(path, sizeof(path), "%s/big.json", dir);
 	r = spec_load_file(path, err, sizeof(err));
-	report("load big file", r == NULL && strstr(err, "1 MiB") != NULL,
+	CHECK("load big file", r == NULL && strstr(err, "1 MiB") != NULL, "%s",
 	    err);
 	snprintf(want, sizeof(want), "%s/pages/a.html", dir);
-	report("resolve", spec_resolve_path(dir, "./pages/a.html", out,
-	    sizeof(out), err, sizeof(err)) == 0 && strcmp(out, want) == 0,
+	CHECK("resolve", spec_resolve_path(dir, "./pages/a.html", out,
+	    sizeof(out), err, sizeof(err)) == 0 && strcmp(out, want) == 0, "%s",
 	    err);
-	report("resolve symlink out", spec_resolve_path(dir, "link-out", out,
+	CHECK("resolve symlink out", spec_resolve_path(dir, "link-out", out,
 	    sizeof(out), err, sizeof(err)) == -1, "accepted");
-	report("resolve top", spec_resolve_path(top, "spec/../outside.txt",
-	    out, sizeof(out), err, sizeof(err)) == -1, "accepted");
-	report("resolve small out", spec_resolve_path(dir, "pages/a.html",
-	    out, 8, err, sizeof(err)) == -1, "accepted");
+	CHECK("resolve top", spec_resolve_path(top, "spec/../outside.txt", out,
+	    sizeof(out), err, sizeof(err)) == -1, "accepted");
+	CHECK("resolve small out", spec_resolve_path(dir, "pages/a.html", out,
+	    8, err, sizeof(err)) == -1, "accepted");
 }
 
 static void
@@ -541,6 +528,5 @@ main(void)
 	run_raw();
 	run_files(top);
 	cleanup(top);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return test_exit();
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * spool_test.c: the event spool (common/core/spool.c, SPEC section 5) against
- * a fake store whose add_event accepts, answers "already there" or
- * "fenced", refuses, or cannot be reached, and whose ledger_result does
- * the same for ledger_result records (spool_apply).
+ * spool_test.c: the event spool (common/core/spool.c, SPEC section 5) and
+ * common/store/spool_apply.c against a fake store backend behind the store
+ * door (it includes the store-internal backend.h), whose add_event
+ * accepts, answers "already there" or "fenced", refuses, or cannot be
+ * reached, and whose ledger_result does the same for ledger_result
+ * records (spool_apply).
  *
  * Cases: write and replay; a duplicate deleted as delivered; unparsable
  * and invalid files moved to bad/; three refusals move a file to
@@ -22,7 +24,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,10 @@
 #include "common/core/fsutil.h"
 #include "common/core/ids.h"
 #include "common/core/spool.h"
+#include "common/store/backend.h"
+#include "common/store/spool_apply.h"
 #include "common/store/store.h"
+#include "tests/unit/test.h"
 
 #define NRACE		300
 #define NREPLAYERS	4
@@ -56,29 +60,6 @@ struct fake {
 	long long	ledger_epoch;
 	long long	event_epoch;	/* of the last add_event */
 };
-
-static int passed, failed;
-
-static void
-check(bool ok, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static int
 fake_answer(enum fake_mode mode, enum store_write *res, char *err,
@@ -272,8 +253,8 @@ replay(const char *dir, struct store *st, struct spool_report *rep)
 {
 	char err[256];
 
-	if (spool_replay(dir, st, rep, err, sizeof(err)) == -1) {
-		printf("spool_replay: %s\n", err);
+	if (spool_apply_replay(dir, st, rep, err, sizeof(err)) == -1) {
+		printf("spool_apply_replay: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -312,15 +293,15 @@ case_write_replay(void)
 	fake_store(&st, &f, FAKE_OK);
 	for (i = 0; i < 3; i++)
 		spool_one(dir, id);
-	check(spool_count(dir) == 3, "write", "%zu spooled", spool_count(dir));
+	CHECK("write", spool_count(dir) == 3, "%zu spooled", spool_count(dir));
 	bad = cJSON_Parse("{\"event_type\":\"x\",\"severity\":\"INFO\"}");
-	check(spool_write(dir, bad, err, sizeof(err)) == -1 &&
-	    strstr(err, "event_id") != NULL, "write_no_id", "%s", err);
+	CHECK("write_no_id", spool_write(dir, bad, err, sizeof(err)) == -1 &&
+	    strstr(err, "event_id") != NULL, "%s", err);
 	cJSON_Delete(bad);
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.sent == 3 && rep.failed == 0 && f.calls == 3 &&
-		    spool_count(dir) == 0 && count_files(dir, "") == 0,
-		    "replay", "sent %d calls %d left %d", rep.sent, f.calls,
+		CHECK("replay", rep.sent == 3 && rep.failed == 0 && f.calls == 3
+		    && spool_count(dir) == 0 && count_files(dir, "") == 0,
+		    "sent %d calls %d left %d", rep.sent, f.calls,
 		    count_files(dir, ""));
 	remove_dir(dir);
 }
@@ -337,8 +318,8 @@ case_duplicate(void)
 	fake_store(&st, &f, FAKE_DUP);
 	spool_one(dir, id);
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.duplicate == 1 && rep.sent == 0 &&
-		    spool_count(dir) == 0, "duplicate", "duplicate %d left %zu",
+		CHECK("duplicate", rep.duplicate == 1 && rep.sent == 0 &&
+		    spool_count(dir) == 0, "duplicate %d left %zu",
 		    rep.duplicate, spool_count(dir));
 	remove_dir(dir);
 }
@@ -360,8 +341,8 @@ case_bad(void)
 	snprintf(path, sizeof(path), "%s/array.json", dir);
 	(void)fs_write_atomic(path, "[1,2]", 5);
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.bad == 3 && f.calls == 0 && count_files(dir,
-		    "bad") == 3 && spool_count(dir) == 0, "bad",
+		CHECK("bad", rep.bad == 3 && f.calls == 0 && count_files(dir,
+		    "bad") == 3 && spool_count(dir) == 0,
 		    "bad %d calls %d in bad/ %d", rep.bad, f.calls,
 		    count_files(dir, "bad"));
 	remove_dir(dir);
@@ -382,13 +363,13 @@ case_refused(void)
 	for (pass = 1; pass <= 2; pass++) {
 		if (replay(dir, &st, &rep) == -1)
 			break;
-		check(rep.failed == 1 && attempts_of(dir, id) == pass &&
-		    rep.quarantined == 0, "refused", "pass %d: attempts %d",
-		    pass, attempts_of(dir, id));
+		CHECK("refused", rep.failed == 1 && attempts_of(dir, id) == pass
+		    && rep.quarantined == 0, "pass %d: attempts %d", pass,
+		    attempts_of(dir, id));
 	}
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.quarantined == 1 && spool_count(dir) == 0 &&
-		    count_files(dir, "quarantine") == 1, "quarantine",
+		CHECK("quarantine", rep.quarantined == 1 && spool_count(dir) ==
+		    0 && count_files(dir, "quarantine") == 1,
 		    "quarantined %d, in quarantine/ %d", rep.quarantined,
 		    count_files(dir, "quarantine"));
 	remove_dir(dir);
@@ -410,17 +391,17 @@ case_outage(void)
 	for (pass = 1; pass <= 4; pass++) {
 		if (replay(dir, &st, &rep) == -1)
 			break;
-		check(rep.failed == 1 && rep.deferred == 4 && f.calls == pass,
-		    "outage_stops", "pass %d: failed %d deferred %d calls %d",
+		CHECK("outage_stops", rep.failed == 1 && rep.deferred == 4 &&
+		    f.calls == pass, "pass %d: failed %d deferred %d calls %d",
 		    pass, rep.failed, rep.deferred, f.calls);
 	}
-	check(spool_count(dir) == 5 && attempts_of(dir, id) == 0 &&
-	    count_files(dir, "quarantine") == 0, "outage_keeps",
+	CHECK("outage_keeps", spool_count(dir) == 5 && attempts_of(dir, id) == 0
+	    && count_files(dir, "quarantine") == 0,
 	    "%zu spooled, attempts %d, quarantined %d", spool_count(dir),
 	    attempts_of(dir, id), count_files(dir, "quarantine"));
 	f.mode = FAKE_OK;
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.sent == 5 && spool_count(dir) == 0, "outage_over",
+		CHECK("outage_over", rep.sent == 5 && spool_count(dir) == 0,
 		    "sent %d", rep.sent);
 	remove_dir(dir);
 }
@@ -437,9 +418,9 @@ case_fenced(void)
 	fake_store(&st, &f, FAKE_FENCED);
 	spool_one(dir, id);
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.fenced == 1 && rep.sent == 0 && rep.failed == 0 &&
-		    spool_count(dir) == 0 && count_files(dir, "quarantine") ==
-		    0 && count_files(dir, "bad") == 0, "fenced_dropped",
+		CHECK("fenced_dropped", rep.fenced == 1 && rep.sent == 0 &&
+		    rep.failed == 0 && spool_count(dir) == 0 && count_files(dir,
+		    "quarantine") == 0 && count_files(dir, "bad") == 0,
 		    "fenced %d sent %d failed %d left %zu", rep.fenced,
 		    rep.sent, rep.failed, spool_count(dir));
 	remove_dir(dir);
@@ -460,13 +441,13 @@ case_ledger_result(void)
 	fake_store(&st, &f, FAKE_OK);
 	spool_ledger(dir, id, pl, 0);
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.sent == 1 && f.ledger_calls == 1 && f.calls == 1 &&
-		    strcmp(f.ledger_key, "k1:intro:0123abcd") == 0 &&
-		    strcmp(f.ledger_state, "done") == 0 &&
-		    f.ledger_credits == 5 && f.ledger_epoch == 3 &&
-		    f.event_epoch == 3 && strcmp(f.ledger_output,
-		    "video/final/V_x.mp4") == 0 && spool_count(dir) == 0,
-		    "ledger_applied", "sent %d ledger calls %d event calls %d "
+		CHECK("ledger_applied", rep.sent == 1 && f.ledger_calls == 1 &&
+		    f.calls == 1 && strcmp(f.ledger_key, "k1:intro:0123abcd") ==
+		    0 && strcmp(f.ledger_state, "done") == 0 && f.ledger_credits
+		    == 5 && f.ledger_epoch == 3 && f.event_epoch == 3 &&
+		    strcmp(f.ledger_output, "video/final/V_x.mp4") == 0 &&
+		    spool_count(dir) == 0,
+		    "sent %d ledger calls %d event calls %d "
 		    "key %s epoch %lld/%lld", rep.sent, f.ledger_calls, f.calls,
 		    f.ledger_key, f.ledger_epoch, f.event_epoch);
 	/* A store that is down keeps it; back up, a replay is harmless. */
@@ -474,15 +455,14 @@ case_ledger_result(void)
 	f.ledger_mode = FAKE_DOWN;
 	spool_ledger(dir, id, pl, 0);
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.failed == 1 && f.calls == 0 &&
+		CHECK("ledger_down_kept", rep.failed == 1 && f.calls == 0 &&
 		    spool_count(dir) == 1 && attempts_of(dir, id) == 0,
-		    "ledger_down_kept",
 		    "failed %d event calls %d left %zu", rep.failed, f.calls,
 		    spool_count(dir));
 	f.ledger_mode = FAKE_DUP;
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.duplicate == 1 && f.calls == 1 &&
-		    spool_count(dir) == 0, "ledger_replayed", "duplicate %d "
+		CHECK("ledger_replayed", rep.duplicate == 1 && f.calls == 1 &&
+		    spool_count(dir) == 0, "duplicate %d "
 		    "event calls %d left %zu", rep.duplicate, f.calls,
 		    spool_count(dir));
 	/* Fenced: dropped, and its event is not written either. */
@@ -490,18 +470,18 @@ case_ledger_result(void)
 	f.ledger_mode = FAKE_FENCED;
 	spool_ledger(dir, id, pl, 1);
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.fenced == 1 && f.ledger_calls == 1 && f.calls == 0 &&
-		    spool_count(dir) == 0 && count_files(dir, "quarantine") ==
-		    0, "ledger_fenced", "fenced %d ledger calls %d event calls "
+		CHECK("ledger_fenced", rep.fenced == 1 && f.ledger_calls == 1 &&
+		    f.calls == 0 && spool_count(dir) == 0 && count_files(dir,
+		    "quarantine") == 0, "fenced %d ledger calls %d event calls "
 		    "%d left %zu", rep.fenced, f.ledger_calls, f.calls,
 		    spool_count(dir));
 	/* Malformed: to bad/, the store never asked. */
 	fake_store(&st, &f, FAKE_OK);
 	spool_ledger(dir, id, "{\"state\":\"done\",\"credits\":1}", 1);
 	if (replay(dir, &st, &rep) == 0)
-		check(rep.bad == 1 && f.ledger_calls == 0 && f.calls == 0 &&
-		    count_files(dir, "bad") == 1, "ledger_bad", "bad %d ledger "
-		    "calls %d", rep.bad, f.ledger_calls);
+		CHECK("ledger_bad", rep.bad == 1 && f.ledger_calls == 0 &&
+		    f.calls == 0 && count_files(dir, "bad") == 1,
+		    "bad %d ledger " "calls %d", rep.bad, f.ledger_calls);
 	remove_dir(dir);
 }
 
@@ -517,20 +497,19 @@ case_apply(void)
 	fake_store(&st, &f, FAKE_OK);
 	j = cJSON_Parse("{\"event_type\":\"render_done\",\"severity\":"
 	    "\"INFO\",\"run_id\":\"\",\"lease_epoch\":7}");
-	check(spool_apply(&st, j, &res, err, sizeof(err)) == 0 &&
+	CHECK("apply_event", spool_apply(&st, j, &res, err, sizeof(err)) == 0 &&
 	    res == STORE_WRITE_DONE && f.calls == 1 && f.event_epoch == 7 &&
-	    f.ledger_calls == 0, "apply_event", "res %d calls %d epoch %lld",
+	    f.ledger_calls == 0, "res %d calls %d epoch %lld",
 	    res, f.calls, f.event_epoch);
 	cJSON_Delete(j);
 	f.mode = FAKE_FENCED;
 	j = cJSON_Parse("{\"event_type\":\"ledger_result\",\"severity\":"
 	    "\"INFO\",\"payload\":{\"key\":\"a:b:0123abcd\",\"state\":"
 	    "\"failed\",\"credits\":0,\"lease_epoch\":2}}");
-	check(spool_apply(&st, j, &res, err, sizeof(err)) == 0 &&
-	    res == STORE_WRITE_FENCED && f.ledger_calls == 1 &&
+	CHECK("apply_ledger", spool_apply(&st, j, &res, err, sizeof(err)) == 0
+	    && res == STORE_WRITE_FENCED && f.ledger_calls == 1 &&
 	    f.ledger_epoch == 2 && f.calls == 2 && f.event_epoch == 2,
-	    "apply_ledger", "res %d ledger calls %d calls %d", res,
-	    f.ledger_calls, f.calls);
+	    "res %d ledger calls %d calls %d", res, f.ledger_calls, f.calls);
 	cJSON_Delete(j);
 }
 
@@ -567,7 +546,7 @@ case_stale_claims(void)
 	(void)rename(from, to);
 	(void)replay(dir, &st, &rep);
 	(void)replay(dir, &st, &rep);
-	check(f.calls == 1 && count_files(dir, "") == 1, "claim_dead",
+	CHECK("claim_dead", f.calls == 1 && count_files(dir, "") == 1,
 	    "calls %d, files %d (the dead replayer's claim is sent, the live "
 	    "one's left)", f.calls, count_files(dir, ""));
 	old[0].tv_sec = old[1].tv_sec = time(NULL) - 700;
@@ -575,7 +554,7 @@ case_stale_claims(void)
 	(void)utimensat(AT_FDCWD, to, old, 0);
 	(void)replay(dir, &st, &rep);
 	(void)replay(dir, &st, &rep);
-	check(f.calls == 2 && count_files(dir, "") == 0, "claim_old",
+	CHECK("claim_old", f.calls == 2 && count_files(dir, "") == 0,
 	    "calls %d, files %d (a claim 700 s old is taken back)", f.calls,
 	    count_files(dir, ""));
 	remove_dir(dir);
@@ -620,7 +599,7 @@ case_race(void)
 	    dir), dir);
 	log_fd = open(log, O_RDWR | O_CREAT | O_APPEND | O_TRUNC, 0600);
 	if (log_fd == -1 || pipe(go) == -1) {
-		check(false, "race", "setup: %s", strerror(errno));
+		CHECK("race", false, "setup: %s", strerror(errno));
 		return;
 	}
 	for (i = 0; i < NREPLAYERS; i++)
@@ -644,10 +623,10 @@ case_race(void)
 	for (i = 1; i < n; i++)
 		if (strcmp(lines[i - 1], lines[i]) == 0)
 			dups++;
-	check(bad == 0, "race_replayers", "%d replayers failed", bad);
-	check(n == NRACE && dups == 0, "race_once", "%d sends for %d events, "
+	CHECK("race_replayers", bad == 0, "%d replayers failed", bad);
+	CHECK("race_once", n == NRACE && dups == 0, "%d sends for %d events, "
 	    "%d sent twice", n, NRACE, dups);
-	check(spool_count(dir) == 0 && count_files(dir, "") == 0, "race_empty",
+	CHECK("race_empty", spool_count(dir) == 0 && count_files(dir, "") == 0,
 	    "%d files left", count_files(dir, ""));
 	remove_dir(dir);
 }
@@ -665,6 +644,5 @@ main(void)
 	case_apply();
 	case_stale_claims();
 	case_race();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return test_exit();
 }

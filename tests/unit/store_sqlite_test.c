@@ -23,26 +23,13 @@
 #include <sqlite3.h>
 
 #include "common/store/store.h"
-#include "common/store/wrap.h"
+#include "tests/unit/test.h"
 
 struct tctx {
 	char	dir[64];
 	char	db[96];
 	char	err[512];
 };
-
-static int passed, failed;
-
-static void
-report(const char *name, bool ok, const char *detail)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s: %s\n", name, detail);
-}
 
 static void
 setup(struct tctx *t)
@@ -110,17 +97,17 @@ case_contract_damage(void)
 
 	setup(&t);
 	if (store_sqlite_open(&st, t.db, 30, t.err, sizeof(t.err)) == -1) {
-		report("contract damage", false, t.err);
+		CHECK("contract damage", false, "%s", t.err);
 		teardown(&t);
 		return;
 	}
 	good = store_check_contract(&st, &rep, t.err, sizeof(t.err)) == 0 &&
 	    cJSON_IsTrue(cJSON_GetObjectItem(rep, "ok"));
 	cJSON_Delete(rep);
-	report("contract intact", good, "a fresh database fails the contract");
+	CHECK("contract intact", good, "a fresh database fails the contract");
 	if (raw_exec(t.db, "ALTER TABLE credit_ledger DROP COLUMN output") ==
 	    -1)
-		report("contract damage", false, "cannot drop a column");
+		CHECK("contract damage", false, "cannot drop a column");
 	rep = NULL;
 	good = store_check_contract(&st, &rep, t.err, sizeof(t.err)) == 0 &&
 	    cJSON_IsFalse(cJSON_GetObjectItem(rep, "ok")) &&
@@ -128,7 +115,7 @@ case_contract_damage(void)
 	    strstr(d, "output") != NULL &&
 	    failed_check(rep, "statements") != NULL;
 	cJSON_Delete(rep);
-	report("contract damage", good, "a dropped column went unnoticed");
+	CHECK("contract damage", good, "a dropped column went unnoticed");
 	store_close(&st);
 	teardown(&t);
 }
@@ -181,24 +168,24 @@ case_upgrade_v1(void)
 	setup(&t);
 	if (raw_exec(t.db, v1_sql) == -1 ||
 	    store_sqlite_open(&st, t.db, 30, t.err, sizeof(t.err)) == -1) {
-		report("upgrade v1", false, t.err);
+		CHECK("upgrade v1", false, "%s", t.err);
 		teardown(&t);
 		return;
 	}
 	good = store_check_contract(&st, &rep, t.err, sizeof(t.err)) == 0 &&
 	    cJSON_IsTrue(cJSON_GetObjectItem(rep, "ok"));
 	cJSON_Delete(rep);
-	report("upgrade v1 contract", good, "the upgraded database fails the "
+	CHECK("upgrade v1 contract", good, "the upgraded database fails the "
 	    "contract");
 	good = store_get_run(&st, "OLD-1", &r, NULL, t.err,
 	    sizeof(t.err)) == 0 && strcmp(r.decision, "approve") == 0 &&
 	    r.decided_nonce[0] == '\0';
-	report("upgrade v1 decision", good, "gate_decision not made bare");
+	CHECK("upgrade v1 decision", good, "gate_decision not made bare");
 	good = store_ledger_list(&st, NULL, &rows, &n, t.err,
 	    sizeof(t.err)) == 0 && n == 1 && rows[0].attempts == 1 &&
 	    strcmp(rows[0].state, "done") == 0;
 	free(rows);
-	report("upgrade v1 ledger", good, "ledger row lost or attempts != 1");
+	CHECK("upgrade v1 ledger", good, "ledger row lost or attempts != 1");
 	store_close(&st);
 	teardown(&t);
 }
@@ -217,7 +204,7 @@ case_newer_schema(void)
 	r = store_sqlite_open(&st, t.db, 30, t.err, sizeof(t.err));
 	if (r == 0)
 		store_close(&st);
-	report("newer schema", r == -1 && strstr(t.err, "newer") != NULL,
+	CHECK("newer schema", r == -1 && strstr(t.err, "newer") != NULL, "%s",
 	    t.err);
 	teardown(&t);
 }
@@ -237,8 +224,8 @@ case_private_file(void)
 	}
 	if (store_sqlite_open(&st, t.db, 30, t.err, sizeof(t.err)) == 0)
 		store_close(&st);
-	report("private file", stat(t.db, &sb) == 0 &&
-	    (sb.st_mode & 0777) == 0600, "database file is not 0600");
+	CHECK("private file", stat(t.db, &sb) == 0 && (sb.st_mode & 0777) ==
+	    0600, "database file is not 0600");
 	teardown(&t);
 }
 
@@ -253,14 +240,14 @@ case_bad_path(void)
 	r = store_sqlite_open(&st, t.dir, 30, t.err, sizeof(t.err));
 	if (r == 0)
 		store_close(&st);
-	report("directory as database", r == -1 && strstr(t.err, t.dir) !=
-	    NULL && st.ops == NULL, t.err);
+	CHECK("directory as database", r == -1 && strstr(t.err, t.dir) !=
+	    NULL && st.ops == NULL, "%s", t.err);
 	snprintf(t.db, sizeof(t.db), "%s/missing/rayvault.db", t.dir);
 	r = store_sqlite_open(&st, t.db, 30, t.err, sizeof(t.err));
 	if (r == 0)
 		store_close(&st);
-	report("missing directory", r == -1 && strstr(t.err, "missing") !=
-	    NULL, t.err);
+	CHECK("missing directory", r == -1 && strstr(t.err, "missing") !=
+	    NULL, "%s", t.err);
 	snprintf(t.db, sizeof(t.db), "%s/rayvault.db", t.dir);
 	teardown(&t);
 }
@@ -273,6 +260,5 @@ main(void)
 	case_newer_schema();
 	case_private_file();
 	case_bad_path();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return test_exit();
 }

@@ -21,19 +21,7 @@
 
 #include "common/core/clock.h"
 #include "common/core/subproc.h"
-
-static int npass, nfail;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 struct tick_ctx {
 	int		 calls;
@@ -396,6 +384,5 @@ main(void)
 	test_sigmask();
 	test_grandchild();
 	test_no_zombie();
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

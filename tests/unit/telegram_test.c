@@ -11,7 +11,6 @@
  * tests against tests/lib/telegram_fixture.py.  Prints "FAIL <case>:
  * <detail>" per failure and "N passed, M failed".
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,33 +21,12 @@
 
 #include "common/telegram/telegram.h"
 #include "workers/notify/alerts.h"
+#include "tests/unit/test.h"
 
 #define RUN	"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define NONCE	"5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
 #define N8	"5e6f7a8b"
 #define TOKEN	"123456789:AAE-secret_TOKEN-value"
-
-static int passed, failed;
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static bool
 utf8_valid(const char *s)
@@ -108,22 +86,22 @@ test_reply_parse(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		(void)tg_reply_parse("sendMessage", cases[i].http,
 		    cases[i].body, strlen(cases[i].body), &r);
-		check(r.status == cases[i].want, cases[i].name,
+		CHECK(cases[i].name, r.status == cases[i].want,
 		    "status %d, want %d (%s)", r.status, cases[i].want, r.err);
-		check(r.error_code == cases[i].code, cases[i].name,
+		CHECK(cases[i].name, r.error_code == cases[i].code,
 		    "error_code %ld, want %ld", r.error_code, cases[i].code);
-		check(r.retry_after == cases[i].retry, cases[i].name,
+		CHECK(cases[i].name, r.retry_after == cases[i].retry,
 		    "retry_after %ld, want %ld", r.retry_after,
 		    cases[i].retry);
-		check(r.status == TG_OK ? r.result != NULL : strncmp(r.err,
-		    "sendMessage: ", 13) == 0, cases[i].name,
+		CHECK(cases[i].name, r.status == TG_OK ? r.result != NULL :
+		    strncmp(r.err, "sendMessage: ", 13) == 0,
 		    "err \"%s\" does not name the method", r.err);
 		tg_reply_clear(&r);
 	}
 	body = "{\"ok\":false,\"error_code\":400,\"description\":"
 	    "\"a\\nb\\u0001c\"}";
 	(void)tg_reply_parse("getUpdates", 400, body, strlen(body), &r);
-	check(strcmp(r.description, "a b c") == 0, "description-clean",
+	CHECK("description-clean", strcmp(r.description, "a b c") == 0,
 	    "got \"%s\"", r.description);
 	tg_reply_clear(&r);
 }
@@ -136,38 +114,37 @@ test_client(void)
 	char err[256], buf[128];
 	cJSON *p;
 
-	check(tg_client_new("ftp://x", TOKEN, err, sizeof(err)) == NULL,
-	    "base-ftp", "accepted");
-	check(tg_client_new("http://a b", TOKEN, err, sizeof(err)) == NULL,
-	    "base-space", "accepted");
-	check(tg_client_new("http://x", "12/../x", err, sizeof(err)) == NULL,
-	    "token-slash", "accepted");
-	check(strstr(err, "12/../x") == NULL, "token-not-in-error", "%s",
+	CHECK("base-ftp", tg_client_new("ftp://x", TOKEN, err, sizeof(err)) ==
+	    NULL, "accepted");
+	CHECK("base-space", tg_client_new("http://a b", TOKEN, err, sizeof(err))
+	    == NULL, "accepted");
+	CHECK("token-slash", tg_client_new("http://x", "12/../x", err,
+	    sizeof(err)) == NULL, "accepted");
+	CHECK("token-not-in-error", strstr(err, "12/../x") == NULL, "%s",
 	    err);
-	check(tg_client_new("http://x", "", err, sizeof(err)) == NULL,
-	    "token-empty", "accepted");
+	CHECK("token-empty", tg_client_new("http://x", "", err, sizeof(err)) ==
+	    NULL, "accepted");
 	c = tg_client_new("http://127.0.0.1:1/", TOKEN, err, sizeof(err));
-	check(c != NULL, "client-ok", "%s", err);
+	CHECK("client-ok", c != NULL, "%s", err);
 	if (c == NULL)
 		return;
-	check(tg_call_start(c, "send/../x", NULL, 1000, err, sizeof(err)) ==
-	    NULL, "method-bad", "accepted");
+	CHECK("method-bad", tg_call_start(c, "send/../x", NULL, 1000, err,
+	    sizeof(err)) == NULL, "accepted");
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "chat_id", "1");
-	check(tg_request(c, "sendMessage", p, 2000, NULL, &r) == -1 &&
-	    r.status == TG_RETRY, "refused-connection", "status %d",
-	    r.status);
-	check(strstr(r.err, "sendMessage") != NULL && strstr(r.err,
-	    "AAE-secret") == NULL, "transport-error-text", "%s", r.err);
+	CHECK("refused-connection", tg_request(c, "sendMessage", p, 2000, NULL,
+	    &r) == -1 && r.status == TG_RETRY, "status %d", r.status);
+	CHECK("transport-error-text", strstr(r.err, "sendMessage") != NULL &&
+	    strstr(r.err, "AAE-secret") == NULL, "%s", r.err);
 	tg_reply_clear(&r);
 	cJSON_Delete(p);
 	tg_client_free(c);
-	check(strcmp(tg_redact("x/bot" TOKEN "/a " TOKEN, TOKEN, buf,
-	    sizeof(buf)), "x/bot***/a ***") == 0, "redact", "%s", buf);
-	check(strcmp(tg_redact("abcabc", "abc", buf, sizeof(buf)), "abcabc") ==
-	    0, "redact-short-token", "%s", buf);
-	check(strcmp(tg_redact("abcdef", TOKEN, buf, 4), "abc") == 0,
-	    "redact-bounded", "%s", buf);
+	CHECK("redact", strcmp(tg_redact("x/bot" TOKEN "/a " TOKEN, TOKEN, buf,
+	    sizeof(buf)), "x/bot***/a ***") == 0, "%s", buf);
+	CHECK("redact-short-token", strcmp(tg_redact("abcabc", "abc", buf,
+	    sizeof(buf)), "abcabc") == 0, "%s", buf);
+	CHECK("redact-bounded", strcmp(tg_redact("abcdef", TOKEN, buf, 4),
+	    "abc") == 0, "%s", buf);
 }
 
 static void
@@ -195,57 +172,57 @@ test_callback(void)
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
-		check(notify_cb_format(data, sizeof(data), codes[i], RUN,
-		    NONCE) == 0 && strlen(data) == 50 && strlen(data) <=
-		    TG_CALLBACK_MAX, "cb-format", "%c: %s", codes[i], data);
-		check(notify_cb_parse(data, &cb) == 0 && cb.action ==
-		    codes[i] && strcmp(cb.run_id, RUN) == 0 &&
-		    strcmp(cb.nonce, N8) == 0, "cb-parse", "%s", data);
-		check(strcmp(notify_cb_action_name(codes[i]), names[i]) == 0,
-		    "cb-name", "%c", codes[i]);
+		CHECK("cb-format", notify_cb_format(data, sizeof(data),
+		    codes[i], RUN, NONCE) == 0 && strlen(data) == 50 &&
+		    strlen(data) <= TG_CALLBACK_MAX, "%c: %s", codes[i], data);
+		CHECK("cb-parse", notify_cb_parse(data, &cb) == 0 && cb.action
+		    == codes[i] && strcmp(cb.run_id, RUN) == 0 &&
+		    strcmp(cb.nonce, N8) == 0, "%s", data);
+		CHECK("cb-name", strcmp(notify_cb_action_name(codes[i]),
+		    names[i]) == 0, "%c", codes[i]);
 	}
-	check(notify_cb_format(data, sizeof(data), 'x', RUN, N8) == 0 &&
-	    strcmp(data, "rv:x:" RUN ":" N8) == 0, "cb-format-nonce8", "%s",
-	    data);
-	check(notify_cb_format(data, sizeof(data), 'a', RUN,
+	CHECK("cb-format-nonce8", notify_cb_format(data, sizeof(data), 'x', RUN,
+	    N8) == 0 && strcmp(data, "rv:x:" RUN ":" N8) == 0, "%s", data);
+	CHECK("cb-format-lower", notify_cb_format(data, sizeof(data), 'a', RUN,
 	    "5E6F7A8B-1C2D-4E3F-8A9B-0C1D2E3F4A5B") == 0 && strcmp(data,
-	    "rv:a:" RUN ":" N8) == 0, "cb-format-lower", "%s", data);
+	    "rv:a:" RUN ":" N8) == 0, "%s", data);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		check(notify_cb_parse(bad[i], &cb) == -1, "cb-malformed",
+		CHECK("cb-malformed", notify_cb_parse(bad[i], &cb) == -1,
 		    "accepted \"%s\"", bad[i]);
-	check(notify_cb_parse(NULL, &cb) == -1, "cb-null", "accepted");
+	CHECK("cb-null", notify_cb_parse(NULL, &cb) == -1, "accepted");
 	for (i = 0; i < 4; i++) {
 		(void)snprintf(data, sizeof(data), "rv:%c:%s", codes[i], RUN);
-		check(notify_cb_parse(data, &cb) == 1 && cb.action ==
-		    codes[i] && strcmp(cb.run_id, RUN) == 0 && cb.nonce[0] ==
-		    '\0', "cb-legacy", "%s not legacy", data);
+		CHECK("cb-legacy", notify_cb_parse(data, &cb) == 1 && cb.action
+		    == codes[i] && strcmp(cb.run_id, RUN) == 0 && cb.nonce[0] ==
+		    '\0', "%s not legacy", data);
 	}
-	check(notify_cb_format(data, sizeof(data), 'q', RUN, NONCE) == -1,
-	    "cb-format-action", "accepted");
-	check(notify_cb_format(data, sizeof(data), 'a', "RAY-1", NONCE) == -1,
-	    "cb-format-run", "accepted");
-	check(notify_cb_format(data, sizeof(data), 'a', RUN, NULL) == -1 &&
-	    notify_cb_format(data, sizeof(data), 'a', RUN, "") == -1 &&
-	    notify_cb_format(data, sizeof(data), 'a', RUN, "xyzxyzxy") == -1 &&
-	    notify_cb_format(data, sizeof(data), 'a', RUN, "5e6f7a8") == -1,
-	    "cb-format-nonce", "accepted a bad nonce");
-	check(notify_cb_format(data, 50, 'a', RUN, NONCE) == -1,
-	    "cb-format-small", "accepted");
-	check(notify_keyboard("nope", NONCE) == NULL, "kb-bad-run", "built");
-	check(notify_keyboard(RUN, "") == NULL, "kb-no-nonce", "built");
+	CHECK("cb-format-action", notify_cb_format(data, sizeof(data), 'q', RUN,
+	    NONCE) == -1, "accepted");
+	CHECK("cb-format-run", notify_cb_format(data, sizeof(data), 'a',
+	    "RAY-1", NONCE) == -1, "accepted");
+	CHECK("cb-format-nonce", notify_cb_format(data, sizeof(data), 'a', RUN,
+	    NULL) == -1 && notify_cb_format(data, sizeof(data), 'a', RUN, "") ==
+	    -1 && notify_cb_format(data, sizeof(data), 'a', RUN, "xyzxyzxy") ==
+	    -1 && notify_cb_format(data, sizeof(data), 'a', RUN, "5e6f7a8") ==
+	    -1, "accepted a bad nonce");
+	CHECK("cb-format-small", notify_cb_format(data, 50, 'a', RUN, NONCE) ==
+	    -1, "accepted");
+	CHECK("kb-bad-run", notify_keyboard("nope", NONCE) == NULL, "built");
+	CHECK("kb-no-nonce", notify_keyboard(RUN, "") == NULL, "built");
 	kb = notify_keyboard(RUN, NONCE);
 	row = cJSON_GetArrayItem(cJSON_GetObjectItem(kb, "inline_keyboard"), 0);
-	check(cJSON_GetArraySize(cJSON_GetObjectItem(kb, "inline_keyboard")) ==
-	    2 && cJSON_GetArraySize(row) == 2, "kb-shape", "not 2x2");
+	CHECK("kb-shape", cJSON_GetArraySize(cJSON_GetObjectItem(kb,
+	    "inline_keyboard")) == 2 && cJSON_GetArraySize(row) == 2,
+	    "not 2x2");
 	b = cJSON_GetArrayItem(row, 0);
-	check(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b, "text")),
-	    "Approve") == 0 && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(
-	    b, "callback_data")), "rv:a:" RUN ":" N8) == 0, "kb-approve",
-	    "wrong");
+	CHECK("kb-approve", strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b,
+	    "text")), "Approve") == 0 &&
+	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem( b,
+	    "callback_data")), "rv:a:" RUN ":" N8) == 0, "wrong");
 	b = cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(kb,
 	    "inline_keyboard"), 1), 1);
-	check(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b,
-	    "callback_data")), "rv:u:" RUN ":" N8) == 0, "kb-unlock", "wrong");
+	CHECK("kb-unlock", strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b,
+	    "callback_data")), "rv:u:" RUN ":" N8) == 0, "wrong");
 	cJSON_Delete(kb);
 }
 
@@ -272,15 +249,15 @@ test_answers(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		t = notify_answer_text(cases[i].action, cases[i].result,
 		    cases[i].msg);
-		check(strcmp(t, cases[i].want) == 0, "answer", "%s %s: \"%s\"",
+		CHECK("answer", strcmp(t, cases[i].want) == 0, "%s %s: \"%s\"",
 		    cases[i].action, cases[i].result, t);
 	}
 	t = notify_answer_text("unlock", "not_possible", "run x: lease is "
 	    "live until 2026; use rvctl unlock --force");
-	check(strstr(t, "live") != NULL && strstr(t, "rvctl unlock --force") !=
-	    NULL && strlen(t) <= 200, "answer-unlock-live", "%s", t);
+	CHECK("answer-unlock-live", strstr(t, "live") != NULL && strstr(t,
+	    "rvctl unlock --force") != NULL && strlen(t) <= 200, "%s", t);
 	t = notify_answer_text("unlock", "not_possible", NULL);
-	check(strstr(t, "rvctl unlock --force") != NULL, "answer-unlock-null",
+	CHECK("answer-unlock-null", strstr(t, "rvctl unlock --force") != NULL,
 	    "%s", t);
 }
 
@@ -294,23 +271,23 @@ test_ids(void)
 
 	rc = notify_ids_parse("11, 22;33 44", ids, NOTIFY_ADMINS_MAX, &n, bad,
 	    sizeof(bad));
-	check(rc == 0 && n == 4 && ids[3] == 44, "ids-list", "n=%zu", n);
+	CHECK("ids-list", rc == 0 && n == 4 && ids[3] == 44, "n=%zu", n);
 	rc = notify_ids_parse("abc,55", ids, NOTIFY_ADMINS_MAX, &n, bad,
 	    sizeof(bad));
-	check(rc == -1 && n == 1 && ids[0] == 55 && strcmp(bad, "abc") == 0,
-	    "ids-bad", "n=%zu bad=%s", n, bad);
+	CHECK("ids-bad", rc == -1 && n == 1 && ids[0] == 55 && strcmp(bad,
+	    "abc") == 0, "n=%zu bad=%s", n, bad);
 	rc = notify_ids_parse("-3", ids, NOTIFY_ADMINS_MAX, &n, bad,
 	    sizeof(bad));
-	check(rc == -1 && n == 0, "ids-negative", "n=%zu", n);
+	CHECK("ids-negative", rc == -1 && n == 0, "n=%zu", n);
 	rc = notify_ids_parse("", ids, NOTIFY_ADMINS_MAX, &n, bad, sizeof(bad));
-	check(rc == 0 && n == 0, "ids-empty", "n=%zu", n);
+	CHECK("ids-empty", rc == 0 && n == 0, "n=%zu", n);
 	rc = notify_ids_parse("1,2,3", ids, 2, &n, bad, sizeof(bad));
-	check(rc == -1 && n == 2, "ids-too-many", "n=%zu", n);
-	check(notify_chat_parse("-1001234567890", &chat) && chat ==
-	    -1001234567890LL, "chat-numeric", "%lld", chat);
-	check(!notify_chat_parse("@channel", &chat), "chat-name", "accepted");
-	check(!notify_chat_parse("12x", &chat), "chat-junk", "accepted");
-	check(!notify_chat_parse("", &chat), "chat-empty", "accepted");
+	CHECK("ids-too-many", rc == -1 && n == 2, "n=%zu", n);
+	CHECK("chat-numeric", notify_chat_parse("-1001234567890", &chat) && chat
+	    == -1001234567890LL, "%lld", chat);
+	CHECK("chat-name", !notify_chat_parse("@channel", &chat), "accepted");
+	CHECK("chat-junk", !notify_chat_parse("12x", &chat), "accepted");
+	CHECK("chat-empty", !notify_chat_parse("", &chat), "accepted");
 }
 
 static cJSON *
@@ -365,32 +342,33 @@ test_press(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		u = make_update(77, cases[i].from, cases[i].chat,
 		    cases[i].data);
-		check(notify_press_parse(u, &p) == 0 && p.update_id == 77,
-		    cases[i].name, "parse");
-		check(notify_press_check(&p, admins, 2, cases[i].chat_known,
-		    -100, &cb) == cases[i].want, cases[i].name, "verdict");
+		CHECK(cases[i].name, notify_press_parse(u, &p) == 0 &&
+		    p.update_id == 77, "parse");
+		CHECK(cases[i].name, notify_press_check(&p, admins, 2,
+		    cases[i].chat_known, -100, &cb) == cases[i].want,
+		    "verdict");
 		cJSON_Delete(u);
 	}
 	u = make_update(77, 42, -100, "rv:x:" RUN ":" N8);
 	(void)notify_press_parse(u, &p);
-	check(notify_press_check(&p, admins, 2, true, -100, &cb) ==
-	    PRESS_OK && cb.action == 'x' && strcmp(cb.run_id, RUN) == 0 &&
-	    strcmp(cb.nonce, N8) == 0 && p.message_id == 9 &&
-	    strcmp(p.text, "alert") == 0, "press-fields", "wrong");
+	CHECK("press-fields", notify_press_check(&p, admins, 2, true, -100, &cb)
+	    == PRESS_OK && cb.action == 'x' && strcmp(cb.run_id, RUN) == 0 &&
+	    strcmp(cb.nonce, N8) == 0 && p.message_id == 9 && strcmp(p.text,
+	    "alert") == 0, "wrong");
 	notify_press_who(&p, op, sizeof(op), who, sizeof(who));
-	check(strcmp(op, "telegram:@night_op") == 0 && strstr(who, "42") !=
-	    NULL, "press-who", "%s / %s", op, who);
+	CHECK("press-who", strcmp(op, "telegram:@night_op") == 0 && strstr(who,
+	    "42") != NULL, "%s / %s", op, who);
 	cJSON_Delete(u);
 	u = cJSON_Parse("{\"update_id\":5,\"message\":{\"text\":\"hi\"}}");
 	(void)notify_press_parse(u, &p);
-	check(notify_press_check(&p, admins, 2, true, -100, &cb) ==
-	    PRESS_IGNORE, "not-a-press", "not ignored");
+	CHECK("not-a-press", notify_press_check(&p, admins, 2, true, -100, &cb)
+	    == PRESS_IGNORE, "not ignored");
 	cJSON_Delete(u);
 	u = cJSON_Parse("{\"update_id\":1.5}");
-	check(notify_press_parse(u, &p) == -1, "update-id-float", "accepted");
+	CHECK("update-id-float", notify_press_parse(u, &p) == -1, "accepted");
 	cJSON_Delete(u);
 	u = cJSON_Parse("{\"callback_query\":{}}");
-	check(notify_press_parse(u, &p) == -1, "update-id-missing",
+	CHECK("update-id-missing", notify_press_parse(u, &p) == -1,
 	    "accepted");
 	cJSON_Delete(u);
 }
@@ -402,7 +380,7 @@ alert_of(struct notify_alert *a, const char *json)
 	cJSON *j = cJSON_Parse(json);
 
 	if (notify_alert_parse(j, a, err, sizeof(err)) == -1)
-		check(false, "alert-parse", "%s: %s", json, err);
+		CHECK("alert-parse", false, "%s: %s", json, err);
 	cJSON_Delete(j);
 }
 
@@ -439,22 +417,23 @@ test_format_kinds(void)
 		alert_of(&a, json);
 		k = notify_kind_lookup(a.kind);
 		(void)notify_format(&a, 0, text, sizeof(text));
-		check(strstr(text, kinds[i].title) != NULL, kinds[i].kind,
+		CHECK(kinds[i].kind, strstr(text, kinds[i].title) != NULL,
 		    "no title \"%s\"", kinds[i].title);
-		check(strstr(text, "Video: RAY-7") && strstr(text,
-		    "Run: 0a1b2c3d\n") && strstr(text, "Worker: mac-1") &&
-		    strstr(text, RUN) == NULL, kinds[i].kind, "ids: %s", text);
-		check(strstr(text, "2026-01-02 01:30:00 UTC") && strstr(text,
-		    "2026-01-01 22:30:00 Bras\xc3\xadlia (UTC-3)"),
-		    kinds[i].kind, "times: %s", text);
-		check(strstr(text, k->meaning) && strstr(text, k->action) &&
-		    strstr(text, "Detail: it broke"), kinds[i].kind,
+		CHECK(kinds[i].kind, strstr(text, "Video: RAY-7") &&
+		    strstr(text, "Run: 0a1b2c3d\n") && strstr(text,
+		    "Worker: mac-1") && strstr(text, RUN) == NULL, "ids: %s",
+		    text);
+		CHECK(kinds[i].kind, strstr(text, "2026-01-02 01:30:00 UTC") &&
+		    strstr(text, "2026-01-01 22:30:00 Bras\xc3\xadlia (UTC-3)"),
+		    "times: %s", text);
+		CHECK(kinds[i].kind, strstr(text, k->meaning) && strstr(text,
+		    k->action) && strstr(text, "Detail: it broke"),
 		    "meaning/action: %s", text);
-		check(strstr(text, "Buttons") == NULL, kinds[i].kind,
+		CHECK(kinds[i].kind, strstr(text, "Buttons") == NULL,
 		    "buttons mentioned without buttons");
 	}
-	check(notify_kind_lookup("stage_failed") != notify_kind_lookup(
-	    "stage_failed:probe"), "prefix-needs-colon", "matched");
+	CHECK("prefix-needs-colon", notify_kind_lookup("stage_failed") !=
+	    notify_kind_lookup( "stage_failed:probe"), "matched");
 }
 
 static void
@@ -474,43 +453,43 @@ test_format_limits(void)
 	    "\"detail\":\"%s\",\"gate_nonce\":\"%s\"}", RUN, big, big, NONCE);
 	alert_of(&a, json);
 	n = notify_format(&a, 2, text, sizeof(text));
-	check(n <= TG_TEXT_MAX && n == strlen(text), "length", "%zu", n);
-	check(strstr(text, "Evidence diff:\nvvv") && strstr(text,
-	    "state/evidence/" RUN ".json"), "diff-cut-note", "%s",
-	    text + n - 120);
-	check(strstr(text, "Buttons below") && strstr(text, "2 similar "
-	    "alerts were held back"), "buttons-held", "missing");
-	check(a.buttons, "buttons-flag", "false");
-	check(strstr(text, "\nGate: " N8 "\n") != NULL && strstr(text,
-	    "act on gate " N8 " only") != NULL, "gate-line", "%.300s", text);
+	CHECK("length", n <= TG_TEXT_MAX && n == strlen(text), "%zu", n);
+	CHECK("diff-cut-note", strstr(text, "Evidence diff:\nvvv") &&
+	    strstr(text, "state/evidence/" RUN ".json"), "%s", text + n - 120);
+	CHECK("buttons-held", strstr(text, "Buttons below") && strstr(text,
+	    "2 similar " "alerts were held back"), "missing");
+	CHECK("buttons-flag", a.buttons, "false");
+	CHECK("gate-line", strstr(text, "\nGate: " N8 "\n") != NULL &&
+	    strstr(text, "act on gate " N8 " only") != NULL, "%.300s", text);
 	free(json);
 	free(big);
 	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
 	    "\"video_id\":\"RAY-8\",\"buttons\":true}");
 	(void)notify_format(&a, 0, text, sizeof(text));
-	check(!a.buttons && a.no_gate && strstr(text, "Buttons below") ==
-	    NULL && strstr(text, "No buttons: this alert names no gate") !=
-	    NULL && strstr(text, "rvctl approve") != NULL && strstr(text,
-	    "Gate:") == NULL, "buttons-need-gate", "%s", text);
+	CHECK("buttons-need-gate", !a.buttons && a.no_gate && strstr(text,
+	    "Buttons below") == NULL && strstr(text,
+	    "No buttons: this alert names no gate") != NULL && strstr(text,
+	    "rvctl approve") != NULL && strstr(text, "Gate:") == NULL, "%s",
+	    text);
 	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
 	    "\"buttons\":true,\"gate_nonce\":\"not-a-uuid\"}");
-	check(!a.buttons && a.gate_nonce[0] == '\0', "buttons-bad-nonce",
+	CHECK("buttons-bad-nonce", !a.buttons && a.gate_nonce[0] == '\0',
 	    "kept");
 	j = cJSON_Parse("{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
 	    "\"buttons\":true,\"gate_nonce\":7}");
-	check(notify_alert_parse(j, &a, text, sizeof(text)) == -1,
-	    "gate-nonce-number", "accepted");
+	CHECK("gate-nonce-number", notify_alert_parse(j, &a, text, sizeof(text))
+	    == -1, "accepted");
 	cJSON_Delete(j);
 	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"RAY-8\","
 	    "\"buttons\":true,\"detail\":\"bad \\u0007 \xff\xfe \\r\\nok\","
 	    "\"at\":\"yesterday\"}");
-	check(!a.buttons && a.run_id[0] == '\0', "buttons-need-uuid", "set");
+	CHECK("buttons-need-uuid", !a.buttons && a.run_id[0] == '\0', "set");
 	(void)notify_format(&a, 0, text, sizeof(text));
-	check(utf8_valid(text) && strstr(text, "Run: -") && strchr(text,
-	    '\a') == NULL && strchr(text, '\r') == NULL, "clean-text",
-	    "%s", text);
-	check(notify_alert_parse(cJSON_GetArrayItem(NULL, 0), &a, text,
-	    sizeof(text)) == -1, "alert-missing", "accepted");
+	CHECK("clean-text", utf8_valid(text) && strstr(text, "Run: -") &&
+	    strchr(text, '\a') == NULL && strchr(text, '\r') == NULL, "%s",
+	    text);
+	CHECK("alert-missing", notify_alert_parse(cJSON_GetArrayItem(NULL, 0),
+	    &a, text, sizeof(text)) == -1, "accepted");
 }
 
 static void
@@ -518,15 +497,15 @@ test_clean(void)
 {
 	char out[16];
 
-	check(notify_clean(out, sizeof(out), "a\xc0\x80" "b\xed\xa0\x80" "c"
-	    "\xf5", false) == 9 && strcmp(out, "a??b???c?") == 0,
-	    "clean-invalid", "%s", out);
-	check(notify_clean(out, 4, "ab\xc3\xad", false) == 2 &&
-	    strcmp(out, "ab") == 0, "clean-boundary", "%s", out);
-	check(notify_clean(out, sizeof(out), "a\tb\nc", false) == 5 &&
-	    strcmp(out, "a b c") == 0, "clean-oneline", "%s", out);
-	check(notify_clean(out, sizeof(out), "\xf0\x9f\x98\x80!", true) == 5,
-	    "clean-emoji", "%s", out);
+	CHECK("clean-invalid", notify_clean(out, sizeof(out), "a\xc0\x80"
+	    "b\xed\xa0\x80" "c" "\xf5", false) == 9 && strcmp(out, "a??b???c?")
+	    == 0, "%s", out);
+	CHECK("clean-boundary", notify_clean(out, 4, "ab\xc3\xad", false) == 2
+	    && strcmp(out, "ab") == 0, "%s", out);
+	CHECK("clean-oneline", notify_clean(out, sizeof(out), "a\tb\nc", false)
+	    == 5 && strcmp(out, "a b c") == 0, "%s", out);
+	CHECK("clean-emoji", notify_clean(out, sizeof(out), "\xf0\x9f\x98\x80!",
+	    true) == 5, "%s", out);
 }
 
 static void
@@ -539,19 +518,20 @@ test_decision(void)
 	orig[4999] = '\0';
 	n = notify_decision_text(buf, sizeof(buf), orig, "approve",
 	    "@night_op (id 42)", "applied", 1767317400.0);
-	check(n <= TG_TEXT_MAX && strstr(buf, "Decision: APPROVE by "
-	    "@night_op (id 42) at 2026-01-02 01:30:00 UTC") != NULL,
-	    "decision-long", "%s", buf + (n > 200 ? n - 200 : 0));
+	CHECK("decision-long", n <= TG_TEXT_MAX && strstr(buf,
+	    "Decision: APPROVE by "
+	    "@night_op (id 42) at 2026-01-02 01:30:00 UTC") != NULL, "%s", buf +
+	    (n > 200 ? n - 200 : 0));
 	n = notify_decision_text(buf, sizeof(buf), NULL, "unlock", "user id 7",
 	    "applied", 0);
 #define WANT	"RayVault alert\n\nDecision: UNLOCK by user id 7 at 1970"
-	check(n == strlen(buf) && strncmp(buf, WANT, strlen(WANT)) == 0,
-	    "decision-no-text", "%s", buf);
+	CHECK("decision-no-text", n == strlen(buf) && strncmp(buf, WANT,
+	    strlen(WANT)) == 0, "%s", buf);
 #undef WANT
 	(void)notify_decision_text(buf, sizeof(buf), "diff:\n  a\n\n", "abort",
 	    "user id 7", "applied", 0);
-	check(strncmp(buf, "diff:\n  a\n\nDecision: ABORT", 26) == 0,
-	    "decision-trim", "%s", buf);
+	CHECK("decision-trim", strncmp(buf, "diff:\n  a\n\nDecision: ABORT", 26)
+	    == 0, "%s", buf);
 	free(orig);
 }
 
@@ -567,37 +547,37 @@ test_outbox(void)
 	notify_outbox_init(&o);
 	alert_of(&a, "{\"alert\":\"STALE WORKER\",\"run_id\":\"" RUN "\","
 	    "\"detail\":\"heartbeat 31 s ago\"}");
-	check(notify_outbox_admit(&o, &a, t, &held) == NOTIFY_ADMIT,
-	    "dedup-first", "not admitted");
-	check(notify_outbox_admit(&o, &a, t + 1000, &held) ==
-	    NOTIFY_DUPLICATE, "dedup-same", "admitted");
+	CHECK("dedup-first", notify_outbox_admit(&o, &a, t, &held) ==
+	    NOTIFY_ADMIT, "not admitted");
+	CHECK("dedup-same", notify_outbox_admit(&o, &a, t + 1000, &held) ==
+	    NOTIFY_DUPLICATE, "admitted");
 	alert_of(&b, "{\"alert\":\"STALE WORKER\",\"run_id\":\"" RUN "\","
 	    "\"detail\":\"heartbeat 1062 s ago\"}");
-	check(notify_outbox_admit(&o, &b, t + 2000, &held) ==
-	    NOTIFY_DUPLICATE, "dedup-digits", "admitted");
-	check(notify_outbox_admit(&o, &a, t + NOTIFY_WINDOW_MS, &held) ==
-	    NOTIFY_ADMIT, "dedup-window", "not admitted after the window");
+	CHECK("dedup-digits", notify_outbox_admit(&o, &b, t + 2000, &held) ==
+	    NOTIFY_DUPLICATE, "admitted");
+	CHECK("dedup-window", notify_outbox_admit(&o, &a, t + NOTIFY_WINDOW_MS,
+	    &held) == NOTIFY_ADMIT, "not admitted after the window");
 	alert_of(&g, "{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
 	    "\"buttons\":true,\"gate_nonce\":\"" NONCE "\","
 	    "\"detail\":\"voltage\"}");
-	check(notify_outbox_admit(&o, &g, t + 10, &held) == NOTIFY_ADMIT &&
-	    notify_outbox_admit(&o, &g, t + 20, &held) == NOTIFY_DUPLICATE,
-	    "dedup-gate", "same gate not a duplicate");
+	CHECK("dedup-gate", notify_outbox_admit(&o, &g, t + 10, &held) ==
+	    NOTIFY_ADMIT && notify_outbox_admit(&o, &g, t + 20, &held) ==
+	    NOTIFY_DUPLICATE, "same gate not a duplicate");
 	strlcpy(g.gate_nonce, "99999999-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
 	    sizeof(g.gate_nonce));
-	check(notify_outbox_admit(&o, &g, t + 30, &held) == NOTIFY_ADMIT,
-	    "dedup-new-gate", "a new gate of the run held as a duplicate");
+	CHECK("dedup-new-gate", notify_outbox_admit(&o, &g, t + 30, &held) ==
+	    NOTIFY_ADMIT, "a new gate of the run held as a duplicate");
 	/* rate: a kind for a run, different details */
 	notify_outbox_init(&o);
 	for (i = 0; i < 6; i++) {
 		(void)snprintf(b.detail, sizeof(b.detail), "error %c", 'a' + i);
-		check(notify_outbox_admit(&o, &b, t + i, &held) == (i <
+		CHECK("rate", notify_outbox_admit(&o, &b, t + i, &held) == (i <
 		    NOTIFY_PER_KEY_MAX ? NOTIFY_ADMIT : NOTIFY_RATE_LIMITED),
-		    "rate", "alert %d", i);
+		    "alert %d", i);
 	}
 	strlcpy(b.detail, "error y", sizeof(b.detail));
 	rc = notify_outbox_admit(&o, &b, t + NOTIFY_WINDOW_MS + 8, &held);
-	check(rc == NOTIFY_ADMIT && held == 3, "rate-held", "held %d", held);
+	CHECK("rate-held", rc == NOTIFY_ADMIT && held == 3, "held %d", held);
 	for (i = 0; i < 3; i++) {
 		(void)snprintf(b.detail, sizeof(b.detail), "again %c", 'a' + i);
 		(void)notify_outbox_admit(&o, &b, t + NOTIFY_WINDOW_MS + 9,
@@ -606,34 +586,34 @@ test_outbox(void)
 	b.buttons = true;
 	strlcpy(b.detail, "error z", sizeof(b.detail));
 	rc = notify_outbox_admit(&o, &b, t + NOTIFY_WINDOW_MS + 10, &held);
-	check(rc == NOTIFY_ADMIT && held == 1, "rate-buttons",
+	CHECK("rate-buttons", rc == NOTIFY_ADMIT && held == 1,
 	    "a button alert was held back (%d, held %d)", rc, held);
 	b.buttons = false;
 	strlcpy(b.run_id, "ffffffff-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
 	    sizeof(b.run_id));
-	check(notify_outbox_admit(&o, &b, t + 9, &held) == NOTIFY_ADMIT,
-	    "rate-other-run", "held back");
+	CHECK("rate-other-run", notify_outbox_admit(&o, &b, t + 9, &held) ==
+	    NOTIFY_ADMIT, "held back");
 	/* queue */
 	for (i = 0; i < NOTIFY_QUEUE_MAX + 6; i++) {
 		(void)notify_outbox_push(&o, strdup("x"), &a, &dropped);
-		check(dropped == (i >= NOTIFY_QUEUE_MAX), "queue-bound",
+		CHECK("queue-bound", dropped == (i >= NOTIFY_QUEUE_MAX),
 		    "item %d", i);
 	}
-	check(notify_outbox_head(&o)->seq == 7, "queue-oldest-dropped",
+	CHECK("queue-oldest-dropped", notify_outbox_head(&o)->seq == 7,
 	    "head %llu", notify_outbox_head(&o)->seq);
 	notify_outbox_pop(&o, 6);
-	check(notify_outbox_head(&o)->seq == 7, "pop-wrong-seq", "popped");
+	CHECK("pop-wrong-seq", notify_outbox_head(&o)->seq == 7, "popped");
 	notify_outbox_pop(&o, 7);
-	check(notify_outbox_head(&o)->seq == 8, "pop", "not popped");
+	CHECK("pop", notify_outbox_head(&o)->seq == 8, "not popped");
 	for (i = 0; i < NOTIFY_PER_MIN; i++) {
-		check(notify_outbox_may_send(&o, t + i), "per-min", "%d", i);
+		CHECK("per-min", notify_outbox_may_send(&o, t + i), "%d", i);
 		notify_outbox_sent(&o, t + i);
 	}
-	check(!notify_outbox_may_send(&o, t + 100), "per-min-full", "allowed");
-	check(notify_outbox_may_send(&o, t + 60001), "per-min-later",
+	CHECK("per-min-full", !notify_outbox_may_send(&o, t + 100), "allowed");
+	CHECK("per-min-later", notify_outbox_may_send(&o, t + 60001),
 	    "refused");
 	notify_outbox_clear(&o);
-	check(notify_outbox_head(&o) == NULL, "clear", "not empty");
+	CHECK("clear", notify_outbox_head(&o) == NULL, "not empty");
 }
 
 int
@@ -653,6 +633,5 @@ main(void)
 	test_decision();
 	test_outbox();
 	curl_global_cleanup();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed > 0 ? 1 : 0;
+	return test_exit();
 }

@@ -25,21 +25,10 @@
 
 #include "common/core/fsutil.h"
 #include "common/media/timeline.h"
+#include "tests/unit/test.h"
 
-static int npass, nfail;
 static char golden[PATH_MAX];
 static bool update;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
 
 #define F(seg)	"video/final/V_RAY-99_" seg "_0123abcd.mp4"
 
@@ -276,6 +265,5 @@ main(int argc, char **argv)
 		test_golden(&gcases[i]);
 	test_invalid();
 	test_write();
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

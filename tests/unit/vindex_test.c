@@ -30,21 +30,10 @@
 #include "common/core/ids.h"
 #include "common/core/subproc.h"
 #include "common/media/vindex.h"
+#include "tests/unit/test.h"
 
-static int npass, nfail;
 static char clips[4][PATH_MAX];	/* distinct small mp4 files */
 static char clipdir[PATH_MAX];
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
 
 static int
 rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
@@ -836,6 +825,5 @@ main(void)
 	test_zombies();
 	test_zombies_refuse();
 	rm_rf(clipdir);
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

@@ -30,19 +30,7 @@
 #include "common/media/ffprobe.h"
 #include "common/core/subproc.h"
 #include "workers/voice/contract.h"
-
-static int npass, nfail;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond)							\
-		npass++;						\
-	else {								\
-		nfail++;						\
-		printf("FAIL %s: ", (name));				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	}								\
-} while (0)
+#include "tests/unit/test.h"
 
 #define TEXT	"This compact blender crushes ice in seconds and cleans " \
 		"itself with one button press."
@@ -170,7 +158,7 @@ natural_duration(void)
 	    sizeof(err)) != 0 || probe_file(path, NULL, &pi, err,
 	    sizeof(err)) == -1) {
 		printf("FAIL natural: %s\n", err);
-		nfail++;
+		test_failed++;
 		return -1;
 	}
 	unlink(path);
@@ -558,6 +546,5 @@ main(void)
 	tts_engine_clear(&espeak);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
 	(void)sh(cmd);
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail == 0 ? 0 : 1;
+	return test_exit();
 }

@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +38,7 @@
 #include <unistd.h>
 
 #include "common/core/clock.h"
+#include "common/core/errbuf.h"
 #include "common/core/fsutil.h"
 #include "common/core/ids.h"
 #include "common/media/ffprobe.h"
@@ -48,22 +48,6 @@
 
 #define POLL_MS		100
 #define LOCK_POLL_MS	50
-
-static int	fail(char *, size_t, int, const char *, ...)
-		    __attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static long long
 mtime_ns(const struct stat *st)
@@ -101,21 +85,23 @@ probe_wait_stable(const char *path, struct progress *prog, int timeout_ms,
 	if (timeout_ms <= 0)
 		timeout_ms = PROBE_STABLE_TIMEOUT_MS;
 	if (stat(path, &a) == -1)
-		return fail(err, errlen, PROBE_ERR, "%s: %s", path,
+		return errbuf_set(err, errlen, PROBE_ERR, "%s: %s", path,
 		    strerror(errno));
 	if (!S_ISREG(a.st_mode))
-		return fail(err, errlen, PROBE_ERR, "%s: not a regular file",
-		    path);
+		return errbuf_set(err, errlen, PROBE_ERR,
+		    "%s: not a regular file", path);
 	if (is_old(&a))
 		return PROBE_OK;
 	start = since = clock_mono_ms();
 	for (;;) {
 		if (progress_tick(prog, (long long)a.st_size) == -1 ||
 		    progress_sleep(prog, POLL_MS) == -1)
-			return fail(err, errlen, PROBE_STOPPED, "stopped");
+			return errbuf_set(err, errlen, PROBE_STOPPED,
+			    "stopped");
 		if (stat(path, &b) == -1)
-			return fail(err, errlen, PROBE_ERR, "%s: %s while "
-			    "waiting for it to settle", path, strerror(errno));
+			return errbuf_set(err, errlen, PROBE_ERR, "%s: %s "
+			    "while waiting for it to settle", path,
+			    strerror(errno));
 		now = clock_mono_ms();
 		if (b.st_size != a.st_size || mtime_ns(&b) != mtime_ns(&a)) {
 			a = b;
@@ -123,7 +109,7 @@ probe_wait_stable(const char *path, struct progress *prog, int timeout_ms,
 		} else if (now - since >= PROBE_STABLE_MS)
 			return PROBE_OK;
 		if (now - start >= timeout_ms)
-			return fail(err, errlen, PROBE_ERR, "%s: still "
+			return errbuf_set(err, errlen, PROBE_ERR, "%s: still "
 			    "changing after %d ms", path, timeout_ms);
 	}
 }
@@ -137,8 +123,10 @@ probe_check(const char *path, double target, long long min_bytes,
 
 	if (probe_file(path, prog, pi, why, sizeof(why)) == -1) {
 		if (prog != NULL && progress_tick(prog, prog->value) == -1)
-			return fail(err, errlen, PROBE_STOPPED, "stopped");
-		return fail(err, errlen, PROBE_REJECTED, "probe: %s", why);
+			return errbuf_set(err, errlen, PROBE_STOPPED,
+			    "stopped");
+		return errbuf_set(err, errlen, PROBE_REJECTED, "probe: %s",
+		    why);
 	}
 	return probe_validate(pi, target, min_bytes, err, errlen) == 0 ?
 	    PROBE_OK : PROBE_REJECTED;
@@ -158,10 +146,10 @@ lock_ticking(const char *state_dir, struct progress *prog, char *err,
 		if (errno != ETIMEDOUT)
 			return -1;
 		if (clock_mono_ms() >= deadline)
-			return fail(err, errlen, -1, "the index lock stayed "
-			    "busy for %d ms", VINDEX_LOCK_TIMEOUT_MS);
+			return errbuf_set(err, errlen, -1, "the index lock "
+			    "stayed busy for %d ms", VINDEX_LOCK_TIMEOUT_MS);
 		if (progress_sleep(prog, LOCK_POLL_MS) == -1) {
-			(void)fail(err, errlen, -1, "stopped");
+			(void)errbuf_set(err, errlen, -1, "stopped");
 			errno = EINTR;
 			return -1;
 		}
@@ -195,7 +183,7 @@ index_final(struct fin *f, const struct probe_info *pi,
 	vindex_init(&idx);
 	if ((rc = vindex_load(f->state_dir, &idx, err, errlen)) == VINDEX_OK) {
 		if (vindex_upsert(&idx, item) == -1)
-			rc = fail(err, errlen, VINDEX_ERR, "index %s: %s",
+			rc = errbuf_set(err, errlen, VINDEX_ERR, "index %s: %s",
 			    f->final_rel, strerror(errno));
 		else
 			rc = vindex_save(f->state_dir, &idx, err, errlen);
@@ -225,7 +213,7 @@ move_and_index(struct fin *f, const struct probe_info *pi,
 	}
 	if (rename(f->staged, f->final_abs) == -1) {
 		vindex_unlock(fd);
-		return fail(err, errlen, PROBE_ERR, "rename %s to %s: %s",
+		return errbuf_set(err, errlen, PROBE_ERR, "rename %s to %s: %s",
 		    f->staged, f->final_abs, strerror(errno));
 	}
 	(void)strlcpy(dir, f->staged, sizeof(dir));
@@ -236,7 +224,7 @@ move_and_index(struct fin *f, const struct probe_info *pi,
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';
 	if (fs_fsync_dir(dir) == -1)
-		rc = fail(err, errlen, PROBE_ERR, "fsync %s: %s", dir,
+		rc = errbuf_set(err, errlen, PROBE_ERR, "fsync %s: %s", dir,
 		    strerror(errno));
 	else
 		rc = index_final(f, pi, item, err, errlen);
@@ -257,28 +245,31 @@ fin_setup(struct fin *f, const char *state_dir, const char *staged_rel,
 	f->segment_id = segment_id;
 	if (run_id == NULL || !id_video_valid(run_id) ||
 	    segment_id == NULL || !id_segment_valid(segment_id))
-		return fail(err, errlen, PROBE_ERR, "bad run or segment id");
+		return errbuf_set(err, errlen, PROBE_ERR,
+		    "bad run or segment id");
 	if (!vindex_rel_path_ok(staged_rel))
-		return fail(err, errlen, PROBE_ERR, "%s: staged path must be "
-		    "relative to the state root", staged_rel);
+		return errbuf_set(err, errlen, PROBE_ERR, "%s: staged path "
+		    "must be relative to the state root", staged_rel);
 	if (fs_path(f->staged, sizeof(f->staged), "%s/%s", state_dir,
 	    staged_rel) == -1)
-		return fail(err, errlen, PROBE_ERR, "staged path too long");
+		return errbuf_set(err, errlen, PROBE_ERR,
+		    "staged path too long");
 	if (sha8 == NULL && id_sha8_file(f->staged, f->sha8) == -1)
-		return fail(err, errlen, PROBE_ERR, "sha8 of %s: %s",
+		return errbuf_set(err, errlen, PROBE_ERR, "sha8 of %s: %s",
 		    f->staged, strerror(errno));
 	if (sha8 != NULL)
 		(void)strlcpy(f->sha8, sha8, sizeof(f->sha8));
 	if (!id_sha8_valid(f->sha8))
-		return fail(err, errlen, PROBE_ERR, "bad sha8");
+		return errbuf_set(err, errlen, PROBE_ERR, "bad sha8");
 	if (fs_path(f->final_rel, sizeof(f->final_rel), VINDEX_FINAL_DIR
 	    "/V_%s_%s_%s.mp4", run_id, segment_id, f->sha8) == -1 ||
 	    fs_path(f->final_abs, sizeof(f->final_abs), "%s/%s", state_dir,
 	    f->final_rel) == -1 ||
 	    fs_path(dir, sizeof(dir), "%s/" VINDEX_FINAL_DIR, state_dir) == -1)
-		return fail(err, errlen, PROBE_ERR, "final path too long");
+		return errbuf_set(err, errlen, PROBE_ERR,
+		    "final path too long");
 	if (fs_mkdirs(dir, 0700) == -1)
-		return fail(err, errlen, PROBE_ERR, "%s: %s", dir,
+		return errbuf_set(err, errlen, PROBE_ERR, "%s: %s", dir,
 		    strerror(errno));
 	return PROBE_OK;
 }
@@ -339,8 +330,8 @@ probe_finalize(const char *state_dir, const char *staged_rel,
 		if (rc == PROBE_OK)
 			return PROBE_OK;
 		if (rc != PROBE_REJECTED || !fs_exists(f.staged))
-			return fail(err, errlen, rc, "%s: %s", f.final_rel,
-			    why);
+			return errbuf_set(err, errlen, rc, "%s: %s",
+			    f.final_rel, why);
 		/* An invalid final file: replace it with a valid render. */
 	}
 	if ((rc = probe_wait_stable(f.staged, prog, 0, err, errlen)) !=

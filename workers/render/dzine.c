@@ -45,7 +45,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -279,16 +278,6 @@ browser_start(const struct dzine_cfg *cfg, struct browser *b, char *err,
 	return progress_step(cfg->prog) == -1 ? DZ_STOPPED : DZ_OK;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	(void)remove(path);
-	return 0;
-}
-
 /*
  * Kill every process under the renderer (the browser and everything it
  * started, crash handlers included) and reap each one, until none is
@@ -363,7 +352,7 @@ browser_stop(const struct dzine_cfg *cfg, struct browser *b)
 		(void)close(b->rfd);
 	b->wfd = b->rfd = -1;
 	if (b->temp_profile && b->profile[0] != '\0')
-		(void)nftw(b->profile, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		(void)scratch_remove(b->profile);
 	b->profile[0] = '\0';
 	(void)progress_step(prog);	/* a phase done; a stop is seen later */
 }
@@ -524,7 +513,7 @@ sweep_dir(const char *dir, bool profiles)
 		if (fs_path(path, sizeof(path), "%s/%s", dir, de->d_name) == -1)
 			continue;
 		if (profiles)
-			(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			(void)scratch_remove(path);
 		else
 			(void)unlink(path);
 	}

@@ -447,21 +447,12 @@ static int
 tmp_make(struct rjob *j, char *err, size_t errlen)
 {
 	const struct render_req *req = j->req;
-	char tag[160], real[PATH_MAX];
 
 	/* state/tmp/render.<pid>.<run>-<segment>.XXXXXX: swept if we die */
-	if (fs_path(tag, sizeof(tag), "%s-%s", req->run_id,
-	    req->segment_id) == -1 || scratch_make(req->state_dir, "render",
-	    tag, j->tmp, sizeof(j->tmp)) == -1) {
-		snprintf(err, errlen, "render: cannot make a temporary "
-		    "directory under %s/tmp: %s", req->state_dir,
-		    strerror(errno));
-		j->tmp[0] = '\0';
+	if (scratch_make_job(req->state_dir, "render", req->run_id,
+	    req->segment_id, j->tmp, sizeof(j->tmp), err, errlen) == -1)
 		return -1;
-	}
-	if (realpath(j->tmp, real) == NULL ||
-	    strlcpy(j->tmp, real, sizeof(j->tmp)) >= sizeof(j->tmp) ||
-	    fs_path(j->out, sizeof(j->out), "%s/out.mp4", j->tmp) == -1) {
+	if (fs_path(j->out, sizeof(j->out), "%s/out.mp4", j->tmp) == -1) {
 		snprintf(err, errlen, "render: temporary path: %s",
 		    strerror(errno));
 		return -1;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * media.c: run a media tool to success, for the voice and render stages.
+ * media_tool.c: run a media tool to success, for the voice and render stages.
  *
  * media_run() wraps subproc_run() (stdout discarded, stderr tail kept)
  * and turns its result into one code: MEDIA_OK, MEDIA_STOPPED when the
@@ -23,25 +23,6 @@
 #include "common/media/ffprobe.h"
 #include "common/core/subproc.h"
 #include "workers/skeleton/media_tool.h"
-
-/* Last printable line of a tool's stderr, for an error message. */
-static void
-tail_line(const char *tail, char *buf, size_t size)
-{
-	const char *end = tail + strlen(tail), *start;
-	size_t i, n;
-
-	while (end > tail && (end[-1] == '\n' || end[-1] == '\r'))
-		end--;
-	for (start = end; start > tail && start[-1] != '\n'; start--)
-		;
-	n = (size_t)(end - start);
-	if (n >= size)
-		n = size - 1;
-	for (i = 0; i < n; i++)
-		buf[i] = (start[i] >= 0x20 && start[i] < 0x7f) ? start[i] : '?';
-	buf[n] = '\0';
-}
 
 /*
  * Run <argv> (borrowed) with <timeout_ms>, ticking <prog> (may be NULL);
@@ -69,7 +50,7 @@ media_run(char *const argv[], long timeout_ms, bool progress_parse,
 		snprintf(err, errlen, "%s: timed out after %ld s", argv[0],
 		    timeout_ms / 1000);
 	else if (res.status != 0) {
-		tail_line(res.errtail, line, sizeof(line));
+		subproc_last_line(&res, line, sizeof(line));
 		snprintf(err, errlen, "%s exited %d: %s", argv[0], res.status,
 		    line[0] != '\0' ? line : "no message");
 	} else

@@ -19,7 +19,8 @@
  * swept too.  Nothing here logs: callers log what scratch_sweep()
  * reports.
  *
- * Public: scratch_make, scratch_sweep, scratch_owner.
+ * Public: scratch_make, scratch_make_job, scratch_remove, scratch_sweep,
+ * scratch_owner.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/core/errbuf.h"
 #include "common/core/fsutil.h"
 #include "common/core/platform.h"
 #include "workers/skeleton/scratch.h"
@@ -79,6 +81,33 @@ scratch_make(const char *state_dir, const char *kind, const char *tag,
 }
 
 /*
+ * scratch_make for one segment's job: the directory
+ * <state_dir>/tmp/<kind>.<pid>.<run_id>-<segment_id>.XXXXXX, its real
+ * absolute path (no tool ever sees an argument starting with '-') put
+ * into <buf>.  Returns 0, or -1 with errno and <err> ("<kind>: ..."); buf
+ * is "" when the directory could not be made.
+ */
+int
+scratch_make_job(const char *state_dir, const char *kind, const char *run_id,
+    const char *segment_id, char *buf, size_t size, char *err, size_t errlen)
+{
+	char tag[160], real[PATH_MAX];
+
+	if (fs_path(tag, sizeof(tag), "%s-%s", run_id, segment_id) == -1 ||
+	    scratch_make(state_dir, kind, tag, buf, size) == -1) {
+		if (size > 0)
+			buf[0] = '\0';
+		return errbuf_set(err, errlen, -1, "%s: cannot make a temporary "
+		    "directory under %s/tmp: %s", kind, state_dir,
+		    strerror(errno));
+	}
+	if (realpath(buf, real) == NULL || strlcpy(buf, real, size) >= size)
+		return errbuf_set(err, errlen, -1, "%s: temporary path: %s",
+		    kind, strerror(errno));
+	return 0;
+}
+
+/*
  * Is <name> (a directory entry) a scratch directory of <kind>?  True with
  * *pid set to its owner, or to 0 for a name from before owners were
  * recorded ("<kind>-...").
@@ -119,6 +148,17 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 }
 
 /*
+ * Remove the directory tree <path> (borrowed), not following links; what
+ * cannot be removed stays.  Returns 0, or -1 with errno when the walk
+ * could not start.
+ */
+int
+scratch_remove(const char *path)
+{
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
  * Remove every scratch directory of <kind> under <state_dir>/tmp/ whose
  * owner is not alive (or is this very process: it has made none yet).
  * Call it once at the child's start.  Returns how many were removed, or
@@ -147,7 +187,7 @@ scratch_sweep(const char *state_dir, const char *kind)
 		    de->d_name) == -1 || lstat(path, &st) == -1 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
-		(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		(void)scratch_remove(path);
 		n += !fs_exists(path);
 	}
 	closedir(d);

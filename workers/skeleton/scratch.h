@@ -18,6 +18,10 @@
 
 int	scratch_make(const char *state_dir, const char *kind, const char *tag,
 	    char *buf, size_t size);
+int	scratch_make_job(const char *state_dir, const char *kind,
+	    const char *run_id, const char *segment_id, char *buf,
+	    size_t size, char *err, size_t errlen);
+int	scratch_remove(const char *path);
 int	scratch_sweep(const char *state_dir, const char *kind);
 bool	scratch_owner(const char *name, const char *kind, pid_t *pid);
 

@@ -171,27 +171,17 @@ check_req(const struct voice_req *req, double *tol, char *err,
 	return -1;
 }
 
-/* Remove the flat temporary directory and everything in it. */
+/* Make the job's scratch directory and the path of final.wav in it. */
 static int
 tmp_make(struct vjob *j, char *err, size_t errlen)
 {
 	const struct voice_req *req = j->req;
-	char tag[160], real[PATH_MAX];
 
 	/* state/tmp/voice.<pid>.<run>-<segment>.XXXXXX: swept if we die */
-	if (fs_path(tag, sizeof(tag), "%s-%s", req->run_id,
-	    req->segment_id) == -1 || scratch_make(req->state_dir, "voice",
-	    tag, j->tmp, sizeof(j->tmp)) == -1) {
-		snprintf(err, errlen, "voice: cannot make a temporary "
-		    "directory under %s/tmp: %s", req->state_dir,
-		    strerror(errno));
-		j->tmp[0] = '\0';
+	if (scratch_make_job(req->state_dir, "voice", req->run_id,
+	    req->segment_id, j->tmp, sizeof(j->tmp), err, errlen) == -1)
 		return -1;
-	}
-	/* Absolute paths: no tool ever sees an argument starting '-'. */
-	if (realpath(j->tmp, real) == NULL ||
-	    strlcpy(j->tmp, real, sizeof(j->tmp)) >= sizeof(j->tmp) ||
-	    fs_path(j->fin, sizeof(j->fin), "%s/final.wav", j->tmp) == -1) {
+	if (fs_path(j->fin, sizeof(j->fin), "%s/final.wav", j->tmp) == -1) {
 		snprintf(err, errlen, "voice: temporary path: %s",
 		    strerror(errno));
 		return -1;

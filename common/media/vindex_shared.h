@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: ISC */
-#ifndef RV_COMMON_MEDIA_VINDEX_INT_H
-#define RV_COMMON_MEDIA_VINDEX_INT_H
+#ifndef RV_COMMON_MEDIA_VINDEX_SHARED_H
+#define RV_COMMON_MEDIA_VINDEX_SHARED_H
 
 /*
- * Internals shared by the files of the video index: vindex.c (format,
- * lock, load, save, entries in memory), vindex_refresh.c (refresh and
- * its probe pool) and vindex_clean.c (repair, orphans, clean-zombies).
- * Nothing outside them includes it.
+ * The helpers the files of the video index share: vindex.c (lock, load,
+ * save, entries in memory), vindex_json.c (the file format),
+ * vindex_refresh.c (refresh and its probe pool) and vindex_clean.c
+ * (repair, orphans, clean-zombies).  Nothing outside them includes it;
+ * the file format itself is declared in vindex_json.h.
  */
 
 #include <sys/stat.h>
@@ -17,10 +18,6 @@
 #include "common/media/vindex.h"
 
 /* vindex.c */
-
-/* Format into <err> (may be NULL) and return <rc>. */
-int	vindex_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	    __attribute__((format(printf, 4, 5)));
 
 /*
  * Append a note to <nn>, or count it as dropped past VINDEX_NOTES_MAX.
