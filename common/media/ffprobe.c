@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * probe.c: measure a media file with ffprobe and validate the answer.
+ * ffprobe.c: measure a media file with ffprobe and validate the answer.
  *
  * ffprobe's output is input from outside (SPEC section 9): the JSON is
  * size-capped (1 MiB), parsed with cJSON and every field used is checked

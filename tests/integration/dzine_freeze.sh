@@ -7,10 +7,12 @@
 # and after the quarantine re-renders only the frozen segment.
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/dzine_site/lib.sh"
-STALL=5
+# The budget bounds the panic latency asserted below; a Chromium start on
+# a loaded machine must progress within it.
+STALL=20
 export RAYVAULT_BROWSER_STALL_SEC=$STALL RAYVAULT_QUARANTINE_SEC=3
 # a progress change reaches the supervisor within one heartbeat
-export RAYVAULT_CHILD_HEARTBEAT_MS=250
+export RAYVAULT_CHILD_HEARTBEAT_MS=500
 export DZINE_CREDITS_AVAILABLE=100
 dz_site "freeze=2"
 spec=$(make_spec RAY-DZ2)

@@ -21,4 +21,21 @@ rc=$?
     echo "$out" | grep -q "ctl/rvctl.c: includes supervisor/sup.h" &&
     ok "a child including the store and rvctl including rvsup are caught" ||
     fail "planted includes: rc $rc: $out"
+# docs/ARCHITECTURE.md stays true: it names every source file, and every
+# file it names exists.
+doc="$ROOT/docs/ARCHITECTURE.md"
+missing=""
+for f in $(cd "$ROOT" && find common ipc workers supervisor ctl -name '*.c' | sort); do
+	b=$(basename "$f")
+	grep -q "[\`/ ]$b\`" "$doc" || missing="$missing $f"
+done
+[ -z "$missing" ] && ok "the architecture page names every source file" ||
+    fail "not in docs/ARCHITECTURE.md:$missing"
+gone=""
+for b in $(grep -o '`[a-z][a-z0-9_/]*\.c`' "$doc" | tr -d '`' | sort -u); do
+	[ -e "$ROOT/$b" ] || [ -n "$(cd "$ROOT" && find common ipc workers supervisor ctl \
+	    -path "*$b" -name "$(basename "$b")")" ] || gone="$gone $b"
+done
+[ -z "$gone" ] && ok "every file the architecture page names exists" ||
+    fail "named in docs/ARCHITECTURE.md but missing:$gone"
 finish

@@ -103,8 +103,17 @@ sup_up() {
 
 # wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds;
 # false when it did not within SECONDS.
+# A limit of 30 s or more waits for real work to get done (a run through
+# ffmpeg, espeak-ng or Chromium): how long that takes is the machine's
+# load, not a setting, so such a limit only guards against a hang and is
+# RV_TEST_PATIENCE (5) times longer.  Shorter limits come from the
+# settings a test sets (heartbeat, stall budget, backoff) and stay as
+# they are.
+RV_TEST_PATIENCE=${RV_TEST_PATIENCE:-5}
 wait_for() {
-	_end=$(( $(date +%s) + $1 ))
+	_lim=$1
+	[ "$_lim" -ge 30 ] && _lim=$((_lim * RV_TEST_PATIENCE))
+	_end=$(( $(date +%s) + _lim ))
 	shift
 	while [ "$(date +%s)" -le "$_end" ]; do
 		if "$@"; then

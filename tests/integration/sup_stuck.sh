@@ -6,7 +6,10 @@
 # is kept and the run completes without any panic_browser_frozen or
 # quarantine (SPEC section 4; dzine_freeze.sh covers the browser case).
 . tests/integration/lib.sh
-export RAYVAULT_BROWSER_STALL_SEC=2 RAYVAULT_QUARANTINE_SEC=3
+# The stall budget bounds the wait for the kill below; a render on a
+# loaded machine must progress within it.
+STALL=5
+export RAYVAULT_BROWSER_STALL_SEC=$STALL RAYVAULT_QUARANTINE_SEC=3
 export RV_FAULT="stall:render:300"
 spec=$(make_spec RAY-T4)
 ctl enqueue "$spec" >/dev/null
@@ -14,7 +17,7 @@ start_sup
 wait_for 60 child_state_is render busy || fail "render never busy"
 rpid=$(child_field render pid)
 r_gone() { ! alive "$rpid"; }
-wait_for 8 r_gone && ok "stalled renderer killed" ||
+wait_for $((STALL + 6)) r_gone && ok "stalled renderer killed" ||
     fail "stalled renderer alive"
 wait_for 90 status_is RAY-T4 done && ok "run done after the restart" ||
     fail "run: $(run_status RAY-T4)"
