@@ -118,7 +118,7 @@ bootstrap:
 TEST_JOBS ?=
 TEST_LOAD ?=
 test: bootstrap
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(shell nproc) all
 	@BUILD=$(BUILD) tests/run $(if $(TEST_JOBS),-j $(TEST_JOBS)) \
 	    $(if $(TEST_LOAD),--load $(TEST_LOAD))
 

@@ -63,7 +63,15 @@ dz_tree() {
 		    if (q == root && p != root) print p } }'
 }
 
-# dz_zombies: zombie processes named like Chromium's, anywhere.
+# dz_zombies: zombie processes named like Chromium's whose parent is a
+# process of this test (working directory $T or below: rvsup and the
+# children it starts), not those of another test running beside it.
 dz_zombies() {
-	ps -eo pid=,stat=,comm= | awk '$2 ~ /^Z/ && $3 ~ /chrom/ { print $1 }'
+	ps -eo pid=,ppid=,stat=,comm= |
+	    awk '$3 ~ /^Z/ && $4 ~ /chrom/ { print $1, $2 }' |
+	    while read -r _zp _zpp; do
+		case "$(readlink "/proc/$_zpp/cwd" 2>/dev/null)" in
+		"$T" | "$T"/*) echo "$_zp" ;;
+		esac
+	    done
 }
