@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -1476,6 +1477,23 @@ case_list_and_clock(struct ctx *c)
 	    "far from the local clock", now);
 }
 
+/*
+ * A store fault (errno EAGAIN: busy, locked) is "unknown, try again", as
+ * the supervisor treats it; SQLite's lock is not fair, so on a loaded
+ * machine one process can lose it for longer than the busy timeout.  The
+ * race retries such faults until RACE_RETRY_S have passed.
+ */
+#define RACE_RETRY_S	120
+
+static bool
+race_retry(time_t start)
+{
+	if (errno != EAGAIN || time(NULL) - start > RACE_RETRY_S)
+		return false;
+	usleep(10000);
+	return true;
+}
+
 /* One child of the race: claim and finish until nothing is left. */
 static void
 race_child(struct ctx *c, const char *worker, int fd)
@@ -1483,6 +1501,7 @@ race_child(struct ctx *c, const char *worker, int fd)
 	char tok[ID_UUID_LEN + 1], line[STORE_ID_MAX + 1], err[512];
 	struct store_claim cl;
 	struct store st;
+	time_t start = time(NULL);
 	bool ok;
 	int r;
 
@@ -1490,8 +1509,9 @@ race_child(struct ctx *c, const char *worker, int fd)
 		_exit(3);
 	for (;;) {
 		id_uuid_new(tok);
-		r = store_claim(&st, worker, tok, 30, c->task, "", &cl, err,
-		    sizeof(err));
+		while ((r = store_claim(&st, worker, tok, 30, c->task, "", &cl,
+		    err, sizeof(err))) == -1 && race_retry(start))
+			;
 		if (r == 0)
 			break;
 		if (r == -1) {
@@ -1501,10 +1521,12 @@ race_child(struct ctx *c, const char *worker, int fd)
 		snprintf(line, sizeof(line), "%s\n", cl.run_id);
 		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
 			_exit(4);
-		if (store_finish(&st, cl.run_id, worker, tok, RUN_DONE, NULL,
-		    &ok, err, sizeof(err)) == -1 || !ok) {
+		while ((r = store_finish(&st, cl.run_id, worker, tok, RUN_DONE,
+		    NULL, &ok, err, sizeof(err))) == -1 && race_retry(start))
+			;
+		if (r == -1 || !ok) {
 			fprintf(stderr, "%s: finish %s: %s\n", worker,
-			    cl.run_id, ok ? "" : err);
+			    cl.run_id, r == -1 ? err : "lease lost");
 			_exit(4);
 		}
 	}
