@@ -5,7 +5,9 @@
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/dzine_site/lib.sh"
 export DZINE_CREDITS_AVAILABLE=100
-dz_site "gen_ms=3000"
+# The first generation never ends, so the browser is surely mid-render
+# when it is killed, however slow the machine.
+dz_site "gen_ms=1500&hold=1"
 spec=$(make_spec RAY-DZ3)
 ctl enqueue "$spec" >/dev/null || fail "enqueue"
 start_sup

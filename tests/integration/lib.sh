@@ -3,10 +3,17 @@
 # touches the repository's state/ or spool/.
 set -u
 BUILD=${BUILD:-build}
-BIN=$(cd "$BUILD/bin" && pwd)
+BIN=$(cd "$BUILD/bin" 2>/dev/null && pwd || echo "")
+if [ ! -x "$BIN/rvsup" ] || [ ! -x "$BIN/rvctl" ]; then
+	echo "FAIL: no $BUILD/bin/rvsup or rvctl: build first (make)" >&2
+	exit 1
+fi
 TOOLS=$(cd "$BUILD/tests/tools" 2>/dev/null && pwd || echo "")
 ROOT=$(pwd)
 export RV_TESTING=1
+# The local renderer draws 320x180 (workers/render/render.c): the tests
+# that are about the picture itself (pipe_demo, render_test) unset this.
+export RV_TEST_RENDER_SIZE=${RV_TEST_RENDER_SIZE-320x180}
 # python3 runs in every poll: call the interpreter itself, not a version
 # manager's shim (pyenv: several shell starts per call; tests/run does
 # this too).

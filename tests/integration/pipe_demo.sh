@@ -3,6 +3,7 @@
 # audio; 5 index entries; 5 READY timeline rows; an EDL.  A second run of
 # identical content renders nothing (every segment skipped).
 . tests/integration/lib.sh
+unset RV_TEST_RENDER_SIZE	# this test checks the real 1920x1080
 cp -r "$ROOT/examples/ray-demo" "$T/demo"
 ctl enqueue "$T/demo/run.json" >/dev/null || fail "enqueue"
 start_sup

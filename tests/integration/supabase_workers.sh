@@ -3,7 +3,7 @@
 #
 # supabase_workers.sh: several machines on one Supabase project.  Three
 # supervisors (separate state dirs, separate worker ids) work one queue of
-# 30 small runs through the PostgREST fixture and one private PostgreSQL
+# 15 small runs through the PostgREST fixture and one private PostgreSQL
 # (tests/lib/with_postgrest).  Checked in the database afterwards: every
 # run done exactly once (one claim, epoch 1, one run_finished), no segment
 # rendered twice (one render_started and one ledger row per segment),
@@ -13,7 +13,7 @@
 if [ -z "${SUPABASE_URL:-}" ]; then
 	exec tests/lib/with_postgrest sh "$0" "$@"
 fi
-NRUNS=${RV_WORKERS_RUNS:-30}
+NRUNS=${RV_WORKERS_RUNS:-15}
 NSUP=3
 export RAYVAULT_LEASE_MINUTES=1 RAYVAULT_HEARTBEAT_INTERVAL_SEC=5
 export RAYVAULT_HEARTBEAT_TIMEOUT_SEC=3 RAYVAULT_POLL_INTERVAL_SEC=1

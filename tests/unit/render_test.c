@@ -207,7 +207,7 @@ test_renders(void)
 	struct progress p = { seen_tick, &seen, 0 };
 	struct render_req req = { state, "RAY-9", "withimage", SHA8, audio,
 	    image, "It's 50% off: [today], only; \\ %{localtime} \"deal\" "
-	    "caf\xc3\xa9 \xe2\x9c\x93", NULL, NULL };
+	    "caf\xc3\xa9 \xe2\x9c\x93", NULL, NULL, 0, 0 };
 	char err[512] = "", a[PATH_MAX], b[PATH_MAX], cmd[PATH_MAX * 2 + 16];
 	int r;
 
@@ -263,7 +263,7 @@ static void
 test_bad(void)
 {
 	struct render_req req = { state, "RAY-9", "bad", SHA8, audio, NULL,
-	    "x", NULL, NULL };
+	    "x", NULL, NULL, 0, 0 };
 	char want[512], missing[320];
 
 	req.image_path = notimage;
@@ -300,7 +300,7 @@ static void
 test_stop(void)
 {
 	struct render_req req = { state, "RAY-9", "stopped", SHA8, audio,
-	    image, "stop me", NULL, NULL };
+	    image, "stop me", NULL, NULL, 0, 0 };
 	struct progress p;
 	char err[512] = "";
 	int calls = 0, before = count_dir("video/staging"), r;
@@ -312,6 +312,30 @@ test_stop(void)
 	CHECK("stop", r == RENDER_STOPPED &&
 	    count_dir("video/staging") == before && count_dir("tmp") == 0,
 	    "r=%d err=%s", r, err);
+}
+
+/* A test frame size: the image is letterboxed to it and checked at it. */
+static void
+test_size(void)
+{
+	struct render_req req = { state, "RAY-9", "small", SHA8, audio, image,
+	    "small caption", NULL, NULL, 320, 180 };
+	struct seen seen = { 0, 0 };
+	struct progress p = { seen_tick, &seen, 0 };
+	struct probe_info pi;
+	char err[512] = "", rel[192], path[PATH_MAX];
+	int r;
+
+	r = render_ffmpeg_segment(&req, &p, err, sizeof(err));
+	CHECK("size_render", r == RENDER_OK, "r=%d err=%s", r, err);
+	if (r != RENDER_OK || render_staging_path(&req, rel, sizeof(rel)) == -1)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", state, rel);
+	r = probe_file(path, NULL, &pi, err, sizeof(err));
+	CHECK("size_probed", r == 0 && strcmp(pi.video_codec, "h264") == 0 &&
+	    pi.width == 320 && pi.height == 180 &&
+	    fabs(pi.duration - AUDIO_DUR) <= 0.15, "r=%d err=%s %dx%d %.3f s",
+	    r, err, pi.width, pi.height, pi.duration);
 }
 
 int
@@ -333,6 +357,7 @@ main(void)
 		test_renders();
 		test_bad();
 		test_stop();
+		test_size();
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	(void)sh(cmd);

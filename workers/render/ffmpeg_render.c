@@ -404,18 +404,31 @@ graph_path(const char *path, char *out, size_t size)
 	return escape(lvl1, "'[],;", out, size);
 }
 
+/* The frame size of <req>: RENDER_WIDTH x RENDER_HEIGHT unless a test set one. */
+static void
+frame_size(const struct render_req *req, int *w, int *h)
+{
+	*w = req->width > 0 ? req->width : RENDER_WIDTH;
+	*h = req->height > 0 ? req->height : RENDER_HEIGHT;
+}
+
 static int
 build_graph(const struct render_req *req, const char *capfile, char *graph,
     size_t size)
 {
-	char font[2 * PATH_MAX], cap[2 * PATH_MAX];
-	const char *in;
-	int n;
+	char font[2 * PATH_MAX], cap[2 * PATH_MAX], in[256];
+	int n, w, h;
 
-	in = req->image_path != NULL && req->image_path[0] != '\0' ?
-	    "[0:v]scale=1920:1080:force_original_aspect_ratio=decrease,"
-	    "pad=1920:1080:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,"
-	    "fps=25,format=yuv420p" : "[0:v]format=yuv420p";
+	frame_size(req, &w, &h);
+	if (req->image_path != NULL && req->image_path[0] != '\0')
+		n = snprintf(in, sizeof(in), "[0:v]scale=%d:%d:"
+		    "force_original_aspect_ratio=decrease,"
+		    "pad=%d:%d:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,"
+		    "fps=25,format=yuv420p", w, h, w, h);
+	else
+		n = snprintf(in, sizeof(in), "[0:v]format=yuv420p");
+	if (n < 0 || (size_t)n >= sizeof(in))
+		return -1;
 	if (capfile == NULL) {
 		n = snprintf(graph, size, "%s[v]", in);
 		return n < 0 || (size_t)n >= size ? -1 : 0;
@@ -424,10 +437,13 @@ build_graph(const struct render_req *req, const char *capfile, char *graph,
 	    font, sizeof(font)) == -1 ||
 	    graph_path(capfile, cap, sizeof(cap)) == -1)
 		return -1;
+	/* Caption metrics are for 1080 lines; a test size scales them. */
 	n = snprintf(graph, size, "%s,drawtext=fontfile=%s:textfile=%s:"
-	    "expansion=none:fontsize=56:fontcolor=white:line_spacing=14:"
-	    "box=1:boxcolor=black@0.55:boxborderw=24:x=(w-text_w)/2:"
-	    "y=h-text_h-110[v]", in, font, cap);
+	    "expansion=none:fontsize=%d:fontcolor=white:line_spacing=%d:"
+	    "box=1:boxcolor=black@0.55:boxborderw=%d:x=(w-text_w)/2:"
+	    "y=h-text_h-%d[v]", in, font, cap, 56 * h / RENDER_HEIGHT,
+	    14 * h / RENDER_HEIGHT, 24 * h / RENDER_HEIGHT,
+	    110 * h / RENDER_HEIGHT);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
@@ -494,6 +510,8 @@ static int
 video_input(const struct render_req *req, char **argv, int *n, char *img,
     size_t imgsz, char *card, size_t cardsz)
 {
+	int w, h;
+
 	if (req->image_path != NULL && req->image_path[0] != '\0') {
 		if (media_file_arg(img, imgsz, req->image_path) == -1)
 			return -1;
@@ -505,8 +523,10 @@ video_input(const struct render_req *req, char **argv, int *n, char *img,
 		argv[(*n)++] = img;
 		return 0;
 	}
-	snprintf(card, cardsz, "color=c=%s:s=1920x1080:r=25",
-	    req->card_color != NULL ? req->card_color : RENDER_CARD_COLOR);
+	frame_size(req, &w, &h);
+	snprintf(card, cardsz, "color=c=%s:s=%dx%d:r=25",
+	    req->card_color != NULL ? req->card_color : RENDER_CARD_COLOR, w,
+	    h);
 	argv[(*n)++] = "-f";
 	argv[(*n)++] = "lavfi";
 	argv[(*n)++] = "-i";
@@ -556,16 +576,17 @@ static int
 verify_output(struct rjob *j, char *err, size_t errlen)
 {
 	struct probe_info pi;
-	int r;
+	int r, w, h;
 
 	if ((r = media_probe(j->out, j->prog, &pi, err, errlen)) != 0)
 		return r;
+	frame_size(j->req, &w, &h);
 	if (strcmp(pi.video_codec, "h264") != 0 ||
-	    strcmp(pi.audio_codec, "aac") != 0 || pi.width != RENDER_WIDTH ||
-	    pi.height != RENDER_HEIGHT) {
+	    strcmp(pi.audio_codec, "aac") != 0 || pi.width != w ||
+	    pi.height != h) {
 		snprintf(err, errlen, "segment %s: render is %s/%s %dx%d, not "
-		    "h264/aac 1920x1080", j->req->segment_id, pi.video_codec,
-		    pi.audio_codec, pi.width, pi.height);
+		    "h264/aac %dx%d", j->req->segment_id, pi.video_codec,
+		    pi.audio_codec, pi.width, pi.height, w, h);
 		return RENDER_ERR;
 	}
 	if (fabs(pi.duration - j->audio_dur) > RENDER_DURATION_TOL) {

@@ -40,6 +40,8 @@ struct render_req {
 	const char	*caption;	/* NULL or "": no caption */
 	const char	*card_color;	/* NULL: RENDER_CARD_COLOR */
 	const char	*font_path;	/* NULL: RENDER_FONT */
+	int		 width;		/* 0: RENDER_WIDTH x RENDER_HEIGHT; */
+	int		 height;	/*  else a test size (render.c) */
 };
 
 int	render_staging_path(const struct render_req *req, char *rel,

@@ -32,12 +32,19 @@
  * Every wait heartbeats through the task's progress, the probes of
  * existing videos while the stage is planned included: ffprobe may take
  * long on a loaded machine, and that is work, not a frozen child.
+ *
+ * Only when RV_TESTING=1 (the rule of the fault hooks):
+ * RV_TEST_RENDER_SIZE=WxH makes the local ffmpeg renderer draw its videos
+ * at that size instead of 1920x1080, so pipeline tests that are not about
+ * the picture spend a fraction of the CPU.  A bad value is logged and
+ * ignored (the real size is used).
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -190,6 +197,29 @@ credit_cost(struct wrk_env *env)
 	    0;
 }
 
+/* The test frame size of RV_TEST_RENDER_SIZE into <rq>, if any. */
+static void
+test_size(struct render_req *rq)
+{
+	const char *t = getenv("RV_TESTING"), *v = getenv("RV_TEST_RENDER_SIZE");
+	char *end;
+	long w, h;
+
+	if (t == NULL || strcmp(t, "1") != 0 || v == NULL || *v == '\0')
+		return;
+	w = strtol(v, &end, 10);
+	h = *end == 'x' ? strtol(end + 1, &end, 10) : 0;
+	if (*end != '\0' || w < 32 || w > RENDER_WIDTH || h < 32 ||
+	    h > RENDER_HEIGHT || w % 2 != 0 || h % 2 != 0) {
+		log_warnx("RV_TEST_RENDER_SIZE \"%s\" is not WxH (even, 32x32 "
+		    "to %dx%d); rendering at the real size", v, RENDER_WIDTH,
+		    RENDER_HEIGHT);
+		return;
+	}
+	rq->width = (int)w;
+	rq->height = (int)h;
+}
+
 /* The local ffmpeg render: intent, render, and a failed result if so. */
 static int
 render_local(struct wrk_env *env, const struct targs *t, struct seg_plan *p,
@@ -224,6 +254,7 @@ render_local(struct wrk_env *env, const struct targs *t, struct seg_plan *p,
 		return RENDER_ERR;
 	rq.image_path = image != NULL ? img : NULL;
 	rq.caption = targs_str(p->spec, "text");
+	test_size(&rq);
 	rc = render_ffmpeg_segment(&rq, worker_progress(env), err, errlen);
 	if (rc != RENDER_OK)
 		(void)worker_ledger_result(env, t->run_id, key, "failed", 0,

@@ -30,6 +30,8 @@
 #               JavaScript busy loop in the page at 40 % progress
 #   error=K     the K-th generation fails with an error banner at 30 %
 #   broken=K    the K-th export is a broken file (not an MP4)
+#   hold=K      the K-th generation never ends (stays at 50 %): a test
+#               that kills the browser mid-render finds it still running
 #   slow_balance=N  the first balance asked for after an export takes
 #               N ms to answer (the page refreshes it on export)
 # Insufficient credits: the press is refused with an error banner.
@@ -228,7 +230,8 @@ class Handler(BaseHTTPRequestHandler):
                 "start": time.time(), "audio": audio["path"],
                 "gen_ms": knob(q, "gen_ms", 1200),
                 "error": picked(q, "error", n),
-                "broken": picked(q, "broken", n), "file": None}
+                "broken": picked(q, "broken", n),
+                "hold": picked(q, "hold", n), "file": None}
             site.save_stats()
             self.send_json(200, {"job": jid, "credits": site.balance,
                                  "freeze": picked(q, "freeze", n)})
@@ -240,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         el = (time.time() - j["start"]) * 1000.0
         pct = min(100, int(100 * el / max(1, j["gen_ms"])))
+        if j["hold"]:
+            pct = min(pct, 50)
         if j["error"] and pct >= 30:
             self.send_json(200, {"state": "failed", "progress": 30,
                                  "error": "Generation failed: the face "
