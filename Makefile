@@ -205,7 +205,7 @@ preflight: $(RVCTL)
 report: $(RVCTL)
 	$(RVCTL) report $(if $(ID),--video $(ID))
 timeline: $(RVCTL)
-	$(need_id)$(RVCTL) timeline --video $(ID)
+	$(RVCTL) timeline $(if $(ID),--video $(ID))
 orphans: $(RVCTL)
 	$(RVCTL) orphans
 clean: $(RVCTL)

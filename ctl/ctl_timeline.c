@@ -8,11 +8,13 @@
  * (ctl_runinfo.c).  common/media/timeline.c writes the CSV and the EDL under
  * state/timeline/, stamped and as _latest (each swapped in atomically).
  * A banner tells READY and MISSING counts, the first missing segment,
- * the worst and the cumulative drift and the verdict.
+ * the worst and the cumulative drift, the total duration and the verdict
+ * (INCOMPLETE when a segment is missing, in the text and the JSON alike).
+ * Without --video the most recent run is used, and stderr says which.
  *
  * Exit 0 when every segment is READY and the drift is within 0.5 s,
  * 1 when a segment is missing or the drift is over 0.5 s, 2 over 1.0 s;
- * 64 without --video, 65 for an id that names no run or a run without a
+ * 64 for bad options, 65 for an id that names no run or a run without a
  * usable spec, 70 when the files cannot be written.
  *
  * Public: ctl_timeline.
@@ -48,9 +50,11 @@ banner(const struct ctl_run *r, const struct timeline_qc *qc,
 		printf("drift      worst %+.3f s at %s, cumulative %+.3f s, "
 		    "largest running %.3f s\n", qc->worst_delta,
 		    qc->worst_segment, qc->cum_drift, qc->max_drift);
+	printf("duration   %.3f s of %zu READY segment%s (targets %.3f s)\n",
+	    qc->total, qc->ready, qc->ready == 1 ? "" : "s",
+	    qc->target_total);
 	printf("verdict    %s%s%s%s\n", ctl_paint(stdout, lvl),
-	    qc->missing > 0 && qc->verdict == TIMELINE_OK ? "INCOMPLETE" :
-	    timeline_verdict_name(qc->verdict), ctl_unpaint(stdout),
+	    timeline_qc_verdict(qc), ctl_unpaint(stdout),
 	    qc->verdict == TIMELINE_CRITICAL ? " (drift over 1.0 s: check "
 	    "the voice of the worst segment)" : qc->verdict == TIMELINE_WARN ?
 	    " (drift over 0.5 s)" : "");
@@ -76,8 +80,9 @@ qc_json(const struct ctl_run *r, const struct timeline_qc *qc,
 	cJSON_AddNumberToObject(o, "cum_drift", round(qc->cum_drift * 1e6) /
 	    1e6);
 	cJSON_AddNumberToObject(o, "max_drift", qc->max_drift);
-	cJSON_AddStringToObject(o, "verdict",
-	    timeline_verdict_name(qc->verdict));
+	cJSON_AddNumberToObject(o, "total_duration", qc->total);
+	cJSON_AddNumberToObject(o, "target_duration", qc->target_total);
+	cJSON_AddStringToObject(o, "verdict", timeline_qc_verdict(qc));
 	cJSON_AddStringToObject(o, "csv", p->csv);
 	cJSON_AddStringToObject(o, "edl", p->edl);
 	cJSON_AddStringToObject(o, "csv_latest", p->csv_latest);
@@ -121,6 +126,43 @@ write_timeline(struct ctl_env *env, const struct ctl_run *r, int fps)
 	    CTL_OK;
 }
 
+/*
+ * The run id of the most recent run (latest created_at; of equal ones the
+ * last listed), said on stderr; CTL_DATAERR when there is none.
+ */
+static int
+most_recent(struct ctl_env *env, char *run_id, size_t size)
+{
+	struct ctl_runs runs;
+	const struct store_run *best = NULL;
+	char err[512];
+	size_t i;
+	int rc;
+
+	if ((rc = ctl_runs_load(env, NULL, CTL_RI_QUICK, &runs, err,
+	    sizeof(err))) != CTL_OK) {
+		fprintf(stderr, "rvctl timeline: %s\n", err);
+		return rc;
+	}
+	for (i = 0; i < runs.n; i++)
+		if (best == NULL || strcmp(runs.v[i].r.created_at,
+		    best->created_at) >= 0)
+			best = &runs.v[i].r;
+	if (best == NULL) {
+		fprintf(stderr, "rvctl timeline: there is no run yet: queue "
+		    "one (rvctl enqueue SPEC) or name one with --video ID\n");
+		ctl_runs_clear(&runs);
+		return CTL_DATAERR;
+	}
+	fprintf(stderr, "rvctl timeline: no --video given: using the most "
+	    "recent run, %s (run %s, created %s)\n", best->video_id,
+	    best->run_id, best->created_at[0] != '\0' ? best->created_at :
+	    "at an unknown time");
+	(void)strlcpy(run_id, best->run_id, size);
+	ctl_runs_clear(&runs);
+	return CTL_OK;
+}
+
 int
 ctl_timeline(struct ctl_env *env, int argc, char **argv)
 {
@@ -133,18 +175,18 @@ ctl_timeline(struct ctl_env *env, int argc, char **argv)
 		{ NULL, 0, NULL, 0, 0 }
 	};
 	struct ctl_runs runs;
-	char err[512];
+	char err[512], latest[STORE_ID_MAX];
 	int rc;
 
 	if (ctl_opts_parse("timeline", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("timeline"));
-	if (video == NULL) {
-		fprintf(stderr, "rvctl timeline: --video ID is required (the "
-		    "video id, e.g. RAY-99, or the run id)\n");
-		return ctl_usage(ctl_lookup("timeline"));
-	}
 	if (!ctl_settings_ok(env, "timeline"))
 		return CTL_USAGE;
+	if (video == NULL) {
+		if ((rc = most_recent(env, latest, sizeof(latest))) != CTL_OK)
+			return rc;
+		video = latest;
+	}
 	if ((rc = ctl_runs_load(env, video, 0, &runs, err,
 	    sizeof(err))) != CTL_OK) {
 		fprintf(stderr, "rvctl timeline: %s\n", err);

@@ -53,8 +53,9 @@ static const struct ctl_cmd cmds[] = {
 	    "and R$; exit 0 GO, 1 unknown, 2 NO_GO" },
 	{ "report", ctl_report, "report [--video ID] [--json]",
 	    "credits needed/saved/spent, cost, per-run table and quality" },
-	{ "timeline", ctl_timeline, "timeline --video ID [--fps N] [--json]",
-	    "rebuild a run's timeline CSV and EDL and show its QC" },
+	{ "timeline", ctl_timeline, "timeline [--video ID] [--fps N] [--json]",
+	    "rebuild a run's timeline CSV and EDL and show its QC (no --video: "
+	    "the most recent run)" },
 	{ "orphans", ctl_orphans, "orphans [--json]",
 	    "list videos in video/final the index does not know" },
 	{ "clean-zombies", ctl_clean_zombies, "clean-zombies [--delete] "

@@ -180,6 +180,7 @@ timeline_qc(const struct timeline_seg *segs, size_t n,
 
 	memset(qc, 0, sizeof(*qc));
 	for (i = 0; i < n; i++) {
+		qc->target_total += segs[i].target;
 		if (segs[i].file == NULL) {
 			if (qc->missing++ == 0)
 				(void)strlcpy(qc->first_missing,
@@ -188,6 +189,7 @@ timeline_qc(const struct timeline_seg *segs, size_t n,
 			continue;
 		}
 		qc->ready++;
+		qc->total += segs[i].probe_duration;
 		d = seg_delta(&segs[i]);
 		cum += d;
 		if (qc->worst_segment[0] == '\0' ||
@@ -200,10 +202,24 @@ timeline_qc(const struct timeline_seg *segs, size_t n,
 			qc->max_drift = round(fabs(cum) * 1e6) / 1e6;
 	}
 	qc->cum_drift = round(cum * 1e6) / 1e6;
+	qc->total = round(qc->total * 1e6) / 1e6;
+	qc->target_total = round(qc->target_total * 1e6) / 1e6;
 	if (qc->max_drift > TIMELINE_DRIFT_CRIT)
 		qc->verdict = TIMELINE_CRITICAL;
 	else if (qc->max_drift > TIMELINE_DRIFT_WARN)
 		qc->verdict = TIMELINE_WARN;
+}
+
+/*
+ * The verdict a person reads: INCOMPLETE when a segment is missing and
+ * the drift of the others is fine (the text and the JSON both say this).
+ */
+const char *
+timeline_qc_verdict(const struct timeline_qc *qc)
+{
+	if (qc->missing > 0 && qc->verdict == TIMELINE_OK)
+		return "INCOMPLETE";
+	return timeline_verdict_name(qc->verdict);
 }
 
 const char *

@@ -43,6 +43,8 @@ struct timeline_qc {
 	double		worst_delta;	/* signed delta of largest |delta| */
 	double		cum_drift;	/* sum of all deltas */
 	double		max_drift;	/* largest |running drift| */
+	double		total;		/* seconds of the READY segments */
+	double		target_total;	/* seconds the spec aims at, all */
 	enum timeline_verdict verdict;	/* from max_drift */
 };
 
@@ -61,6 +63,7 @@ struct timeline_paths {
 void	timeline_qc(const struct timeline_seg *segs, size_t n,
 	    struct timeline_qc *qc);
 const char *timeline_verdict_name(enum timeline_verdict v);
+const char *timeline_qc_verdict(const struct timeline_qc *qc);
 int	timeline_csv(const struct timeline_seg *segs, size_t n, char **out,
 	    size_t *lenp);
 int	timeline_edl(const char *title, const struct timeline_seg *segs,

@@ -81,6 +81,20 @@ while IFS= read -r line; do
 done <"$T/commands"
 [ "$n" -ge 40 ] && ok "$n commands of the guide ran" || fail "only $n commands found in $GUIDE"
 
+# make timeline without ID= names the run it took; the text and the JSON
+# give the same verdict.
+out=$(make timeline 2>&1 </dev/null)
+vid=$(echo "$out" | sed -n 's/^TIMELINE \([^ ]*\) .*/\1/p')
+echo "$out" | grep -q "no --video given: using the most recent run, $vid " &&
+    echo "$out" | grep -q "^duration   [0-9.]* s of " &&
+    ok "make timeline without ID= took the most recent run, $vid" ||
+    fail "make timeline without ID=: $out"
+tv=$(echo "$out" | sed -n 's/^verdict *\([A-Z]*\).*/\1/p')
+jv=$("$BIN/rvctl" timeline --video "$vid" --json 2>/dev/null |
+    json 'j["verdict"]')
+[ -n "$tv" ] && [ "$tv" = "$jv" ] && ok "timeline verdict $tv in text and JSON" ||
+    fail "timeline verdict: text $tv, JSON $jv"
+
 for p in $(cat "$T/sup.pids"); do
 	kill -9 "$p" 2>/dev/null || true
 done

@@ -515,6 +515,9 @@ main(int argc, char **argv)
 	const char *preflight[] = { "preflight", NULL };
 	const char *tl_g1[] = { "timeline", "--video", "RAY-G1", NULL };
 	const char *tl_g3[] = { "timeline", "--video", "RAY-G3", NULL };
+	const char *tl_g3_json[] = { "--json", "timeline", "--video", "RAY-G3",
+	    NULL };
+	const char *tl_latest[] = { "timeline", NULL };
 	const char *baptism[] = { "baptism", "--level", "A", "--json", NULL };
 
 	(void)argc;
@@ -540,6 +543,8 @@ main(int argc, char **argv)
 	file_case("timeline_g1.edl", "timeline/timeline_RAY-G1_latest.edl");
 	gcase("timeline_g3.txt", 1, tl_g3);
 	file_case("timeline_g3.csv", "timeline/timeline_RAY-G3_latest.csv");
+	gcase("timeline_g3.json", 1, tl_g3_json);
+	gcase("timeline_latest.txt", 1, tl_latest);
 	gcase("baptism_A.json", 0, baptism);
 	baptism_saved();
 	if (getenv("RV_KEEP") == NULL)

@@ -148,6 +148,35 @@ test_golden(const struct gcase *c)
 	    timeline_verdict_name(qc.verdict));
 }
 
+/* Total duration of the READY segments, targets of all, the verdict text. */
+static void
+test_totals(void)
+{
+	struct timeline_seg segs[] = {
+		{ "intro", "intro", 2.0, "V_a.mp4", 2.25 },
+		{ "p1", "product", 3.0, NULL, 0 },
+		{ "p2", "product", 4.0, "V_b.mp4", 3.875 }
+	};
+	struct timeline_qc qc;
+
+	timeline_qc(segs, 3, &qc);
+	CHECK("totals", fabs(qc.total - 6.125) < 1e-9 &&
+	    fabs(qc.target_total - 9.0) < 1e-9, "total %.3f target %.3f",
+	    qc.total, qc.target_total);
+	CHECK("incomplete", strcmp(timeline_qc_verdict(&qc), "INCOMPLETE") ==
+	    0, "verdict %s with a segment missing", timeline_qc_verdict(&qc));
+	segs[1].file = "V_c.mp4";
+	segs[1].probe_duration = 3.0;
+	timeline_qc(segs, 3, &qc);
+	CHECK("complete", strcmp(timeline_qc_verdict(&qc), "OK") == 0 &&
+	    fabs(qc.total - 9.125) < 1e-9, "verdict %s total %.3f",
+	    timeline_qc_verdict(&qc), qc.total);
+	segs[2].probe_duration = 6.0;
+	timeline_qc(segs, 3, &qc);
+	CHECK("critical", strcmp(timeline_qc_verdict(&qc), "CRITICAL") == 0,
+	    "verdict %s for a 2 s drift", timeline_qc_verdict(&qc));
+}
+
 static void
 test_invalid(void)
 {
@@ -264,6 +293,7 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(gcases) / sizeof(gcases[0]); i++)
 		test_golden(&gcases[i]);
 	test_invalid();
+	test_totals();
 	test_write();
 	return test_exit();
 }
