@@ -200,6 +200,8 @@ struct ctl_leftover {
 };
 
 pid_t	ctl_local_supervisor(const struct ctl_env *env, bool *stale);
+const char *ctl_local_worker_id(const struct ctl_env *env, char *buf,
+	    size_t size);
 size_t	ctl_local_leftovers(const struct ctl_env *env, pid_t live,
 	    struct ctl_leftover *out, size_t max);
 int	ctl_local_env_mode(const char *path, mode_t *mode);

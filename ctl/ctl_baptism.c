@@ -87,10 +87,12 @@ check_settings(const struct ctl_env *env, struct ctl_diag *d)
 	const struct rv_config *c = &env->cfg;
 	bool tok = c->telegram_bot_token[0] != '\0';
 	bool chat = c->telegram_chat_id[0] != '\0';
+	char wid[STORE_WID_MAX];
 
+	(void)ctl_local_worker_id(env, wid, sizeof(wid));
 	ctl_diag_add(d, CTL_LVL_OK, "settings", NULL, "valid: worker %s, "
 	    "store %s, renderer %s, voice %s, lease %d min, heartbeat %d s",
-	    c->worker_id, c->supabase_url[0] ? "supabase" : "sqlite",
+	    wid, c->supabase_url[0] ? "supabase" : "sqlite",
 	    c->renderer, c->tts, c->lease_minutes, c->heartbeat_interval_sec);
 	if (tok != chat)
 		ctl_diag_add(d, CTL_LVL_CRIT, "telegram", "Set both "
@@ -373,8 +375,16 @@ ckpt_vs_store(struct ctl_env *env, struct ctl_diag *d, const cJSON *c,
 	    "video_id"));
 	long long ep = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(c,
 	    "lease_epoch"));
+	const char *wid = cJSON_GetStringValue(cJSON_GetObjectItem(c,
+	    "worker_id"));
 	struct store_run r;
-	char err[256];
+	char err[256], sup[STORE_WID_MAX];
+
+	/* The worker that wrote the checkpoint, else this supervisor's. */
+	if (wid == NULL || wid[0] == '\0') {
+		(void)ctl_local_worker_id(env, sup, sizeof(sup));
+		wid = sup;
+	}
 
 	if (store_get_run(&env->st, run, &r, NULL, err,
 	    sizeof(err)) == -1) {
@@ -388,14 +398,14 @@ ckpt_vs_store(struct ctl_env *env, struct ctl_diag *d, const cJSON *c,
 	    RUN_FAILED) == 0 || strcmp(r.status, RUN_ABORTED) == 0)
 		return;
 	if (strcmp(r.lock_token, tok) == 0 && r.lease_epoch == ep &&
-	    strcmp(r.worker_id, env->cfg.worker_id) == 0)
+	    strcmp(r.worker_id, wid) == 0)
 		return;
 	(*bad)++;
 	ctl_diag_add(d, CTL_LVL_CRIT, "checkpoint_store", "Start this worker "
 	    "again so it recovers the run, or unlock the run and let it be "
 	    "claimed afresh; then repeat baptism B.", "checkpoint of %s says "
 	    "epoch %lld, token %.8s.. for worker %s, but the store has it %s "
-	    "(epoch %lld, worker %s, %s)", vid, ep, tok, env->cfg.worker_id,
+	    "(epoch %lld, worker %s, %s)", vid, ep, tok, wid,
 	    r.status, r.lease_epoch, r.worker_id[0] ? r.worker_id : "none",
 	    r.lock_token[0] == '\0' ? "unlocked" : strcmp(r.lock_token, tok) ==
 	    0 ? "same token" : "another token");
@@ -407,8 +417,11 @@ check_checkpoints(struct ctl_env *env, struct ctl_diag *d)
 	char dir[PATH_MAX], path[PATH_MAX], err[512];
 	struct dirent *de;
 	size_t n = 0, bad = 0, nstore = 0;
+	char wid[STORE_WID_MAX];
 	cJSON *c;
 	DIR *dp;
+
+	(void)ctl_local_worker_id(env, wid, sizeof(wid));
 
 	if (fs_path(dir, sizeof(dir), "%s/checkpoints", env->cfg.state_dir) ==
 	    -1 || (dp = opendir(dir)) == NULL) {
@@ -441,7 +454,7 @@ check_checkpoints(struct ctl_env *env, struct ctl_diag *d)
 	if (nstore == 0 && env->st_open)
 		ctl_diag_add(d, CTL_LVL_OK, "checkpoint_store", NULL, "every "
 		    "checkpoint's run is finished or still claimed by %s with "
-		    "the same token and epoch", env->cfg.worker_id);
+		    "the same token and epoch", wid);
 }
 
 static void
@@ -510,7 +523,7 @@ save_report(struct ctl_env *env, const struct ctl_diag *d, char level,
     char *path, size_t size)
 {
 	char stamp[CLOCK_ISO_LEN], at[CLOCK_ISO_LEN], dir[PATH_MAX];
-	char *txt = NULL, *line;
+	char *txt = NULL, *line, wid[STORE_WID_MAX];
 	size_t cnt[3];
 	cJSON *j, *s;
 
@@ -522,8 +535,9 @@ save_report(struct ctl_env *env, const struct ctl_diag *d, char level,
 	cJSON_AddStringToObject(j, "at", at);
 	cJSON_AddStringToObject(j, "state_dir", env->cfg_ok ?
 	    env->cfg.state_dir : "");
-	cJSON_AddStringToObject(j, "worker_id", env->cfg_ok ?
-	    env->cfg.worker_id : "");
+	if (env->cfg_ok)
+		(void)ctl_local_worker_id(env, wid, sizeof(wid));
+	cJSON_AddStringToObject(j, "worker_id", env->cfg_ok ? wid : "");
 	s = cJSON_AddObjectToObject(j, "summary");
 	cJSON_AddNumberToObject(s, "pass", (double)cnt[0]);
 	cJSON_AddNumberToObject(s, "warn", (double)cnt[1]);

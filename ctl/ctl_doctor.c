@@ -389,6 +389,25 @@ doctor_print(const struct ctl_env *env, const struct ctl_diag *d)
 	ctl_diag_print_actions(d, stdout);
 }
 
+/*
+ * The worker id the supervisor of this state directory runs with, and
+ * where it comes from when that is not the settings.
+ */
+static void
+worker_text(const struct ctl_env *env, char *buf, size_t size)
+{
+	char wid[STORE_WID_MAX];
+	const char *from = ctl_local_worker_id(env, wid, sizeof(wid));
+
+	if (strcmp(from, "settings") == 0)
+		(void)snprintf(buf, size, "%s", wid);
+	else if (strcmp(wid, env->cfg.worker_id) == 0)
+		(void)snprintf(buf, size, "%s, of the %s", wid, from);
+	else
+		(void)snprintf(buf, size, "%s, of the %s; the settings alone "
+		    "would say %s", wid, from, env->cfg.worker_id);
+}
+
 int
 ctl_doctor(struct ctl_env *env, int argc, char **argv)
 {
@@ -398,6 +417,7 @@ ctl_doctor(struct ctl_env *env, int argc, char **argv)
 		{ NULL, 0, NULL, 0, 0 }
 	};
 	struct ctl_diag d;
+	char wtext[3 * STORE_WID_MAX + 64];
 	bool answers;
 	cJSON *j;
 	int rc;
@@ -410,10 +430,11 @@ ctl_doctor(struct ctl_env *env, int argc, char **argv)
 		    "named above in .env or the environment.", "invalid: %s",
 		    env->cfg_err);
 	else {
+		worker_text(env, wtext, sizeof(wtext));
 		ctl_diag_add(&d, CTL_LVL_OK, "settings", NULL, "valid (worker "
 		    "%s, renderer %s, lease %d min, heartbeat every %d s)",
-		    env->cfg.worker_id, env->cfg.renderer,
-		    env->cfg.lease_minutes, env->cfg.heartbeat_interval_sec);
+		    wtext, env->cfg.renderer, env->cfg.lease_minutes,
+		    env->cfg.heartbeat_interval_sec);
 		answers = check_store(env, &d);
 		check_spool(env, &d, no_replay ? "--no-replay" : !answers ?
 		    "the store is unreachable" : NULL);

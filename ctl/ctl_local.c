@@ -11,8 +11,13 @@
  * the state root ("<name>.tmp" or "<name>.tmp.<pid>" whose writer is
  * gone).  Nothing here changes anything or prints.
  *
- * Public: ctl_local_supervisor, ctl_local_leftovers, ctl_local_env_mode,
- * ctl_local_tmp_walk, ctl_local_tmp_files.
+ * The worker id this state directory works as is the supervisor's, not
+ * the settings' (`make worker WID=...` passes --worker-id): the running
+ * rvsup's, else the one the last rvsup recorded in children.json, else
+ * the settings' (RAYVAULT_WORKER_ID or the host name).
+ *
+ * Public: ctl_local_supervisor, ctl_local_worker_id, ctl_local_leftovers,
+ * ctl_local_env_mode, ctl_local_tmp_walk, ctl_local_tmp_files.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -46,6 +51,27 @@ ctl_local_supervisor(const struct ctl_env *env, bool *stale)
 
 	*stale = pid == 0;
 	return pid > 0 ? pid : 0;
+}
+
+/*
+ * The worker id of this state directory's supervisor into <buf>; returns
+ * where it came from: "running rvsup", "last rvsup" or "settings".
+ */
+const char *
+ctl_local_worker_id(const struct ctl_env *env, char *buf, size_t size)
+{
+	struct children_table t;
+	bool stale;
+	pid_t live = ctl_local_supervisor(env, &stale);
+
+	if (children_read(env->cfg.state_dir, &t, NULL, 0) == 0 &&
+	    t.worker_id[0] != '\0') {
+		(void)strlcpy(buf, t.worker_id, size);
+		return live > 0 && t.supervisor_pid == live ? "running rvsup" :
+		    "last rvsup";
+	}
+	(void)strlcpy(buf, env->cfg.worker_id, size);
+	return "settings";
 }
 
 /*

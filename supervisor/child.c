@@ -114,6 +114,7 @@ child_write_table(struct sup_env *env)
 
 	memset(&t, 0, sizeof(t));
 	t.supervisor_pid = getpid();
+	(void)strlcpy(t.worker_id, env->worker_id, sizeof(t.worker_id));
 	for (i = 0; i < K_NKINDS; i++) {
 		struct child *c = &env->children[i];
 

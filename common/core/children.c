@@ -5,11 +5,14 @@
  * (rvctl doctor, baptism) can find the children a crashed supervisor
  * left behind.
  *
- * The file is {"supervisor_pid": N, "children": [{"kind": "render",
- * "pid": N, "start_time": N, "gen": N}, ...]}, written whole by rvsup
+ * The file is {"supervisor_pid": N, "worker_id": "W", "children":
+ * [{"kind": "render", "pid": N, "start_time": N, "gen": N}, ...]}, written
+ * whole by rvsup
  * through fs_write_atomic.  Reading and writing apply the same checks:
  * every key present with its type, pids from 2 to CHILDREN_PID_MAX,
- * integers only, kinds of [a-z0-9_-], at most CHILDREN_MAX records and
+ * integers only, kinds of [a-z0-9_-], the worker id the supervisor runs
+ * with (optional: files of older versions lack it; 3 to 64 printable
+ * bytes), at most CHILDREN_MAX records and
  * CHILDREN_FILE_MAX bytes.  A bad file is refused whole with one phrase
  * naming the first problem ("children[1].pid: -4 is out of range").  The
  * start time is kept so a pid the kernel reused is never taken for the
@@ -89,6 +92,24 @@ kind_check(const char *kind, const char *at, char *err, size_t errlen)
 	return 0;
 }
 
+/* A worker id: "" (unknown), else 3 to 64 bytes, no control character. */
+static int
+wid_check(const char *wid, char *err, size_t errlen)
+{
+	size_t n = strlen(wid), i;
+
+	if (n == 0)
+		return 0;
+	if (n < 3 || n >= CHILDREN_WID_MAX)
+		return bad(err, errlen, "worker_id", "shorter than 3 or longer "
+		    "than 64 bytes");
+	for (i = 0; i < n; i++)
+		if ((unsigned char)wid[i] < 0x20 || wid[i] == 0x7f)
+			return bad(err, errlen, "worker_id", "holds a control "
+			    "character");
+	return 0;
+}
+
 /* The checks of one record, shared by the writer and the reader. */
 static int
 rec_check(const struct children_rec *r, size_t i, char *err,
@@ -144,7 +165,7 @@ static int
 table_from_json(const cJSON *root, struct children_table *t, char *err,
     size_t errlen)
 {
-	const cJSON *arr, *o;
+	const cJSON *arr, *o, *w;
 	double d;
 
 	if (!cJSON_IsObject(root))
@@ -153,6 +174,17 @@ table_from_json(const cJSON *root, struct children_table *t, char *err,
 	    errlen) == -1)
 		return -1;
 	t->supervisor_pid = (pid_t)d;
+	if ((w = cJSON_GetObjectItemCaseSensitive(root, "worker_id")) != NULL) {
+		if (!cJSON_IsString(w) || w->valuestring == NULL)
+			return bad(err, errlen, "worker_id", "not a string");
+		if (strlen(w->valuestring) >= CHILDREN_WID_MAX)
+			return bad(err, errlen, "worker_id", "shorter than 3 or "
+			    "longer than 64 bytes");
+		if (wid_check(w->valuestring, err, errlen) == -1)
+			return -1;
+		(void)strlcpy(t->worker_id, w->valuestring,
+		    sizeof(t->worker_id));
+	}
 	if ((arr = cJSON_GetObjectItemCaseSensitive(root, "children")) == NULL)
 		return bad(err, errlen, "children", "missing");
 	if (!cJSON_IsArray(arr))
@@ -217,13 +249,17 @@ children_encode(const struct children_table *t, char *err, size_t errlen)
 		    "of children out of range");
 		return NULL;
 	}
+	if (memchr(t->worker_id, '\0', sizeof(t->worker_id)) == NULL ||
+	    wid_check(t->worker_id, err, errlen) == -1)
+		return NULL;
 	for (i = 0; i < t->n; i++)
 		if (rec_check(&t->v[i], i, err, errlen) == -1)
 			return NULL;
 	if ((root = cJSON_CreateObject()) == NULL)
 		goto oom;
 	if (cJSON_AddNumberToObject(root, "supervisor_pid",
-	    (double)t->supervisor_pid) == NULL ||
+	    (double)t->supervisor_pid) == NULL || (t->worker_id[0] != '\0' &&
+	    cJSON_AddStringToObject(root, "worker_id", t->worker_id) == NULL) ||
 	    (arr = cJSON_AddArrayToObject(root, "children")) == NULL)
 		goto oom;
 	for (i = 0; i < t->n; i++) {

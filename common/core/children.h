@@ -11,6 +11,7 @@
 #define CHILDREN_KIND_MAX	16	/* a kind's bytes with the NUL */
 #define CHILDREN_FILE_MAX	(1 << 20)	/* bytes of the file */
 #define CHILDREN_PID_MAX	1000000000L
+#define CHILDREN_WID_MAX	65	/* a worker id's bytes with the NUL */
 
 /* One running child as the supervisor recorded it. */
 struct children_rec {
@@ -23,6 +24,7 @@ struct children_rec {
 /* state/runtime/children.json: who wrote it and its children. */
 struct children_table {
 	pid_t			 supervisor_pid;
+	char			 worker_id[CHILDREN_WID_MAX]; /* "": unknown */
 	size_t			 n;
 	struct children_rec	 v[CHILDREN_MAX];
 };

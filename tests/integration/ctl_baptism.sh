@@ -5,6 +5,8 @@
 # the check for a corrupt checkpoint, a left .tmp file, a child of a dead
 # supervisor still alive, and a checkpoint the store disagrees with.
 # Level A starts no worker; B needs --confirm; the JSON report is saved.
+# The supervisor runs as `make worker WID=Mac-Ray-01` starts it (--worker-id,
+# while the settings say test-worker): doctor and B use its worker id.
 . tests/integration/lib.sh
 # In sanitizer builds a finding exits 99/98, never a code a command means.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-exitcode=99}"
@@ -27,9 +29,14 @@ expect() {	# expect RC PATTERN TEXT
 	fi
 }
 
+WID=Mac-Ray-01
 ctl enqueue "$(make_spec RAY-B1)" >/dev/null
-start_sup
+start_sup --worker-id "$WID"
 wait_for 60 child_state_is render busy || fail "render never busy"
+ctl doctor --no-replay >"$T/out" 2>&1
+grep -q "^\[OK\] *settings: valid (worker $WID, of the running rvsup; the settings alone would say $RAYVAULT_WORKER_ID," "$T/out" &&
+    ok "doctor names the running supervisor's worker id" ||
+    fail "doctor's worker: $(grep settings "$T/out")"
 kids=$(ctl status --json | json '" ".join(str(c["pid"]) for c in j["children"] if c["pid"]>0)')
 kill -9 "$SUP_PID"
 wait "$SUP_PID" 2>/dev/null || true
@@ -42,8 +49,12 @@ expect 1 "^\[FAIL\] pid_file: state/runtime/rvsup.pid is left by a supervisor th
 grep -q "^\[PASS\] checkpoint_store" "$T/out" &&
     ok "the checkpoint still matches the store's claim" || fail "checkpoint_store: $(cat "$T/out")"
 
+grep -q "^\[PASS\] settings: valid: worker $WID," "$T/out" &&
+    ok "B names the last supervisor's worker id" ||
+    fail "B's worker: $(grep settings "$T/out")"
+
 unset RV_FAULT
-start_sup
+start_sup --worker-id "$WID"
 wait_for 60 status_is RAY-B1 done && ok "resumed run done" || fail "run: $(run_status RAY-B1)"
 bap --level B --confirm
 expect 0 "^baptism B: PASSED" "after the resumed run finished: B passes"

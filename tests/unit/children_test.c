@@ -50,8 +50,17 @@ test_round_trip(void)
 	CHECK("read", children_read(dir, &u, err, sizeof(err)) == 0, "%s",
 	    err);
 	CHECK("round trip", u.supervisor_pid == 4242 && u.n == 2 &&
+	    u.worker_id[0] == '\0' &&
 	    memcmp(&t.v[0], &u.v[0], sizeof(t.v[0])) == 0 &&
 	    memcmp(&t.v[1], &u.v[1], sizeof(t.v[1])) == 0, "mismatch");
+
+	/* The worker id the supervisor runs with travels too. */
+	(void)strlcpy(t.worker_id, "Mac-Ray-01", sizeof(t.worker_id));
+	CHECK("worker id", children_write(dir, &t, err, sizeof(err)) == 0 &&
+	    children_read(dir, &u, err, sizeof(err)) == 0 &&
+	    strcmp(u.worker_id, "Mac-Ray-01") == 0, "%s / \"%s\"", err,
+	    u.worker_id);
+	t.worker_id[0] = '\0';
 
 	/* The layout rvsup always wrote (cJSON_Print): tests build on it. */
 	t.n = 1;
@@ -99,6 +108,12 @@ static const struct badcase bad[] = {
 	{ "supervisor 0", "{\"supervisor_pid\":0,\"children\":[]}",
 	    "supervisor_pid: 0 is out of range" },
 	{ "no children", "{\"supervisor_pid\":10}", "children: missing" },
+	{ "worker id number", "{\"supervisor_pid\":10,\"worker_id\":7,"
+	    "\"children\":[]}", "worker_id: not a string" },
+	{ "worker id short", "{\"supervisor_pid\":10,\"worker_id\":\"ab\","
+	    "\"children\":[]}", "worker_id: shorter than 3" },
+	{ "worker id control", "{\"supervisor_pid\":10,\"worker_id\":"
+	    "\"ab\\ncd\",\"children\":[]}", "worker_id: holds a control" },
 	{ "children object", "{\"supervisor_pid\":10,\"children\":{}}",
 	    "children: not an array" },
 	{ "record not object", TOP("1"), "children[0]: not an object" },
@@ -217,6 +232,10 @@ test_writer_checks(void)
 	CHECK("write bad kind", children_write(dir, &t, err, sizeof(err)) ==
 	    -1 && strstr(err, "children[0].kind") != NULL, "%s", err);
 	(void)strlcpy(t.v[0].kind, "voice", sizeof(t.v[0].kind));
+	(void)strlcpy(t.worker_id, "w\tx", sizeof(t.worker_id));
+	CHECK("write bad worker id", children_write(dir, &t, err,
+	    sizeof(err)) == -1 && strstr(err, "worker_id") != NULL, "%s", err);
+	t.worker_id[0] = '\0';
 	t.supervisor_pid = 0;
 	CHECK("write bad supervisor", children_write(dir, &t, err,
 	    sizeof(err)) == -1 && strstr(err, "supervisor_pid") != NULL, "%s",
