@@ -182,8 +182,10 @@ stop:
 	$(RVSUP) stop
 stop-force:
 	$(RVSUP) stop --force
+# rvctl status exits 3 when no supervisor runs; make status reports that
+# (first line) and still exits 0: it answered.  69: the store is unusable.
 status:
-	$(RVCTL) status
+	@$(RVCTL) status; rc=$$?; [ $$rc -ne 3 ] || rc=0; exit $$rc
 runs:
 	$(RVCTL) runs
 

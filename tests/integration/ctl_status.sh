@@ -2,7 +2,7 @@
 # rvctl status on a state of 200 runs x 8 segments: with a live
 # supervisor it shows the supervisor, its children, the preflight and
 # the quality lines; without one it exits 3 and shows what the store says this
-# worker still holds.  Prints the time of status, report and timeline.
+# worker still holds, and `make status` exits 0 (it answered).  Prints the time of status, report and timeline.
 . tests/integration/lib.sh
 # In sanitizer builds a finding exits 99/98, never a code a command means.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-exitcode=99}"
@@ -57,4 +57,15 @@ else
 fi
 [ "$(ctl status --json | json 'str(j["supervisor"])+" "+j["claimed"][0]["video_id"]')" = "None RAY-S1" ] &&
     ok "status --json without a supervisor" || fail "status --json: $(ctl status --json | head -5)"
+# The guide's `make status`: it answered, so exit 0, and no make error.
+rc=0
+make -s --no-print-directory -f "$ROOT/Makefile" RVCTL="$BIN/rvctl" status \
+    >"$T/out" 2>&1 </dev/null || rc=$?
+if [ "$rc" -eq 0 ] && grep -q "^no supervisor is running" "$T/out" &&
+    grep -q "^preflight " "$T/out" && grep -q "^quality " "$T/out" &&
+    ! grep -q "Error" "$T/out"; then
+	ok "make status without a supervisor: exit 0, preflight and quality"
+else
+	fail "make status: rc $rc $(cat "$T/out")"
+fi
 finish

@@ -51,4 +51,8 @@ n=$(ls "$S"/video/final/*.mp4 | wc -l)
     ok "second timeline READY" || fail "second timeline"
 left=$(find "$S" -name '*.tmp*' | wc -l)
 [ "$left" -eq 0 ] && ok "no .tmp files" || fail "$left .tmp files left"
+# The local renderer's videos clear the guide's low-bitrate gate.
+lb=$(ctl report --json 2>/dev/null | json 'j["quality"]["low_bitrate"]')
+[ "$lb" = 0 ] && ok "no video under 1 Mbps" ||
+    fail "report: $lb videos under 1 Mbps"
 finish

@@ -163,6 +163,9 @@ check_staged(const char *name, const struct render_req *req)
 	    pi.height == 1080 && fabs(pi.duration - AUDIO_DUR) <= 0.15,
 	    "r=%d err=%s %s/%s %dx%d %.3f s", r, err, pi.video_codec,
 	    pi.audio_codec, pi.width, pi.height, pi.duration);
+	/* The report's low-bitrate gate (ctl/ctl.h) must not see a render. */
+	CHECK("bitrate", r == 0 && pi.bitrate_bps >= 1000000, "%s: %lld "
+	    "bit/s, under the 1 Mbps gate", name, pi.bitrate_bps);
 	CHECK("staged_mode", stat(path, &sb) == 0 &&
 	    (sb.st_mode & 0777) == 0600, "%s mode %o", name,
 	    (unsigned)(sb.st_mode & 0777));

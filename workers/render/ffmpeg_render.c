@@ -8,6 +8,9 @@
  * there is none), the caption drawn near the bottom, and the finalized
  * audio; H.264 (libx264 veryfast, stillimage tune, yuv420p, 25 fps) and
  * AAC in MP4 with +faststart, cut with -t to the audio's probed duration.
+ * The video is constant bit rate (RENDER_VIDEO_RATE, x264 CBR with
+ * filler): a still image alone would encode at a few kbit/s and trip the
+ * report's "under 1 Mbps" gate, which is there to catch broken exports.
  * The image must probe as a still image (image2 or an *_pipe demuxer),
  * else "image X is not an image"; the audio must probe with an audio
  * stream.
@@ -539,6 +542,9 @@ run_ffmpeg(struct rjob *j, char *err, size_t errlen)
 {
 	static const char *const tail[] = { "-map", "[v]", "-map", "1:a:0",
 	    "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
+	    "-b:v", RENDER_VIDEO_RATE, "-minrate", RENDER_VIDEO_RATE,
+	    "-maxrate", RENDER_VIDEO_RATE, "-bufsize", RENDER_VIDEO_BUF,
+	    "-x264-params", "nal-hrd=cbr",
 	    "-pix_fmt", "yuv420p", "-r", "25", "-c:a", "aac", "-b:a", "192k",
 	    "-ar", "48000", "-movflags", "+faststart", "-f", "mp4", NULL };
 	char img[PATH_MAX + 8], aud[PATH_MAX + 8], out[PATH_MAX + 8];

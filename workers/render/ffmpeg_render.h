@@ -23,6 +23,8 @@ struct progress;
 #define RENDER_WIDTH		1920
 #define RENDER_HEIGHT		1080
 #define RENDER_FPS		25
+#define RENDER_VIDEO_RATE	"1200k"	/* constant: clears the 1 Mbps gate */
+#define RENDER_VIDEO_BUF	"2400k"
 #define RENDER_DURATION_TOL	0.15	/* seconds, video vs audio */
 #define RENDER_CAPTION_MAX	1024	/* bytes of caption text */
 #define RENDER_CAPTION_COLS	48	/* characters per caption line */
