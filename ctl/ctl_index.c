@@ -13,9 +13,12 @@
  * Exit codes: 0 clean; 1 something to look at (a probe failed, bad
  * entries found by a dry run, orphans, a file that could not be moved);
  * 65 the index is missing (where one is needed) or corrupt; 70 an I/O
- * error.  maintenance runs refresh and clean-zombies (both dry runs
- * unless --apply; zombies are only quarantined, never deleted) and ends
- * with the report summary.
+ * error.  maintenance runs an incremental index refresh for real (what
+ * changed is probed, and a file whose last probe failed has no entry, so
+ * it is probed again), then clean-zombies (a dry run unless --apply;
+ * zombies are only quarantined, never deleted) and ends with the report
+ * summary: the cleanup is the only step the safe form leaves dry, since
+ * the recovery recipes of the guide rely on a fresh index.
  *
  * Public: ctl_index_refresh, ctl_index_repair, ctl_orphans,
  * ctl_clean_zombies, ctl_maintenance.
@@ -366,12 +369,14 @@ ctl_maintenance(struct ctl_env *env, int argc, char **argv)
 		return CTL_USAGE;
 	memset(&ro, 0, sizeof(ro));
 	memset(&zo, 0, sizeof(zo));
-	ro.dry_run = zo.dry_run = !apply;
-	printf("maintenance%s\n\n1. index refresh\n", apply ? "" :
-	    " (dry run: nothing is changed; --apply to do it)");
+	zo.dry_run = !apply;
+	printf("maintenance%s\n\n1. index refresh (incremental; files whose "
+	    "probe failed are probed again)\n", apply ? "" : " (the cleanup "
+	    "is a dry run: --apply quarantines)");
 	if ((worst = refresh_run(env, &ro, true)) > CTL_CRIT)
 		return worst;
-	printf("\n2. orphan cleanup (quarantine only)\n");
+	printf("\n2. orphan cleanup (%s)\n", apply ? "quarantine only" :
+	    "dry run");
 	if ((rc = zombies_run(env, &zo, true)) > CTL_CRIT)
 		return rc;
 	worst = rc > worst ? rc : worst;

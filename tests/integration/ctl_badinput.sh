@@ -29,7 +29,10 @@ try 64 'unknown command "nosuch"' ctl nosuch
 try 64 'unknown option "--bogus"' ctl report --bogus
 try 64 'unknown argument "extra"' ctl preflight extra
 try 64 'rvctl events: unknown\|usage: rvctl' ctl events
-try 64 "\-\-video ID is required" ctl timeline
+try 1 "no --video given: using the most recent run, RAY-I1 " ctl timeline
+mkdir -p "$T/empty"
+try 65 "there is no run yet" env RAYVAULT_STATE_DIR="$T/empty/state" \
+    RAYVAULT_SPOOL_DIR="$T/empty/spool" "$BIN/rvctl" timeline
 try 64 "\-\-level needs a value" ctl baptism --level
 try 64 "whole number from 1 to 120" ctl timeline --video RAY-I1 --fps 0
 try 65 'is not a run id or video id' ctl timeline --video 'not/a/run'
@@ -54,7 +57,7 @@ done
 ok "every command answers --help"
 
 # Makefile targets: thin calls that honour ID= and WID=.
-try 2 "set ID=<video id>" mk timeline
+try 2 "using the most recent run, RAY-I1 " mk timeline
 try 2 'no run for "RAY-404"' mk timeline ID=RAY-404
 try 2 'no run for "RAY-404"' mk report ID=RAY-404
 try 0 "rvctl timeline --video RAY-I1$" mk -n timeline ID=RAY-I1
