@@ -199,6 +199,11 @@ struct ctl_leftover {
 	long		 supervisor_pid;
 };
 
+/* ctl_tools.c: a media tool's version line, cached per binary. */
+#define CTL_TOOL_LINE_MAX	128
+int	ctl_tool_version(const char *state_dir, const char *tool,
+	    const char *flag, char *line, size_t size);
+
 pid_t	ctl_local_supervisor(const struct ctl_env *env, bool *stale);
 const char *ctl_local_worker_id(const struct ctl_env *env, char *buf,
 	    size_t size);

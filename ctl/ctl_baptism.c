@@ -3,7 +3,10 @@
  * ctl_baptism.c: rvctl baptism --level A|B [--confirm], the acceptance
  * test of a worker machine (SPEC section 6).
  *
- * Level A looks without touching: ffprobe and the media tools, .env and
+ * Level A looks without touching (but for two things: on a fresh install
+ * it creates the embedded store's schema, as rvsup start would, and the
+ * media tools' version lines are cached per binary in
+ * state/runtime/tools.json by ctl_tools.c): the media tools, .env and
  * the settings a worker needs, the state directories, the store and its
  * contract, the index, the skip rule (final videos are named by the sha8
  * of their audio, so a re-run reuses them; a sample of audio files is
@@ -39,7 +42,6 @@
 #include "common/core/fsutil.h"
 #include "common/core/ids.h"
 #include "common/core/spool.h"
-#include "common/core/subproc.h"
 #include "common/media/vindex.h"
 #include "ctl/ctl.h"
 
@@ -53,32 +55,21 @@ static const char *const state_subdirs[] = {
 };
 
 static void
-check_tool(struct ctl_diag *d, const char *tool, const char *flag,
-    const char *why)
+check_tool(const struct ctl_env *env, struct ctl_diag *d, const char *tool,
+    const char *flag, const char *why)
 {
-	char *argv[3], line[128] = "", act[256];
-	struct subproc_result res;
+	char line[CTL_TOOL_LINE_MAX] = "", act[256];
 
-	argv[0] = (char *)tool;
-	argv[1] = (char *)flag;
-	argv[2] = NULL;
-	memset(&res, 0, sizeof(res));
 	snprintf(act, sizeof(act), "Install %s (Debian: apt install %s; "
 	    "macOS: brew install %s) and put it on PATH.", tool,
 	    strcmp(tool, "espeak-ng") == 0 ? "espeak-ng" : "ffmpeg",
 	    strcmp(tool, "espeak-ng") == 0 ? "espeak-ng" : "ffmpeg");
-	if (subproc_run(argv, 4096, 10000, NULL, false, &res) == 0 &&
-	    res.status == 0) {
-		if (res.out != NULL)
-			(void)strlcpy(line, res.out, sizeof(line));
-		line[strcspn(line, "\n")] = '\0';
-		if (strstr(line, " Copyright") != NULL)
-			*strstr(line, " Copyright") = '\0';
+	if (ctl_tool_version(env->cfg_ok ? env->cfg.state_dir : "",
+	    tool, flag, line, sizeof(line)) >= 0)
 		ctl_diag_add(d, CTL_LVL_OK, tool, NULL, "found (%s)", line);
-	} else
+	else
 		ctl_diag_add(d, CTL_LVL_CRIT, tool, act, "%s does not run: %s",
 		    tool, why);
-	subproc_result_clear(&res);
 }
 
 static void
@@ -162,9 +153,18 @@ check_dirs(const struct ctl_env *env, struct ctl_diag *d)
 static void
 check_store(struct ctl_env *env, struct ctl_diag *d)
 {
-	char err[512], now[STORE_TIME_MAX] = "";
+	char err[512], now[STORE_TIME_MAX] = "", db[PATH_MAX];
+	bool fresh = false;
 
-	if (ctl_store_try(env, false, err, sizeof(err)) == -1) {
+	/*
+	 * A fresh install has no embedded store yet: level A creates its
+	 * schema (what rvsup start would do) instead of failing on it.  The
+	 * Supabase store is only read.
+	 */
+	if (env->cfg.supabase_url[0] == '\0' && fs_path(db, sizeof(db),
+	    "%s/rayvault.db", env->cfg.state_dir) == 0 && !fs_exists(db))
+		fresh = fs_mkdirs(env->cfg.state_dir, 0700) == 0;
+	if (ctl_store_try(env, fresh, err, sizeof(err)) == -1) {
 		ctl_diag_add(d, CTL_LVL_CRIT, "store", "Make the store "
 		    "reachable (SUPABASE_URL and the network, or the state "
 		    "directory), then run the baptism again.", "unreachable: "
@@ -173,8 +173,9 @@ check_store(struct ctl_env *env, struct ctl_diag *d)
 	}
 	(void)store_now(&env->st, now, sizeof(now), err,
 	    sizeof(err));
-	ctl_diag_add(d, CTL_LVL_OK, "store", NULL, "the %s store answers",
-	    env->st.backend);
+	ctl_diag_add(d, CTL_LVL_OK, "store", NULL, "the %s store answers%s",
+	    env->st.backend, fresh ? " (created now with its schema: a "
+	    "fresh install)" : "");
 	ctl_contract_checks(env, d, false);
 }
 
@@ -340,12 +341,12 @@ check_drift(struct ctl_env *env, struct ctl_diag *d)
 static void
 level_a(struct ctl_env *env, struct ctl_diag *d)
 {
-	check_tool(d, "ffprobe", "-version", "every video is validated "
+	check_tool(env, d, "ffprobe", "-version", "every video is validated "
 	    "with it");
-	check_tool(d, "ffmpeg", "-version", "the voice and the local "
+	check_tool(env, d, "ffmpeg", "-version", "the voice and the local "
 	    "renderer need it");
 	if (env->cfg_ok && strcmp(env->cfg.tts, "espeak") == 0)
-		check_tool(d, "espeak-ng", "--version", "RAYVAULT_TTS=espeak "
+		check_tool(env, d, "espeak-ng", "--version", "RAYVAULT_TTS=espeak "
 		    "speaks with it");
 	ctl_check_env_file(d);
 	if (!env->cfg_ok) {

@@ -4,7 +4,8 @@
 # once a new supervisor resumed and finished the run, and fails naming
 # the check for a corrupt checkpoint, a left .tmp file, a child of a dead
 # supervisor still alive, and a checkpoint the store disagrees with.
-# Level A starts no worker; B needs --confirm; the JSON report is saved.
+# Level A starts no worker (on a fresh install it creates the embedded
+# store's schema); B needs --confirm; the JSON report is saved.
 # The supervisor runs as `make worker WID=Mac-Ray-01` starts it (--worker-id,
 # while the settings say test-worker): doctor and B use its worker id.
 . tests/integration/lib.sh
@@ -28,6 +29,56 @@ expect() {	# expect RC PATTERN TEXT
 		sed 's/^/    /' "$T/out"
 	fi
 }
+
+# A fresh install: no state directory and no store yet.  Level A creates
+# the embedded store's schema instead of failing on it.
+rc=0
+env RAYVAULT_STATE_DIR="$T/fresh/state" RAYVAULT_SPOOL_DIR="$T/fresh/spool" \
+    "$BIN/rvctl" baptism --level A >"$T/out" 2>&1 || rc=$?
+expect 0 "^\[PASS\] store: the sqlite store answers (created now with its schema" \
+    "fresh install: A creates the store and only warns"
+grep -q "^\[FAIL\]" "$T/out" && fail "fresh install: $(grep '^\[FAIL\]' "$T/out")"
+[ -f "$T/fresh/state/rayvault.db" ] && ok "the store file exists after A" ||
+    fail "no store after A on a fresh install"
+
+# The media tools' version lines are cached per binary: a changed binary
+# is run again, a bad cache is ignored and rewritten, a broken tool is
+# never taken from the cache.
+mkdir -p "$T/tools"
+fake() {	# fake VERSION [RC]: an ffprobe on PATH that prints VERSION
+	printf '#!/bin/sh\necho "ffprobe version %s"\nexit %s\n' "$1" \
+	    "${2:-0}" >"$T/tools/ffprobe.new"
+	chmod 755 "$T/tools/ffprobe.new"
+	mv "$T/tools/ffprobe.new" "$T/tools/ffprobe"
+}
+fbap() {
+	rc=0
+	env PATH="$T/tools:$PATH" RAYVAULT_STATE_DIR="$T/fresh/state" \
+	    RAYVAULT_SPOOL_DIR="$T/fresh/spool" "$BIN/rvctl" baptism \
+	    --level A >"$T/out" 2>&1 || rc=$?
+}
+fake fake-1
+fbap
+expect 0 "^\[PASS\] ffprobe: found (ffprobe version fake-1)" "A runs a new ffprobe"
+TJ="$T/fresh/state/runtime/tools.json"
+sed -i 's/ffprobe version fake-1/ffprobe version from-cache/' "$TJ"
+fbap
+expect 0 "^\[PASS\] ffprobe: found (ffprobe version from-cache)" \
+    "an unchanged ffprobe is not started again (the cached line)"
+fake fake-22
+fbap
+expect 0 "^\[PASS\] ffprobe: found (ffprobe version fake-22)" \
+    "a replaced ffprobe is run again"
+echo '{"ffprobe": 7' >"$TJ"
+fbap
+expect 0 "^\[PASS\] ffprobe: found (ffprobe version fake-22)" \
+    "a bad tools.json is ignored"
+python3 -c "import json; json.load(open('$TJ'))['ffprobe']['line']" &&
+    ok "and rewritten" || fail "tools.json not rewritten: $(cat "$TJ")"
+fake fake-3 1
+fbap
+expect 1 "^\[FAIL\] ffprobe: ffprobe does not run" \
+    "a broken ffprobe fails A, cache or not"
 
 WID=Mac-Ray-01
 ctl enqueue "$(make_spec RAY-B1)" >/dev/null
