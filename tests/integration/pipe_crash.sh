@@ -4,9 +4,11 @@
 # completes, render_done appears exactly once per segment, no .tmp file
 # is left, and the index and checkpoint parse.
 . tests/integration/lib.sh
-export RV_FAULT="slow:evidence:1500,slow:voice:1500,slow:render:1500,slow:probe:1500"
+# Each stage is slowed so the test can see it busy; the run is queued only
+# once the supervisor answers, so a slow start (a loaded machine, a
+# sanitizer build) cannot let the first stage pass unseen.
+export RV_FAULT="slow:evidence:3000,slow:voice:3000,slow:render:3000,slow:probe:3000"
 cp -r "$ROOT/examples/ray-demo" "$T/demo"
-ctl enqueue "$T/demo/run.json" >/dev/null || fail "enqueue"
 rnd() { echo "$(( $(od -An -N1 -tu1 /dev/urandom) % 25 + 5 ))"; }
 crash_sup() {
 	sleep "$(python3 -c "print($(rnd)/10)")"
@@ -16,6 +18,7 @@ crash_sup() {
 	start_sup
 }
 start_sup
+ctl enqueue "$T/demo/run.json" >/dev/null || fail "enqueue"
 for k in evidence voice render probe; do
 	if wait_for 40 child_state_is $k busy; then
 		kill -9 "$(child_field $k pid)" 2>/dev/null && echo "     $k killed while busy"
