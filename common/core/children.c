@@ -177,9 +177,6 @@ table_from_json(const cJSON *root, struct children_table *t, char *err,
 	if ((w = cJSON_GetObjectItemCaseSensitive(root, "worker_id")) != NULL) {
 		if (!cJSON_IsString(w) || w->valuestring == NULL)
 			return bad(err, errlen, "worker_id", "not a string");
-		if (strlen(w->valuestring) >= CHILDREN_WID_MAX)
-			return bad(err, errlen, "worker_id", "shorter than 3 or "
-			    "longer than 64 bytes");
 		if (wid_check(w->valuestring, err, errlen) == -1)
 			return -1;
 		(void)strlcpy(t->worker_id, w->valuestring,

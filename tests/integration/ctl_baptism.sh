@@ -78,7 +78,7 @@ python3 -c "import json; json.load(open('$TJ'))['ffprobe']['line']" &&
 fake fake-3 1
 fbap
 expect 1 "^\[FAIL\] ffprobe: ffprobe does not run" \
-    "a broken ffprobe fails A, cache or not"
+    "a broken ffprobe fails A"
 
 WID=Mac-Ray-01
 ctl enqueue "$(make_spec RAY-B1)" >/dev/null
