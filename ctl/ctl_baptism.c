@@ -242,12 +242,33 @@ check_skip(const struct ctl_env *env, struct ctl_diag *d,
 }
 
 static void
+orphans_diag(struct ctl_diag *d, int rc, const struct vindex_files *f,
+    const char *err)
+{
+	if (rc != VINDEX_OK)
+		ctl_diag_add(d, CTL_LVL_WARN, "orphans", "Build a valid index "
+		    "first: rvctl index-refresh.", "not checked: %s", err);
+	else if (f->n > 0)
+		ctl_diag_add(d, CTL_LVL_WARN, "orphans", "Index them (rvctl "
+		    "index-refresh) or set them aside (rvctl clean-zombies).",
+		    "%zu videos in video/final the index does not know, e.g. "
+		    "%s", f->n, f->v[0].name);
+	else
+		ctl_diag_add(d, CTL_LVL_OK, "orphans", NULL, "none");
+}
+
+/*
+ * The index, the sha8 names and the orphans, from one read of the index
+ * (under its shared lock while the files are compared with it).
+ */
+static void
 check_index(const struct ctl_env *env, struct ctl_diag *d)
 {
 	struct vindex_repair_report rep;
+	struct vindex_files f;
 	struct vindex idx;
 	char err[512];
-	int fd;
+	int fd, rc;
 
 	vindex_init(&idx);
 	if ((fd = vindex_lock(env->cfg.state_dir, false, 5000, err,
@@ -259,18 +280,21 @@ check_index(const struct ctl_env *env, struct ctl_diag *d)
 		ctl_diag_add(d, CTL_LVL_CRIT, "index", "Rebuild it: rvctl "
 		    "index-refresh --rebuild (the corrupt file is kept aside).",
 		    "unreadable: %s", err);
+		orphans_diag(d, VINDEX_CORRUPT, NULL, err);
 		return;
 	}
+	rc = vindex_audit(env->cfg.state_dir, &idx, &rep, &f, err,
+	    sizeof(err));
 	vindex_unlock(fd);
-	if (idx.missing) {
+	if (idx.missing)
 		ctl_diag_add(d, CTL_LVL_WARN, "index", "Build the index: "
 		    "rvctl index-refresh (make index-refresh).", "no index "
 		    "yet (state/video/index.json)");
-		vindex_clear(&idx);
-		return;
-	}
-	if (vindex_repair(env->cfg.state_dir, false, &rep, err,
-	    sizeof(err)) == VINDEX_OK && rep.missing + rep.outside > 0)
+	else if (rc != VINDEX_OK)
+		ctl_diag_add(d, CTL_LVL_WARN, "index", "Run rvctl "
+		    "index-repair to see the entries.", "%zu entries, not "
+		    "checked against the disk: %s", idx.nitems, err);
+	else if (rep.missing + rep.outside > 0)
 		ctl_diag_add(d, CTL_LVL_WARN, "index", "Drop the dead entries: "
 		    "make index-repair-apply CONFIRM=YES.", "%zu entries, %zu "
 		    "whose file is gone or outside the state root",
@@ -279,30 +303,11 @@ check_index(const struct ctl_env *env, struct ctl_diag *d)
 		ctl_diag_add(d, CTL_LVL_OK, "index", NULL, "%zu entries, every "
 		    "file present", idx.nitems);
 	vindex_repair_report_clear(&rep);
-	check_skip(env, d, &idx);
+	if (!idx.missing)
+		check_skip(env, d, &idx);
+	orphans_diag(d, rc, &f, err);
+	vindex_files_clear(&f);
 	vindex_clear(&idx);
-}
-
-static void
-check_orphans(const struct ctl_env *env, struct ctl_diag *d)
-{
-	struct vindex_files f;
-	char err[512];
-	int rc;
-
-	if ((rc = vindex_orphans(env->cfg.state_dir, &f, err,
-	    sizeof(err))) != VINDEX_OK)
-		ctl_diag_add(d, CTL_LVL_WARN, "orphans", "Build a valid index "
-		    "first: rvctl index-refresh.", "not checked: %s", err);
-	else if (f.n > 0)
-		ctl_diag_add(d, CTL_LVL_WARN, "orphans", "Index them (rvctl "
-		    "index-refresh) or set them aside (rvctl clean-zombies).",
-		    "%zu videos in video/final the index does not know, e.g. "
-		    "%s", f.n, f.v[0].name);
-	else
-		ctl_diag_add(d, CTL_LVL_OK, "orphans", NULL, "none");
-	if (rc == VINDEX_OK)
-		vindex_files_clear(&f);
 }
 
 static void
@@ -359,7 +364,6 @@ level_a(struct ctl_env *env, struct ctl_diag *d)
 	check_dirs(env, d);
 	check_store(env, d);
 	check_index(env, d);
-	check_orphans(env, d);
 	check_drift(env, d);
 }
 

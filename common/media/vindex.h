@@ -163,6 +163,9 @@ int	vindex_repair(const char *state_dir, bool apply,
 	    struct vindex_repair_report *rep, char *err, size_t errlen);
 int	vindex_orphans(const char *state_dir, struct vindex_files *out,
 	    char *err, size_t errlen);
+int	vindex_audit(const char *state_dir, struct vindex *idx,
+	    struct vindex_repair_report *rep, struct vindex_files *out,
+	    char *err, size_t errlen);
 int	vindex_clean_zombies(const char *state_dir,
 	    const struct vindex_zombie_opts *opts,
 	    struct vindex_zombie_report *rep, char *err, size_t errlen);

@@ -38,7 +38,7 @@ else
 fi
 [ "$(ctl status --json | json 'str(j["supervisor"]["pid"])+" "+j["preflight"]["verdict"]+" "+j["qc"]["verdict"]')" = "$SUP_PID GO OK" ] &&
     ok "status --json has supervisor, preflight and qc" || fail "status --json"
-echo "bench: report $(ms ctl report) ms, timeline $(ms ctl timeline --video RAY-B100) ms, doctor $(ms ctl doctor --no-replay) ms (200 runs x 8 segments)"
+echo "bench: report $(ms ctl report) ms, timeline $(ms ctl timeline --video RAY-B100) ms, doctor $(ms ctl doctor --no-replay) ms, baptism A $(ms ctl baptism --level A) ms (200 runs x 8 segments)"
 "$BIN/rvsup" stop >/dev/null 2>&1 || fail "rvsup stop"
 wait "$SUP_PID" 2>/dev/null || true
 SUP_PID=""

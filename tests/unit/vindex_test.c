@@ -661,6 +661,77 @@ test_repair(void)
 	rm_rf(state);
 }
 
+/*
+ * Symlinks: a file that is a symlink is resolved whole, a directory on
+ * the way is resolved once for all its entries; both may lead out of the
+ * state root.  vindex_audit finds the same dead entries on an index the
+ * caller loaded, plus the orphans, without writing anything.
+ */
+static void
+test_repair_links(void)
+{
+	struct vindex_repair_report r;
+	struct vindex_files f;
+	struct vindex idx;
+	char state[PATH_MAX], out[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+	char name[128], text[4096], err[256];
+	int rc;
+
+	tmpdir(state, sizeof(state));
+	tmpdir(out, sizeof(out));
+	add_clip(state, 0, "intro", name, sizeof(name));
+	(void)fs_path(p, sizeof(p), "%s/outside.mp4", out);
+	(void)fs_write_atomic(p, "x", 1);
+	(void)fs_path(q, sizeof(q), "%s/video/final/V_R_out_0000dddd.mp4",
+	    state);
+	(void)symlink(p, q);
+	(void)fs_path(q, sizeof(q), "%s/video/final/V_R_in_0000eeee.mp4",
+	    state);
+	(void)fs_path(p, sizeof(p), "%s/video/final/%s", state, name);
+	(void)symlink(p, q);
+	(void)fs_path(q, sizeof(q), "%s/video/away", state);
+	(void)symlink(out, q);
+	(void)fs_path(text, sizeof(text), "{\"version\":\"1.0\","
+	    "\"schema_version\":2,\"items\":{"
+	    "\"%.8s\":{\"path\":\"video/final/%s\"},"
+	    "\"0000dddd\":{\"path\":\"video/final/V_R_out_0000dddd.mp4\"},"
+	    "\"0000eeee\":{\"path\":\"video/final/V_R_in_0000eeee.mp4\"},"
+	    "\"0000ffff\":{\"path\":\"video/away/outside.mp4\"},"
+	    "\"00001111\":{\"path\":\"video/away/gone.mp4\"}}}",
+	    name + strlen(name) - 12, name);
+	write_index(state, text);
+	rc = vindex_repair(state, false, &r, err, sizeof(err));
+	CHECK("repair_links", rc == VINDEX_OK && r.checked == 5 &&
+	    r.missing == 1 && r.outside == 2, "rc %d (%s) missing %zu "
+	    "outside %zu", rc, err, r.missing, r.outside);
+	vindex_repair_report_clear(&r);
+
+	vindex_init(&idx);
+	rc = vindex_load(state, &idx, err, sizeof(err));
+	if (rc == VINDEX_OK)
+		rc = vindex_audit(state, &idx, &r, &f, err, sizeof(err));
+	CHECK("audit", rc == VINDEX_OK && r.checked == 5 && r.missing == 1 &&
+	    r.outside == 2 && idx.nitems == 5 && f.n == 0 &&
+	    index_count(state) == 5, "rc %d (%s) missing %zu outside %zu "
+	    "orphans %zu", rc, err, r.missing, r.outside, f.n);
+	vindex_repair_report_clear(&r);
+	vindex_files_clear(&f);
+	vindex_clear(&idx);
+	add_clip(state, 1, "outro", name, sizeof(name));
+	vindex_init(&idx);
+	rc = vindex_load(state, &idx, err, sizeof(err));
+	if (rc == VINDEX_OK)
+		rc = vindex_audit(state, &idx, &r, &f, err, sizeof(err));
+	CHECK("audit_orphan", rc == VINDEX_OK && f.n == 1 &&
+	    strcmp(f.v[0].name, name) == 0, "rc %d (%s) orphans %zu", rc,
+	    err, f.n);
+	vindex_repair_report_clear(&r);
+	vindex_files_clear(&f);
+	vindex_clear(&idx);
+	rm_rf(state);
+	rm_rf(out);
+}
+
 static void
 test_orphans(void)
 {
@@ -821,6 +892,7 @@ main(void)
 	test_refresh_names();
 	test_refresh_fresh();
 	test_repair();
+	test_repair_links();
 	test_orphans();
 	test_zombies();
 	test_zombies_refuse();
