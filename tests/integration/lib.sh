@@ -79,9 +79,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # json FILE-OR-- PYTHON-EXPR: evaluate an expression on JSON read from stdin
-# (bound to j).
+# (bound to j).  -S: no site-packages, a tenth off each of the many
+# starts the polls make.
 json() {
-	python3 -c "import json,sys
+	python3 -S -c "import json,sys
 j=json.load(sys.stdin)
 r=$1
 print(r if not isinstance(r,(dict,list,bool)) and r is not None else json.dumps(r))"
@@ -116,17 +117,29 @@ sup_up() {
 # RV_TEST_PATIENCE (5) times longer.  Shorter limits come from the
 # settings a test sets (heartbeat, stall budget, backoff) and stay as
 # they are.
+# Such a long wait polls every 0.1 s for its first 2 s, then every 0.5 s
+# (seeing the change at most 0.5 s late): each poll starts rvctl and
+# python3 (about 80 ms of CPU), and at 0.1 s the polls of a minute-long
+# run took more CPU than the run itself, on the two cores the run needs.
+# A short limit polls every 0.1 s throughout.
 RV_TEST_PATIENCE=${RV_TEST_PATIENCE:-5}
 wait_for() {
 	_lim=$1
-	[ "$_lim" -ge 30 ] && _lim=$((_lim * RV_TEST_PATIENCE))
+	_slow=0
+	[ "$_lim" -ge 30 ] && _lim=$((_lim * RV_TEST_PATIENCE)) && _slow=1
 	_end=$(( $(date +%s) + _lim ))
+	_n=0
 	shift
 	while [ "$(date +%s)" -le "$_end" ]; do
 		if "$@"; then
 			return 0
 		fi
-		sleep 0.1
+		_n=$((_n + 1))
+		if [ "$_slow" = 0 ] || [ "$_n" -le 20 ]; then
+			sleep 0.1
+		else
+			sleep 0.5
+		fi
 	done
 	return 1
 }
