@@ -584,7 +584,7 @@ verify_output(struct rjob *j, char *err, size_t errlen)
 	struct probe_info pi;
 	int r, w, h;
 
-	if ((r = media_probe(j->out, j->prog, &pi, err, errlen)) != 0)
+	if ((r = media_measure(j->out, j->prog, &pi, err, errlen)) != 0)
 		return r;
 	frame_size(j->req, &w, &h);
 	if (strcmp(pi.video_codec, "h264") != 0 ||
@@ -662,7 +662,7 @@ probe_audio(struct rjob *j, char *err, size_t errlen)
 	char perr[512];
 	int r;
 
-	if ((r = media_probe(j->req->audio_path, j->prog, &pi, perr,
+	if ((r = media_measure(j->req->audio_path, j->prog, &pi, perr,
 	    sizeof(perr))) != 0) {
 		snprintf(err, errlen, "segment %s: audio: %s",
 		    j->req->segment_id, perr);

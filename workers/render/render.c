@@ -58,6 +58,7 @@
 #include "common/core/spec.h"
 #include "workers/render/dzine.h"
 #include "workers/render/ffmpeg_render.h"
+#include "workers/skeleton/media_tool.h"
 #include "workers/skeleton/task_args.h"
 #include "workers/skeleton/worker.h"
 
@@ -91,7 +92,7 @@ valid_video(const char *state_dir, const char *rel, double target,
 	if (fs_path(path, sizeof(path), "%s/%s", state_dir, rel) == -1 ||
 	    !fs_exists(path))
 		return false;
-	if (probe_file(path, prog, &pi, err, sizeof(err)) == -1)
+	if (media_measure(path, prog, &pi, err, sizeof(err)) != MEDIA_OK)
 		return false;
 	return probe_validate(&pi, target, 0, err, sizeof(err)) == 0;
 }

@@ -6,22 +6,29 @@
  * and turns its result into one code: MEDIA_OK, MEDIA_STOPPED when the
  * progress asked to stop, or MEDIA_ERR with an error naming the tool and
  * the last printable line it wrote to stderr.  media_probe() does the same
- * for probe_file().  media_file_arg() builds the "file:<path>" argument
+ * for probe_file().  media_measure() measures a file this program's own
+ * stages wrote with ffmpeg (finalized audio, a fresh render, a final
+ * video the probe stage passed): with the header readers (wav.c, mp4.c)
+ * when they take the file, else with ffprobe; input from outside (the
+ * speech engine's raw output, a Dzine export, a picture) goes through
+ * media_probe().  media_file_arg() builds the "file:<path>" argument
  * ffmpeg and ffprobe get for every path, so a name starting with '-' is
  * never an option and a name containing ':' is never a protocol.
  *
  * It does not build command lines or decide anything about media; it
  * never logs.
  *
- * Public: media_run, media_probe, media_file_arg.
+ * Public: media_run, media_probe, media_measure, media_file_arg.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/core/fsutil.h"
-#include "common/media/ffprobe.h"
 #include "common/core/subproc.h"
+#include "common/media/ffprobe.h"
+#include "common/media/mp4.h"
+#include "common/media/wav.h"
 #include "workers/skeleton/media_tool.h"
 
 /*
@@ -67,6 +74,35 @@ media_probe(const char *path, struct progress *prog, struct probe_info *pi,
 	if (probe_file(path, prog, pi, err, errlen) == 0)
 		return MEDIA_OK;
 	return errno == ECANCELED ? MEDIA_STOPPED : MEDIA_ERR;
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+/*
+ * Like media_probe(), but a .wav or .mp4 file is first measured from its
+ * header (the same answer as ffprobe's, without a process start); a file
+ * the reader does not take goes to ffprobe.
+ */
+int
+media_measure(const char *path, struct progress *prog,
+    struct probe_info *pi, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (has_suffix(path, ".wav") && wav_file(path, pi, why,
+	    sizeof(why)) == 0)
+		return MEDIA_OK;
+	if (has_suffix(path, ".mp4") && mp4_file(path, pi, why,
+	    sizeof(why)) == 0 && mp4_codec_known(pi->video_codec) &&
+	    mp4_codec_known(pi->audio_codec))
+		return MEDIA_OK;
+	return media_probe(path, prog, pi, err, errlen);
 }
 
 /* "file:<path>" into <buf>; -1 with ENAMETOOLONG when it does not fit. */

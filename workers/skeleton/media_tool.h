@@ -23,6 +23,8 @@ int	media_run(char *const argv[], long timeout_ms, bool progress_parse,
 	    struct progress *prog, char *err, size_t errlen);
 int	media_probe(const char *path, struct progress *prog,
 	    struct probe_info *pi, char *err, size_t errlen);
+int	media_measure(const char *path, struct progress *prog,
+	    struct probe_info *pi, char *err, size_t errlen);
 int	media_file_arg(char *buf, size_t size, const char *path);
 
 #endif

@@ -15,7 +15,8 @@
  * again.  Audio that still misses its target is VOICE_DRIFT, the caller's
  * panic_voice_contract_drift, and nothing is stored.  Kept audio is
  * normalised to WAV pcm_s16le mono 48000 Hz with ffmpeg's bitexact flags
- * (equal audio, equal bytes), measured again, named by the first 8 hex
+ * (equal audio, equal bytes), measured again (from its WAV header, the
+ * same answer as ffprobe's: media_measure()), named by the first 8 hex
  * digits of its SHA-256 and renamed into <state_dir>/audio/ (the same file
  * system, so the rename is atomic; the file is fsynced before and the
  * directory after).
@@ -364,7 +365,7 @@ finish(struct vjob *j, enum voice_step step, double measured,
 	int r;
 
 	if ((r = normalize(j, step, measured, err, errlen)) != 0 ||
-	    (r = media_probe(j->fin, j->prog, &pi, err, errlen)) != 0)
+	    (r = media_measure(j->fin, j->prog, &pi, err, errlen)) != 0)
 		return r;
 	if (!format_ok(&pi)) {
 		snprintf(err, errlen, "voice: normalised audio is %s %d Hz "
@@ -435,13 +436,15 @@ existing_ok(const char *path, const char *sha8, double target, double tol,
 	struct probe_info pi;
 	char got[ID_SHA8_LEN + 1], perr[256];
 	struct stat sb;
+	int r;
 
 	if (lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
 		return 0;
 	if (id_sha8_file(path, got) == -1 || strcmp(got, sha8) != 0)
 		return 0;
-	if (probe_file(path, prog, &pi, perr, sizeof(perr)) == -1)
-		return errno == ECANCELED ? VOICE_STOPPED : 0;
+	if ((r = media_measure(path, prog, &pi, perr, sizeof(perr))) !=
+	    MEDIA_OK)
+		return r == MEDIA_STOPPED ? VOICE_STOPPED : 0;
 	if (!format_ok(&pi) || voice_decide(pi.duration, target, tol) !=
 	    VOICE_STEP_OK)
 		return 0;
