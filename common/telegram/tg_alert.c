@@ -100,17 +100,18 @@ static const struct tg_alert_kind kinds[] = {
 	  "again (make worker WID=..); if it is gone for good: rvctl unlock "
 	  "--run <run id> --operator NAME --reason \"worker gone\" --force." },
 	{ "stale_worker", NULL, NULL, NULL },		/* as STALE WORKER */
-	{ "stale_worker_recovered", "STALE WORKER (recovered)",
+	{ "STALE WORKER (recovered)", "STALE WORKER (recovered)",
 	  "This worker's supervisor had stopped renewing the run's lease (it "
 	  "died or hung). It was started again and took its own run back: "
 	  "the run goes on from its checkpoint.",
 	  "Nothing to undo. Find out why the supervisor stopped: make logs "
 	  "(state/logs/rvsup.log) and make doctor." },
 	{ "CONTRACT FAIL", "CONTRACT FAIL",
-	  "The store does not offer what this build needs (contract check "
-	  "at start).",
-	  "Do not start workers on it: make check-contract names the "
-	  "failing check (apply the migration in supabase/migrations/)." },
+	  "The store does not offer what this build needs (the contract "
+	  "check of rvsup at start, or of rvctl doctor).",
+	  "Do not start workers on it: make doctor and make check-contract "
+	  "name the failing check (apply the migration in "
+	  "supabase/migrations/, or restore the database from a backup)." },
 	{ "contract_fail", NULL, NULL, NULL },		/* as CONTRACT FAIL */
 	{ NULL, NULL, "An alert this notifier has no description for.",
 	  "Run make doctor: it ends with the next actions." }
@@ -229,7 +230,7 @@ kind_ok(const char *s)
 	for (i = 0; s[i] != '\0'; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
 		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    strchr("_:.- ", s[i]) != NULL))
+		    strchr("_:.- ()", s[i]) != NULL))
 			return false;
 	return i > 0 && i < TG_ALERT_KIND_MAX;
 }
