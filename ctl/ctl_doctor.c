@@ -124,7 +124,7 @@ check_stale(struct ctl_env *env, struct ctl_diag *d,
 {
 	double limit = STALE_INTERVALS *
 	    (double)env->cfg.heartbeat_interval_sec;
-	char a[32], act[512], what[256];
+	char a[32], act[512], what[320];
 
 	if (strcmp(r->worker_state, WS_ACTIVE) != 0 || r->lock_token[0] == '\0'
 	    || (!r->lease_expired && r->heartbeat_age_sec <= limit))
@@ -432,6 +432,30 @@ worker_text(const struct ctl_env *env, char *buf, size_t size)
 		    "would say %s", wid, from, env->cfg.worker_id);
 }
 
+/*
+ * The store opened but did not list its runs: an outage, or a store
+ * without this build's schema (a Supabase project without the
+ * migration).  Only a contract report that names failing checks tells
+ * them apart; a check that could not run adds nothing (a fault says
+ * nothing about the contract).
+ */
+static void
+contract_after_failure(struct ctl_env *env, struct ctl_diag *d)
+{
+	struct ctl_diag tmp;
+	size_t i;
+
+	ctl_diag_init(&tmp, &env->cfg);
+	ctl_contract_checks(env, &tmp, false);
+	for (i = 0; i < tmp.n; i++)
+		if (tmp.v[i].level == CTL_LVL_CRIT &&
+		    strncmp(tmp.v[i].name, "contract_", 9) == 0)
+			ctl_diag_add(d, CTL_LVL_CRIT, tmp.v[i].name,
+			    tmp.v[i].action[0] ? tmp.v[i].action : NULL, "%s",
+			    tmp.v[i].detail);
+	ctl_diag_clear(&tmp);
+}
+
 /* The contract checks doctor just added that failed: CONTRACT FAIL. */
 static void
 contract_finding(struct ctl_env *env, const struct ctl_diag *d,
@@ -441,8 +465,12 @@ contract_finding(struct ctl_env *env, const struct ctl_diag *d,
 	size_t i;
 
 	for (i = from; i < d->n; i++) {
+		/*
+		 * Only the checks the store's report failed: "contract"
+		 * alone is a check that could not run, a fault.
+		 */
 		if (d->v[i].level != CTL_LVL_CRIT ||
-		    strncmp(d->v[i].name, "contract", 8) != 0)
+		    strncmp(d->v[i].name, "contract_", 9) != 0)
 			continue;
 		if (detail[0] != '\0')
 			(void)strlcat(detail, "; ", sizeof(detail));
@@ -492,11 +520,12 @@ ctl_doctor(struct ctl_env *env, int argc, char **argv)
 		answers = check_store(env, &d);
 		check_spool(env, &d, no_replay ? "--no-replay" : !answers ?
 		    "the store is unreachable" : NULL);
-		if (answers) {
-			before = d.n;
+		before = d.n;
+		if (answers)
 			ctl_contract_checks(env, &d, false);
-			contract_finding(env, &d, before);
-		}
+		else if (env->st_open)
+			contract_after_failure(env, &d);
+		contract_finding(env, &d, before);
 		check_local(env, &d);
 		if (alert)
 			arc = ctl_alert_send(env, &d, answers);
