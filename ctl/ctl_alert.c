@@ -294,8 +294,8 @@ report(struct ctl_env *env, struct ctl_diag *d, const struct outcome_row *o)
 	}
 	if (al->over > 0)
 		ctl_diag_add(d, CTL_LVL_WARN, "alert", NULL, "%zu more "
-		    "findings than the %d one run keeps; they wait for the next "
-		    "runs", al->over, CTL_ALERTS_MAX);
+		    "findings than the %d one run keeps; they wait for the "
+		    "next runs", al->over, CTL_ALERTS_MAX);
 }
 
 /*
@@ -320,9 +320,9 @@ ctl_alert_send(struct ctl_env *env, struct ctl_diag *d, bool runs_known)
 		return CTL_USAGE;
 	}
 	if (!runs_known)
-		ctl_diag_add(d, CTL_LVL_WARN, "alert", NULL, "the store did not "
-		    "list its runs: nothing is known about stale workers, so no "
-		    "STALE WORKER is sent");
+		ctl_diag_add(d, CTL_LVL_WARN, "alert", NULL, "the store did "
+		    "not list its runs: nothing is known about stale workers, "
+		    "so no STALE WORKER is sent");
 	if (al->n == 0) {
 		if (runs_known)
 			ctl_diag_add(d, CTL_LVL_OK, "alert", NULL, "nothing to "

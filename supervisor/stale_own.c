@@ -50,7 +50,8 @@ int
 stale_own_scan(struct store *st, const struct rv_config *cfg,
     struct stale_own *out, char *err, size_t errlen)
 {
-	double limit = STALE_OWN_INTERVALS * (double)cfg->heartbeat_interval_sec;
+	double limit = STALE_OWN_INTERVALS *
+	    (double)cfg->heartbeat_interval_sec;
 	struct store_run *runs = NULL;
 	size_t n, i;
 

@@ -17,7 +17,7 @@
 
 #define TG_SENT_FILE		"alerts-sent.json"
 #define TG_SENT_WINDOW_SEC	3600.0	/* one alert per run and reason */
-#define TG_SENT_SKEW_SEC	300.0	/* "sent" this far ahead: clock went back */
+#define TG_SENT_SKEW_SEC	300.0	/* further ahead: the clock went back */
 #define TG_SENT_MAX		256	/* entries kept; the oldest go first */
 #define TG_SENT_BY_MAX		16
 
@@ -42,6 +42,7 @@ bool	tg_sent_recent(const struct tg_sent *s, const char *run_id,
 	    const char *reason, double now, double *at);
 void	tg_sent_mark(struct tg_sent *s, const char *run_id,
 	    const char *reason, double now, const char *by);
-int	tg_sent_close(struct tg_sent *s, bool save, char *err, size_t errlen);
+int	tg_sent_close(struct tg_sent *s, bool save_it, char *err,
+	    size_t errlen);
 
 #endif
