@@ -533,6 +533,9 @@ ctl_doctor(struct ctl_env *env, int argc, char **argv)
 	ctl_check_env_file(&d);
 	if (env->json) {
 		j = ctl_diag_json(&d, false);
+		if (arc != 0)	/* the exit the alert job really has */
+			cJSON_ReplaceItemInObject(j, "exit",
+			    cJSON_CreateNumber(arc));
 		ctl_print_json(j);
 		cJSON_Delete(j);
 	} else

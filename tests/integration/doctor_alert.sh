@@ -30,7 +30,8 @@ doctor_alert() {
 }
 doctor_stale() {
 	ctl doctor --no-replay --json 2>/dev/null |
-	    json '[c for c in j["checks"] if c["name"] == "stale_worker"]' | grep -q "RAY-DA1"
+	    json '[c for c in j["checks"] if c["name"] == "stale_worker"]' |
+	    grep "RAY-DA1" >/dev/null
 }
 # age_sent SEC: the table as it will be SEC seconds from now (entries
 # older by SEC), written the way the table itself is.
@@ -70,6 +71,10 @@ doctor_alert
 [ "$rc" -eq 64 ] && grep -q "Telegram is not configured" "$T/da.out" &&
     [ ! -e "$SENT" ] && ok "not configured: exit 64, said so, nothing recorded" ||
     fail "not configured: rc $rc, $(cat "$T/da.out")"
+jrc=0
+"$BIN/rvctl" --json doctor --alert >"$T/da.json" 2>/dev/null || jrc=$?
+[ "$jrc" -eq 64 ] && [ "$(json 'j["exit"]' <"$T/da.json")" = 64 ] &&
+    ok "--json says exit 64 too" || fail "--json: rc $jrc: $(cat "$T/da.json")"
 
 tg_start
 # The recipe as the guide writes it: make doctor-alert (make says
@@ -177,7 +182,7 @@ doctor_alert --state-dir "$T/foreign"
 [ "$rc" -eq 2 ] && [ "$(contract_msgs)" -eq 1 ] &&
     grep -q "^\[CRIT\] contract: the store does not match this build: .*schema version 42" "$T/da.out" &&
     tg_q '[m["params"]["text"] for m in ok if m["params"]["text"].startswith("RayVault CONTRACT FAIL")][0]' |
-    grep -q "schema version 42" &&
+    grep "schema version 42" >/dev/null &&
     ok "newer schema: CONTRACT FAIL sent, exit 2" ||
     fail "contract: rc $rc, messages $(contract_msgs): $(cat "$T/da.out")"
 doctor_alert --state-dir "$T/foreign"
