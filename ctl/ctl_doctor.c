@@ -17,8 +17,13 @@
  * store's own (struct store_run), never this machine's clock.
  *
  * It ends with numbered next actions and exits 0 (ok), 1 (warning) or 2
- * (critical); an unreachable store is critical.  --json prints the same
- * as data.  Doctor changes nothing but the spool replay.
+ * (critical); an unreachable store is critical, and so is a store this
+ * build cannot use (a newer schema refused at open, or, when the runs
+ * cannot be listed, a contract report naming failing checks: a Supabase
+ * project without the migration).  --json prints the same as data.
+ * Doctor changes nothing but the spool replay.  With --alert it also
+ * collects its STALE WORKER and CONTRACT FAIL findings and hands them to
+ * ctl_alert.c, which sends them and writes its table of sent alerts.
  *
  * Public: ctl_doctor.
  */
