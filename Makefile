@@ -193,7 +193,7 @@ runs:
 # Colour only on a terminal; NO_COLOR=1 turns it off.  Exit codes of the
 # diagnostics: 0 ok, 1 warn, 2 critical (make reports them as failures).
 # The targets ending in -apply, baptism-full and purge-spool need CONFIRM=YES.
-.PHONY: doctor health preflight report timeline orphans clean \
+.PHONY: doctor health doctor-alert preflight report timeline orphans clean \
 	clean-hard clean-zombies clean-zombies-delete maintenance \
 	maintenance-apply baptism baptism-full check-contract replay \
 	index-refresh index-refresh-force index-repair index-repair-apply \
@@ -202,6 +202,9 @@ doctor: $(RVCTL)
 	$(RVCTL) doctor
 health: $(RVCTL)
 	$(RVCTL) doctor --no-replay
+# What the service managers' companion job runs every 5 minutes.
+doctor-alert: $(RVCTL)
+	$(RVCTL) doctor --alert
 preflight: $(RVCTL)
 	$(RVCTL) preflight
 report: $(RVCTL)

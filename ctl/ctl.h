@@ -23,6 +23,7 @@
 #include "common/store/store.h"
 #include "common/media/timeline.h"
 #include "common/media/vindex.h"
+#include "common/telegram/tg_alert.h"
 
 /* Exit codes of every rvctl command. */
 #define CTL_OK		0
@@ -34,6 +35,8 @@
 #define CTL_UNAVAIL	69
 #define CTL_SOFTWARE	70
 
+struct ctl_alerts;
+
 struct ctl_env {
 	struct rv_config cfg;
 	bool		 json;
@@ -41,6 +44,7 @@ struct ctl_env {
 	char		 cfg_err[4096];
 	struct store	 st;
 	bool		 st_open;
+	struct ctl_alerts *alerts;	/* doctor --alert collects here */
 };
 
 struct ctl_cmd {
@@ -257,5 +261,31 @@ int	ctl_baptism(struct ctl_env *, int, char **);
 
 /* ctl_notify.c */
 int	ctl_notify_test(struct ctl_env *, int, char **);
+
+/* ctl_alert.c: doctor --alert, its findings sent to Telegram. */
+#define CTL_ALERTS_MAX		64	/* findings kept per doctor run */
+#define CTL_ALERT_SEND_MAX	5	/* messages sent per doctor run */
+#define CTL_ALERT_STALE		"STALE WORKER"
+#define CTL_ALERT_CONTRACT	"CONTRACT FAIL"
+
+struct ctl_alert {
+	char	 reason[TG_ALERT_KIND_MAX];
+	char	 run_id[STORE_ID_MAX];		/* "": the store itself */
+	char	 video_id[STORE_VID_MAX];
+	char	 worker_id[STORE_WID_MAX];
+	char	 detail[TG_ALERT_DETAIL_MAX];
+};
+
+struct ctl_alerts {
+	struct ctl_alert v[CTL_ALERTS_MAX];
+	size_t		 n;
+	size_t		 over;		/* findings past CTL_ALERTS_MAX */
+};
+
+void	ctl_alert_add(struct ctl_alerts *al, const char *reason,
+	    const char *run_id, const char *video_id, const char *worker_id,
+	    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int	ctl_alert_send(struct ctl_env *env, struct ctl_diag *d,
+	    bool runs_known);
 
 #endif

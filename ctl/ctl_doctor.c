@@ -17,8 +17,13 @@
  * store's own (struct store_run), never this machine's clock.
  *
  * It ends with numbered next actions and exits 0 (ok), 1 (warning) or 2
- * (critical); an unreachable store is critical.  --json prints the same
- * as data.  Doctor changes nothing but the spool replay.
+ * (critical); an unreachable store is critical, and so is a store this
+ * build cannot use (a newer schema refused at open, or, when the runs
+ * cannot be listed, a contract report naming failing checks: a Supabase
+ * project without the migration).  --json prints the same as data.
+ * Doctor changes nothing but the spool replay.  With --alert it also
+ * collects its STALE WORKER and CONTRACT FAIL findings and hands them to
+ * ctl_alert.c, which sends them and writes its table of sent alerts.
  *
  * Public: ctl_doctor.
  */
@@ -124,7 +129,7 @@ check_stale(struct ctl_env *env, struct ctl_diag *d,
 {
 	double limit = STALE_INTERVALS *
 	    (double)env->cfg.heartbeat_interval_sec;
-	char a[32], act[512];
+	char a[32], act[512], what[320];
 
 	if (strcmp(r->worker_state, WS_ACTIVE) != 0 || r->lock_token[0] == '\0'
 	    || (!r->lease_expired && r->heartbeat_age_sec <= limit))
@@ -142,16 +147,20 @@ check_stale(struct ctl_env *env, struct ctl_diag *d,
 		    "--operator NAME --reason \"worker gone\" --force.",
 		    r->worker_id, r->video_id, r->worker_id, r->video_id);
 	if (r->lease_expired)
-		ctl_diag_add(d, CTL_LVL_CRIT, "stale_worker", act, "run %s: "
-		    "worker %s is marked active but its lease expired %s ago",
-		    r->video_id, r->worker_id, age_text(-r->lease_seconds_left,
-		    a, sizeof(a)));
+		snprintf(what, sizeof(what), "run %s: worker %s is marked "
+		    "active but its lease expired %s ago", r->video_id,
+		    r->worker_id, age_text(-r->lease_seconds_left, a,
+		    sizeof(a)));
 	else
-		ctl_diag_add(d, CTL_LVL_CRIT, "stale_worker", act, "run %s: "
-		    "worker %s is marked active but its last heartbeat was %s "
-		    "ago (more than %d x %d s)", r->video_id, r->worker_id,
-		    age_text(r->heartbeat_age_sec, a, sizeof(a)),
-		    STALE_INTERVALS, env->cfg.heartbeat_interval_sec);
+		snprintf(what, sizeof(what), "run %s: worker %s is marked "
+		    "active but its last heartbeat was %s ago (more than %d x "
+		    "%d s)", r->video_id, r->worker_id, age_text(
+		    r->heartbeat_age_sec, a, sizeof(a)), STALE_INTERVALS,
+		    env->cfg.heartbeat_interval_sec);
+	ctl_diag_add(d, CTL_LVL_CRIT, "stale_worker", act, "%s", what);
+	if (env->alerts != NULL)
+		ctl_alert_add(env->alerts, CTL_ALERT_STALE, r->run_id,
+		    r->video_id, r->worker_id, "%s", what);
 }
 
 static bool
@@ -221,7 +230,16 @@ check_run(struct ctl_env *env, struct ctl_diag *d, const struct store_run *r)
 			"permissions, SUPABASE_URL and the network), then " \
 			"run rvctl doctor again."
 
-/* Returns whether the store answered. */
+#define CONTRACT_OPEN_ACTION "Do not start a worker on this store: " \
+			"restore the database from a backup or point " \
+			"RAYVAULT_STATE_DIR at this build's store, then run " \
+			"rvctl check-contract."
+
+/*
+ * Returns whether the store answered with its runs.  A store that
+ * refused to open because it does not match this build (errno EINVAL
+ * from the door) is a contract failure, not an outage.
+ */
 static bool
 check_store(struct ctl_env *env, struct ctl_diag *d)
 {
@@ -229,8 +247,19 @@ check_store(struct ctl_env *env, struct ctl_diag *d)
 	char err[512], now[STORE_TIME_MAX] = "?";
 	size_t n, i, open = 0, waiting = 0, done = 0, before;
 
-	if (ctl_store_try(env, true, err, sizeof(err)) == -1 ||
-	    store_list_runs(&env->st, &runs, &n, err,
+	errno = 0;
+	if (ctl_store_try(env, true, err, sizeof(err)) == -1 &&
+	    errno == EINVAL) {
+		/* It answered, and it is not a store this build can use. */
+		ctl_diag_add(d, CTL_LVL_CRIT, "contract", CONTRACT_OPEN_ACTION,
+		    "the store does not match this build: %s", err);
+		if (env->alerts != NULL)
+			ctl_alert_add(env->alerts, CTL_ALERT_CONTRACT, "", "",
+			    env->cfg.worker_id, "the store does not match "
+			    "this build: %s", err);
+		return false;
+	}
+	if (!env->st_open || store_list_runs(&env->st, &runs, &n, err,
 	    sizeof(err)) == -1) {
 		ctl_diag_add(d, CTL_LVL_CRIT, "store", STORE_ACTION,
 		    "unreachable: %s", err);
@@ -408,22 +437,80 @@ worker_text(const struct ctl_env *env, char *buf, size_t size)
 		    "would say %s", wid, from, env->cfg.worker_id);
 }
 
+/*
+ * The store opened but did not list its runs: an outage, or a store
+ * without this build's schema (a Supabase project without the
+ * migration).  Only a contract report that names failing checks tells
+ * them apart; a check that could not run adds nothing (a fault says
+ * nothing about the contract).
+ */
+static void
+contract_after_failure(struct ctl_env *env, struct ctl_diag *d)
+{
+	struct ctl_diag tmp;
+	size_t i;
+
+	ctl_diag_init(&tmp, &env->cfg);
+	ctl_contract_checks(env, &tmp, false);
+	for (i = 0; i < tmp.n; i++)
+		if (tmp.v[i].level == CTL_LVL_CRIT &&
+		    strncmp(tmp.v[i].name, "contract_", 9) == 0)
+			ctl_diag_add(d, CTL_LVL_CRIT, tmp.v[i].name,
+			    tmp.v[i].action[0] ? tmp.v[i].action : NULL, "%s",
+			    tmp.v[i].detail);
+	ctl_diag_clear(&tmp);
+}
+
+/* The contract checks doctor just added that failed: CONTRACT FAIL. */
+static void
+contract_finding(struct ctl_env *env, const struct ctl_diag *d,
+    size_t from)
+{
+	char detail[TG_ALERT_DETAIL_MAX] = "";
+	size_t i;
+
+	for (i = from; i < d->n; i++) {
+		/*
+		 * Only the checks the store's report failed: "contract"
+		 * alone is a check that could not run, a fault.
+		 */
+		if (d->v[i].level != CTL_LVL_CRIT ||
+		    strncmp(d->v[i].name, "contract_", 9) != 0)
+			continue;
+		if (detail[0] != '\0')
+			(void)strlcat(detail, "; ", sizeof(detail));
+		(void)strlcat(detail, d->v[i].name, sizeof(detail));
+		(void)strlcat(detail, ": ", sizeof(detail));
+		(void)strlcat(detail, d->v[i].detail, sizeof(detail));
+	}
+	if (detail[0] != '\0' && env->alerts != NULL)
+		ctl_alert_add(env->alerts, CTL_ALERT_CONTRACT, "", "",
+		    env->cfg.worker_id, "%s", detail);
+}
+
 int
 ctl_doctor(struct ctl_env *env, int argc, char **argv)
 {
-	bool no_replay = false;
+	bool no_replay = false, alert = false;
 	const struct ctl_opt opts[] = {
 		{ "--no-replay", CTL_OPT_FLAG, &no_replay, 0, 0 },
+		{ "--alert", CTL_OPT_FLAG, &alert, 0, 0 },
 		{ NULL, 0, NULL, 0, 0 }
 	};
 	struct ctl_diag d;
 	char wtext[3 * STORE_WID_MAX + 64];
 	bool answers;
+	size_t before;
 	cJSON *j;
-	int rc;
+	int rc, arc = 0;
 
 	if (ctl_opts_parse("doctor", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("doctor"));
+	if (alert && (env->alerts = calloc(1, sizeof(*env->alerts))) ==
+	    NULL) {
+		fprintf(stderr, "rvctl doctor: out of memory\n");
+		return CTL_SOFTWARE;
+	}
 	ctl_diag_init(&d, env->cfg_ok ? &env->cfg : NULL);
 	if (!env->cfg_ok)
 		ctl_diag_add(&d, CTL_LVL_CRIT, "settings", "Fix the settings "
@@ -438,18 +525,35 @@ ctl_doctor(struct ctl_env *env, int argc, char **argv)
 		answers = check_store(env, &d);
 		check_spool(env, &d, no_replay ? "--no-replay" : !answers ?
 		    "the store is unreachable" : NULL);
+		before = d.n;
 		if (answers)
 			ctl_contract_checks(env, &d, false);
+		else if (env->st_open)
+			contract_after_failure(env, &d);
+		contract_finding(env, &d, before);
 		check_local(env, &d);
+		if (alert)
+			arc = ctl_alert_send(env, &d, answers);
 	}
 	ctl_check_env_file(&d);
 	if (env->json) {
 		j = ctl_diag_json(&d, false);
+		if (arc != 0)	/* the exit the alert job really has */
+			cJSON_ReplaceItemInObject(j, "exit",
+			    cJSON_CreateNumber(arc));
 		ctl_print_json(j);
 		cJSON_Delete(j);
 	} else
 		doctor_print(env, &d);
 	rc = ctl_diag_exit(&d);
 	ctl_diag_clear(&d);
+	free(env->alerts);
+	env->alerts = NULL;
+	if (arc != 0) {
+		fprintf(stderr, "rvctl doctor --alert: Telegram is not "
+		    "configured (TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID): "
+		    "nothing was sent\n");
+		return arc;
+	}
 	return rc;
 }

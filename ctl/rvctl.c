@@ -42,9 +42,11 @@ static const struct ctl_cmd cmds[] = {
 	    "[--gate NONCE8]", "abort a run (deciding its open gate)" },
 	{ "unlock", ctl_unlock, "unlock --run ID --operator NAME --reason TEXT "
 	    "[--force]", "clear a run's lease (exit 0 unlocked, 1 refused)" },
-	{ "doctor", ctl_doctor, "doctor [--no-replay] [--json]",
+	{ "doctor", ctl_doctor, "doctor [--no-replay] [--alert] [--json]",
 	    "replay the spool, check store health, contract and this machine; "
-	    "exit 0 ok, 1 warn, 2 critical" },
+	    "exit 0 ok, 1 warn, 2 critical; --alert also sends STALE WORKER "
+	    "and CONTRACT FAIL to Telegram (once an hour per run and reason; "
+	    "exit 64 when Telegram is not configured)" },
 	{ "check-contract", ctl_check_contract, "check-contract [--json]",
 	    "verify the store offers every operation this build needs "
 	    "(read-only)" },

@@ -37,6 +37,7 @@
 #include "common/store/store.h"
 #include "supervisor/fault.h"
 #include "supervisor/smsg.h"
+#include "supervisor/stale_own.h"
 #include "supervisor/storethread.h"
 #include "supervisor/sup.h"
 
@@ -51,6 +52,8 @@ struct lease_thr {
 	bool		 uncertain, fenced;
 	long long	 hb_count;
 	long		 fail_after, fail_n;
+	struct stale_own stale;		/* our stale runs before claiming */
+	bool		 claimed_once;	/* a claim got an answer */
 };
 
 static struct lease_thr lt;
@@ -163,6 +166,9 @@ do_claim(struct storethread *th, struct smsg *req)
 		answer_text(t, SM_CLAIM_FAILED, "store unavailable");
 		return;
 	}
+	if (!t->claimed_once && stale_own_scan(&t->th.st, &t->th.cfg,
+	    &t->stale, err, sizeof(err)) == -1)
+		log_warnx("our own stale runs are unknown: %s", err);
 	if (storethread_injected(&t->th, "claim", err, sizeof(err)))
 		rc = -1;
 	else
@@ -174,6 +180,7 @@ do_claim(struct storethread *th, struct smsg *req)
 		answer_text(t, SM_CLAIM_FAILED, err);
 		return;
 	}
+	t->claimed_once = true;
 	if (rc == 0) {
 		answer(t, smsg_new(SM_NOCLAIM));
 		return;
@@ -201,6 +208,10 @@ do_claim(struct storethread *th, struct smsg *req)
 	copy_gate(m, &r);
 	strlcpy(m->video_id, c.video_id, sizeof(m->video_id));
 	m->flag = c.is_recovery;
+	if (!stale_own_recovered(&t->stale, &t->th.cfg, &c, m->text,
+	    sizeof(m->text)))
+		m->text[0] = '\0';
+	memset(&t->stale, 0, sizeof(t->stale));
 	m->json = spec != NULL ? cJSON_Parse(spec) : NULL;
 	free(spec);
 	t->lv.expires_at[0] = '\0';

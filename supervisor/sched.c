@@ -349,6 +349,8 @@ sched_setup(struct sup_env *env, const struct smsg *m)
 	    sizeof(r->spec_dir));
 	log_info("claimed run %s (%s), epoch %lld%s", r->lease.run_id,
 	    r->video_id, r->lease.epoch, r->is_recovery ? ", recovering" : "");
+	if (r->is_recovery && m->text[0] != '\0')
+		sched_alert(env, "STALE WORKER (recovered)", m->text);
 	load_checkpoint(env);
 	first_pending_stage(r);
 	strlcpy(r->worker_state, WS_ACTIVE, sizeof(r->worker_state));

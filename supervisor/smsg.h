@@ -28,7 +28,8 @@ enum smsg_type {
 	SM_POKE,		/* renew now */
 	/* lease thread -> main */
 	SM_CLAIMED,		/* lease, video_id, status, flag = recovery,
-				   json = spec (NULL: none stored), gate */
+				   json = spec (NULL: none stored), gate,
+				   text = STALE WORKER (recovered) detail */
 	SM_NOCLAIM,
 	SM_CLAIM_FAILED,	/* text */
 	SM_HB,			/* lease, ok, status, flag = force_refetch,

@@ -562,13 +562,15 @@ static const struct store_ops sqlite_ops = {
  * with the sqlite backend.  <heartbeat_interval_sec> is the supervisors'
  * heartbeat interval, used by the recovery rule of claim (<= 0: 30).  The
  * directory must exist.  Returns 0, or -1 with <err> filled and <st>
- * zeroed; release with store_close().
+ * zeroed (errno EINVAL: the database is not one this build can use, such
+ * as a newer schema); release with store_close().
  */
 int
 store_sqlite_open(struct store *st, const char *db_path,
     int heartbeat_interval_sec, char *err, size_t errlen)
 {
 	struct sqs *s;
+	int saved;
 
 	memset(st, 0, sizeof(*st));
 	if (create_file(db_path, err, errlen) == -1)
@@ -581,6 +583,7 @@ store_sqlite_open(struct store *st, const char *db_path,
 	    heartbeat_interval_sec : 30;
 	if (strlcpy(s->path, db_path, sizeof(s->path)) >= sizeof(s->path)) {
 		sqs_seterr(err, errlen, "store: %s: path too long", db_path);
+		errno = ENAMETOOLONG;
 		goto fail;
 	}
 	/*
@@ -595,6 +598,8 @@ store_sqlite_open(struct store *st, const char *db_path,
 	strlcpy(st->backend, "sqlite", sizeof(st->backend));
 	return 0;
 fail:
+	saved = errno;
 	sqlite_close(s);
+	errno = saved;
 	return -1;
 }

@@ -33,7 +33,7 @@ utf8_valid(const char *s)
 {
 	char buf[8192];
 
-	return notify_clean(buf, sizeof(buf), s, true) == strlen(s) &&
+	return tg_clean_text(buf, sizeof(buf), s, true) == strlen(s) &&
 	    strcmp(buf, s) == 0;
 }
 
@@ -374,12 +374,12 @@ test_press(void)
 }
 
 static void
-alert_of(struct notify_alert *a, const char *json)
+alert_of(struct tg_alert *a, const char *json)
 {
 	char err[256];
 	cJSON *j = cJSON_Parse(json);
 
-	if (notify_alert_parse(j, a, err, sizeof(err)) == -1)
+	if (tg_alert_parse(j, a, err, sizeof(err)) == -1)
 		CHECK("alert-parse", false, "%s: %s", json, err);
 	cJSON_Delete(j);
 }
@@ -404,9 +404,9 @@ test_format_kinds(void)
 		{ "CONTRACT FAIL", "CONTRACT FAIL" },
 		{ "something_new", "something_new" },
 	};
-	struct notify_alert a;
+	struct tg_alert a;
 	char json[512], text[TG_TEXT_MAX + 1];
-	const struct notify_kind *k;
+	const struct tg_alert_kind *k;
 	size_t i;
 
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -415,8 +415,8 @@ test_format_kinds(void)
 		    "\"it broke\",\"at\":\"2026-01-02T01:30:00.250Z\","
 		    "\"worker_id\":\"mac-1\"}", kinds[i].kind, RUN);
 		alert_of(&a, json);
-		k = notify_kind_lookup(a.kind);
-		(void)notify_format(&a, 0, text, sizeof(text));
+		k = tg_alert_kind(a.kind);
+		(void)tg_alert_format(&a, 0, text, sizeof(text));
 		CHECK(kinds[i].kind, strstr(text, kinds[i].title) != NULL,
 		    "no title \"%s\"", kinds[i].title);
 		CHECK(kinds[i].kind, strstr(text, "Video: RAY-7") &&
@@ -432,14 +432,14 @@ test_format_kinds(void)
 		CHECK(kinds[i].kind, strstr(text, "Buttons") == NULL,
 		    "buttons mentioned without buttons");
 	}
-	CHECK("prefix-needs-colon", notify_kind_lookup("stage_failed") !=
-	    notify_kind_lookup( "stage_failed:probe"), "matched");
+	CHECK("prefix-needs-colon", tg_alert_kind("stage_failed") !=
+	    tg_alert_kind( "stage_failed:probe"), "matched");
 }
 
 static void
 test_format_limits(void)
 {
-	struct notify_alert a;
+	struct tg_alert a;
 	char *json, *big, text[TG_TEXT_MAX + 1];
 	cJSON *j;
 	size_t n;
@@ -452,7 +452,7 @@ test_format_limits(void)
 	    "\"%s\",\"video_id\":\"RAY-8\",\"buttons\":true,\"diff\":\"%s\","
 	    "\"detail\":\"%s\",\"gate_nonce\":\"%s\"}", RUN, big, big, NONCE);
 	alert_of(&a, json);
-	n = notify_format(&a, 2, text, sizeof(text));
+	n = tg_alert_format(&a, 2, text, sizeof(text));
 	CHECK("length", n <= TG_TEXT_MAX && n == strlen(text), "%zu", n);
 	CHECK("diff-cut-note", strstr(text, "Evidence diff:\nvvv") &&
 	    strstr(text, "state/evidence/" RUN ".json"), "%s", text + n - 120);
@@ -465,7 +465,7 @@ test_format_limits(void)
 	free(big);
 	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
 	    "\"video_id\":\"RAY-8\",\"buttons\":true}");
-	(void)notify_format(&a, 0, text, sizeof(text));
+	(void)tg_alert_format(&a, 0, text, sizeof(text));
 	CHECK("buttons-need-gate", !a.buttons && a.no_gate && strstr(text,
 	    "Buttons below") == NULL && strstr(text,
 	    "No buttons: this alert names no gate") != NULL && strstr(text,
@@ -477,18 +477,18 @@ test_format_limits(void)
 	    "kept");
 	j = cJSON_Parse("{\"alert\":\"gate_opened\",\"run_id\":\"" RUN "\","
 	    "\"buttons\":true,\"gate_nonce\":7}");
-	CHECK("gate-nonce-number", notify_alert_parse(j, &a, text, sizeof(text))
+	CHECK("gate-nonce-number", tg_alert_parse(j, &a, text, sizeof(text))
 	    == -1, "accepted");
 	cJSON_Delete(j);
 	alert_of(&a, "{\"alert\":\"gate_opened\",\"run_id\":\"RAY-8\","
 	    "\"buttons\":true,\"detail\":\"bad \\u0007 \xff\xfe \\r\\nok\","
 	    "\"at\":\"yesterday\"}");
 	CHECK("buttons-need-uuid", !a.buttons && a.run_id[0] == '\0', "set");
-	(void)notify_format(&a, 0, text, sizeof(text));
+	(void)tg_alert_format(&a, 0, text, sizeof(text));
 	CHECK("clean-text", utf8_valid(text) && strstr(text, "Run: -") &&
 	    strchr(text, '\a') == NULL && strchr(text, '\r') == NULL, "%s",
 	    text);
-	CHECK("alert-missing", notify_alert_parse(cJSON_GetArrayItem(NULL, 0),
+	CHECK("alert-missing", tg_alert_parse(cJSON_GetArrayItem(NULL, 0),
 	    &a, text, sizeof(text)) == -1, "accepted");
 }
 
@@ -497,14 +497,14 @@ test_clean(void)
 {
 	char out[16];
 
-	CHECK("clean-invalid", notify_clean(out, sizeof(out), "a\xc0\x80"
+	CHECK("clean-invalid", tg_clean_text(out, sizeof(out), "a\xc0\x80"
 	    "b\xed\xa0\x80" "c" "\xf5", false) == 9 && strcmp(out, "a??b???c?")
 	    == 0, "%s", out);
-	CHECK("clean-boundary", notify_clean(out, 4, "ab\xc3\xad", false) == 2
+	CHECK("clean-boundary", tg_clean_text(out, 4, "ab\xc3\xad", false) == 2
 	    && strcmp(out, "ab") == 0, "%s", out);
-	CHECK("clean-oneline", notify_clean(out, sizeof(out), "a\tb\nc", false)
+	CHECK("clean-oneline", tg_clean_text(out, sizeof(out), "a\tb\nc", false)
 	    == 5 && strcmp(out, "a b c") == 0, "%s", out);
-	CHECK("clean-emoji", notify_clean(out, sizeof(out), "\xf0\x9f\x98\x80!",
+	CHECK("clean-emoji", tg_clean_text(out, sizeof(out), "\xf0\x9f\x98\x80!",
 	    true) == 5, "%s", out);
 }
 
@@ -539,7 +539,7 @@ static void
 test_outbox(void)
 {
 	static struct notify_outbox o;
-	struct notify_alert a, b, g;
+	struct tg_alert a, b, g;
 	int64_t t = 1000;
 	int held, i, rc;
 	bool dropped;

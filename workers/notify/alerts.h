@@ -11,54 +11,14 @@
 #include "common/core/clock.h"
 #include "common/core/ids.h"
 #include "common/telegram/telegram.h"
+#include "common/telegram/tg_alert.h"
 
 /*
  * The parts of rvw-notify that need neither the network nor the
- * supervisor: alert text (notify_msg.c), buttons and presses
- * (notify_press.c), and the outbox with its duplicate and rate tables
- * (notify_outbox.c).
+ * supervisor: buttons and presses (notify_press.c), and the outbox with
+ * its duplicate and rate tables (notify_outbox.c).  What an alert says
+ * is common/telegram/tg_alert.c, shared with rvctl doctor --alert.
  */
-
-#define NOTIFY_KIND_MAX		64
-#define NOTIFY_DETAIL_MAX	1024
-#define NOTIFY_DIFF_MAX		3600
-#define NOTIFY_WID_MAX		65
-#define NOTIFY_BRT_OFFSET_SEC	(-3 * 3600)	/* Brasilia: UTC-3, no DST */
-#define NOTIFY_NONCE_LEN	8	/* gate nonce hex digits on a button */
-
-/* One alert request from the supervisor, validated and cleaned. */
-struct notify_alert {
-	char	 kind[NOTIFY_KIND_MAX];
-	char	 run_id[ID_UUID_LEN + 1];	/* "" when none */
-	char	 video_id[ID_VIDEO_MAX + 1];	/* "" when none */
-	char	 gate_nonce[ID_UUID_LEN + 1];	/* "" when none */
-	char	 worker_id[NOTIFY_WID_MAX];
-	double	 at;				/* epoch seconds */
-	char	 detail[NOTIFY_DETAIL_MAX];
-	char	 diff[NOTIFY_DIFF_MAX];
-	bool	 diff_cut;			/* diff longer than kept */
-	bool	 buttons;			/* asked for, with a gate */
-	bool	 no_gate;			/* asked for, no gate named */
-};
-
-/* What an alert kind means and what the operator should do next. */
-struct notify_kind {
-	const char	*kind;		/* a trailing ':' matches a prefix */
-	const char	*title;
-	const char	*meaning;
-	const char	*action;
-};
-
-/* notify_msg.c */
-const struct notify_kind *notify_kind_lookup(const char *kind);
-int	notify_alert_parse(const cJSON *args, struct notify_alert *a,
-	    char *err, size_t errlen);
-size_t	notify_format(const struct notify_alert *a, int held, char *buf,
-	    size_t size);
-void	notify_times(double epoch, char *utc, size_t usize, char *brt,
-	    size_t bsize);
-size_t	notify_clean(char *dst, size_t size, const char *src,
-	    bool multiline);
 
 /* notify_press.c: inline buttons, callback data, presses. */
 #define NOTIFY_ADMINS_MAX	32
@@ -80,7 +40,7 @@ struct notify_press {
 struct notify_cb {
 	char		 action;			/* a r x u */
 	char		 run_id[ID_UUID_LEN + 1];
-	char		 nonce[NOTIFY_NONCE_LEN + 1];	/* "" when legacy */
+	char		 nonce[TG_ALERT_NONCE_LEN + 1];	/* "" when legacy */
 };
 
 enum notify_press_verdict {
@@ -121,7 +81,7 @@ size_t	notify_decision_text(char *buf, size_t size, const char *orig,
 struct notify_item {
 	unsigned long long seq;
 	char		*text;		/* owned */
-	char		 kind[NOTIFY_KIND_MAX];
+	char		 kind[TG_ALERT_KIND_MAX];
 	char		 run_id[ID_UUID_LEN + 1];
 	char		 video_id[ID_VIDEO_MAX + 1];
 	char		 gate_nonce[ID_UUID_LEN + 1];
@@ -162,14 +122,14 @@ enum notify_admit {
 void	notify_outbox_init(struct notify_outbox *o);
 void	notify_outbox_clear(struct notify_outbox *o);
 enum notify_admit notify_outbox_admit(struct notify_outbox *o,
-	    const struct notify_alert *a, int64_t now, int *held);
+	    const struct tg_alert *a, int64_t now, int *held);
 unsigned long long notify_outbox_push(struct notify_outbox *o, char *text,
-	    const struct notify_alert *a, bool *dropped);
+	    const struct tg_alert *a, bool *dropped);
 struct notify_item *notify_outbox_head(struct notify_outbox *o);
 void	notify_outbox_pop(struct notify_outbox *o, unsigned long long seq);
 bool	notify_outbox_may_send(const struct notify_outbox *o, int64_t now);
 void	notify_outbox_sent(struct notify_outbox *o, int64_t now);
-void	notify_incident_key(const struct notify_alert *a, bool with_detail,
+void	notify_incident_key(const struct tg_alert *a, bool with_detail,
 	    char key[17]);
 
 #endif

@@ -58,7 +58,7 @@ alerts_log(struct notify *n, const char *what, const char *kind,
 	int fd, len;
 
 	clock_utc_iso(at);
-	(void)notify_clean(d, sizeof(d), detail ? detail : "", false);
+	(void)tg_clean_text(d, sizeof(d), detail ? detail : "", false);
 	len = snprintf(line, sizeof(line), "%s %s %s video=%s run=%.8s%s%s\n",
 	    at, what, kind, video && *video ? video : "-",
 	    run && *run ? run : "-", d[0] ? ": " : "", d);
@@ -289,7 +289,7 @@ admit_name(enum notify_admit v)
 
 /* Admit, format and queue one alert.  Returns what became of it. */
 static const char *
-alert_queue(struct notify *n, const struct notify_alert *a)
+alert_queue(struct notify *n, const struct tg_alert *a)
 {
 	enum notify_admit v;
 	bool dropped;
@@ -313,7 +313,7 @@ alert_queue(struct notify *n, const struct notify_alert *a)
 		log_warnx("alert %s: out of memory", a->kind);
 		return "lost";
 	}
-	(void)notify_format(a, held, text, TG_TEXT_MAX + 1);
+	(void)tg_alert_format(a, held, text, TG_TEXT_MAX + 1);
 	(void)notify_outbox_push(&n->box, text, a, &dropped);
 	if (dropped)
 		log_warnx("Telegram queue full (%d): the oldest alert was "
@@ -325,7 +325,7 @@ static enum wrk_outcome
 notify_task(struct wrk_env *env, const char *type, const cJSON *args,
     cJSON **result, char *err, size_t errlen)
 {
-	struct notify_alert *a;
+	struct tg_alert *a;
 	const char *what;
 
 	if (!nt.started)
@@ -344,7 +344,7 @@ notify_task(struct wrk_env *env, const char *type, const cJSON *args,
 		(void)snprintf(err, errlen, "notify: out of memory");
 		return WRK_FAIL;
 	}
-	if (notify_alert_parse(args, a, err, errlen) == -1) {
+	if (tg_alert_parse(args, a, err, errlen) == -1) {
 		free(a);
 		return WRK_FAIL;
 	}

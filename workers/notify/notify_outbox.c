@@ -52,10 +52,10 @@ notify_outbox_clear(struct notify_outbox *o)
 
 /* The first 16 hex digits of the SHA-256 of the incident's key text. */
 void
-notify_incident_key(const struct notify_alert *a, bool with_detail,
+notify_incident_key(const struct tg_alert *a, bool with_detail,
     char key[17])
 {
-	char text[NOTIFY_KIND_MAX + 2 * ID_UUID_LEN + NOTIFY_DETAIL_MAX + 8];
+	char text[TG_ALERT_KIND_MAX + 2 * ID_UUID_LEN + TG_ALERT_DETAIL_MAX + 8];
 	char hex[65];
 	const char *d;
 	size_t o;
@@ -115,7 +115,7 @@ rate_slot(struct notify_outbox *o, const char *key, int64_t now)
  * since the last one admitted.  <now> is a monotonic time in ms (> 0).
  */
 enum notify_admit
-notify_outbox_admit(struct notify_outbox *o, const struct notify_alert *a,
+notify_outbox_admit(struct notify_outbox *o, const struct tg_alert *a,
     int64_t now, int *held)
 {
 	struct notify_rate *r;
@@ -151,7 +151,7 @@ notify_outbox_admit(struct notify_outbox *o, const struct notify_alert *a,
  */
 unsigned long long
 notify_outbox_push(struct notify_outbox *o, char *text,
-    const struct notify_alert *a, bool *dropped)
+    const struct tg_alert *a, bool *dropped)
 {
 	struct notify_item *it;
 

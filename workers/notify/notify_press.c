@@ -39,7 +39,7 @@
 #include "workers/notify/alerts.h"
 
 #define CB_LEGACY_LEN	(3 + 1 + 1 + ID_UUID_LEN)	/* rv:a:<uuid> */
-#define CB_LEN		(CB_LEGACY_LEN + 1 + NOTIFY_NONCE_LEN)	/* :<hex8> */
+#define CB_LEN		(CB_LEGACY_LEN + 1 + TG_ALERT_NONCE_LEN)	/* :<hex8> */
 #define JSON_INT_MAX	9007199254740991.0		/* 2^53 - 1 */
 
 static const struct {
@@ -70,7 +70,7 @@ hex8_ok(const char *s)
 {
 	size_t i;
 
-	for (i = 0; i < NOTIFY_NONCE_LEN; i++)
+	for (i = 0; i < TG_ALERT_NONCE_LEN; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
 		    s[i] <= 'f')))
 			return false;
@@ -86,17 +86,17 @@ int
 notify_cb_format(char *buf, size_t size, char action, const char *run_id,
     const char *gate_nonce)
 {
-	char n8[NOTIFY_NONCE_LEN + 1];
+	char n8[TG_ALERT_NONCE_LEN + 1];
 	size_t i;
 	int n;
 
 	if (notify_cb_action_name(action) == NULL || !id_uuid_valid(run_id) ||
 	    gate_nonce == NULL || (!id_uuid_valid(gate_nonce) &&
-	    strlen(gate_nonce) != NOTIFY_NONCE_LEN))
+	    strlen(gate_nonce) != TG_ALERT_NONCE_LEN))
 		return -1;
-	for (i = 0; i < NOTIFY_NONCE_LEN; i++)
+	for (i = 0; i < TG_ALERT_NONCE_LEN; i++)
 		n8[i] = (char)tolower((unsigned char)gate_nonce[i]);
-	n8[NOTIFY_NONCE_LEN] = '\0';
+	n8[TG_ALERT_NONCE_LEN] = '\0';
 	if (!hex8_ok(n8))
 		return -1;
 	n = snprintf(buf, size, "rv:%c:%s:%s", action, run_id, n8);
@@ -131,8 +131,8 @@ notify_cb_parse(const char *data, struct notify_cb *cb)
 	strlcpy(cb->run_id, run, sizeof(cb->run_id));
 	if (len == CB_LEGACY_LEN)
 		return 1;
-	memcpy(cb->nonce, data + CB_LEGACY_LEN + 1, NOTIFY_NONCE_LEN);
-	cb->nonce[NOTIFY_NONCE_LEN] = '\0';
+	memcpy(cb->nonce, data + CB_LEGACY_LEN + 1, TG_ALERT_NONCE_LEN);
+	cb->nonce[TG_ALERT_NONCE_LEN] = '\0';
 	return 0;
 }
 
@@ -388,13 +388,13 @@ notify_decision_text(char *buf, size_t size, const char *orig,
 	for (i = 0; action_name[i] != '\0' && i + 1 < sizeof(up); i++)
 		up[i] = (char)toupper((unsigned char)action_name[i]);
 	up[i] = '\0';
-	notify_times(epoch, utc, sizeof(utc), brt, sizeof(brt));
+	tg_alert_times(epoch, utc, sizeof(utc), brt, sizeof(brt));
 	(void)snprintf(line, sizeof(line), "\n\nDecision: %s by %s at %s / "
 	    "%s: %s.", up, who, utc, brt, outcome);
 	if (size > TG_TEXT_MAX + 1)
 		size = TG_TEXT_MAX + 1;
 	room = strlen(line) + 1 < size ? size - strlen(line) - 1 : 0;
-	n = notify_clean(buf, room + 1 > size ? size : room + 1,
+	n = tg_clean_text(buf, room + 1 > size ? size : room + 1,
 	    orig != NULL && *orig != '\0' ? orig : "RayVault alert", true);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';

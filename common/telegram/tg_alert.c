@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * notify_msg.c: what an alert says.
+ * tg_alert.c: what an alert says.
  *
- * An "alert" task from the supervisor is validated into a struct
- * notify_alert (notify_alert_parse) and turned into the plain text of one
- * Telegram message (notify_format): the kind's title, the video id, the
+ * An alert (an "alert" task the supervisor hands rvw-notify, or a finding
+ * of rvctl doctor --alert) is validated into a struct tg_alert
+ * (tg_alert_parse) and turned into the plain text of one
+ * Telegram message (tg_alert_format): the kind's title, the video id, the
  * short run id (first 8 characters), the gate (first 8 hex digits of its
  * nonce, as rvctl shows it) when the alert names one, the worker, the
  * time in UTC and in Brasilia (UTC-3, no daylight saving time since
@@ -19,8 +20,8 @@
  * decide with rvctl.  No parse_mode is used, so nothing needs escaping.
  * Nothing here sends, queues or logs.
  *
- * Public: notify_kind_lookup, notify_alert_parse, notify_format,
- * notify_times, notify_clean.
+ * Public: tg_alert_kind, tg_alert_parse, tg_alert_format,
+ * tg_alert_times, tg_clean_text.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -30,13 +31,15 @@
 
 #include <cJSON.h>
 
-#include "workers/notify/alerts.h"
+#include "common/core/clock.h"
+#include "common/telegram/telegram.h"
+#include "common/telegram/tg_alert.h"
 
 #define DIFF_NOTE	"\n[diff cut here; the full evidence is in " \
 			"state/evidence/%s.json]"
 
 /* Meanings and actions follow docs/OPERATOR.md, sections 4 and 9. */
-static const struct notify_kind kinds[] = {
+static const struct tg_alert_kind kinds[] = {
 	{ "panic_browser_frozen", "PANIC: renderer frozen",
 	  "The renderer stopped making progress. Its process tree (browser "
 	  "included) was killed; this worker keeps holding the lease.",
@@ -97,18 +100,26 @@ static const struct notify_kind kinds[] = {
 	  "again (make worker WID=..); if it is gone for good: rvctl unlock "
 	  "--run <run id> --operator NAME --reason \"worker gone\" --force." },
 	{ "stale_worker", NULL, NULL, NULL },		/* as STALE WORKER */
+	{ "STALE WORKER (recovered)", "STALE WORKER (recovered)",
+	  "This worker's supervisor had stopped renewing the run's lease (it "
+	  "died or hung). It was started again and took its own run back: "
+	  "the run goes on from its checkpoint.",
+	  "Nothing to undo. Find out why the supervisor stopped: make logs "
+	  "(state/logs/rvsup.log) and make doctor." },
 	{ "CONTRACT FAIL", "CONTRACT FAIL",
-	  "The store does not offer what this build needs (contract check "
-	  "at start).",
-	  "Do not start workers on it: make check-contract names the "
-	  "failing check (apply the migration in supabase/migrations/)." },
+	  "The store does not offer what this build needs (the contract "
+	  "check of rvsup at start, or of rvctl doctor).",
+	  "Do not start workers on it: make doctor and make check-contract "
+	  "name the failing check (apply the migration in "
+	  "supabase/migrations/, or restore the database from a backup)." },
 	{ "contract_fail", NULL, NULL, NULL },		/* as CONTRACT FAIL */
 	{ NULL, NULL, "An alert this notifier has no description for.",
 	  "Run make doctor: it ends with the next actions." }
 };
 
-const struct notify_kind *
-notify_kind_lookup(const char *kind)
+/* The row of <kind>: its own, its alias's, or the catch-all last row. */
+const struct tg_alert_kind *
+tg_alert_kind(const char *kind)
 {
 	size_t i, n;
 
@@ -164,7 +175,7 @@ utf8_len(const unsigned char *s)
  * Returns the length written.
  */
 size_t
-notify_clean(char *dst, size_t size, const char *src, bool multiline)
+tg_clean_text(char *dst, size_t size, const char *src, bool multiline)
 {
 	const unsigned char *s = (const unsigned char *)(src ? src : "");
 	size_t o = 0, n;
@@ -197,9 +208,9 @@ notify_clean(char *dst, size_t size, const char *src, bool multiline)
 }
 
 void
-notify_times(double epoch, char *utc, size_t usize, char *brt, size_t bsize)
+tg_alert_times(double epoch, char *utc, size_t usize, char *brt, size_t bsize)
 {
-	time_t t = (time_t)epoch, b = t + NOTIFY_BRT_OFFSET_SEC;
+	time_t t = (time_t)epoch, b = t + TG_ALERT_BRT_OFFSET_SEC;
 	struct tm tm;
 	char s[32];
 
@@ -219,9 +230,9 @@ kind_ok(const char *s)
 	for (i = 0; s[i] != '\0'; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
 		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    strchr("_:.- ", s[i]) != NULL))
+		    strchr("_:.- ()", s[i]) != NULL))
 			return false;
-	return i > 0 && i < NOTIFY_KIND_MAX;
+	return i > 0 && i < TG_ALERT_KIND_MAX;
 }
 
 /* Drop trailing blanks and newlines. */
@@ -250,7 +261,7 @@ opt_str(const cJSON *args, const char *key, const char **out)
 }
 
 int
-notify_alert_parse(const cJSON *args, struct notify_alert *a, char *err,
+tg_alert_parse(const cJSON *args, struct tg_alert *a, char *err,
     size_t errlen)
 {
 	static const char *keys[] = { "alert", "run_id", "video_id",
@@ -280,11 +291,11 @@ notify_alert_parse(const cJSON *args, struct notify_alert *a, char *err,
 		for (i = 0; i <= ID_UUID_LEN; i++)
 			a->gate_nonce[i] = (char)tolower(
 			    (unsigned char)v[7][i]);
-	(void)notify_clean(a->worker_id, sizeof(a->worker_id), v[3], false);
+	(void)tg_clean_text(a->worker_id, sizeof(a->worker_id), v[3], false);
 	if (v[4] == NULL || clock_parse_iso(v[4], &a->at) == -1)
 		a->at = (double)time(NULL);
-	(void)notify_clean(a->detail, sizeof(a->detail), v[5], true);
-	if (v[6] != NULL && notify_clean(a->diff, sizeof(a->diff), v[6],
+	(void)tg_clean_text(a->detail, sizeof(a->detail), v[5], true);
+	if (v[6] != NULL && tg_clean_text(a->diff, sizeof(a->diff), v[6],
 	    true) < strlen(v[6]))
 		a->diff_cut = true;
 	rtrim(a->detail);
@@ -328,7 +339,7 @@ sb_add(struct sbuf *b, const char *fmt, ...)
 }
 
 static void
-add_diff(struct sbuf *b, const struct notify_alert *a)
+add_diff(struct sbuf *b, const struct tg_alert *a)
 {
 	size_t room, n;
 	bool cut = a->diff_cut;
@@ -355,9 +366,9 @@ add_diff(struct sbuf *b, const struct notify_alert *a)
  * by the rate limit since the last one sent.  Returns the length.
  */
 size_t
-notify_format(const struct notify_alert *a, int held, char *buf, size_t size)
+tg_alert_format(const struct tg_alert *a, int held, char *buf, size_t size)
 {
-	const struct notify_kind *k = notify_kind_lookup(a->kind);
+	const struct tg_alert_kind *k = tg_alert_kind(a->kind);
 	struct sbuf b = { buf, size > TG_TEXT_MAX + 1 ? TG_TEXT_MAX + 1 : size,
 	    0 };
 	char utc[48], brt[64];
@@ -365,14 +376,14 @@ notify_format(const struct notify_alert *a, int held, char *buf, size_t size)
 	if (size == 0)
 		return 0;
 	buf[0] = '\0';
-	notify_times(a->at, utc, sizeof(utc), brt, sizeof(brt));
+	tg_alert_times(a->at, utc, sizeof(utc), brt, sizeof(brt));
 	sb_add(&b, "RayVault %s", k->title ? k->title : a->kind);
 	if (k->title != NULL && strcmp(k->title, a->kind) != 0)
 		sb_add(&b, " (%s)", a->kind);
 	sb_add(&b, "\nVideo: %s\nRun: %.8s\n", a->video_id[0] ? a->video_id :
 	    "-", a->run_id[0] ? a->run_id : "-");
 	if (a->gate_nonce[0] != '\0')
-		sb_add(&b, "Gate: %.*s\n", NOTIFY_NONCE_LEN, a->gate_nonce);
+		sb_add(&b, "Gate: %.*s\n", TG_ALERT_NONCE_LEN, a->gate_nonce);
 	sb_add(&b, "Worker: %s\nTime: %s / %s\n", a->worker_id[0] ?
 	    a->worker_id : "-", utc, brt);
 	sb_add(&b, "\nWhat happened: %s\n", k->meaning);
@@ -382,7 +393,7 @@ notify_format(const struct notify_alert *a, int held, char *buf, size_t size)
 	if (a->buttons)
 		sb_add(&b, "\nButtons below: Approve, Refetch, Abort, Unlock "
 		    "(admins only; they act on gate %.*s only).",
-		    NOTIFY_NONCE_LEN, a->gate_nonce);
+		    TG_ALERT_NONCE_LEN, a->gate_nonce);
 	else if (a->no_gate)
 		sb_add(&b, "\nNo buttons: this alert names no gate. Decide "
 		    "with rvctl approve, refetch or abort --run %s --operator "
