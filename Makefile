@@ -18,9 +18,11 @@ LDFLAGS := -Wl,--as-needed
 BUILD   := build
 ifeq ($(SANITIZE),1)
 BUILD   := build-asan
+# float-cast-overflow: gcc leaves it out of "undefined" (clang has it).
 CFLAGS  := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=address,undefined \
+	   -fsanitize=float-cast-overflow \
 	   -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=address,undefined
+LDFLAGS += -fsanitize=address,undefined -fsanitize=float-cast-overflow
 endif
 # FUZZ=1: clang with ASan + UBSan and libFuzzer's coverage into
 # build-fuzz/ (make fuzz sets it; plain make never needs clang).
