@@ -77,6 +77,9 @@ log_close(void)
 	log_fd = -1;
 }
 
+static void log_emit(const char *, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_emit(const char *tag, const char *fmt, va_list ap, int errnum)
 {

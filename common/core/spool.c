@@ -147,7 +147,12 @@ refused(const char *dir, const char *name, const char *path,
 	int attempts;
 	char *txt;
 
-	attempts = (cJSON_IsNumber(att) ? (int)att->valuedouble : 0) + 1;
+	/* the file may say anything: count within 0..SPOOL_MAX_ATTEMPTS */
+	attempts = 0;
+	if (cJSON_IsNumber(att) && att->valuedouble > 0)
+		attempts = att->valuedouble >= SPOOL_MAX_ATTEMPTS ?
+		    SPOOL_MAX_ATTEMPTS : (int)att->valuedouble;
+	attempts++;
 	cJSON_DeleteItemFromObject(j, "attempts");
 	cJSON_AddNumberToObject(j, "attempts", attempts);
 	if ((txt = cJSON_PrintUnformatted(j)) != NULL) {

@@ -17,7 +17,8 @@
 -- Security: every function is SECURITY DEFINER with a fixed search_path;
 -- EXECUTE on the RPCs is granted to service_role only, the internal rv_*
 -- helpers to nobody.  Row level security is enabled on every table and
--- denies anon and authenticated; service_role may read the tables and
+-- denies anon and authenticated, who have no privilege on the tables'
+-- sequences either; service_role may read the tables and
 -- append to run_events (POST /rest/v1/run_events, for idempotent event
 -- replay) but changes runs and the ledger only through the RPCs.
 --
@@ -1355,6 +1356,31 @@ REVOKE ALL ON public.pipeline_runs, public.run_events, public.credit_ledger
     FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON public.pipeline_runs, public.credit_ledger TO service_role;
 GRANT SELECT, INSERT ON public.run_events TO service_role;
+
+-- The sequences of the identity columns (pipeline_runs.seq, run_events.id,
+-- credit_ledger.seq): Supabase's default privileges grant every new
+-- sequence in public to anon and authenticated, who could then read how
+-- many rows were ever made or move the sequence (nextval, setval).  Nobody
+-- but the owner needs them: an insert into an identity column takes its
+-- value without any privilege on the sequence.
+DO $$
+DECLARE
+	s regclass;
+BEGIN
+	FOR s IN
+		SELECT d.objid::regclass
+		FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+		    AND c.relkind = 'S'
+		WHERE d.refobjid IN ('public.pipeline_runs'::regclass,
+		    'public.run_events'::regclass,
+		    'public.credit_ledger'::regclass)
+		AND d.deptype IN ('a', 'i')
+	LOOP
+		EXECUTE format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC, anon, '
+		    'authenticated', s);
+	END LOOP;
+END
+$$;
 
 DO $$
 DECLARE

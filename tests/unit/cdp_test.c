@@ -119,6 +119,15 @@ test_framing(void)
 	feed_str(&c, "{\"id\":99,\"result\":{}}");
 	CHECK("garbage and stray answers dropped", c.ev_n == 1 &&
 	    c.dropped == 1, "ev %zu dropped %zu", c.ev_n, c.dropped);
+	/* An id no long long holds is no answer (UBSan: no cast of it). */
+	c.want_id = 1;
+	feed_str(&c, "{\"id\":1e300,\"result\":{}}");
+	feed_str(&c, "{\"id\":-9.5e18,\"result\":{}}");
+	CHECK("answer with an out-of-range id ignored", c.answer == NULL,
+	    "taken");
+	feed_str(&c, "{\"id\":1,\"result\":{}}");
+	CHECK("the awaited answer still taken", c.answer != NULL, "missing");
+	c.want_id = 0;
 	cdp_clear(&c);
 }
 

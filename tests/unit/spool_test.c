@@ -375,6 +375,49 @@ case_refused(void)
 	remove_dir(dir);
 }
 
+/*
+ * A spool file whose "attempts" no int holds (1e300, INT_MAX, -1e300):
+ * the refused send counts as the last attempt allowed and the file goes
+ * to quarantine, with no undefined conversion or overflow on the way.
+ */
+static void
+case_attempts_range(void)
+{
+	static const char *const vals[] = { "1e300", "2147483647", "-1e300" };
+	char dir[128], id[ID_UUID_LEN + 1], path[1024], *txt, *out;
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+	cJSON *j;
+	size_t i;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		new_dir(dir, sizeof(dir));
+		fake_store(&st, &f, FAKE_REFUSE);
+		spool_one(dir, id);
+		snprintf(path, sizeof(path), "%s/%s.json", dir, id);
+		if (fs_read_file(path, 65536, &txt, NULL) == -1 ||
+		    (j = cJSON_Parse(txt)) == NULL) {
+			CHECK("attempts range: read", 0, "%s", path);
+			remove_dir(dir);
+			continue;
+		}
+		free(txt);
+		cJSON_AddRawToObject(j, "attempts", vals[i]);
+		out = cJSON_PrintUnformatted(j);
+		(void)fs_write_atomic(path, out, strlen(out));
+		free(out);
+		cJSON_Delete(j);
+		if (replay(dir, &st, &rep) == 0)
+			CHECK("attempts out of range", (vals[i][0] == '-' ?
+			    rep.quarantined == 0 && attempts_of(dir, id) == 1 :
+			    rep.quarantined == 1 && spool_count(dir) == 0),
+			    "attempts %s: quarantined %d", vals[i],
+			    rep.quarantined);
+		remove_dir(dir);
+	}
+}
+
 static void
 case_outage(void)
 {
@@ -638,6 +681,7 @@ main(void)
 	case_duplicate();
 	case_bad();
 	case_refused();
+	case_attempts_range();
 	case_outage();
 	case_fenced();
 	case_ledger_result();

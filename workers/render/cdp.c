@@ -145,8 +145,9 @@ dispatch(struct cdp *c)
 	}
 	id = cJSON_GetObjectItem(m, "id");
 	if (cJSON_IsNumber(id)) {
-		if (c->want_id != 0 && (long long)id->valuedouble ==
-		    c->want_id && c->answer == NULL)
+		/* compared as doubles: any id, 1e300 too, is comparable */
+		if (c->want_id != 0 && id->valuedouble ==
+		    (double)c->want_id && c->answer == NULL)
 			c->answer = m;
 		else
 			cJSON_Delete(m);	/* late, its call timed out */
