@@ -456,11 +456,12 @@ sched_apply_spec(struct sup_env *env, const cJSON *spec)
 	cJSON_ArrayForEach(g, segs) {
 		id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g,
 		    "segment_id"));
-		if (id == NULL || cJSON_GetObjectItem(rec, id) != NULL)
+		if (id == NULL || cJSON_GetObjectItemCaseSensitive(rec,
+		    id) != NULL)
 			continue;
 		now = seg_print(g);
-		was = cJSON_GetObjectItem(cJSON_GetObjectItem(r->ckpt,
-		    "spec_segments"), id);
+		was = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(
+		    r->ckpt, "spec_segments"), id);
 		if (had && was != NULL && !cJSON_Compare(was, now, true))
 			redo_segment(env, id, was, now);
 		cJSON_AddItemToObject(rec, id, now);

@@ -142,7 +142,7 @@ struct store_ledger {
  * before, after and the operator are one transaction.  A change to what
  * the segment already says is ALREADY_APPLIED and writes no event.
  */
-#define STORE_AMEND_TEXT_MAX	4000
+#define STORE_AMEND_TEXT_MAX	16000	/* bytes: 4000 characters of UTF-8 */
 #define STORE_AMEND_DUR_MIN	0.5
 #define STORE_AMEND_DUR_MAX	600.0
 struct store_amend {

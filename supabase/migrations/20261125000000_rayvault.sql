@@ -606,8 +606,8 @@ BEGIN
 		    THEN 'neither' ELSE 'both' END));
 	END IF;
 	IF p_text IS NOT NULL AND (p_text = '' OR
-	    octet_length(p_text) > 4000) THEN
-		PERFORM rv_raise('P0001', 'amend: the text must be 1 to 4000 '
+	    octet_length(p_text) > 16000) THEN
+		PERFORM rv_raise('P0001', 'amend: the text must be 1 to 16000 '
 		    'bytes');
 	END IF;
 	IF p_duration IS NOT NULL AND NOT (p_duration >= 0.5 AND
