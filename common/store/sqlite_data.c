@@ -4,10 +4,10 @@
  * section 2): enqueue, get_run, list_runs, add_event, list_events.
  *
  * One current run per video id (rvctl enqueue --replace queues a new one
- * in place of an aborted or failed one); the spec is kept with its run.  Events are
- * idempotent by event_id, so a spooled event replayed twice is stored once,
- * and fenced by lease epoch: a holder's event stamped with an epoch that is
- * not the run's current one is refused (FENCED).  Ages are computed by the
+ * in place of an aborted or failed one); the spec is kept with its run.
+ * Events are idempotent by event_id, so a spooled event replayed twice is
+ * stored once, and fenced by lease epoch: a holder's event stamped with an
+ * epoch that is not the run's current one is refused (FENCED).  Ages are computed by the
  * database clock.  This file never changes a lease: the lease calls live in
  * sqlite_lease.c, the operator calls in sqlite_operator.c, the credit
  * ledger in sqlite_ledger.c.
@@ -93,8 +93,9 @@ static const char sql_list_events[] =
     " WHERE ?1 IS NULL OR run_id = ?1 ORDER BY occurred_at, id";
 
 const char *const sqs_data_sql[] = {
-	sql_find_video, sql_replace_run, sql_insert_run, sql_get_run, sql_list_runs,
-	sql_add_event, sql_event_known, sql_time_valid, sql_list_events, NULL
+	sql_find_video, sql_replace_run, sql_insert_run, sql_get_run,
+	sql_list_runs, sql_add_event, sql_event_known, sql_time_valid,
+	sql_list_events, NULL
 };
 
 static int

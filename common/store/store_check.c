@@ -11,7 +11,8 @@
  * migration enforces in SQL.  Nothing here logs.
  *
  * Public (store-internal, see backend.h): store_check_event,
- * store_check_ledger, store_check_amend.  Untrusted text in messages goes through errbuf_quote.
+ * store_check_ledger, store_check_amend.  Untrusted text in messages goes
+ * through errbuf_quote.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -145,12 +146,13 @@ store_check_amend(const struct store_amend *a, char *err, size_t errlen)
 		    "bytes", STORE_AMEND_TEXT_MAX);
 	if (a->text == NULL && !(a->duration >= STORE_AMEND_DUR_MIN &&
 	    a->duration <= STORE_AMEND_DUR_MAX))
-		return refuse(err, errlen, "amend: the duration must be %.1f to "
-		    "%.0f seconds", STORE_AMEND_DUR_MIN, STORE_AMEND_DUR_MAX);
+		return refuse(err, errlen, "amend: the duration must be %.1f "
+		    "to %.0f seconds", STORE_AMEND_DUR_MIN,
+		    STORE_AMEND_DUR_MAX);
 	n = a->operator_name != NULL ? strlen(a->operator_name) : 0;
 	if (n < 3 || n > STORE_WID_MAX - 1)
-		return refuse(err, errlen, "amend: operator \"%s\" must be 3 to "
-		    "%d characters", errbuf_quote(a->operator_name, q,
+		return refuse(err, errlen, "amend: operator \"%s\" must be 3 "
+		    "to %d characters", errbuf_quote(a->operator_name, q,
 		    sizeof(q)), STORE_WID_MAX - 1);
 	return 0;
 }

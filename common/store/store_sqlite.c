@@ -52,7 +52,8 @@
     " run_id TEXT PRIMARY KEY,"						\
     " video_id TEXT NOT NULL,"						\
     " task_type TEXT NOT NULL DEFAULT '',"				\
-    " status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running',"	\
+    " status TEXT NOT NULL DEFAULT 'running'"				\
+    " CHECK (status IN ('running',"					\
     " 'waiting_approval', 'approved', 'done', 'failed', 'aborted')),"	\
     " worker_id TEXT,"							\
     " worker_state TEXT NOT NULL DEFAULT 'idle' CHECK (worker_state IN"	\
