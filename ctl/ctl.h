@@ -62,6 +62,7 @@ const struct ctl_cmd *ctl_lookup(const char *name);
 
 /* ctl_runs.c */
 int	ctl_enqueue(struct ctl_env *, int, char **);
+int	ctl_amend(struct ctl_env *, int, char **);
 int	ctl_runs(struct ctl_env *, int, char **);
 int	ctl_events(struct ctl_env *, int, char **);
 int	ctl_action(struct ctl_env *, int, char **);

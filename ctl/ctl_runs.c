@@ -4,7 +4,23 @@
  *
  * enqueue validates a run spec (common/core/spec.c), records the absolute
  * directory it came from (saved pages and images are resolved inside it),
- * creates the run and mirrors the spec to state/jobs/<run_id>.json.
+ * creates the run and mirrors the spec to state/jobs/<run_id>.json.  A
+ * video id has one current run: a second enqueue is refused, and when
+ * that run is aborted or failed the answer says that enqueue --replace
+ * queues a new run in its place (never while it is active or done).
+ *
+ * amend changes one segment (its text or its target duration) of a run
+ * waiting for approval or aborted, through the store's guarded amend (the
+ * status check, the spec write and an operator_action event with before,
+ * after and the operator are one transaction), then rewrites the spec
+ * mirror.  rvctl never touches the checkpoint: the supervisor is its
+ * only writer.  When the supervisor goes on with the run (Approve, or a
+ * claim after a restart) it reads the stored spec again and compares
+ * each segment with what its checkpoint recorded; an amended segment's
+ * audio and video are moved aside and made again, the others are kept
+ * (supervisor/sched.c, sched_apply_spec).  A new text is checked by the
+ * spec's own rules (well-formed UTF-8, no control characters but tab and
+ * newline, 1 to 4000 characters), a duration must be 0.5 to 600 s.
  * approve / refetch / abort / unlock go through the store's compare-and-
  * set operator action, exactly like the Telegram buttons, so a repeated
  * command is answered "already applied" and never applied twice.
@@ -19,12 +35,14 @@
  * answer names the gate: "approved run RAY-99 gate 1a2b3c4d (reason):
  * applied".
  *
- * Public: ctl_enqueue, ctl_runs, ctl_events, ctl_action, ctl_unlock.
+ * Public: ctl_enqueue, ctl_amend, ctl_runs, ctl_events, ctl_action,
+ * ctl_unlock.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +58,8 @@
 
 struct opts {
 	const char	*run, *operator_name, *reason, *gate, *file;
-	bool		 force;
+	const char	*segment, *text, *duration;
+	bool		 force, replace;
 };
 
 /* The gate a decision names, and how it reads. */
@@ -68,8 +87,17 @@ parse_opts(int argc, char **argv, struct opts *o)
 		else if (strcmp(argv[i], "--gate") == 0 ||
 		    strcmp(argv[i], "--nonce") == 0)
 			dst = &o->gate;
+		else if (strcmp(argv[i], "--segment") == 0)
+			dst = &o->segment;
+		else if (strcmp(argv[i], "--text") == 0)
+			dst = &o->text;
+		else if (strcmp(argv[i], "--duration") == 0)
+			dst = &o->duration;
 		else if (strcmp(argv[i], "--force") == 0) {
 			o->force = true;
+			continue;
+		} else if (strcmp(argv[i], "--replace") == 0) {
+			o->replace = true;
 			continue;
 		} else if (argv[i][0] != '-' && o->file == NULL) {
 			o->file = argv[i];
@@ -81,6 +109,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 		}
 		if (i + 1 >= argc) {
 			fprintf(stderr, "rvctl %s: %s needs a value\n", argv[0],
+			    argv[i]);
+			return -1;
+		}
+		if (*dst != NULL) {
+			fprintf(stderr, "rvctl %s: %s given twice\n", argv[0],
 			    argv[i]);
 			return -1;
 		}
@@ -112,7 +145,7 @@ mirror_spec(struct ctl_env *env, const char *run_id, const char *txt)
 	    fs_mkdirs(dir, 0700) == -1 ||
 	    fs_path(path, sizeof(path), "%s/%s.json", dir, run_id) == -1 ||
 	    fs_write_atomic(path, txt, strlen(txt)) == -1) {
-		fprintf(stderr, "rvctl enqueue: cannot write the spec mirror "
+		fprintf(stderr, "rvctl: cannot write the spec mirror "
 		    "%s/%s.json: %s\n", dir, run_id, strerror(errno));
 		return -1;
 	}
@@ -123,6 +156,8 @@ int
 ctl_enqueue(struct ctl_env *env, int argc, char **argv)
 {
 	char err[2048], run_id[STORE_ID_MAX], dirbuf[PATH_MAX], real[PATH_MAX];
+	char old[STORE_ID_MAX];
+	struct store_run prev;
 	const char *task;
 	struct opts o;
 	cJSON *spec;
@@ -150,10 +185,21 @@ ctl_enqueue(struct ctl_env *env, int argc, char **argv)
 	}
 	task = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "task_type"));
 	txt = cJSON_Print(spec);
-	if (store_enqueue(&env->st, cJSON_GetStringValue(
-	    cJSON_GetObjectItem(spec, "video_id")), task ? task : "", txt,
-	    run_id, err, sizeof(err)) == -1) {
+	old[0] = '\0';
+	if (o.replace && store_get_run(&env->st, cJSON_GetStringValue(
+	    cJSON_GetObjectItem(spec, "video_id")), &prev, NULL, err,
+	    sizeof(err)) == 0)
+		strlcpy(old, prev.run_id, sizeof(old));
+	if ((o.replace ? store_enqueue_replace : store_enqueue)(&env->st,
+	    cJSON_GetStringValue(cJSON_GetObjectItem(spec, "video_id")),
+	    task ? task : "", txt, run_id, err, sizeof(err)) == -1) {
+		rc = errno;
 		fprintf(stderr, "rvctl enqueue: %s\n", err);
+		if (rc == EEXIST && !o.replace && strstr(err,
+		    "may be replaced") != NULL)
+			fprintf(stderr, "rvctl enqueue: to queue it again, fix "
+			    "the spec and run: rvctl enqueue --replace %s\n",
+			    o.file);
 		free(txt);
 		cJSON_Delete(spec);
 		return CTL_DATAERR;
@@ -165,11 +211,14 @@ ctl_enqueue(struct ctl_env *env, int argc, char **argv)
 		cJSON_AddStringToObject(j, "run_id", run_id);
 		cJSON_AddStringToObject(j, "video_id", cJSON_GetStringValue(
 		    cJSON_GetObjectItem(spec, "video_id")));
+		if (old[0] != '\0')
+			cJSON_AddStringToObject(j, "replaces", old);
 		ctl_print_json(j);
 		cJSON_Delete(j);
 	} else
-		printf("queued %s as run %s\n", cJSON_GetStringValue(
-		    cJSON_GetObjectItem(spec, "video_id")), run_id);
+		printf("queued %s as run %s%s%s%s\n", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(spec, "video_id")), run_id,
+		    old[0] ? " (replaces run " : "", old, old[0] ? ")" : "");
 	free(txt);
 	cJSON_Delete(spec);
 	return rc;
@@ -461,4 +510,167 @@ ctl_unlock(struct ctl_env *env, int argc, char **argv)
 	printf("unlock %s (%s): %s%s%s\n", r.video_id, r.run_id,
 	    unlocked ? "unlocked" : "refused", msg[0] ? ": " : "", msg);
 	return unlocked ? CTL_OK : CTL_WARN;
+}
+
+/* The --duration value: seconds, 0.5 to 600.  0, or -1 with a message. */
+static int
+amend_duration(const char *arg, double *d)
+{
+	char *end;
+
+	errno = 0;
+	*d = strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || !isfinite(*d) ||
+	    *d < STORE_AMEND_DUR_MIN || *d > STORE_AMEND_DUR_MAX) {
+		fprintf(stderr, "rvctl amend: --duration \"%.40s\" must be a "
+		    "number of seconds, %.1f to %.0f\n", arg,
+		    STORE_AMEND_DUR_MIN, STORE_AMEND_DUR_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* The checks of the command line alone.  0, or an exit code. */
+static int
+amend_args(const struct opts *o, struct store_amend *a)
+{
+	long n;
+
+	if (o->run == NULL || o->segment == NULL || o->operator_name == NULL) {
+		fprintf(stderr, "rvctl amend: --run, --segment and --operator "
+		    "are required\n");
+		return ctl_usage(ctl_lookup("amend"));
+	}
+	if ((o->text == NULL) == (o->duration == NULL)) {
+		fprintf(stderr, "rvctl amend: give either --text or "
+		    "--duration%s\n", o->text != NULL ? ", not both" : "");
+		return CTL_USAGE;
+	}
+	if (!id_segment_valid(o->segment)) {
+		fprintf(stderr, "rvctl amend: --segment \"%.40s\" is not a "
+		    "segment id (letters, digits and '-', at most 40)\n",
+		    o->segment);
+		return CTL_USAGE;
+	}
+	n = strlen(o->operator_name);
+	if (n < 3 || n > STORE_WID_MAX - 1) {
+		fprintf(stderr, "rvctl amend: --operator must be 3 to %d "
+		    "characters\n", STORE_WID_MAX - 1);
+		return CTL_USAGE;
+	}
+	if (o->text != NULL) {
+		n = spec_text_chars(o->text);
+		if (n < 1 || n > SPEC_TEXT_MAX ||
+		    strlen(o->text) > STORE_AMEND_TEXT_MAX) {
+			fprintf(stderr, "rvctl amend: --text must be 1 to %d "
+			    "characters of UTF-8 text without control "
+			    "characters (tab and newline allowed)\n",
+			    SPEC_TEXT_MAX);
+			return CTL_USAGE;
+		}
+	} else if (amend_duration(o->duration, &a->duration) == -1)
+		return CTL_USAGE;
+	a->segment_id = o->segment;
+	a->text = o->text;
+	a->operator_name = o->operator_name;
+	return 0;
+}
+
+/* Rewrite state/jobs/<run_id>.json from the store's spec. */
+static int
+amend_mirror(struct ctl_env *env, const char *run_id)
+{
+	struct store_run r;
+	char err[512], *spec = NULL, *txt;
+	cJSON *j;
+	int rc = -1;
+
+	if (store_get_run(&env->st, run_id, &r, &spec, err,
+	    sizeof(err)) == -1 || spec == NULL) {
+		fprintf(stderr, "rvctl amend: cannot read the amended spec "
+		    "back for the mirror: %s\n", spec == NULL ? "no spec" :
+		    err);
+		free(spec);
+		return -1;
+	}
+	if ((j = cJSON_Parse(spec)) != NULL && (txt = cJSON_Print(j)) !=
+	    NULL) {
+		rc = mirror_spec(env, run_id, txt);
+		free(txt);
+	}
+	cJSON_Delete(j);
+	free(spec);
+	return rc;
+}
+
+static void
+amend_print(const struct ctl_env *env, const struct store_run *r,
+    const struct store_amend *a, const char *result, const char *msg)
+{
+	cJSON *j;
+
+	if (env->json) {
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "action", "amend");
+		cJSON_AddStringToObject(j, "run_id", r->run_id);
+		cJSON_AddStringToObject(j, "video_id", r->video_id);
+		cJSON_AddStringToObject(j, "segment_id", a->segment_id);
+		cJSON_AddStringToObject(j, "status", r->status);
+		cJSON_AddStringToObject(j, "result", result);
+		cJSON_AddStringToObject(j, "msg", msg);
+		ctl_print_json(j);
+		cJSON_Delete(j);
+		return;
+	}
+	printf("amend run %s segment %s: %s%s%s\n", r->video_id, a->segment_id,
+	    result, msg[0] ? ": " : "", msg);
+	if (strcmp(result, "not_possible") == 0)
+		return;
+	if (strcmp(r->status, RUN_WAITING_APPROVAL) == 0)
+		printf("next: rvctl approve --run %s --operator %s (only "
+		    "segment %s's audio and video are made again)\n",
+		    r->video_id, a->operator_name, a->segment_id);
+	else if (strcmp(r->status, RUN_ABORTED) == 0)
+		printf("next: put the change in the spec file too and queue "
+		    "it again: rvctl enqueue --replace FILE\n");
+}
+
+/*
+ * rvctl amend --run ID --segment SEG (--text TEXT | --duration SEC)
+ * --operator NAME.  Exit 0 applied or already applied, 1 not possible
+ * (the run is not waiting for approval or aborted), 64 bad arguments,
+ * 65 unknown run or segment, 69 store unreachable.
+ */
+int
+ctl_amend(struct ctl_env *env, int argc, char **argv)
+{
+	enum store_action_result res;
+	struct store_amend a;
+	struct store_run r;
+	struct opts o;
+	char err[512], msg[512] = "";
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (parse_opts(argc, argv, &o) == -1 || o.file != NULL)
+		return ctl_usage(ctl_lookup("amend"));
+	if ((rc = amend_args(&o, &a)) != 0)
+		return rc;
+	if ((rc = ctl_store(env)) != 0 || (rc = resolve_run(env, o.run,
+	    &r)) != 0)
+		return rc;
+	a.run_id = r.run_id;
+	if (store_amend(&env->st, &a, &res, msg, sizeof(msg), err,
+	    sizeof(err)) == -1) {
+		rc = errno;
+		fprintf(stderr, "rvctl amend: %s\n", err);
+		return rc == EINVAL || rc == ENOENT ? CTL_DATAERR :
+		    CTL_UNAVAIL;
+	}
+	if (res == ACTION_APPLIED && amend_mirror(env, r.run_id) == -1)
+		rc = CTL_WARN;
+	amend_print(env, &r, &a, store_action_result_name(res), msg);
+	if (res == ACTION_NOT_POSSIBLE)
+		return CTL_WARN;
+	return rc;
 }

@@ -28,8 +28,12 @@ static const struct ctl_cmd cmds[] = {
 	    "live supervisor state, its run and children" },
 	{ "log-level", ctl_log_level, "log-level error|warn|info|debug",
 	    "change the running supervisor's and children's log level" },
-	{ "enqueue", ctl_enqueue, "enqueue FILE.json",
-	    "validate a run spec and queue a run" },
+	{ "enqueue", ctl_enqueue, "enqueue [--replace] FILE.json",
+	    "validate a run spec and queue a run (--replace: in place of the "
+	    "video's aborted or failed run)" },
+	{ "amend", ctl_amend, "amend --run ID --segment SEG (--text TEXT | "
+	    "--duration SEC) --operator NAME", "change one segment of a gated "
+	    "or aborted run; only its audio and video are made again" },
 	{ "runs", ctl_runs, "runs [--json]", "list runs" },
 	{ "events", ctl_events, "events --run ID [--json]",
 	    "show a run's events" },

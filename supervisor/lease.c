@@ -265,11 +265,46 @@ record_heartbeat(struct lease_thr *t, long latency_ms)
 	cJSON_Delete(ev.payload);
 }
 
+/*
+ * After a confirmed renewal: the lease expiry, and while the run is gated
+ * (our worker state is not active) and the store names a decided
+ * gate, the stored spec too, which an operator may have amended before
+ * deciding (sched_apply_spec).  A decision is passed on only with the
+ * spec read after it: when that read fails, the decision is held back
+ * for the next renewal, never applied on the old spec.
+ */
+static void
+read_after_renewal(struct lease_thr *t, struct smsg *m)
+{
+	struct store_run r;
+	char err[512], *spec = NULL;
+	bool want;
+
+	err[0] = '\0';
+	want = m->decided_nonce[0] != '\0' && strcmp(t->wstate,
+	    WS_ACTIVE) != 0;
+	if (store_get_run(&t->th.st, t->lv.run_id, &r, want ? &spec : NULL,
+	    err, sizeof(err)) == 0) {
+		strlcpy(t->lv.expires_at, r.lease_expires_at,
+		    sizeof(t->lv.expires_at));
+		if (spec != NULL)
+			m->json = cJSON_Parse(spec);
+		else
+			strlcpy(err, "no spec stored", sizeof(err));
+	}
+	free(spec);
+	if (want && !cJSON_IsObject(m->json)) {
+		log_warnx("run %s: cannot read its spec with the decision "
+		    "(%s); the decision waits for the next renewal",
+		    t->lv.run_id, err);
+		m->decided_nonce[0] = m->decision[0] = '\0';
+	}
+}
+
 static void
 do_heartbeat(struct lease_thr *t)
 {
 	struct store_hb hb;
-	struct store_run r;
 	char err[512];
 	int64_t t0 = clock_mono_ms();
 	struct smsg *m;
@@ -311,10 +346,7 @@ do_heartbeat(struct lease_thr *t)
 		t->lv.holding = false;
 	else {
 		record_heartbeat(t, (long)t->lv.latency_ms);
-		if (store_get_run(&t->th.st, t->lv.run_id, &r, NULL,
-		    err, sizeof(err)) == 0)
-			strlcpy(t->lv.expires_at, r.lease_expires_at,
-			    sizeof(t->lv.expires_at));
+		read_after_renewal(t, m);
 	}
 	answer(t, m);
 }

@@ -200,12 +200,15 @@ a_adopt_gate(struct sup_env *env, const struct run_ev *ev)
 		sched_prepare_gate(env, r->gate_reason[0] ? r->gate_reason :
 		    "gated in the store", WS_WAITING, NULL, "", "", NULL);
 	sched_gate_confirmed(env, nonce);
+	/* The lease thread reads the spec with a decision while gated. */
+	sched_set_worker_state(env, r->worker_state);
 }
 
 static void
 a_decided(struct sup_env *env, const struct run_ev *ev)
 {
 	note_hb(env, ev->m);
+	sched_apply_spec(env, ev->m->json);
 	sched_resume(env, ev->m->decision);
 }
 

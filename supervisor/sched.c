@@ -18,15 +18,32 @@
  * the gate's nonce.  The confirmed gate is kept in the checkpoint, so a
  * restarted supervisor applies a decision recorded for it meanwhile.
  *
+ * An operator may amend one segment of a gated run (rvctl amend: its text
+ * or target duration, in the store only; the supervisor stays the only
+ * writer of the checkpoint).  The stored spec is therefore read again
+ * whenever the run goes on: at every claim (sched_setup) and when a
+ * decision for the run's gate arrives (the lease thread fetches the spec
+ * with the renewal that brings the decision, and holds the decision back
+ * until that read succeeded).  sched_apply_spec() compares each segment
+ * with what the checkpoint recorded under "spec_segments"; for a segment
+ * that changed it moves its finalized audio aside (state/audio/amended/,
+ * so the voice stage cannot reuse the audio of the old text; nothing is
+ * deleted), forgets its per-segment results and sets voice, render, probe
+ * and timeline pending.  The other segments keep their audio and videos,
+ * which those stages find and reuse, so only the amended segment is
+ * synthesized and rendered again.
+ *
  * Public: sched_setup, sched_clear, sched_can_dispatch, sched_dispatch,
  * sched_all_done, sched_result, sched_stage_done, sched_stage_failed,
  * sched_stage_pending, sched_gate_result, sched_panic_result,
- * sched_prepare_gate, sched_gate_confirmed, sched_resume, sched_refetch,
+ * sched_prepare_gate, sched_gate_confirmed, sched_resume, sched_apply_spec,
+ * sched_refetch,
  * sched_save_ckpt, sched_set_worker_state, sched_stop_task, sched_alert,
  * sched_alert_x, sched_buttons, stage_name.
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -328,6 +345,132 @@ recover_gate(struct sup_env *env, const struct smsg *m)
 		sched_resume(env, m->decision);
 }
 
+/* What the checkpoint records of a spec segment: text, target, kind. */
+static cJSON *
+seg_print(const cJSON *seg)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *keys[] = { "text", "approx_duration_sec", "kind" };
+	const cJSON *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((v = cJSON_GetObjectItemCaseSensitive(seg, keys[i])) !=
+		    NULL)
+			cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(v,
+			    true));
+	return o;
+}
+
+/*
+ * Move the finalized audio of <segment_id> aside into
+ * state/audio/amended/: it says the old text.  Returns how many files
+ * moved.
+ */
+static int
+move_audio_aside(struct sup_env *env, const char *segment_id)
+{
+	struct run *r = &env->run;
+	char dir[1200], aside[1300], from[1600], to[1700], pre[160];
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+	int moved = 0;
+
+	if (fs_path(dir, sizeof(dir), "%s/audio", env->cfg.state_dir) == -1 ||
+	    fs_path(aside, sizeof(aside), "%s/amended", dir) == -1 ||
+	    (d = opendir(dir)) == NULL)
+		return 0;
+	n = (size_t)snprintf(pre, sizeof(pre), "A_%s_%s_", r->lease.run_id,
+	    segment_id);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, pre, n) != 0 ||
+		    strchr(de->d_name + n, '_') != NULL)
+			continue;
+		if (fs_mkdirs(aside, 0700) == -1 ||
+		    fs_path(from, sizeof(from), "%s/%s", dir,
+		    de->d_name) == -1 || fs_path(to, sizeof(to), "%s/%s",
+		    aside, de->d_name) == -1 || rename(from, to) == -1) {
+			log_warn("run %s: move %s aside", r->video_id,
+			    de->d_name);
+			continue;
+		}
+		moved++;
+	}
+	closedir(d);
+	return moved;
+}
+
+/* Segment <id> of the run was amended: its audio and video are redone. */
+static void
+redo_segment(struct sup_env *env, const char *id, const cJSON *was,
+    const cJSON *now)
+{
+	struct run *r = &env->run;
+	cJSON *segs = cJSON_GetObjectItem(r->ckpt, "segments"), *p;
+	static const char *const redo[] = { "voice", "render", "probe",
+	    "timeline" };
+	size_t i;
+	int moved;
+
+	moved = move_audio_aside(env, id);
+	cJSON_DeleteItemFromObject(segs, id);
+	for (i = 0; i < sizeof(redo) / sizeof(redo[0]); i++)
+		ckpt_stage_set(r->ckpt, redo[i], "pending");
+	log_info("run %s: segment %s was amended; its audio and video are "
+	    "made again (%d old audio file(s) moved to audio/amended)",
+	    r->video_id, id, moved);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "segment_id", id);
+	cJSON_AddItemToObject(p, "before", cJSON_Duplicate(was, true));
+	cJSON_AddItemToObject(p, "after", cJSON_Duplicate(now, true));
+	cJSON_AddNumberToObject(p, "audio_moved_aside", moved);
+	sup_event(env, "segment_redo", "INFO", "spec_amended", p);
+}
+
+/*
+ * Take <spec> (the stored spec, read again) as the run's spec: every
+ * segment whose text, target or kind differs from what the checkpoint
+ * recorded is redone (see the head of this file); then the checkpoint
+ * records <spec>'s segments.  A checkpoint that recorded none (new, or
+ * made by an older build) just records them.
+ */
+void
+sched_apply_spec(struct sup_env *env, const cJSON *spec)
+{
+	struct run *r = &env->run;
+	const cJSON *segs, *g, *was;
+	cJSON *rec, *now;
+	const char *id;
+	bool had;
+
+	if (r->ckpt == NULL || !cJSON_IsObject(spec))
+		return;
+	if (spec != r->spec) {
+		cJSON_Delete(r->spec);
+		r->spec = cJSON_Duplicate(spec, true);
+	}
+	had = cJSON_IsObject(cJSON_GetObjectItem(r->ckpt, "spec_segments"));
+	rec = cJSON_CreateObject();
+	segs = cJSON_GetObjectItemCaseSensitive(r->spec, "segments");
+	cJSON_ArrayForEach(g, segs) {
+		id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(g,
+		    "segment_id"));
+		if (id == NULL || cJSON_GetObjectItemCaseSensitive(rec,
+		    id) != NULL)
+			continue;
+		now = seg_print(g);
+		was = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(
+		    r->ckpt, "spec_segments"), id);
+		if (had && was != NULL && !cJSON_Compare(was, now, true))
+			redo_segment(env, id, was, now);
+		cJSON_AddItemToObject(rec, id, now);
+	}
+	ckpt_put(r->ckpt, "spec_segments", rec);
+	sched_save_ckpt(env);
+	first_pending_stage(r);
+}
+
 /* The lease thread claimed a run: set it up from its checkpoint. */
 void
 sched_setup(struct sup_env *env, const struct smsg *m)
@@ -365,6 +508,7 @@ sched_setup(struct sup_env *env, const struct smsg *m)
 		run_post_type(env, RE_GATE_NEEDED);
 		return;
 	}
+	sched_apply_spec(env, r->spec);
 	recover_gate(env, m);
 }
 

@@ -278,6 +278,7 @@ void	 sched_prepare_gate(struct sup_env *env, const char *reason,
 	    const char *detail, cJSON *extra);
 void	 sched_gate_confirmed(struct sup_env *env, const char *nonce);
 void	 sched_resume(struct sup_env *env, const char *decision);
+void	 sched_apply_spec(struct sup_env *env, const cJSON *spec);
 void	 sched_refetch(struct sup_env *env);
 void	 sched_save_ckpt(struct sup_env *env);
 void	 sched_set_worker_state(struct sup_env *env, const char *ws);

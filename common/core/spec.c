@@ -16,7 +16,7 @@
  * given twice is an error.  The spec is returned as parsed, not
  * rewritten; nothing here logs or queues.
  *
- * Public: spec_parse, spec_load_file, spec_resolve_path.
+ * Public: spec_parse, spec_load_file, spec_resolve_path, spec_text_chars.
  */
 #include <sys/stat.h>
 
@@ -635,4 +635,15 @@ spec_resolve_path(const char *spec_dir, const char *rel, char *out,
 	if (strlcpy(out, real, outsz) >= outsz)
 		return errbuf_set(err, errlen, -1, "\"%s\": path too long", q);
 	return 0;
+}
+
+/*
+ * The length in characters of <s> as a segment's text (tabs and newlines
+ * allowed), or -1 when it is not well-formed UTF-8 or holds another
+ * control character.  rvctl amend checks a new text with it.
+ */
+long
+spec_text_chars(const char *s)
+{
+	return s != NULL ? u8_count(s, true) : -1;
 }

@@ -20,5 +20,6 @@ cJSON	*spec_parse(const char *text, size_t len, const char *spec_dir,
 cJSON	*spec_load_file(const char *path, char *err, size_t errlen);
 int	 spec_resolve_path(const char *spec_dir, const char *rel, char *out,
 	    size_t outsz, char *err, size_t errlen);
+long	 spec_text_chars(const char *s);
 
 #endif

@@ -19,8 +19,8 @@
 struct store_ops {
 	void	(*close)(void *impl);
 	int	(*enqueue)(void *impl, const char *video_id, const char *task_type,
-		    const char *spec_json, char *run_id_out, char *err,
-		    size_t errlen);
+		    const char *spec_json, bool replace, char *run_id_out,
+		    char *err, size_t errlen);
 	int	(*claim)(void *impl, const char *worker_id, const char *lock_token,
 		    int lease_minutes, const char *task_type,
 		    const char *prev_lock_token, struct store_claim *out,
@@ -43,6 +43,9 @@ struct store_ops {
 		    const char *action, const char *operator_name,
 		    const char *nonce, enum store_action_result *res,
 		    char *msg, size_t msglen, char *err, size_t errlen);
+	int	(*amend)(void *impl, const struct store_amend *a,
+		    enum store_action_result *res, char *msg, size_t msglen,
+		    char *err, size_t errlen);
 	int	(*force_unlock)(void *impl, const char *run_id,
 		    const char *operator_id, const char *reason, bool force,
 		    bool *unlocked, char *msg, size_t msglen, char *err,
@@ -85,6 +88,8 @@ struct store_ops {
 int	store_check_event(const struct store_event *ev, char *err,
 	    size_t errlen);
 int	store_check_ledger(const struct store_ledger *l, char *err,
+	    size_t errlen);
+int	store_check_amend(const struct store_amend *a, char *err,
 	    size_t errlen);
 
 #endif

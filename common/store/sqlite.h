@@ -20,7 +20,7 @@
 #include "common/store/store.h"
 #include "common/store/backend.h"
 
-#define SQS_SCHEMA_VERSION	2
+#define SQS_SCHEMA_VERSION	3
 #define SQS_LEASE_MIN		1
 #define SQS_LEASE_MAX		30
 #define SQS_SPEC_MAX		(1024 * 1024)
@@ -127,6 +127,9 @@ int	sqs_operator_action(void *impl, const char *run_id,
 	    const char *action, const char *operator_name, const char *nonce,
 	    enum store_action_result *res, char *msg, size_t msglen, char *err,
 	    size_t errlen);
+int	sqs_amend(void *impl, const struct store_amend *a,
+	    enum store_action_result *res, char *msg, size_t msglen,
+	    char *err, size_t errlen);
 int	sqs_force_unlock(void *impl, const char *run_id,
 	    const char *operator_id, const char *reason, bool force,
 	    bool *unlocked, char *msg, size_t msglen, char *err,
@@ -134,7 +137,8 @@ int	sqs_force_unlock(void *impl, const char *run_id,
 
 /* sqlite_data.c */
 int	sqs_enqueue(void *impl, const char *video_id, const char *task_type,
-	    const char *spec_json, char *run_id_out, char *err, size_t errlen);
+	    const char *spec_json, bool replace, char *run_id_out, char *err,
+	    size_t errlen);
 int	sqs_add_event(void *impl, const struct store_event *ev,
 	    enum store_write *res, char *err, size_t errlen);
 int	sqs_get_run(void *impl, const char *run_or_video_id,

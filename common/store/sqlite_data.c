@@ -3,10 +3,11 @@
  * sqlite_data.c: runs and events in the SQLite store backend (SPEC
  * section 2): enqueue, get_run, list_runs, add_event, list_events.
  *
- * One run per video id; the spec is kept with its run.  Events are
- * idempotent by event_id, so a spooled event replayed twice is stored once,
- * and fenced by lease epoch: a holder's event stamped with an epoch that is
- * not the run's current one is refused (FENCED).  Ages are computed by the
+ * One current run per video id (rvctl enqueue --replace queues a new one
+ * in place of an aborted or failed one); the spec is kept with its run.
+ * Events are idempotent by event_id, so a spooled event replayed twice is
+ * stored once, and fenced by lease epoch: a holder's event stamped with an
+ * epoch that is not the run's current one is refused (FENCED).  Ages are computed by the
  * database clock.  This file never changes a lease: the lease calls live in
  * sqlite_lease.c, the operator calls in sqlite_operator.c, the credit
  * ledger in sqlite_ledger.c.
@@ -47,8 +48,16 @@
     " " SQS_AGE("created_at") ", spec_json, decided_nonce,"		\
     " gate_decision"
 
+/* The current run of a video id (the one not replaced). */
 static const char sql_find_video[] =
-    "SELECT run_id, status FROM pipeline_runs WHERE video_id = ?1";
+    "SELECT run_id, status FROM pipeline_runs WHERE video_id = ?1"
+    " AND replaced_by IS NULL";
+
+/* Replace run ?1 (aborted or failed, current) by run ?2. */
+static const char sql_replace_run[] =
+    "UPDATE pipeline_runs SET replaced_by = ?2, updated_at = " SQS_NOW
+    " WHERE run_id = ?1 AND replaced_by IS NULL"
+    " AND status IN ('aborted', 'failed')";
 
 static const char sql_insert_run[] =
     "INSERT INTO pipeline_runs (run_id, video_id, task_type, status,"
@@ -59,7 +68,8 @@ static const char sql_insert_run[] =
 static const char sql_get_run[] =
     "SELECT " RUN_COLS " FROM pipeline_runs"
     " WHERE run_id = ?1 OR video_id = ?1"
-    " ORDER BY run_id = ?1 DESC LIMIT 1";
+    " ORDER BY run_id = ?1 DESC, replaced_by IS NULL DESC,"
+    " created_at DESC, rowid DESC LIMIT 1";
 
 static const char sql_list_runs[] =
     "SELECT " RUN_COLS " FROM pipeline_runs ORDER BY created_at, rowid";
@@ -83,8 +93,9 @@ static const char sql_list_events[] =
     " WHERE ?1 IS NULL OR run_id = ?1 ORDER BY occurred_at, id";
 
 const char *const sqs_data_sql[] = {
-	sql_find_video, sql_insert_run, sql_get_run, sql_list_runs,
-	sql_add_event, sql_event_known, sql_time_valid, sql_list_events, NULL
+	sql_find_video, sql_replace_run, sql_insert_run, sql_get_run,
+	sql_list_runs, sql_add_event, sql_event_known, sql_time_valid,
+	sql_list_events, NULL
 };
 
 static int
@@ -114,11 +125,39 @@ check_spec(const char *video_id, const char *spec_json, char *err,
 	return r;
 }
 
+/*
+ * Whether a video id whose current run is <old> (status <st>) may be
+ * queued again: only with <replace>, and only when that run is aborted
+ * or failed.  Returns 0, or -1 with errno EEXIST and <err>.
+ */
+static int
+may_queue(const char *video_id, const char *old, const char *st,
+    bool replace, char *err, size_t errlen)
+{
+	bool dead = strcmp(st, RUN_ABORTED) == 0 ||
+	    strcmp(st, RUN_FAILED) == 0;
+
+	if (replace && dead)
+		return 0;
+	if (!replace)
+		sqs_seterr(err, errlen, "video %s is already queued as run %s "
+		    "(status %s)%s", video_id, old, st, dead ? "; it may be "
+		    "replaced by a new run" : "");
+	else
+		sqs_seterr(err, errlen, "video %s: run %s is %s; only an "
+		    "aborted or failed run can be replaced", video_id, old,
+		    st);
+	errno = EEXIST;
+	return -1;
+}
+
 static int
 enqueue_locked(struct sqs *s, const char *video_id, const char *task_type,
-    const char *spec_json, char *run_id_out, char *err, size_t errlen)
+    const char *spec_json, bool replace, char *run_id_out, char *err,
+    size_t errlen)
 {
-	char run_id[ID_UUID_LEN + 1], old[STORE_ID_MAX], st[STORE_STATUS_MAX];
+	char run_id[ID_UUID_LEN + 1], old[STORE_ID_MAX] = "";
+	char st[STORE_STATUS_MAX];
 	sqlite3_stmt *q;
 	cJSON *p;
 	int r;
@@ -130,24 +169,37 @@ enqueue_locked(struct sqs *s, const char *video_id, const char *task_type,
 		sqs_col(q, 1, st, sizeof(st));
 	}
 	sqlite3_finalize(q);
-	if (r != 0) {
-		if (r == 1) {
-			sqs_seterr(err, errlen, "video %s is already queued "
-			    "as run %s (status %s)", video_id, old, st);
-			errno = EEXIST;
-		}
+	if (r == -1 || (r == 1 && may_queue(video_id, old, st, replace, err,
+	    errlen) == -1))
+		return -1;
+	id_uuid_new(run_id);
+	if (old[0] != '\0' && (r = sqs_run(s, err, errlen, sql_replace_run,
+	    "ss", old, run_id)) != 1) {
+		if (r == -1)
+			return -1;
+		sqs_seterr(err, errlen, "video %s: run %s changed meanwhile; "
+		    "nothing queued", video_id, old);
 		return -1;
 	}
-	id_uuid_new(run_id);
 	if (sqs_run(s, err, errlen, sql_insert_run, "ssss", run_id, video_id,
 	    task_type, spec_json) < 0)
 		return -1;
 	p = cJSON_CreateObject();
 	sqs_json_str(p, "video_id", video_id);
 	cJSON_AddStringToObject(p, "task_type", task_type);
+	sqs_json_str(p, "replaces", old);
 	if (sqs_event(s, run_id, "run_enqueued", "INFO", "enqueue", p, err,
 	    errlen) == -1)
 		return -1;
+	if (old[0] != '\0') {
+		p = cJSON_CreateObject();
+		sqs_json_str(p, "video_id", video_id);
+		sqs_json_str(p, "replaced_by", run_id);
+		sqs_json_str(p, "status", st);
+		if (sqs_event(s, old, "run_replaced", "INFO", "enqueue_replace",
+		    p, err, errlen) == -1)
+			return -1;
+	}
 	strlcpy(run_id_out, run_id, STORE_ID_MAX);
 	return 0;
 }
@@ -155,11 +207,14 @@ enqueue_locked(struct sqs *s, const char *video_id, const char *task_type,
 /*
  * Queue a new run for <video_id> with <spec_json> (a JSON object; NULL =
  * {}), copying its run id to <run_id_out> (STORE_ID_MAX bytes).  A video
- * already queued is refused (-1, errno EEXIST).  Returns 0, or -1.
+ * id that has a run is refused (-1, errno EEXIST) unless <replace> and
+ * that run is aborted or failed: then the new run replaces it (the old
+ * one keeps its rows and events, marked replaced_by).  Returns 0, or -1.
  */
 int
 sqs_enqueue(void *impl, const char *video_id, const char *task_type,
-    const char *spec_json, char *run_id_out, char *err, size_t errlen)
+    const char *spec_json, bool replace, char *run_id_out, char *err,
+    size_t errlen)
 {
 	struct sqs *s = impl;
 	char q[64];
@@ -185,7 +240,7 @@ sqs_enqueue(void *impl, const char *video_id, const char *task_type,
 	if (sqs_begin(s, err, errlen) == -1)
 		return -1;
 	return sqs_end(s, enqueue_locked(s, video_id, task_type, spec_json,
-	    run_id_out, err, errlen), err, errlen);
+	    replace, run_id_out, err, errlen), err, errlen);
 }
 
 /* Fill <r> from a row of RUN_COLS. */

@@ -20,10 +20,17 @@
  * ever touches a lease it was not asked to, and unlocking never changes a
  * run's status.
  *
+ * An amend (rvctl amend) changes one segment's text or target duration in
+ * the stored spec of a run waiting for approval or aborted: the status
+ * compare, the spec write and an operator_action event (reason_key
+ * spec_amended) holding the segment before and after and the operator
+ * are one transaction.
+ *
  * Public (backend-internal): sqs_operator_action, sqs_force_unlock,
- * sqs_operator_sql.
+ * sqs_amend, sqs_operator_sql.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -65,7 +72,16 @@ static const char sql_decide[] =
     " ELSE worker_state END,"
     " updated_at = " SQS_NOW " WHERE run_id = ?1";
 
-const char *const sqs_operator_sql[] = { sql_nonce_used, sql_decide, NULL };
+/* An amend reads the status and spec, and writes the spec (CAS). */
+static const char sql_amend_read[] =
+    "SELECT status, spec_json FROM pipeline_runs WHERE run_id = ?1";
+static const char sql_amend_write[] =
+    "UPDATE pipeline_runs SET spec_json = ?2, updated_at = " SQS_NOW
+    " WHERE run_id = ?1 AND status = ?3";
+
+const char *const sqs_operator_sql[] = {
+	sql_nonce_used, sql_decide, sql_amend_read, sql_amend_write, NULL
+};
 
 /* One operator_action call while it is being decided. */
 struct op_call {
@@ -428,4 +444,200 @@ sqs_force_unlock(void *impl, const char *run_id, const char *operator_id,
 		return -1;
 	return sqs_end(s, unlock_locked(s, run_id, operator_id, reason, force,
 	    unlocked, msg, msglen, err, errlen), err, errlen);
+}
+
+/* One amend while it is being decided. */
+struct amend_call {
+	const struct store_amend *a;
+	char		 status[STORE_STATUS_MAX];
+	cJSON		*spec;
+	cJSON		*seg;		/* borrowed from spec */
+	enum store_action_result res;
+	char		 why[200];
+};
+
+/* The amended fields of segment <seg>: {text, approx_duration_sec}. */
+static cJSON *
+seg_fields(const cJSON *seg)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "text", cJSON_Duplicate(
+	    cJSON_GetObjectItemCaseSensitive(seg, "text"), true) ?:
+	    cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "approx_duration_sec", cJSON_Duplicate(
+	    cJSON_GetObjectItemCaseSensitive(seg, "approx_duration_sec"),
+	    true) ?: cJSON_CreateNull());
+	return o;
+}
+
+/* Read the run's status and spec; find the segment.  0, or -1. */
+static int
+amend_load(struct sqs *s, struct amend_call *c, char *err, size_t errlen)
+{
+	const cJSON *segs, *id;
+	sqlite3_stmt *st;
+	cJSON *g;
+	int r;
+
+	if (sqs_prep(s, &st, err, errlen, sql_amend_read, "s",
+	    c->a->run_id) == -1)
+		return -1;
+	if ((r = sqs_step(s, st, err, errlen)) == 1) {
+		sqs_col(st, 0, c->status, sizeof(c->status));
+		if (sqlite3_column_text(st, 1) != NULL)
+			c->spec = cJSON_Parse((const char *)
+			    sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (r == -1)
+		return -1;
+	if (r == 0) {
+		sqs_seterr(err, errlen, "run %s: not found", c->a->run_id);
+		errno = ENOENT;
+		return -1;
+	}
+	segs = cJSON_GetObjectItemCaseSensitive(c->spec, "segments");
+	cJSON_ArrayForEach(g, segs) {
+		id = cJSON_GetObjectItemCaseSensitive(g, "segment_id");
+		if (cJSON_IsString(id) && strcmp(id->valuestring,
+		    c->a->segment_id) == 0 && cJSON_IsObject(g)) {
+			c->seg = g;
+			return 0;
+		}
+	}
+	sqs_seterr(err, errlen, "run %s has no segment %s", c->a->run_id,
+	    c->a->segment_id);
+	errno = EINVAL;
+	return -1;
+}
+
+/* Change the segment in c->spec; ALREADY_APPLIED when it says that. */
+static void
+amend_change(struct amend_call *c)
+{
+	const cJSON *old;
+
+	if (strcmp(c->status, RUN_WAITING_APPROVAL) != 0 &&
+	    strcmp(c->status, RUN_ABORTED) != 0) {
+		c->res = ACTION_NOT_POSSIBLE;
+		snprintf(c->why, sizeof(c->why), "run is %s; only a run "
+		    "waiting for approval or aborted can be amended",
+		    c->status);
+		return;
+	}
+	if (c->a->text != NULL) {
+		old = cJSON_GetObjectItemCaseSensitive(c->seg, "text");
+		if (cJSON_IsString(old) && strcmp(old->valuestring,
+		    c->a->text) == 0)
+			c->res = ACTION_ALREADY_APPLIED;
+		else {
+			cJSON_DeleteItemFromObjectCaseSensitive(c->seg,
+			    "text");
+			cJSON_AddStringToObject(c->seg, "text", c->a->text);
+		}
+	} else {
+		old = cJSON_GetObjectItemCaseSensitive(c->seg,
+		    "approx_duration_sec");
+		if (cJSON_IsNumber(old) && old->valuedouble ==
+		    c->a->duration)
+			c->res = ACTION_ALREADY_APPLIED;
+		else {
+			cJSON_DeleteItemFromObjectCaseSensitive(c->seg,
+			    "approx_duration_sec");
+			cJSON_AddNumberToObject(c->seg, "approx_duration_sec",
+			    c->a->duration);
+		}
+	}
+	if (c->res == ACTION_ALREADY_APPLIED)
+		strlcpy(c->why, "the segment already says that",
+		    sizeof(c->why));
+}
+
+static int
+amend_locked(struct sqs *s, struct amend_call *c, char *msg, size_t msglen,
+    char *err, size_t errlen)
+{
+	const struct store_amend *a = c->a;
+	cJSON *p, *before;
+	char *text;
+	int r;
+
+	if (amend_load(s, c, err, errlen) == -1)
+		return -1;
+	before = seg_fields(c->seg);
+	c->res = ACTION_APPLIED;
+	amend_change(c);
+	p = cJSON_CreateObject();
+	sqs_json_str(p, "operator", a->operator_name);
+	sqs_json_str(p, "action", "amend");
+	sqs_json_str(p, "segment_id", a->segment_id);
+	sqs_json_str(p, "field", a->text != NULL ? "text" :
+	    "approx_duration_sec");
+	sqs_json_str(p, "status", c->status);
+	cJSON_AddItemToObject(p, "before", before);
+	if (c->res != ACTION_APPLIED) {
+		sqs_json_str(p, "result", c->res == ACTION_ALREADY_APPLIED ?
+		    "already_applied" : "not_possible");
+		sqs_json_str(p, "reason", c->why);
+		sqs_seterr(msg, msglen, "run %s: %s: %s", a->run_id,
+		    c->res == ACTION_ALREADY_APPLIED ? "already applied" :
+		    "cannot amend", c->why);
+		return sqs_event(s, a->run_id, "operator_action_ignored",
+		    "INFO", "spec_amended", p, err, errlen);
+	}
+	sqs_json_str(p, "result", "applied");
+	cJSON_AddItemToObject(p, "after", seg_fields(c->seg));
+	if ((text = cJSON_PrintUnformatted(c->spec)) == NULL ||
+	    strlen(text) > SQS_SPEC_MAX) {
+		sqs_seterr(err, errlen, "run %s: the amended spec is too large",
+		    a->run_id);
+		cJSON_free(text);
+		cJSON_Delete(p);
+		errno = EINVAL;
+		return -1;
+	}
+	r = sqs_run(s, err, errlen, sql_amend_write, "sss", a->run_id, text,
+	    c->status);
+	cJSON_free(text);
+	if (r != 1) {
+		if (r == 0)
+			sqs_seterr(err, errlen, "run %s changed meanwhile; "
+			    "nothing amended", a->run_id);
+		cJSON_Delete(p);
+		return -1;
+	}
+	sqs_seterr(msg, msglen, "run %s: segment %s amended by %s", a->run_id,
+	    a->segment_id, a->operator_name);
+	return sqs_event(s, a->run_id, "operator_action", "WARN",
+	    "spec_amended", p, err, errlen);
+}
+
+/*
+ * Amend one segment of a run's stored spec (store.h, struct
+ * store_amend; the door checked the arguments).  The status is compared
+ * and the spec written in one BEGIN IMMEDIATE transaction with the
+ * operator_action event (before, after, operator).  Returns 0 with *res
+ * and <msg>, or -1 (unknown run: errno ENOENT; unknown segment or spec
+ * too large: errno EINVAL).
+ */
+int
+sqs_amend(void *impl, const struct store_amend *a,
+    enum store_action_result *res, char *msg, size_t msglen, char *err,
+    size_t errlen)
+{
+	struct sqs *s = impl;
+	struct amend_call c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.a = a;
+	if (sqs_begin(s, err, errlen) == -1)
+		return -1;
+	r = sqs_end(s, amend_locked(s, &c, msg, msglen, err, errlen), err,
+	    errlen);
+	cJSON_Delete(c.spec);
+	if (r == 0)
+		*res = c.res;
+	return r;
 }

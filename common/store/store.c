@@ -15,7 +15,8 @@
  *
  * Public: store_open, store_close, store_health, store_write_name,
  * store_action_result_name, and one store_<op> per operation of
- * common/store/store.h (store_enqueue ... store_check_contract).
+ * common/store/store.h (store_enqueue, store_enqueue_replace, store_amend
+ * ... store_check_contract).
  */
 #include <errno.h>
 #include <limits.h>
@@ -135,7 +136,37 @@ store_enqueue(struct store *st, const char *video_id, const char *task_type,
 	if (!is_open(st, err, errlen))
 		return -1;
 	return st->ops->enqueue(st->impl, video_id, task_type, spec_json,
-	    run_id_out, err, errlen);
+	    false, run_id_out, err, errlen);
+}
+
+/*
+ * Queue a run for <video_id> in place of its current run, which must be
+ * aborted or failed (else -1, errno EEXIST); with no run yet it is a
+ * plain enqueue.
+ */
+int
+store_enqueue_replace(struct store *st, const char *video_id,
+    const char *task_type, const char *spec_json, char *run_id_out,
+    char *err, size_t errlen)
+{
+	if (!is_open(st, err, errlen))
+		return -1;
+	return st->ops->enqueue(st->impl, video_id, task_type, spec_json,
+	    true, run_id_out, err, errlen);
+}
+
+int
+store_amend(struct store *st, const struct store_amend *a,
+    enum store_action_result *res, char *msg, size_t msglen, char *err,
+    size_t errlen)
+{
+	*res = ACTION_NOT_POSSIBLE;
+	if (msg != NULL && msglen > 0)
+		msg[0] = '\0';
+	if (!is_open(st, err, errlen) ||
+	    store_check_amend(a, err, errlen) == -1)
+		return -1;
+	return st->ops->amend(st->impl, a, res, msg, msglen, err, errlen);
 }
 
 int

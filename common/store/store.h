@@ -134,6 +134,26 @@ struct store_ledger {
 };
 
 /*
+ * An operator's change of one segment of a run's stored spec (rvctl
+ * amend): <text> (NULL: unchanged) or <duration> (approx_duration_sec;
+ * 0: unchanged), exactly one of them.  Only a run waiting for approval
+ * or aborted may be amended (else NOT_POSSIBLE).  The spec change and an
+ * operator_action event (reason_key spec_amended) carrying the segment,
+ * before, after and the operator are one transaction.  A change to what
+ * the segment already says is ALREADY_APPLIED and writes no event.
+ */
+#define STORE_AMEND_TEXT_MAX	16000	/* bytes: 4000 characters of UTF-8 */
+#define STORE_AMEND_DUR_MIN	0.5
+#define STORE_AMEND_DUR_MAX	600.0
+struct store_amend {
+	const char	*run_id;
+	const char	*segment_id;
+	const char	*text;
+	double		 duration;
+	const char	*operator_name;
+};
+
+/*
  * The rules of issue 10, in both backends (the comments of
  * common/store/sqlite_*.c say more):
  *  - Epoch fencing: add_event, ledger_intent and ledger_result answer
@@ -211,6 +231,12 @@ int	store_health(struct store *st, char *why, size_t len);
  */
 int	store_enqueue(struct store *st, const char *video_id,
 	    const char *task_type, const char *spec_json, char *run_id_out,
+	    char *err, size_t errlen);
+int	store_enqueue_replace(struct store *st, const char *video_id,
+	    const char *task_type, const char *spec_json, char *run_id_out,
+	    char *err, size_t errlen);
+int	store_amend(struct store *st, const struct store_amend *a,
+	    enum store_action_result *res, char *msg, size_t msglen,
 	    char *err, size_t errlen);
 int	store_claim(struct store *st, const char *worker_id,
 	    const char *lock_token, int lease_minutes, const char *task_type,

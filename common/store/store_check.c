@@ -11,7 +11,8 @@
  * migration enforces in SQL.  Nothing here logs.
  *
  * Public (store-internal, see backend.h): store_check_event,
- * store_check_ledger.  Untrusted text in messages goes through errbuf_quote.
+ * store_check_ledger, store_check_amend.  Untrusted text in messages goes
+ * through errbuf_quote.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -115,5 +116,43 @@ store_check_ledger(const struct store_ledger *l, char *err, size_t errlen)
 	    !terminated(l->segment_id, sizeof(l->segment_id)) ||
 	    !terminated(l->sha8, sizeof(l->sha8)))
 		return refuse(err, errlen, "ledger: a field is not terminated");
+	return 0;
+}
+
+/*
+ * An amend (store.h): a run id, a segment id, exactly one of a non-empty
+ * text (at most STORE_AMEND_TEXT_MAX bytes) and a duration in
+ * STORE_AMEND_DUR_MIN..STORE_AMEND_DUR_MAX seconds, an operator of 3 to
+ * 64 characters.  The backends judge the run's state and its segments.
+ */
+int
+store_check_amend(const struct store_amend *a, char *err, size_t errlen)
+{
+	char q[64];
+	size_t n;
+
+	if (a == NULL || a->run_id == NULL || !id_uuid_valid(a->run_id))
+		return refuse(err, errlen, "amend: \"%s\" is not a run id",
+		    errbuf_quote(a != NULL ? a->run_id : NULL, q, sizeof(q)));
+	if (a->segment_id == NULL || !id_segment_valid(a->segment_id))
+		return refuse(err, errlen, "amend: \"%s\" is not a segment id",
+		    errbuf_quote(a->segment_id, q, sizeof(q)));
+	if ((a->text != NULL) == (a->duration != 0))
+		return refuse(err, errlen, "amend: give either a text or a "
+		    "duration, not %s", a->text != NULL ? "both" : "neither");
+	if (a->text != NULL && (a->text[0] == '\0' ||
+	    strlen(a->text) > STORE_AMEND_TEXT_MAX))
+		return refuse(err, errlen, "amend: the text must be 1 to %d "
+		    "bytes", STORE_AMEND_TEXT_MAX);
+	if (a->text == NULL && !(a->duration >= STORE_AMEND_DUR_MIN &&
+	    a->duration <= STORE_AMEND_DUR_MAX))
+		return refuse(err, errlen, "amend: the duration must be %.1f "
+		    "to %.0f seconds", STORE_AMEND_DUR_MIN,
+		    STORE_AMEND_DUR_MAX);
+	n = a->operator_name != NULL ? strlen(a->operator_name) : 0;
+	if (n < 3 || n > STORE_WID_MAX - 1)
+		return refuse(err, errlen, "amend: operator \"%s\" must be 3 "
+		    "to %d characters", errbuf_quote(a->operator_name, q,
+		    sizeof(q)), STORE_WID_MAX - 1);
 	return 0;
 }

@@ -42,33 +42,43 @@
 #define STR(x)		#x
 #define BUSY_MS		5000
 
-static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS pipeline_runs ("
-    " run_id TEXT PRIMARY KEY,"
-    " video_id TEXT NOT NULL UNIQUE,"
-    " task_type TEXT NOT NULL DEFAULT '',"
-    " status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running',"
-    " 'waiting_approval', 'approved', 'done', 'failed', 'aborted')),"
-    " worker_id TEXT,"
-    " worker_state TEXT NOT NULL DEFAULT 'idle' CHECK (worker_state IN"
-    " ('active', 'waiting', 'panic', 'idle')),"
-    " lock_token TEXT,"
-    " lease_epoch INTEGER NOT NULL DEFAULT 0,"
-    " lease_expires_at TEXT,"
-    " last_heartbeat_at TEXT,"
-    " heartbeat_latency_ms INTEGER,"
-    " force_refetch INTEGER NOT NULL DEFAULT 0,"
-    " gate_nonce TEXT,"
-    " gate_reason TEXT,"
-    " gate_evidence TEXT,"
-    " gated_at TEXT,"
-    " gate_decision TEXT,"
-    " decided_nonce TEXT,"
-    " fenced_epoch INTEGER NOT NULL DEFAULT 0,"
-    " error TEXT,"
-    " spec_json TEXT,"
-    " created_at TEXT NOT NULL,"
+/*
+ * The columns of pipeline_runs.  A video id may have several runs: the
+ * current one (replaced_by NULL, at most one: index pipeline_runs_video)
+ * and the aborted or failed ones rvctl enqueue --replace replaced.
+ */
+#define RUNS_TABLE(name)						\
+    "CREATE TABLE IF NOT EXISTS " name " ("				\
+    " run_id TEXT PRIMARY KEY,"						\
+    " video_id TEXT NOT NULL,"						\
+    " task_type TEXT NOT NULL DEFAULT '',"				\
+    " status TEXT NOT NULL DEFAULT 'running'"				\
+    " CHECK (status IN ('running',"					\
+    " 'waiting_approval', 'approved', 'done', 'failed', 'aborted')),"	\
+    " worker_id TEXT,"							\
+    " worker_state TEXT NOT NULL DEFAULT 'idle' CHECK (worker_state IN"	\
+    " ('active', 'waiting', 'panic', 'idle')),"				\
+    " lock_token TEXT,"							\
+    " lease_epoch INTEGER NOT NULL DEFAULT 0,"				\
+    " lease_expires_at TEXT,"						\
+    " last_heartbeat_at TEXT,"						\
+    " heartbeat_latency_ms INTEGER,"					\
+    " force_refetch INTEGER NOT NULL DEFAULT 0,"			\
+    " gate_nonce TEXT,"							\
+    " gate_reason TEXT,"						\
+    " gate_evidence TEXT,"						\
+    " gated_at TEXT,"							\
+    " gate_decision TEXT,"						\
+    " decided_nonce TEXT,"						\
+    " fenced_epoch INTEGER NOT NULL DEFAULT 0,"				\
+    " error TEXT,"							\
+    " spec_json TEXT,"							\
+    " replaced_by TEXT,"						\
+    " created_at TEXT NOT NULL,"					\
     " updated_at TEXT NOT NULL);"
+
+static const char schema_sql[] =
+    RUNS_TABLE("pipeline_runs")
     "CREATE INDEX IF NOT EXISTS pipeline_runs_claim"
     " ON pipeline_runs (status, created_at);"
     "CREATE INDEX IF NOT EXISTS pipeline_runs_free"
@@ -79,6 +89,8 @@ static const char schema_sql[] =
     " ON pipeline_runs (worker_id, created_at) WHERE lock_token IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS pipeline_runs_worker"
     " ON pipeline_runs (worker_id);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS pipeline_runs_video"
+    " ON pipeline_runs (video_id) WHERE replaced_by IS NULL;"
     "CREATE TABLE IF NOT EXISTS run_events ("
     " id INTEGER PRIMARY KEY,"
     " event_id TEXT NOT NULL UNIQUE,"
@@ -122,6 +134,24 @@ static const char upgrade_v1_sql[] =
     " substr(gate_decision, 1, instr(gate_decision || ' ', ' ') - 1)"
     " WHERE gate_decision IS NOT NULL;";
 
+/*
+ * Schema version 2 to 3: a video id may have replaced runs.  SQLite cannot
+ * drop the old UNIQUE (video_id), so the table is copied (the indexes
+ * come back with schema_sql).
+ */
+#define RUNS_V2_COLS							\
+    "run_id, video_id, task_type, status, worker_id, worker_state,"	\
+    " lock_token, lease_epoch, lease_expires_at, last_heartbeat_at,"	\
+    " heartbeat_latency_ms, force_refetch, gate_nonce, gate_reason,"	\
+    " gate_evidence, gated_at, gate_decision, decided_nonce,"		\
+    " fenced_epoch, error, spec_json, created_at, updated_at"
+static const char upgrade_v2_sql[] =
+    RUNS_TABLE("pipeline_runs_v3")
+    "INSERT INTO pipeline_runs_v3 (" RUNS_V2_COLS ")"
+    " SELECT " RUNS_V2_COLS " FROM pipeline_runs ORDER BY rowid;"
+    "DROP TABLE pipeline_runs;"
+    "ALTER TABLE pipeline_runs_v3 RENAME TO pipeline_runs;";
+
 /* The columns each table must have, for the contract check. */
 static const char *const runs_cols[] = {
 	"run_id", "video_id", "task_type", "status", "worker_id",
@@ -129,7 +159,7 @@ static const char *const runs_cols[] = {
 	"last_heartbeat_at", "heartbeat_latency_ms", "force_refetch",
 	"gate_nonce", "gate_reason", "gate_evidence", "gated_at",
 	"gate_decision", "decided_nonce", "fenced_epoch", "error",
-	"spec_json", "created_at", "updated_at", NULL
+	"spec_json", "replaced_by", "created_at", "updated_at", NULL
 };
 static const char *const events_cols[] = {
 	"event_id", "run_id", "event_type", "severity", "reason_key",
@@ -190,6 +220,13 @@ schema_locked(struct sqs *s, char *err, size_t errlen)
 	if (v == 1 && sqlite3_exec(s->db, upgrade_v1_sql, NULL, NULL,
 	    &msg) != SQLITE_OK) {
 		sqs_seterr(err, errlen, "store: schema upgrade: %s",
+		    msg != NULL ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	if (v >= 1 && v < 3 && sqlite3_exec(s->db, upgrade_v2_sql, NULL,
+	    NULL, &msg) != SQLITE_OK) {
+		sqs_seterr(err, errlen, "store: schema upgrade to 3: %s",
 		    msg != NULL ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		return -1;
@@ -537,6 +574,7 @@ sqlite_check_contract(void *impl, cJSON **report, char *err, size_t errlen)
 static const struct store_ops sqlite_ops = {
 	.close = sqlite_close,
 	.enqueue = sqs_enqueue,
+	.amend = sqs_amend,
 	.claim = sqs_claim,
 	.heartbeat = sqs_heartbeat,
 	.release = sqs_release,

@@ -34,7 +34,7 @@
 #include "common/store/store.h"
 #include "common/store/supabase.h"
 
-#define SBS_SCHEMA_VERSION	2
+#define SBS_SCHEMA_VERSION	3
 
 /* Every RPC this client calls, as PostgreSQL describes it. */
 static const struct {
@@ -42,8 +42,11 @@ static const struct {
 	const char *args;
 	const char *result;
 } contract_fns[] = {
-	{ "rpc_enqueue_run", "p_video_id text, p_task_type text, p_spec jsonb",
-	    "uuid" },
+	{ "rpc_enqueue_run", "p_video_id text, p_task_type text, p_spec jsonb, "
+	    "p_replace boolean", "uuid" },
+	{ "rpc_amend_run", "p_run_id text, p_segment_id text, p_text text, "
+	    "p_duration double precision, p_operator text",
+	    "TABLE(result text, message text)" },
 	{ "rpc_claim_next_run", "p_worker_id text, p_lock_token text, "
 	    "p_lease_minutes integer, p_task_type text, p_prev_lock_token "
 	    "text, p_heartbeat_interval_sec integer", "TABLE(run_id uuid, "
@@ -88,7 +91,7 @@ static const char *const runs_cols[] = {
 	"last_heartbeat_at", "heartbeat_latency_ms", "force_refetch",
 	"gate_nonce", "gate_reason", "gate_evidence", "gated_at",
 	"gate_decision", "decided_nonce", "fenced_epoch", "error",
-	"spec_json", "created_at", "updated_at", NULL
+	"spec_json", "replaced_by", "created_at", "updated_at", NULL
 };
 static const char *const events_cols[] = {
 	"event_id", "run_id", "event_type", "severity", "reason_key",
@@ -335,6 +338,7 @@ static const struct store_ops supabase_ops = {
 	.gate = sbs_gate,
 	.operator_action = sbs_operator_action,
 	.force_unlock = sbs_force_unlock,
+	.amend = sbs_amend,
 	.set_worker_state = sbs_set_worker_state,
 	.add_event = sbs_add_event,
 	.get_run = sbs_get_run,

@@ -88,6 +88,9 @@ int	sbs_operator_action(void *impl, const char *run_id, const char *action,
 	    const char *operator_name, const char *nonce,
 	    enum store_action_result *res, char *msg, size_t msglen, char *err,
 	    size_t errlen);
+int	sbs_amend(void *impl, const struct store_amend *a,
+	    enum store_action_result *res, char *msg, size_t msglen,
+	    char *err, size_t errlen);
 int	sbs_force_unlock(void *impl, const char *run_id,
 	    const char *operator_id, const char *reason, bool force,
 	    bool *unlocked, char *msg, size_t msglen, char *err,
@@ -95,7 +98,8 @@ int	sbs_force_unlock(void *impl, const char *run_id,
 
 /* supabase_data.c */
 int	sbs_enqueue(void *impl, const char *video_id, const char *task_type,
-	    const char *spec_json, char *run_id_out, char *err, size_t errlen);
+	    const char *spec_json, bool replace, char *run_id_out, char *err,
+	    size_t errlen);
 int	sbs_add_event(void *impl, const struct store_event *ev,
 	    enum store_write *res, char *err, size_t errlen);
 int	sbs_get_run(void *impl, const char *run_or_video_id,

@@ -143,11 +143,13 @@ get_double(const cJSON *o, const char *key, double *v, const char *fn,
 
 /*
  * Queue a new run (see sqs_enqueue for the contract): rpc_enqueue_run.
- * A video already queued is refused (-1, errno EEXIST).
+ * A video already queued is refused (-1, errno EEXIST) unless <replace>
+ * and its run is aborted or failed.
  */
 int
 sbs_enqueue(void *impl, const char *video_id, const char *task_type,
-    const char *spec_json, char *run_id_out, char *err, size_t errlen)
+    const char *spec_json, bool replace, char *run_id_out, char *err,
+    size_t errlen)
 {
 	const char *fn = "rpc_enqueue_run";
 	cJSON *args, *spec = NULL, *ans;
@@ -175,6 +177,8 @@ sbs_enqueue(void *impl, const char *video_id, const char *task_type,
 	if (spec != NULL && (args == NULL ||
 	    !cJSON_AddItemToObject(args, "p_spec", spec)))
 		cJSON_Delete(spec);
+	if (replace && args != NULL)
+		cJSON_AddBoolToObject(args, "p_replace", true);
 	if ((r = sbs_rpc(impl, fn, args, 0, &ans, err, errlen)) == 0) {
 		if (!cJSON_IsString(ans) || !id_uuid_valid(ans->valuestring))
 			r = sbs_bad_answer(fn, "not a run id", err, errlen);

@@ -16,7 +16,7 @@
  *
  * Public (backend-internal): sbs_claim, sbs_heartbeat, sbs_release,
  * sbs_finish, sbs_gate, sbs_set_worker_state, sbs_operator_action,
- * sbs_force_unlock.
+ * sbs_force_unlock, sbs_amend.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -332,5 +332,50 @@ sbs_force_unlock(void *impl, const char *run_id, const char *operator_id,
 	cJSON_Delete(ans);
 	if (r == -1)
 		*unlocked = false;
+	return r;
+}
+
+/*
+ * Amend one segment of a run's stored spec (see sqs_amend):
+ * rpc_amend_run.  Returns 0 with *res and <msg>, or -1.
+ */
+int
+sbs_amend(void *impl, const struct store_amend *a,
+    enum store_action_result *res, char *msg, size_t msglen, char *err,
+    size_t errlen)
+{
+	const char *fn = "rpc_amend_run";
+	char result[24];
+	const cJSON *row;
+	cJSON *args, *ans;
+	int r = -1;
+
+	*res = ACTION_NOT_POSSIBLE;
+	if (msglen > 0)
+		msg[0] = '\0';
+	args = sbs_args();
+	sbs_arg_str(args, "p_run_id", a->run_id);
+	sbs_arg_str(args, "p_segment_id", a->segment_id);
+	if (a->text != NULL)
+		sbs_arg_str(args, "p_text", a->text);
+	else if (args != NULL)
+		cJSON_AddNumberToObject(args, "p_duration", a->duration);
+	sbs_arg_str(args, "p_operator", a->operator_name);
+	if (sbs_rpc(impl, fn, args, 0, &ans, err, errlen) == -1)
+		return -1;
+	if ((row = sbs_row(ans)) == NULL)
+		sbs_bad_answer(fn, "no row", err, errlen);
+	else if (sbs_get_str(row, "result", result, sizeof(result), true, fn,
+	    err, errlen) == 0 && sbs_get_str(row, "message", msg, msglen,
+	    true, fn, err, errlen) == 0) {
+		r = 0;
+		if (strcmp(result, "applied") == 0)
+			*res = ACTION_APPLIED;
+		else if (strcmp(result, "already_applied") == 0)
+			*res = ACTION_ALREADY_APPLIED;
+		else if (strcmp(result, "not_possible") != 0)
+			r = sbs_bad_answer(fn, "result", err, errlen);
+	}
+	cJSON_Delete(ans);
 	return r;
 }

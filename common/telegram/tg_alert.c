@@ -56,8 +56,11 @@ static const struct tg_alert_kind kinds[] = {
 	{ "panic_voice_contract_drift", "PANIC: voice off its target",
 	  "A segment's audio cannot meet its target duration even after the "
 	  "repair attempts. The run stopped.",
-	  "Fix the segment's text or its target (approx_duration_sec), then "
-	  "Refetch to run the stages again, or Abort." },
+	  "Do not Abort. Fix that segment (its id is in the detail and in "
+	  "rvctl events --run <run>) from a terminal: "
+	  "rvctl amend --run <run> --segment <segment> --text \"...\" (or "
+	  "--duration SEC) --operator <you>, then Approve: only that "
+	  "segment is made again (docs/OPERATOR.md, Voice drift)." },
 	{ "panic_dzine_ui_failure", "PANIC: Dzine render failed",
 	  "A Dzine render failed or its export was rejected by the probe. "
 	  "The run stopped; no further credits are spent.",

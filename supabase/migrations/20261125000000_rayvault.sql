@@ -11,7 +11,10 @@
 -- one, or whose lock an operator cleared, is refused: FENCED),
 -- compare-and-set operator actions that name the gate they decide (by
 -- nonce, in full or its first 8 hex digits), an abort that drops the
--- lock in the same step, force unlock with a manual_unlock event.  Every
+-- lock in the same step, force unlock with a manual_unlock event, an
+-- amend of one segment of a gated or aborted run's spec, and one current
+-- run per video id (enqueue with p_replace replaces an aborted or failed
+-- one).  Every
 -- age and expiry uses the database clock (now()).
 --
 -- Security: every function is SECURITY DEFINER with a fixed search_path;
@@ -58,7 +61,7 @@ $$;
 CREATE TABLE IF NOT EXISTS public.pipeline_runs (
 	run_id			uuid PRIMARY KEY,
 	seq			bigint GENERATED ALWAYS AS IDENTITY,
-	video_id		text NOT NULL UNIQUE
+	video_id		text NOT NULL
 	    CHECK (video_id ~ '^[A-Za-z0-9][A-Za-z0-9-]{0,63}$'),
 	task_type		text NOT NULL DEFAULT ''
 	    CHECK (octet_length(task_type) <= 31),
@@ -83,6 +86,7 @@ CREATE TABLE IF NOT EXISTS public.pipeline_runs (
 	fenced_epoch		bigint NOT NULL DEFAULT 0,
 	error			text,
 	spec_json		jsonb,
+	replaced_by		uuid,
 	created_at		timestamptz NOT NULL DEFAULT now(),
 	updated_at		timestamptz NOT NULL DEFAULT now()
 );
@@ -134,7 +138,14 @@ CREATE INDEX IF NOT EXISTS credit_ledger_run
 -- made by it gets them here; a new one has them already).
 ALTER TABLE public.pipeline_runs
     ADD COLUMN IF NOT EXISTS decided_nonce uuid,
-    ADD COLUMN IF NOT EXISTS fenced_epoch bigint NOT NULL DEFAULT 0;
+    ADD COLUMN IF NOT EXISTS fenced_epoch bigint NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS replaced_by uuid;
+-- A video id has one current run (replaced_by null); rvctl enqueue
+-- --replace keeps the aborted or failed run it replaces.
+ALTER TABLE public.pipeline_runs
+    DROP CONSTRAINT IF EXISTS pipeline_runs_video_id_key;
+CREATE UNIQUE INDEX IF NOT EXISTS pipeline_runs_video
+    ON public.pipeline_runs (video_id) WHERE replaced_by IS NULL;
 ALTER TABLE public.run_events
     ADD COLUMN IF NOT EXISTS lease_epoch bigint NOT NULL DEFAULT 0;
 ALTER TABLE public.credit_ledger
@@ -147,7 +158,10 @@ UPDATE public.pipeline_runs SET gate_decision = split_part(gate_decision,
 DO $$
 DECLARE
 	want constant text[] := ARRAY[
-	    'rpc_enqueue_run(p_video_id text, p_task_type text, p_spec jsonb)',
+	    'rpc_enqueue_run(p_video_id text, p_task_type text, p_spec jsonb, '
+	    'p_replace boolean)',
+	    'rpc_amend_run(p_run_id text, p_segment_id text, p_text text, '
+	    'p_duration double precision, p_operator text)',
 	    'rpc_claim_next_run(p_worker_id text, p_lock_token text, '
 	    'p_lease_minutes integer, p_task_type text, p_prev_lock_token '
 	    'text, p_heartbeat_interval_sec integer)',
@@ -478,10 +492,13 @@ CREATE TRIGGER rv_fence_event BEFORE INSERT ON public.run_events
 
 -- ------------------------------------------------------- runs and events
 
--- Queue a run for <p_video_id>; returns its run id.  A video already
--- queued is refused with RV409.
+-- Queue a run for <p_video_id>; returns its run id.  A video id that has
+-- a current run is refused with RV409, unless <p_replace> and that run is
+-- aborted or failed: then the new run replaces it (the old one is kept,
+-- replaced_by set, with a run_replaced event).
 CREATE OR REPLACE FUNCTION public.rpc_enqueue_run(p_video_id text,
-    p_task_type text DEFAULT '', p_spec jsonb DEFAULT NULL)
+    p_task_type text DEFAULT '', p_spec jsonb DEFAULT NULL,
+    p_replace boolean DEFAULT false)
 RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
@@ -489,6 +506,7 @@ DECLARE
 	v_spec jsonb := coalesce(p_spec, '{}');
 	v_id uuid := gen_random_uuid();
 	v_old pipeline_runs;
+	v_dead boolean;
 BEGIN
 	IF p_video_id IS NULL OR
 	    p_video_id !~ '^[A-Za-z0-9][A-Za-z0-9-]{0,63}$' THEN
@@ -513,20 +531,157 @@ BEGIN
 		PERFORM rv_raise('P0001', format('video %s: the spec''s '
 		    'video_id does not match', p_video_id));
 	END IF;
-	INSERT INTO pipeline_runs (run_id, video_id, task_type, status,
-	    worker_state, lease_epoch, spec_json)
-	VALUES (v_id, p_video_id, v_task, 'running', 'idle', 0, v_spec)
-	ON CONFLICT (video_id) DO NOTHING;
-	IF NOT FOUND THEN
-		SELECT * INTO v_old FROM pipeline_runs
-		WHERE video_id = p_video_id;
-		PERFORM rv_raise('RV409', format('video %s is already queued '
-		    'as run %s (status %s)', p_video_id, v_old.run_id,
+	SELECT * INTO v_old FROM pipeline_runs
+	WHERE video_id = p_video_id AND replaced_by IS NULL FOR UPDATE;
+	IF FOUND THEN
+		v_dead := v_old.status IN ('aborted', 'failed');
+		IF NOT coalesce(p_replace, false) THEN
+			PERFORM rv_raise('RV409', format('video %s is already '
+			    'queued as run %s (status %s)%s', p_video_id,
+			    v_old.run_id, v_old.status, CASE WHEN v_dead
+			    THEN '; it may be replaced by a new run'
+			    ELSE '' END));
+		ELSIF NOT v_dead THEN
+			PERFORM rv_raise('RV409', format('video %s: run %s is '
+			    '%s; only an aborted or failed run can be '
+			    'replaced', p_video_id, v_old.run_id,
+			    v_old.status));
+		END IF;
+		UPDATE pipeline_runs SET replaced_by = v_id, updated_at = now()
+		WHERE run_id = v_old.run_id;
+	END IF;
+	BEGIN
+		INSERT INTO pipeline_runs (run_id, video_id, task_type, status,
+		    worker_state, lease_epoch, spec_json)
+		VALUES (v_id, p_video_id, v_task, 'running', 'idle', 0,
+		    v_spec);
+	EXCEPTION WHEN unique_violation THEN
+		PERFORM rv_raise('RV409', format('video %s was queued '
+		    'meanwhile; nothing queued', p_video_id));
+	END;
+	PERFORM rv_event(v_id, 'run_enqueued', 'INFO', 'enqueue',
+	    jsonb_build_object('video_id', p_video_id, 'task_type', v_task,
+	    'replaces', v_old.run_id));
+	IF v_old.run_id IS NOT NULL THEN
+		PERFORM rv_event(v_old.run_id, 'run_replaced', 'INFO',
+		    'enqueue_replace', jsonb_build_object('video_id',
+		    p_video_id, 'replaced_by', v_id, 'status',
 		    v_old.status));
 	END IF;
-	PERFORM rv_event(v_id, 'run_enqueued', 'INFO', 'enqueue',
-	    jsonb_build_object('video_id', p_video_id, 'task_type', v_task));
 	RETURN v_id;
+END
+$$;
+
+-- Amend one segment of the stored spec of a run waiting for approval or
+-- aborted (rvctl amend): <p_text> or <p_duration> (approx_duration_sec),
+-- exactly one.  The status check, the spec write and an operator_action
+-- event (reason_key spec_amended: segment, before, after, operator) are
+-- one step under the row lock.  A change to what the segment already
+-- says is already_applied; another status is not_possible (both write
+-- operator_action_ignored).  Unknown run RV404, unknown segment P0001.
+CREATE OR REPLACE FUNCTION public.rpc_amend_run(p_run_id text,
+    p_segment_id text, p_text text DEFAULT NULL,
+    p_duration double precision DEFAULT NULL, p_operator text DEFAULT NULL)
+RETURNS TABLE (result text, message text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+	v_id uuid := rv_run_id(p_run_id);
+	v_row pipeline_runs;
+	v_idx integer;
+	v_seg jsonb;
+	v_new jsonb;
+	v_before jsonb;
+	v_res text := 'applied';
+	v_why text;
+	v_p jsonb;
+BEGIN
+	IF p_segment_id IS NULL OR
+	    p_segment_id !~ '^[A-Za-z0-9][A-Za-z0-9-]{0,39}$' THEN
+		PERFORM rv_raise('P0001', format('amend: "%s" is not a segment '
+		    'id', rv_quote(p_segment_id)));
+	END IF;
+	IF (p_text IS NULL) = (p_duration IS NULL) THEN
+		PERFORM rv_raise('P0001', format('amend: give either a text or '
+		    'a duration, not %s', CASE WHEN p_text IS NULL
+		    THEN 'neither' ELSE 'both' END));
+	END IF;
+	IF p_text IS NOT NULL AND (p_text = '' OR
+	    octet_length(p_text) > 16000) THEN
+		PERFORM rv_raise('P0001', 'amend: the text must be 1 to 16000 '
+		    'bytes');
+	END IF;
+	IF p_duration IS NOT NULL AND NOT (p_duration >= 0.5 AND
+	    p_duration <= 600) THEN
+		PERFORM rv_raise('P0001', 'amend: the duration must be 0.5 to '
+		    '600 seconds');
+	END IF;
+	PERFORM rv_check_name(p_operator, 'operator');
+	v_row := rv_lock_run(v_id);
+	SELECT e.ord - 1, e.seg INTO v_idx, v_seg
+	FROM jsonb_array_elements(CASE WHEN jsonb_typeof(
+	    v_row.spec_json->'segments') = 'array'
+	    THEN v_row.spec_json->'segments' ELSE '[]' END)
+	    WITH ORDINALITY AS e(seg, ord)
+	WHERE jsonb_typeof(e.seg) = 'object'
+	    AND e.seg->>'segment_id' = p_segment_id
+	LIMIT 1;
+	IF NOT FOUND THEN
+		PERFORM rv_raise('P0001', format('run %s has no segment %s',
+		    v_id, p_segment_id));
+	END IF;
+	v_before := jsonb_build_object('text', coalesce(v_seg->'text',
+	    'null'), 'approx_duration_sec', coalesce(
+	    v_seg->'approx_duration_sec', 'null'));
+	IF v_row.status NOT IN ('waiting_approval', 'aborted') THEN
+		v_res := 'not_possible';
+		v_why := format('run is %s; only a run waiting for approval '
+		    'or aborted can be amended', v_row.status);
+	ELSIF p_text IS NOT NULL THEN
+		IF v_seg->'text' = to_jsonb(p_text) THEN
+			v_res := 'already_applied';
+		ELSE
+			v_new := jsonb_set(v_seg, '{text}', to_jsonb(p_text));
+		END IF;
+	ELSE
+		IF jsonb_typeof(v_seg->'approx_duration_sec') = 'number' AND
+		    (v_seg->>'approx_duration_sec')::double precision =
+		    p_duration THEN
+			v_res := 'already_applied';
+		ELSE
+			v_new := jsonb_set(v_seg, '{approx_duration_sec}',
+			    to_jsonb(p_duration));
+		END IF;
+	END IF;
+	IF v_res = 'already_applied' THEN
+		v_why := 'the segment already says that';
+	END IF;
+	v_p := jsonb_build_object('operator', p_operator, 'action', 'amend',
+	    'segment_id', p_segment_id, 'field', CASE WHEN p_text IS NOT NULL
+	    THEN 'text' ELSE 'approx_duration_sec' END, 'status',
+	    v_row.status, 'before', v_before, 'result', v_res);
+	IF v_res <> 'applied' THEN
+		PERFORM rv_event(v_id, 'operator_action_ignored', 'INFO',
+		    'spec_amended', v_p || jsonb_build_object('reason', v_why));
+		RETURN QUERY SELECT v_res, format('run %s: %s: %s', v_id,
+		    CASE WHEN v_res = 'already_applied' THEN 'already applied'
+		    ELSE 'cannot amend' END, v_why);
+		RETURN;
+	END IF;
+	IF octet_length(jsonb_set(v_row.spec_json, ARRAY['segments',
+	    v_idx::text], v_new)::text) > 1048576 THEN
+		PERFORM rv_raise('P0001', format('run %s: the amended spec is '
+		    'too large', v_id));
+	END IF;
+	UPDATE pipeline_runs SET spec_json = jsonb_set(spec_json,
+	    ARRAY['segments', v_idx::text], v_new), updated_at = now()
+	WHERE run_id = v_id;
+	PERFORM rv_event(v_id, 'operator_action', 'WARN', 'spec_amended',
+	    v_p || jsonb_build_object('after', jsonb_build_object('text',
+	    coalesce(v_new->'text', 'null'), 'approx_duration_sec',
+	    coalesce(v_new->'approx_duration_sec', 'null'))));
+	RETURN QUERY SELECT 'applied'::text, format('run %s: segment %s '
+	    'amended by %s', v_id, p_segment_id, p_operator);
 END
 $$;
 
@@ -547,7 +702,8 @@ BEGIN
 	SELECT * INTO r FROM pipeline_runs p
 	WHERE p.video_id = p_run_or_video_id OR (rv_is_uuid(p_run_or_video_id)
 	    AND p.run_id = p_run_or_video_id::uuid)
-	ORDER BY p.run_id::text = lower(p_run_or_video_id) DESC LIMIT 1;
+	ORDER BY p.run_id::text = lower(p_run_or_video_id) DESC,
+	    p.replaced_by IS NULL DESC, p.created_at DESC, p.seq DESC LIMIT 1;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
@@ -1309,7 +1465,7 @@ CREATE OR REPLACE FUNCTION public.rpc_contract_info()
 RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 	SELECT jsonb_build_object(
-	    'schema_version', 2,
+	    'schema_version', 3,
 	    'now', rv_ts(now()),
 	    'functions', (SELECT coalesce(jsonb_object_agg(p.proname,
 		jsonb_build_object(

@@ -1731,11 +1731,260 @@ case_sqlite_readonly(struct ctx *c)
 	remove_dir(dir);
 }
 
+
+/* Queue <vid> with <spec>; the run id, or "" (reported). */
+static void
+enqueue_spec(struct ctx *c, const char *vid, const char *spec, char *run_id)
+{
+	run_id[0] = '\0';
+	if (store_enqueue(&c->st, vid, c->task, spec, run_id, c->err,
+	    sizeof(c->err)) == -1)
+		fail(c, __LINE__, "enqueue %s: %s", vid, c->err);
+}
+
+static int
+replace(struct ctx *c, const char *vid, char *run_id)
+{
+	c->err[0] = '\0';
+	errno = 0;
+	return store_enqueue_replace(&c->st, vid, c->task, "{}", run_id,
+	    c->err, sizeof(c->err));
+}
+
+/*
+ * One current run per video id: enqueue --replace queues a new run only
+ * in place of an aborted or failed one, never of a running or done one;
+ * the replaced run keeps its row and gets a run_replaced event.
+ */
+static void
+case_enqueue_replace(struct ctx *c)
+{
+	char vid[STORE_VID_MAX], vid2[STORE_VID_MAX], r0[STORE_ID_MAX];
+	char r1[STORE_ID_MAX], r2[STORE_ID_MAX], r3[STORE_ID_MAX];
+	char tok[ID_UUID_LEN + 1], msg[256];
+	enum store_action_result res;
+	struct store_claim cl;
+	struct store_run r;
+	bool ok;
+
+	new_vid(c, vid, sizeof(vid));
+	enqueue_spec(c, vid, "{}", r0);
+	REQUIRE(c, r0[0] != '\0', "enqueue");
+	REQUIRE(c, replace(c, vid, r1) == -1 && errno == EEXIST &&
+	    strstr(c->err, "only an aborted or failed") != NULL,
+	    "replace of a running run: %s", c->err);
+	REQUIRE(c, store_enqueue(&c->st, vid, c->task, "{}", r1, c->err,
+	    sizeof(c->err)) == -1 && strstr(c->err, "already queued") !=
+	    NULL && strstr(c->err, "may be replaced") == NULL,
+	    "plain enqueue of a running run: %s", c->err);
+	OK(c, action(c, r0, "abort", "operator-a", NULL, &res, msg,
+	    sizeof(msg)));
+	REQUIRE(c, res == ACTION_APPLIED, "abort: %s", msg);
+	REQUIRE(c, store_enqueue(&c->st, vid, c->task, "{}", r1, c->err,
+	    sizeof(c->err)) == -1 && strstr(c->err, "already queued") !=
+	    NULL && strstr(c->err, "aborted") != NULL &&
+	    strstr(c->err, "may be replaced") != NULL,
+	    "plain enqueue of an aborted run: %s", c->err);
+	OK(c, replace(c, vid, r1));
+	REQUIRE(c, id_uuid_valid(r1) && strcmp(r1, r0) != 0, "new run %s",
+	    r1);
+	OK(c, get(c, vid, &r));
+	REQUIRE(c, strcmp(r.run_id, r1) == 0 && strcmp(r.status,
+	    RUN_RUNNING) == 0, "by video id: %s %s", r.run_id, r.status);
+	OK(c, get(c, r0, &r));
+	REQUIRE(c, strcmp(r.status, RUN_ABORTED) == 0, "old run %s",
+	    r.status);
+	REQUIRE(c, events(c, r0, "run_replaced", NULL, NULL) == 1,
+	    "run_replaced events of the old run");
+	REQUIRE(c, events(c, r1, "run_enqueued", NULL, NULL) == 1,
+	    "run_enqueued events of the new run");
+	REQUIRE(c, replace(c, vid, r2) == -1 && errno == EEXIST,
+	    "replace of the new, running run: %s", c->err);
+	/* A failed run is replaced too; a done one never. */
+	REQUIRE(c, claim(c, c->w[0], tok, "", 15, &cl) == 1 &&
+	    strcmp(cl.run_id, r1) == 0, "claim the new run: %s", c->err);
+	OK(c, store_finish(&c->st, r1, c->w[0], tok, RUN_FAILED, "test",
+	    &ok, c->err, sizeof(c->err)));
+	REQUIRE(c, ok, "finish failed refused");
+	OK(c, replace(c, vid, r2));
+	REQUIRE(c, strcmp(r2, r1) != 0, "replace of a failed run");
+	REQUIRE(c, claim(c, c->w[0], tok, "", 15, &cl) == 1 &&
+	    strcmp(cl.run_id, r2) == 0, "claim the third run: %s", c->err);
+	OK(c, store_finish(&c->st, r2, c->w[0], tok, RUN_DONE, NULL, &ok,
+	    c->err, sizeof(c->err)));
+	REQUIRE(c, replace(c, vid, r3) == -1 && errno == EEXIST &&
+	    strstr(c->err, "done") != NULL, "replace of a done run: %s",
+	    c->err);
+	/* Nothing to replace: a plain enqueue. */
+	new_vid(c, vid2, sizeof(vid2));
+	OK(c, replace(c, vid2, r3));
+	REQUIRE(c, id_uuid_valid(r3), "replace of a new video id");
+}
+
+static int
+amend(struct ctx *c, const char *run_id, const char *seg, const char *text,
+    double dur, const char *op, enum store_action_result *res, char *msg,
+    size_t msglen)
+{
+	struct store_amend a;
+
+	memset(&a, 0, sizeof(a));
+	a.run_id = run_id;
+	a.segment_id = seg;
+	a.text = text;
+	a.duration = dur;
+	a.operator_name = op;
+	c->err[0] = '\0';
+	errno = 0;
+	return store_amend(&c->st, &a, res, msg, msglen, c->err,
+	    sizeof(c->err));
+}
+
+/* Segment <seg>'s member <key> in the stored spec of <run_id>. */
+static cJSON *
+spec_seg(struct ctx *c, const char *run_id, const char *seg,
+    const char *key)
+{
+	struct store_run r;
+	char *spec = NULL;
+	cJSON *j, *g, *v = NULL;
+
+	if (store_get_run(&c->st, run_id, &r, &spec, c->err,
+	    sizeof(c->err)) == -1)
+		return NULL;
+	j = cJSON_Parse(spec != NULL ? spec : "");
+	free(spec);
+	cJSON_ArrayForEach(g, cJSON_GetObjectItem(j, "segments"))
+		if (strcmp(jstr(g, "segment_id"), seg) == 0)
+			v = cJSON_Duplicate(cJSON_GetObjectItem(g, key), true);
+	cJSON_Delete(j);
+	return v;
+}
+
+static bool
+seg_is(struct ctx *c, const char *run_id, const char *seg, const char *text,
+    double dur)
+{
+	cJSON *t = spec_seg(c, run_id, seg, "text");
+	cJSON *d = spec_seg(c, run_id, seg, "approx_duration_sec");
+	bool ok = cJSON_IsString(t) && strcmp(t->valuestring, text) == 0 &&
+	    cJSON_IsNumber(d) && d->valuedouble == dur;
+
+	cJSON_Delete(t);
+	cJSON_Delete(d);
+	return ok;
+}
+
+/*
+ * amend changes one segment of a gated or aborted run's stored spec,
+ * with one operator_action event (spec_amended) holding before and
+ * after; anything else is refused and changes nothing.
+ */
+static void
+case_amend(struct ctx *c)
+{
+	char vid[STORE_VID_MAX], run[STORE_ID_MAX], spec[512], msg[256];
+	char tok[ID_UUID_LEN + 1], nonce[STORE_ID_MAX], bogus[ID_UUID_LEN + 1];
+	enum store_action_result res;
+	struct store_claim cl;
+	cJSON *ev = NULL, *p;
+	bool ok;
+	int n;
+
+	new_vid(c, vid, sizeof(vid));
+	snprintf(spec, sizeof(spec), "{\"video_id\":\"%s\",\"segments\":["
+	    "{\"segment_id\":\"intro\",\"text\":\"Hello there.\","
+	    "\"approx_duration_sec\":3},{\"segment_id\":\"outro\","
+	    "\"text\":\"Bye.\",\"approx_duration_sec\":2}]}", vid);
+	enqueue_spec(c, vid, spec, run);
+	REQUIRE(c, run[0] != '\0', "enqueue");
+	OK(c, amend(c, run, "intro", "New text.", 0, "operator-a", &res, msg,
+	    sizeof(msg)));
+	REQUIRE(c, res == ACTION_NOT_POSSIBLE && strstr(msg, "running") !=
+	    NULL, "amend of a queued run: %d %s", (int)res, msg);
+	REQUIRE(c, claim(c, c->w[0], tok, "", 15, &cl) == 1, "claim: %s",
+	    c->err);
+	OK(c, store_gate(&c->st, run, c->w[0], tok,
+	    "panic_voice_contract_drift", WS_PANIC, NULL, nonce, &ok, c->err,
+	    sizeof(c->err)));
+	REQUIRE(c, ok, "gate refused");
+	/* Bad arguments: refused, nothing changed. */
+	REQUIRE(c, amend(c, run, "middle", "x", 0, "operator-a", &res, msg,
+	    sizeof(msg)) == -1 && errno == EINVAL && strstr(c->err,
+	    "no segment middle") != NULL, "unknown segment: %s", c->err);
+	id_uuid_new(bogus);
+	REQUIRE(c, amend(c, bogus, "intro", "x", 0, "operator-a", &res, msg,
+	    sizeof(msg)) == -1 && errno == ENOENT, "unknown run: %s",
+	    c->err);
+	REQUIRE(c, amend(c, run, "intro", "x", 4, "operator-a", &res, msg,
+	    sizeof(msg)) == -1 && strstr(c->err, "both") != NULL,
+	    "text and duration: %s", c->err);
+	REQUIRE(c, amend(c, run, "intro", NULL, 0, "operator-a", &res, msg,
+	    sizeof(msg)) == -1 && strstr(c->err, "neither") != NULL,
+	    "neither: %s", c->err);
+	REQUIRE(c, amend(c, run, "intro", NULL, 0.1, "operator-a", &res, msg,
+	    sizeof(msg)) == -1 && amend(c, run, "intro", NULL, 601,
+	    "operator-a", &res, msg, sizeof(msg)) == -1,
+	    "duration out of range accepted");
+	REQUIRE(c, amend(c, run, "intro", "", 0, "operator-a", &res, msg,
+	    sizeof(msg)) == -1, "empty text accepted");
+	REQUIRE(c, amend(c, run, "intro", "x", 0, "op", &res, msg,
+	    sizeof(msg)) == -1 && strstr(c->err, "operator") != NULL,
+	    "short operator: %s", c->err);
+	REQUIRE(c, seg_is(c, run, "intro", "Hello there.", 3) &&
+	    seg_is(c, run, "outro", "Bye.", 2), "a refused amend changed "
+	    "the spec");
+	REQUIRE(c, events(c, run, "operator_action", "amend", NULL) == 0,
+	    "a refused amend was recorded as applied");
+	/* Applied once, with before and after. */
+	OK(c, amend(c, run, "intro", "New text.", 0, "operator-a", &res, msg,
+	    sizeof(msg)));
+	REQUIRE(c, res == ACTION_APPLIED, "amend text: %s", msg);
+	REQUIRE(c, seg_is(c, run, "intro", "New text.", 3) &&
+	    seg_is(c, run, "outro", "Bye.", 2), "spec after the amend");
+	n = events(c, run, "operator_action", "amend", &ev);
+	p = cJSON_GetObjectItem(ev, "payload");
+	ok = n == 1 && strcmp(jstr(ev, "reason_key"), "spec_amended") == 0 &&
+	    strcmp(jstr(p, "operator"), "operator-a") == 0 &&
+	    strcmp(jstr(p, "segment_id"), "intro") == 0 &&
+	    strcmp(jstr(cJSON_GetObjectItem(p, "before"), "text"),
+	    "Hello there.") == 0 && strcmp(jstr(cJSON_GetObjectItem(p,
+	    "after"), "text"), "New text.") == 0;
+	cJSON_Delete(ev);
+	REQUIRE(c, ok, "the amend event (%d)", n);
+	OK(c, amend(c, run, "intro", "New text.", 0, "operator-a", &res, msg,
+	    sizeof(msg)));
+	REQUIRE(c, res == ACTION_ALREADY_APPLIED, "the same amend again: %s",
+	    msg);
+	OK(c, amend(c, run, "outro", NULL, 2.5, "operator-a", &res, msg,
+	    sizeof(msg)));
+	REQUIRE(c, res == ACTION_APPLIED && seg_is(c, run, "outro", "Bye.",
+	    2.5) && seg_is(c, run, "intro", "New text.", 3),
+	    "amend duration: %s", msg);
+	REQUIRE(c, events(c, run, "operator_action", "amend", NULL) == 2,
+	    "two amends recorded");
+	/* Approved: no longer amendable; aborted: amendable. */
+	OK(c, action(c, run, "approve", "operator-a", nonce, &res, msg,
+	    sizeof(msg)));
+	OK(c, amend(c, run, "outro", "Later.", 0, "operator-a", &res, msg,
+	    sizeof(msg)));
+	REQUIRE(c, res == ACTION_NOT_POSSIBLE && seg_is(c, run, "outro",
+	    "Bye.", 2.5), "amend of an approved run: %s", msg);
+	OK(c, action(c, run, "abort", "operator-a", NULL, &res, msg,
+	    sizeof(msg)));
+	OK(c, amend(c, run, "outro", "Later.", 0, "operator-a", &res, msg,
+	    sizeof(msg)));
+	REQUIRE(c, res == ACTION_APPLIED && seg_is(c, run, "outro", "Later.",
+	    2.5), "amend of an aborted run: %s", msg);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct ctx *);
 } cases[] = {
 	{ "enqueue", case_enqueue },
+	{ "enqueue_replace", case_enqueue_replace },
+	{ "amend", case_amend },
 	{ "claim_order", case_claim_order },
 	{ "claim_empty", case_claim_empty },
 	{ "claim_args", case_claim_args },

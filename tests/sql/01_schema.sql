@@ -14,8 +14,11 @@ SELECT has_table('public', 'pipeline_runs', 'pipeline_runs exists');
 SELECT has_table('public', 'run_events', 'run_events exists');
 SELECT has_table('public', 'credit_ledger', 'credit_ledger exists');
 SELECT col_is_pk('public', 'pipeline_runs', 'run_id', 'runs keyed by run_id');
-SELECT col_is_unique('public', 'pipeline_runs', 'video_id',
-    'one run per video_id');
+SELECT is((SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
+    WHERE i.indexrelid = 'public.pipeline_runs_video'::regclass),
+    'CREATE UNIQUE INDEX pipeline_runs_video ON public.pipeline_runs '
+    'USING btree (video_id) WHERE (replaced_by IS NULL)',
+    'one current run per video_id (replaced runs are kept)');
 SELECT col_is_unique('public', 'run_events', 'event_id',
     'event_id is unique');
 SELECT col_is_pk('public', 'credit_ledger', 'key', 'ledger keyed by key');
@@ -30,21 +33,22 @@ INSERT INTO rpcs VALUES ('rpc_enqueue_run'), ('rpc_claim_next_run'),
     ('rpc_gate_run'), ('rpc_operator_action'), ('rpc_force_unlock_run'),
     ('rpc_set_worker_state'), ('rpc_get_run'), ('rpc_list_runs'),
     ('rpc_list_events'), ('rpc_ledger_intent'), ('rpc_ledger_result'),
-    ('rpc_ledger_list'), ('rpc_now'), ('rpc_contract_info');
+    ('rpc_ledger_list'), ('rpc_now'), ('rpc_contract_info'),
+    ('rpc_amend_run');
 
 SELECT is((SELECT count(*)::int FROM rpcs r JOIN pg_proc p
-    ON p.proname = r.name AND p.pronamespace = 'public'::regnamespace), 17,
+    ON p.proname = r.name AND p.pronamespace = 'public'::regnamespace), 18,
     'every RPC exists with exactly one signature');
 SELECT is((SELECT count(*)::int FROM rpcs r JOIN pg_proc p
     ON p.proname = r.name AND p.pronamespace = 'public'::regnamespace
-    WHERE p.prosecdef), 17, 'every RPC is SECURITY DEFINER');
+    WHERE p.prosecdef), 18, 'every RPC is SECURITY DEFINER');
 SELECT is((SELECT count(*)::int FROM rpcs r JOIN pg_proc p
     ON p.proname = r.name AND p.pronamespace = 'public'::regnamespace
-    WHERE 'search_path=public, pg_temp' = ANY (p.proconfig)), 17,
+    WHERE 'search_path=public, pg_temp' = ANY (p.proconfig)), 18,
     'every RPC sets search_path = public, pg_temp');
 SELECT is((SELECT count(*)::int FROM rpcs r JOIN pg_proc p
     ON p.proname = r.name AND p.pronamespace = 'public'::regnamespace
-    WHERE has_function_privilege('service_role', p.oid, 'EXECUTE')), 17,
+    WHERE has_function_privilege('service_role', p.oid, 'EXECUTE')), 18,
     'service_role may execute every RPC');
 SELECT is((SELECT count(*)::int FROM rpcs r JOIN pg_proc p
     ON p.proname = r.name AND p.pronamespace = 'public'::regnamespace

@@ -158,6 +158,8 @@ static void
 case_upgrade_v1(void)
 {
 	struct store_ledger *rows = NULL;
+	enum store_action_result res;
+	char run_id[STORE_ID_MAX], msg[256];
 	struct store_run r;
 	struct tctx t;
 	struct store st;
@@ -186,6 +188,16 @@ case_upgrade_v1(void)
 	    strcmp(rows[0].state, "done") == 0;
 	free(rows);
 	CHECK("upgrade v1 ledger", good, "ledger row lost or attempts != 1");
+	/* Version 3: the old UNIQUE (video_id) is gone, replace works. */
+	good = store_operator_action(&st, "11111111-2222-4333-8444-"
+	    "555555555555", "abort", "operator-a", NULL, &res, msg,
+	    sizeof(msg), t.err, sizeof(t.err)) == 0 && res == ACTION_APPLIED &&
+	    store_enqueue_replace(&st, "OLD-1", "", "{}", run_id, t.err,
+	    sizeof(t.err)) == 0 && store_get_run(&st, "OLD-1", &r, NULL, t.err,
+	    sizeof(t.err)) == 0 && strcmp(r.run_id, run_id) == 0 &&
+	    store_enqueue(&st, "OLD-1", "", "{}", run_id, t.err,
+	    sizeof(t.err)) == -1;
+	CHECK("upgrade to v3 replace", good, "%s", t.err);
 	store_close(&st);
 	teardown(&t);
 }
