@@ -1,6 +1,6 @@
 -- SPDX-License-Identifier: ISC
 --
--- 09_sequences.sql: the sequences behind the tables' identity columns
+-- 10_sequences.sql: the sequences behind the tables' identity columns
 -- (pipeline_runs.seq, run_events.id, credit_ledger.seq) are out of reach
 -- of the API roles.  On Supabase the public schema's default privileges
 -- grant every new sequence to anon and authenticated (tests/lib/pg_cluster
