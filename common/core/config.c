@@ -89,6 +89,8 @@ static const struct cfg_key cfg_keys[] = {
 	    F(elevenlabs_api_key) },
 	{ "ELEVENLABS_VOICE_ID", CFG_STR, "21m00Tcm4TlvDq8ikWAM", 0, 0, false,
 	    F(elevenlabs_voice_id) },
+	{ "RAYVAULT_EVIDENCE_ALLOW_PRIVATE", CFG_BOOL, "0", 0, 1, false,
+	    F(evidence_allow_private) },
 };
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 

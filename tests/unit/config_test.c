@@ -34,6 +34,8 @@ static const struct bad bads[] = {
 	{ "RAYVAULT_LEASE_MINUTES=0\n", "RAYVAULT_LEASE_MINUTES: out of range" },
 	{ "RAYVAULT_LEASE_MINUTES=2.5\n", "RAYVAULT_LEASE_MINUTES: not a whole" },
 	{ "RAYVAULT_TELEGRAM_POLL=maybe\n", "RAYVAULT_TELEGRAM_POLL" },
+	{ "RAYVAULT_EVIDENCE_ALLOW_PRIVATE=2\n",
+	    "RAYVAULT_EVIDENCE_ALLOW_PRIVATE: not a boolean" },
 	{ "RAYVAULT_TTS=festival\n", "RAYVAULT_TTS" },
 	{ "RAYVAULT_RENDERER=blender\n", "RAYVAULT_RENDERER" },
 	{ "RAYVAULT_HEARTBEAT_INTERVAL_SEC=300\n",
@@ -63,6 +65,7 @@ main(void)
 	unsetenv("RAYVAULT_HEARTBEAT_INTERVAL_SEC");
 	unsetenv("RAYVAULT_HEARTBEAT_TIMEOUT_SEC");
 	unsetenv("RAYVAULT_WORKER_ID");
+	unsetenv("RAYVAULT_EVIDENCE_ALLOW_PRIVATE");
 	write_env("# comment\n\nexport RAYVAULT_LEASE_MINUTES=12\n"
 	    "TELEGRAM_BOT_TOKEN=\"123:secret-token\"\n"
 	    "RAYVAULT_WORKER_ID='Mac-Ray-01'\n");
@@ -71,6 +74,8 @@ main(void)
 	CHECK("env file value", c.lease_minutes == 12, "%d", c.lease_minutes);
 	CHECK("quotes stripped", strcmp(c.worker_id, "Mac-Ray-01") == 0, "%s",
 	    c.worker_id);
+	CHECK("private fetch off by default", !c.evidence_allow_private,
+	    "allowed");
 	CHECK("default", c.heartbeat_interval_sec == 30 &&
 	    c.child_heartbeat_ms == 1000 && c.browser_stall_sec == 90, "x");
 	CHECK("state dir override", strcmp(c.state_dir, "/tmp/st") == 0, "%s",
@@ -81,6 +86,12 @@ main(void)
 	CHECK("env wins", config_load(&c, NULL, envpath, err, sizeof(err)) ==
 	    0 && c.lease_minutes == 20, "%d", c.lease_minutes);
 	unsetenv("RAYVAULT_LEASE_MINUTES");
+	setenv("RAYVAULT_EVIDENCE_ALLOW_PRIVATE", "1", 1);
+	CHECK("private fetch allowed", config_load(&c, NULL, envpath, err,
+	    sizeof(err)) == 0 && c.evidence_allow_private, "%s", err);
+	unsetenv("RAYVAULT_EVIDENCE_ALLOW_PRIVATE");
+	CHECK("reload", config_load(&c, "/tmp/st", envpath, err,
+	    sizeof(err)) == 0 && !c.evidence_allow_private, "%s", err);
 
 	fp = tmpfile();
 	config_print(&c, fp);
