@@ -48,6 +48,18 @@ out=$(RAYVAULT_HEARTBEAT_INTERVAL_SEC=30 RAYVAULT_LEASE_MINUTES=1 "$BIN/rvsup" s
 out=$(RAYVAULT_LEASE_MINUTES=abc "$BIN/rvsup" start 2>&1); rc=$?
 [ $rc -eq 78 ] && echo "$out" | grep -q "RAYVAULT_LEASE_MINUTES: not a number" &&
     ok "non-numeric setting refused" || fail "bad number: rc $rc $out"
+# service URLs carry tokens: plain http only to loopback, named at start
+for v in TELEGRAM_API_BASE=http://127.evil.com SUPABASE_URL=http://10.0.0.1 \
+    DZINE_URL=http://localhost.evil.com/tools; do
+	out=$(env "$v" SUPABASE_SERVICE_KEY=k "$BIN/rvsup" check-config 2>&1)
+	rc=$?
+	[ $rc -eq 78 ] && echo "$out" | grep -q "^${v%%=*}: http:// is allowed only" &&
+	    ok "$v refused naming the setting" || fail "$v: rc $rc $out"
+done
+out=$(TELEGRAM_API_BASE=http://127.8.9.10:1 "$BIN/rvsup" check-config 2>&1)
+rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q "^TELEGRAM_API_BASE=http://127.8.9.10:1$" &&
+    ok "http to 127.8.9.10 accepted" || fail "http to 127.8.9.10: rc $rc $out"
 # garbage on the endpoints; a corrupt checkpoint for the run
 ctl enqueue "$good" >/dev/null || fail "good spec refused"
 rid=$(run_id_of RAY-T9)
