@@ -26,6 +26,8 @@ w("longtext", lambda s: s["segments"][0].update(text="x" * 10000))
 w("missing", lambda s: s.pop("segments"))
 w("outside", lambda s: s["sources"][0].update(path="../../../etc/passwd"))
 w("notimage", lambda s: s["segments"][0]["visual"].update(image="pages/a.html"))
+w("nulid", lambda s: s.update(video_id="RAY-NUL\u0000x"))
+w("nultext", lambda s: s["segments"][1].update(text="Hello\u0000 world"))
 PY
 printf '{"video_id": "RAY-X", ' >"$d/truncated.json"
 head -c 2000000 /dev/zero | tr '\0' ' ' >"$d/huge.json"
@@ -39,6 +41,11 @@ expect_refused "source outside the spec dir" "$d/outside.json" "path"
 expect_refused "image that is not an image" "$d/notimage.json" "image"
 expect_refused "truncated JSON" "$d/truncated.json" "JSON"
 expect_refused "oversized spec" "$d/huge.json" "large"
+grep -q 'RAY-NUL\\u0000x' "$d/nulid.json" || fail "nulid.json lacks \\u0000"
+expect_refused "\\u0000 in video_id" "$d/nulid.json" \
+    ': video_id: holds \\u0000 (a NUL character)'
+expect_refused "\\u0000 in a segment text" "$d/nultext.json" \
+    'segments\[1\]\.text: holds \\u0000'
 n=$(ctl runs --json | json 'len(j)')
 [ "$n" -eq 0 ] && ok "no run created by bad specs" || fail "$n runs created"
 # settings
