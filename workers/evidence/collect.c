@@ -549,7 +549,8 @@ evidence_collect(const cJSON *spec, const char *spec_dir,
 	c.sub.arg = &c;
 	(void)snprintf(err, errlen, "out of memory");
 	if ((c.src = calloc(EVIDENCE_SOURCES_MAX, sizeof(*c.src))) == NULL ||
-	    (c.fetcher = fetch_new(allow_private)) == NULL || ev_doc_new(&c, spec) == -1)
+	    (c.fetcher = fetch_new(allow_private)) == NULL ||
+	    ev_doc_new(&c, spec) == -1)
 		goto done;
 	if ((r = ev_run(&c, spec, err, errlen)) != 0)
 		goto done;
