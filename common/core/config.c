@@ -26,6 +26,7 @@
 
 #include "common/core/config.h"
 #include "common/core/errbuf.h"
+#include "common/core/netaddr.h"
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_LONG, CFG_DBL, CFG_BOOL, CFG_PATH };
 
@@ -89,6 +90,8 @@ static const struct cfg_key cfg_keys[] = {
 	    F(elevenlabs_api_key) },
 	{ "ELEVENLABS_VOICE_ID", CFG_STR, "21m00Tcm4TlvDq8ikWAM", 0, 0, false,
 	    F(elevenlabs_voice_id) },
+	{ "RAYVAULT_EVIDENCE_ALLOW_PRIVATE", CFG_BOOL, "0", 0, 1, false,
+	    F(evidence_allow_private) },
 };
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -100,6 +103,23 @@ struct env_file {
 
 static void errf(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Check the service URL <value> of setting <name> (netaddr_url_check());
+ * empty is fine.  Appends the problem line and returns -1 when refused.
+ */
+static int
+url_setting(char *err, size_t errlen, const char *name, const char *value)
+{
+	char line[256];
+
+	if (value[0] == '\0')
+		return 0;
+	if (netaddr_url_check(name, value, line, sizeof(line)) == 0)
+		return 0;
+	errf(err, errlen, "%s%s\n", line, "");
+	return -1;
+}
 
 /* Append one formatted problem line to <err>. */
 static void
@@ -358,18 +378,14 @@ config_load(struct rv_config *out, const char *state_dir_override,
 		    "(ffmpeg or dzine)%s\n", c.renderer, "");
 		bad = 1;
 	}
-	if (c.supabase_url[0] != '\0' && strncmp(c.supabase_url, "http://",
-	    7) != 0 && strncmp(c.supabase_url, "https://", 8) != 0) {
-		errf(err, errlen, "SUPABASE_URL: must start with https:// "
-		    "(or http:// on loopback)%s%s\n", "", "");
+	/* URLs that carry a token or a session: http:// only to loopback. */
+	if (url_setting(err, errlen, "SUPABASE_URL", c.supabase_url) == -1)
 		bad = 1;
-	}
-	if (c.dzine_url[0] != '\0' && strncmp(c.dzine_url, "http://", 7) != 0 &&
-	    strncmp(c.dzine_url, "https://", 8) != 0) {
-		errf(err, errlen, "DZINE_URL: must start with https:// (or "
-		    "http:// on loopback)%s%s\n", "", "");
+	if (url_setting(err, errlen, "TELEGRAM_API_BASE",
+	    c.telegram_api_base) == -1)
 		bad = 1;
-	}
+	if (url_setting(err, errlen, "DZINE_URL", c.dzine_url) == -1)
+		bad = 1;
 	if (c.supabase_url[0] != '\0' && c.supabase_service_key[0] == '\0') {
 		errf(err, errlen, "SUPABASE_SERVICE_KEY: required when "
 		    "SUPABASE_URL is set%s%s\n", "", "");

@@ -39,6 +39,7 @@ struct rv_config {
 	char	dzine_flow_file[CFG_STR_MAX];		/* the Dzine flow */
 	char	dzine_url[CFG_STR_MAX];		/* "": the flow's base_url */
 	char	dzine_profile_dir[CFG_STR_MAX];	/* "": fresh per render */
+	bool	evidence_allow_private;	/* fetch from loopback/private nets */
 };
 
 int	config_load(struct rv_config *cfg, const char *state_dir_override,

@@ -12,8 +12,9 @@
  * the spec's own directory and be regular files; images must also start
  * like a PNG, JPEG or WebP file.  Strings must be well-formed UTF-8
  * without control characters (text may hold tabs and newlines); lengths
- * marked "characters" count code points.  Unknown keys are ignored, a key
- * given twice is an error.  The spec is returned as parsed, not
+ * marked "characters" count code points.  No string or key, known or
+ * not, may hold "\u0000" (see spec_nul below).  Unknown keys are ignored,
+ * a key given twice is an error.  The spec is returned as parsed, not
  * rewritten; nothing here logs or queues.
  *
  * Public: spec_parse, spec_load_file, spec_resolve_path, spec_text_chars.
@@ -26,6 +27,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,163 @@ struct vctx {
 
 static int verr(struct vctx *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- "\u0000" inside strings ----------------------------------------
+ *
+ * cJSON decodes "\u0000" into a NUL byte and hands strings over as C
+ * strings, so "RAY-NUL\u0000x" would silently become "RAY-NUL"; the
+ * decoded length is not kept.  The escape is therefore found in the raw
+ * text: in valid JSON every backslash starts an escape inside a string,
+ * and an escape is the backslash and one character (four more hex digits
+ * for \u), so stepping escape by escape never takes an escaped backslash
+ * followed by "u0000" for the escape.  (Invalid JSON is refused by the
+ * parser anyway.)  To name the field, the text is parsed once more with
+ * every "\u0000" turned into "\u00XX" for a control character XX that
+ * occurs nowhere else in the document (neither raw nor escaped), and the
+ * tree is searched for the first key or string holding it.
+ */
+
+/* The value of the hex digit <c>, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Step through the escapes of <text>: returns whether a "\u0000" occurs,
+ * and sets bit c of *seen for every control character c (below 0x20) an
+ * escape or a raw byte puts in the document.
+ */
+static bool
+nul_scan(const char *text, size_t len, uint32_t *seen)
+{
+	static const char shorts[] = "b\bf\fn\nr\rt\t";
+	const char *sp;
+	bool nul = false;
+	size_t i;
+	int a, b;
+
+	*seen = 0;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)text[i] < 0x20) {
+			*seen |= 1U << (unsigned char)text[i];
+			continue;
+		}
+		if (text[i] != '\\' || i + 1 >= len)
+			continue;
+		i++;
+		if (text[i] != 'u') {
+			for (sp = shorts; *sp != '\0'; sp += 2)
+				if (text[i] == sp[0])
+					*seen |= 1U << (unsigned char)sp[1];
+			continue;
+		}
+		if (i + 4 >= len || text[i + 1] != '0' || text[i + 2] != '0')
+			continue;
+		a = hexval(text[i + 3]);
+		b = hexval(text[i + 4]);
+		if (a == 0 && b == 0)
+			nul = true;
+		else if (a == 0 || a == 1)
+			*seen |= 1U << (a * 16 + b);
+	}
+	return nul;
+}
+
+/*
+ * Find the first key or string under <it> (whose path is <path>) holding
+ * the byte <mark>; write its path into <out> and whether it is a key into
+ * *key.  Returns true when found.
+ */
+static bool
+nul_find(const cJSON *it, const char *path, char mark, char *out,
+    size_t outlen, bool *key)
+{
+	const cJSON *c;
+	char sub[256];
+	int i = 0;
+
+	if (cJSON_IsString(it) && strchr(it->valuestring, mark) != NULL) {
+		(void)snprintf(out, outlen, "%s", path);
+		*key = false;
+		return true;
+	}
+	cJSON_ArrayForEach(c, it) {
+		if (cJSON_IsObject(it) && c->string != NULL &&
+		    strchr(c->string, mark) != NULL) {
+			(void)snprintf(out, outlen, "%s", path);
+			*key = true;
+			return true;
+		}
+		if (cJSON_IsObject(it))
+			(void)snprintf(sub, sizeof(sub), "%s%s%s",
+			    strcmp(path, "spec") == 0 ? "" : path,
+			    strcmp(path, "spec") == 0 ? "" : ".",
+			    c->string != NULL ? c->string : "?");
+		else
+			(void)snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+		i++;
+		if (nul_find(c, sub, mark, out, outlen, key))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * When <text> holds "\u0000" in a string or key, report the field (or
+ * "spec" when it cannot be told) and return -1; else return 0.
+ */
+static int
+spec_nul(struct vctx *v, const char *text, size_t len)
+{
+	static const char marks[] = "\x01\x02\x03\x04\x05\x06\x07\x0b\x0e"
+	    "\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d"
+	    "\x1e\x1f";
+	char field[256], *copy;
+	const char *end = NULL;
+	const char *m;
+	uint32_t seen;
+	cJSON *root;
+	bool key = false, found = false;
+	size_t i;
+
+	if (!nul_scan(text, len, &seen))
+		return 0;
+	for (m = marks; *m != '\0' && (seen & (1U << *m)) != 0; m++)
+		;
+	if (*m != '\0' && (copy = malloc(len)) != NULL) {
+		memcpy(copy, text, len);
+		for (i = 0; i + 5 < len; i++) {
+			if (copy[i] != '\\')
+				continue;
+			if (memcmp(copy + i + 1, "u0000", 5) == 0) {
+				copy[i + 4] = "0123456789abcdef"[*m >> 4];
+				copy[i + 5] = "0123456789abcdef"[*m & 15];
+			}
+			i++;	/* skip the escaped character */
+		}
+		root = cJSON_ParseWithLengthOpts(copy, len, &end, false);
+		i = end != NULL && end >= copy ? (size_t)(end - copy) : 0;
+		free(copy);
+		if (root == NULL)
+			return verr(v, "spec", "not valid JSON (near byte %zu)",
+			    i);
+		found = nul_find(root, "spec", *m, field, sizeof(field), &key);
+		cJSON_Delete(root);
+	}
+	if (!found)
+		return verr(v, "spec", "a string holds \\u0000 (a NUL "
+		    "character), which is not allowed");
+	return verr(v, field, "%s \\u0000 (a NUL character), which is not "
+	    "allowed", key ? "a key holds" : "holds");
+}
 
 /* Report "<field>: <problem>"; returns -1. */
 static int
@@ -511,6 +670,8 @@ spec_parse(const char *text, size_t len, const char *spec_dir, char *err,
 		verr(&v, "spec", "holds a NUL byte");
 		return NULL;
 	}
+	if (spec_nul(&v, text, len) == -1)
+		return NULL;
 	if ((root = cJSON_ParseWithLengthOpts(text, len, &end, false)) ==
 	    NULL) {
 		verr(&v, "spec", "not valid JSON (near byte %zu)",

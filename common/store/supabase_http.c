@@ -40,6 +40,7 @@
 #include <curl/curl.h>
 
 #include "common/core/errbuf.h"
+#include "common/core/netaddr.h"
 #include "common/store/store.h"
 #include "common/store/supabase.h"
 
@@ -108,22 +109,16 @@ url_host(const char *url, char *host, size_t size)
 	return 0;
 }
 
-static bool
-loopback(const char *host)
-{
-	return strcmp(host, "localhost") == 0 ||
-	    strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
-}
-
 static int
 check_url(struct sbs *s, const char *url, char *err, size_t errlen)
 {
 	size_t n = strlen(url);
+	char line[256];
 
-	if (strncmp(url, "https://", 8) != 0 &&
-	    strncmp(url, "http://", 7) != 0) {
-		sbs_seterr(err, errlen, EINVAL, "SUPABASE_URL must start with "
-		    "https://");
+	/* The service key travels with every call: http:// only locally. */
+	if (netaddr_url_check("SUPABASE_URL", url, line, sizeof(line)) ==
+	    -1) {
+		sbs_seterr(err, errlen, EINVAL, "%s", line);
 		return -1;
 	}
 	if (n + 64 >= SBS_URL_MAX || !printable(url, false) ||
@@ -135,12 +130,6 @@ check_url(struct sbs *s, const char *url, char *err, size_t errlen)
 	}
 	if (url_host(url, s->host, sizeof(s->host)) == -1) {
 		sbs_seterr(err, errlen, EINVAL, "SUPABASE_URL has no host");
-		return -1;
-	}
-	if (strncmp(url, "http://", 7) == 0 && !loopback(s->host)) {
-		sbs_seterr(err, errlen, EINVAL, "SUPABASE_URL: plain http is "
-		    "only allowed to localhost (the service key would travel "
-		    "in clear); use https://");
 		return -1;
 	}
 	while (n > 0 && url[n - 1] == '/')

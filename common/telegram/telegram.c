@@ -11,7 +11,9 @@
  * moves what is ready.  tg_request() is the blocking convenience for a
  * command-line tool, still ticking a progress every 100 ms.  Every call is
  * bounded: connect timeout, total timeout, and a cap on the answer's size;
- * redirects are not followed and only http and https are spoken.
+ * redirects are not followed and only http and https are spoken.  The
+ * token travels in the URL, so TELEGRAM_API_BASE may be http:// only to
+ * this machine (netaddr_url_check()), which is checked before any call.
  *
  * Every answer becomes a struct tg_reply: ok with its result, "retry"
  * (no answer, timeout, 5xx, 429 with parameters.retry_after, 409 from a
@@ -37,6 +39,7 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
+#include "common/core/netaddr.h"
 #include "common/telegram/telegram.h"
 
 #define TG_BASE_MAX	400
@@ -65,18 +68,23 @@ struct tg_client {
 	LIST_HEAD(, tg_call) calls;
 };
 
-static bool
-base_ok(const char *s)
+/* https://, or http:// to loopback; no query or fragment; short. */
+static int
+base_check(const char *s, char *err, size_t errlen)
 {
-	size_t i;
-
-	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-		return false;
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f || s[i] == '?' ||
-		    s[i] == '#')
-			return false;
-	return i < TG_BASE_MAX;
+	if (s == NULL || s[0] == '\0') {
+		(void)snprintf(err, errlen, "TELEGRAM_API_BASE: empty");
+		return -1;
+	}
+	if (netaddr_url_check("TELEGRAM_API_BASE", s, err, errlen) == -1)
+		return -1;
+	if (strpbrk(s, "?#") != NULL || strlen(s) >= TG_BASE_MAX) {
+		(void)snprintf(err, errlen, "TELEGRAM_API_BASE: has a query "
+		    "or fragment, or is longer than %d characters",
+		    TG_BASE_MAX - 1);
+		return -1;
+	}
+	return 0;
 }
 
 static bool
@@ -109,11 +117,8 @@ tg_client_new(const char *api_base, const char *token, char *err,
 	struct tg_client *c;
 	size_t n;
 
-	if (api_base == NULL || !base_ok(api_base)) {
-		(void)snprintf(err, errlen, "TELEGRAM_API_BASE: not an http or "
-		    "https URL");
+	if (base_check(api_base, err, errlen) == -1)
 		return NULL;
-	}
 	if (token == NULL || !token_ok(token)) {
 		(void)snprintf(err, errlen, "TELEGRAM_BOT_TOKEN: empty, too "
 		    "long, or not made of letters, digits, ':', '_' and '-'");

@@ -1634,6 +1634,9 @@ case_sqlite_open(struct ctx *c)
 	struct store st;
 	struct stat sb;
 	char path[PATH_MAX];
+	static const char *const plain[] = { "http://127.evil.com:5432",
+	    "http://localhost.evil.com", "http://10.0.0.1" };
+	size_t i;
 
 	if (strcmp(c->backend, "sqlite") != 0)
 		return;
@@ -1644,6 +1647,18 @@ case_sqlite_open(struct ctx *c)
 	REQUIRE(c, store_open(&st, &cfg, c->err, sizeof(c->err)) == -1 &&
 	    strstr(c->err, "SUPABASE_URL") != NULL, "supabase url: %s",
 	    c->err);
+	/* The service key travels with every call: http:// only locally. */
+	for (i = 0; i < 3; i++) {
+		strlcpy(cfg.supabase_url, plain[i], sizeof(cfg.supabase_url));
+		REQUIRE(c, store_open(&st, &cfg, c->err, sizeof(c->err)) ==
+		    -1 && strstr(c->err, "SUPABASE_URL: http:// is allowed "
+		    "only") != NULL, "%s: %s", plain[i], c->err);
+	}
+	strlcpy(cfg.supabase_url, "http://127.0.0.2:1",
+	    sizeof(cfg.supabase_url));
+	REQUIRE(c, store_open(&st, &cfg, c->err, sizeof(c->err)) == -1 &&
+	    strstr(c->err, "SUPABASE_SERVICE_KEY is empty") != NULL,
+	    "http to 127.0.0.2 not accepted: %s", c->err);
 	snprintf(path, sizeof(path), "%s/rayvault.db", c->dir);
 	REQUIRE(c, stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600,
 	    "%s: mode %o", path, (unsigned)(sb.st_mode & 0777));

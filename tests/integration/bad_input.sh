@@ -26,6 +26,8 @@ w("longtext", lambda s: s["segments"][0].update(text="x" * 10000))
 w("missing", lambda s: s.pop("segments"))
 w("outside", lambda s: s["sources"][0].update(path="../../../etc/passwd"))
 w("notimage", lambda s: s["segments"][0]["visual"].update(image="pages/a.html"))
+w("nulid", lambda s: s.update(video_id="RAY-NUL\u0000x"))
+w("nultext", lambda s: s["segments"][1].update(text="Hello\u0000 world"))
 PY
 printf '{"video_id": "RAY-X", ' >"$d/truncated.json"
 head -c 2000000 /dev/zero | tr '\0' ' ' >"$d/huge.json"
@@ -39,6 +41,11 @@ expect_refused "source outside the spec dir" "$d/outside.json" "path"
 expect_refused "image that is not an image" "$d/notimage.json" "image"
 expect_refused "truncated JSON" "$d/truncated.json" "JSON"
 expect_refused "oversized spec" "$d/huge.json" "large"
+grep -q 'RAY-NUL\\u0000x' "$d/nulid.json" || fail "nulid.json lacks \\u0000"
+expect_refused "\\u0000 in video_id" "$d/nulid.json" \
+    ': video_id: holds \\u0000 (a NUL character)'
+expect_refused "\\u0000 in a segment text" "$d/nultext.json" \
+    'segments\[1\]\.text: holds \\u0000'
 n=$(ctl runs --json | json 'len(j)')
 [ "$n" -eq 0 ] && ok "no run created by bad specs" || fail "$n runs created"
 # settings
@@ -48,6 +55,18 @@ out=$(RAYVAULT_HEARTBEAT_INTERVAL_SEC=30 RAYVAULT_LEASE_MINUTES=1 "$BIN/rvsup" s
 out=$(RAYVAULT_LEASE_MINUTES=abc "$BIN/rvsup" start 2>&1); rc=$?
 [ $rc -eq 78 ] && echo "$out" | grep -q "RAYVAULT_LEASE_MINUTES: not a number" &&
     ok "non-numeric setting refused" || fail "bad number: rc $rc $out"
+# service URLs carry tokens: plain http only to loopback, named at start
+for v in TELEGRAM_API_BASE=http://127.evil.com SUPABASE_URL=http://10.0.0.1 \
+    DZINE_URL=http://localhost.evil.com/tools; do
+	out=$(env "$v" SUPABASE_SERVICE_KEY=k "$BIN/rvsup" check-config 2>&1)
+	rc=$?
+	[ $rc -eq 78 ] && echo "$out" | grep -q "^${v%%=*}: http:// is allowed only" &&
+	    ok "$v refused naming the setting" || fail "$v: rc $rc $out"
+done
+out=$(TELEGRAM_API_BASE=http://127.8.9.10:1 "$BIN/rvsup" check-config 2>&1)
+rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q "^TELEGRAM_API_BASE=http://127.8.9.10:1$" &&
+    ok "http to 127.8.9.10 accepted" || fail "http to 127.8.9.10: rc $rc $out"
 # garbage on the endpoints; a corrupt checkpoint for the run
 ctl enqueue "$good" >/dev/null || fail "good spec refused"
 rid=$(run_id_of RAY-T9)

@@ -11,6 +11,14 @@
 # two tier-5 pages that disagree on voltage must exit 3 with a voltage
 # conflict.  The progress tick must run at least every 100 ms (checked
 # with some slack for scheduling) and a stop request must end a transfer.
+# The evidence records the URL the body came from after redirects.
+#
+# The fixture is on loopback, which the fetch refuses unless
+# RAYVAULT_EVIDENCE_ALLOW_PRIVATE=1, so the cases above set it; the last
+# cases unset it: a source on loopback is refused at connect, naming the
+# address and the setting, with no claims; and with a second server whose
+# port the RV_TEST_EVIDENCE_PUBLIC_PORT hook declares public, a redirect
+# from it to the loopback server is refused at that hop.
 #
 # Usage: BUILD=build tests/integration/evidence_http.sh
 # Prints "FAIL <case>: <detail>" per failure and exits non-zero on any.
@@ -31,6 +39,7 @@ wait_for 10 test -s "$TMP/port" ||
     { fail "setup: fixture server did not start"; finish; }
 PORT=$(head -n 1 "$TMP/port")
 BASE=http://127.0.0.1:$PORT
+export RAYVAULT_EVIDENCE_ALLOW_PRIVATE=1
 
 passes=0
 
@@ -131,6 +140,9 @@ run e500 1 "500: HTTP 500" 5000
 
 spec hops3 "$BASE/redirect/3" 5
 run hops3 0 '"sources_ok":[[:space:]]*1' 5000
+final=$(json 'j["sources"][0].get("final_url")' <"$TMP/hops3.evidence.json")
+[ "$final" = "$BASE/redirect/0" ] && passes=$((passes + 1)) ||
+    fail "hops3: final_url \"$final\", want $BASE/redirect/0"
 
 spec good "$BASE/page/store_multi.html" 5
 run good 0 '"sources_failed":[[:space:]]*0' 5000
@@ -154,6 +166,73 @@ grep -q "^voltage:" "$TMP/conflict.err" ||
 
 spec lowtier "$BASE/page/volt_110.html" 2 "$BASE/page/volt_220.html" 5
 run lowtier 0 "voltage: sources below tier 4 disagree" 5000
+
+# ---- the address check ----------------------------------------------
+# mixed NAME URL: $TMP/NAME.json with URL (tier 5) and a saved page (tier
+# 2), so that the evidence file is written even when the URL is refused.
+cp "$PAGES/volt_220.html" "$TMP/saved.html"
+mixed() {
+	printf '{"video_id":"EV-TEST","sources":[{"url":"%s","tier":5},'\
+'{"path":"saved.html","tier":2}]}\n' "$2" >"$TMP/$1.json"
+}
+
+# refused NAME ADDR FINAL: source 0 of NAME failed at connect naming ADDR
+# and the setting, has no claims, and its final_url is FINAL.
+refused() {
+	ev=$TMP/$1.evidence.json
+	e=$(json 'j["sources"][0]["error"]' <"$ev")
+	case $e in
+	*"refused to connect to $2 ("*RAYVAULT_EVIDENCE_ALLOW_PRIVATE=1*) ;;
+	*)	fail "$1: error \"$e\" does not name $2 and the setting"
+		return 0 ;;
+	esac
+	n=$(json 'len(j["sources"][0]["claims"])' <"$ev")
+	[ "$n" = 0 ] || { fail "$1: $n claims from a refused source"; return 0; }
+	f=$(json 'j["sources"][0]["final_url"]' <"$ev")
+	[ "$f" = "$3" ] || { fail "$1: final_url \"$f\", want $3"; return 0; }
+	passes=$((passes + 1))
+}
+
+unset RAYVAULT_EVIDENCE_ALLOW_PRIVATE
+mixed deny "$BASE/page/volt_110.html"
+run deny 0 '"sources_failed":[[:space:]]*1' 5000
+refused deny 127.0.0.1 "$BASE/page/volt_110.html"
+
+export RAYVAULT_EVIDENCE_ALLOW_PRIVATE=0
+mixed deny0 "$BASE/page/volt_110.html"
+run deny0 0 '"sources_failed":[[:space:]]*1' 5000
+refused deny0 127.0.0.1 "$BASE/page/volt_110.html"
+unset RAYVAULT_EVIDENCE_ALLOW_PRIVATE
+
+mixed deny6 "http://[::1]:$PORT/page/volt_110.html"
+run deny6 0 '"sources_failed":[[:space:]]*1' 5000
+refused deny6 ::1 "http://[::1]:$PORT/page/volt_110.html"
+
+# A second server, declared public by the test hook: the first hop to it
+# is allowed, the redirect to the loopback server is not.
+python3 "$ROOT/tests/lib/httpd_fixture.py" "$PAGES" >"$TMP/port2" &
+SERVER2_PID=$!
+at_exit 'kill "$SERVER2_PID" 2>/dev/null; wait "$SERVER2_PID" 2>/dev/null'
+wait_for 10 test -s "$TMP/port2" ||
+    { fail "setup: second fixture server did not start"; finish; }
+PUB=http://127.0.0.1:$(head -n 1 "$TMP/port2")
+export RV_TESTING=1 RV_TEST_EVIDENCE_PUBLIC_PORT=${PUB##*:}
+
+mixed pub "$PUB/page/volt_110.html"
+run pub 0 '"sources_failed":[[:space:]]*0' 5000
+
+mixed hop "$PUB/to?u=$BASE/page/volt_110.html"
+run hop 0 '"sources_failed":[[:space:]]*1' 5000
+refused hop 127.0.0.1 "$BASE/page/volt_110.html"
+grep -q "redirected to $BASE/page/volt_110.html: refused" \
+    "$TMP/hop.evidence.json" && passes=$((passes + 1)) ||
+    fail "hop: the error does not name the redirect target"
+
+mixed hops "$PUB/to?u=$PUB/redirect/2"
+run hops 0 '"sources_failed":[[:space:]]*0' 5000
+final=$(json 'j["sources"][0]["final_url"]' <"$TMP/hops.evidence.json")
+[ "$final" = "$PUB/redirect/0" ] && passes=$((passes + 1)) ||
+    fail "hops: final_url \"$final\", want $PUB/redirect/0"
 
 echo "$passes passed, $FAILS failed"
 finish

@@ -20,6 +20,7 @@
 #   /redirect/N      N redirect hops, then a small product page
 #   /500             HTTP 500
 #   /scheme          redirects to file:///etc/passwd (must be refused)
+#   /to?u=URL        redirects to URL
 # Anything else is a 404.  It is a test tool only: never run it exposed.
 
 import os
@@ -79,6 +80,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.hops(path[len("/redirect/"):])
             elif path == "/scheme":
                 self.redirect("file:///etc/passwd")
+            elif path == "/to" and "u" in query:
+                self.redirect(query["u"][0])
             elif path == "/500":
                 self.send_body(500, b"<html>internal error</html>")
             else:

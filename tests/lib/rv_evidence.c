@@ -14,6 +14,9 @@
  *   -P  report on stderr how often the progress tick ran
  *       ("progress: N ticks, max gap M ms")
  *   -S  make the progress tick ask to stop after SEC seconds
+ * RAYVAULT_EVIDENCE_ALLOW_PRIVATE=1 in the environment lets it fetch
+ * from loopback and private addresses, as the setting does for
+ * rvw-evidence.
  * Exit: 0 evidence without conflicts, 3 conflicts, 1 error or stopped
  * (message on stderr).
  *
@@ -129,7 +132,7 @@ int
 main(int argc, char **argv)
 {
 	char dir[PATH_MAX], out[PATH_MAX], err[1024];
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = getenv("TMPDIR"), *allow;
 	double timeout = 15, rate = 0;
 	struct tick_stats ts;
 	struct progress prog = { tick, &ts, 0 };
@@ -167,8 +170,9 @@ main(int argc, char **argv)
 	if ((spec = spec_read(argv[optind], dir, sizeof(dir))) == NULL)
 		return 1;
 	ts.start = ts.last = clock_mono_ms();
+	allow = getenv("RAYVAULT_EVIDENCE_ALLOW_PRIVATE");
 	rc = evidence_collect(spec, dir, out, rate, (long)(timeout * 1000),
-	    &prog, &res, err, sizeof(err));
+	    allow != NULL && strcmp(allow, "1") == 0, &prog, &res, err, sizeof(err));
 	cJSON_Delete(spec);
 	if (stats)
 		(void)fprintf(stderr, "progress: %ld ticks, max gap %lld ms\n",

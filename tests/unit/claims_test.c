@@ -474,8 +474,8 @@ collect(const char *name, cJSON *spec, double rate, cJSON **res,
 	int rc;
 
 	(void)snprintf(out, sizeof(out), "%s/ev/%s.json", tmpdir, name);
-	rc = evidence_collect(spec, datadir, out, rate, 0, NULL, res, err,
-	    errlen);
+	rc = evidence_collect(spec, datadir, out, rate, 0, false, NULL, res,
+	    err, errlen);
 	cJSON_Delete(spec);
 	return rc;
 }
@@ -631,8 +631,8 @@ test_evidence_stop_and_diff(void)
 
 	spec = spec_of("pages/volt_110.html", 5, "pages/volt_220.html", 5);
 	(void)snprintf(out, sizeof(out), "%s/ev/stop.json", tmpdir);
-	rc = evidence_collect(spec, datadir, out, 0, 0, &stop, &res, err,
-	    sizeof(err));
+	rc = evidence_collect(spec, datadir, out, 0, 0, false, &stop, &res,
+	    err, sizeof(err));
 	cJSON_Delete(spec);
 	CHECK("stop", rc == -2 && res == NULL && !fs_exists(out),
 	    "rc %d, want -2 and no file", rc);

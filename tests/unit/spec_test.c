@@ -157,6 +157,33 @@ static const struct tcase cases[] = {
 	{ "text empty", HEAD "'segments':[{'segment_id':'a','kind':'intro',"
 	    "'text':'','approx_duration_sec':6}]}", "segments[0].text",
 	    "0 characters" },
+	{ "video id nul", "{'video_id':'RAY-NUL\\u0000x'," PROD "," ONESEG "}",
+	    "video_id", "holds \\u0000 (a NUL character)" },
+	{ "text nul", HEAD "'segments':[{'segment_id':'a','kind':'intro',"
+	    "'text':'a\\u0000b','approx_duration_sec':6}]}",
+	    "segments[0].text", "holds \\u0000" },
+	{ "text only nul", HEAD "'segments':[{'segment_id':'a','kind':"
+	    "'intro','text':'\\u0000','approx_duration_sec':6}]}",
+	    "segments[0].text", "holds \\u0000" },
+	{ "text nul after control", HEAD "'segments':[{'segment_id':'a',"
+	    "'kind':'intro','text':'\\u0001\\u0002\\u0000',"
+	    "'approx_duration_sec':6}]}", "segments[0].text", "holds \\u0000" },
+	{ "url nul", SRC("{'url':'https://shop.example/p\\u0000.evil',"
+	    "'tier':5}"), "sources[0].url", "holds \\u0000" },
+	{ "product name nul", "{'video_id':'R','product':{'name':'D\\u0000'},"
+	    ONESEG "}", "product.name", "holds \\u0000" },
+	{ "unknown key value nul", "{'video_id':'R','x-note':['a','b\\u0000'],"
+	    PROD "," ONESEG "}", "x-note[1]", "holds \\u0000" },
+	{ "key nul", "{'video_id\\u0000x':'R','video_id':'R'," PROD ","
+	    ONESEG "}", "spec", "a key holds \\u0000" },
+	{ "nested key nul", HEAD "'segments':[{'segment_id':'a','kind':"
+	    "'intro','text':'x','approx_duration_sec':6,'v\\u0000':1}]}",
+	    "segments[0]", "a key holds \\u0000" },
+	{ "escaped backslash before u0000", HEAD "'segments':[{'segment_id':"
+	    "'a','kind':'intro','text':'a\\\\u0000b','approx_duration_sec':"
+	    "6}]}", NULL, NULL },
+	{ "nul in bad json", "{'video_id':'R\\u0000',", "spec",
+	    "not valid JSON" },
 	{ "text control", HEAD "'segments':[{'segment_id':'a','kind':"
 	    "'intro','text':'a\\u0007b','approx_duration_sec':6}]}",
 	    "segments[0].text", "control character" },
@@ -370,10 +397,23 @@ static void
 run_raw(void)
 {
 	static const char nul[] = "{\"video_id\":\"R\"}\0{}";
-	char *j;
+	char all[1024], esc[8], *j;
+	int i;
 	cJSON *r;
 
 	check("nul byte", nul, sizeof(nul) - 1, dir, "spec", "NUL");
+	/* every control character taken: the field cannot be told */
+	strlcpy(all, HEAD "'segments':[{'segment_id':'a','kind':'intro',"
+	    "'text':'", sizeof(all));
+	for (i = 1; i < 0x20; i++) {
+		snprintf(esc, sizeof(esc), "\\u%04x", i);
+		strlcat(all, esc, sizeof(all));
+	}
+	strlcat(all, "\\u0000','approx_duration_sec':6}]}", sizeof(all));
+	j = dequote(all);
+	check("nul, every control character used", j, strlen(j), dir, "spec",
+	    "a string holds \\u0000");
+	free(j);
 	j = dequote(HEAD "'segments':[{'segment_id':'a','kind':'intro',"
 	    "'text':'\xff\xfe','approx_duration_sec':6}]}");
 	check("text not utf-8", j, strlen(j), dir, "segments[0].text",

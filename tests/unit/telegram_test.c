@@ -106,6 +106,16 @@ test_reply_parse(void)
 	tg_reply_clear(&r);
 }
 
+/* The token is in the URL: plain http only to this machine. */
+static const char *const plain_bad[] = {
+	"http://api.telegram.org", "http://10.0.0.1", "http://127.evil.com",
+	"http://localhost.evil.com", "http://127.0.0.1.evil.example:80",
+};
+static const char *const plain_ok[] = {
+	"https://api.telegram.org", "http://127.8.9.10:1", "http://localhost:1",
+	"http://[::1]:1/",
+};
+
 static void
 test_client(void)
 {
@@ -113,17 +123,32 @@ test_client(void)
 	struct tg_reply r;
 	char err[256], buf[128];
 	cJSON *p;
+	size_t i;
 
 	CHECK("base-ftp", tg_client_new("ftp://x", TOKEN, err, sizeof(err)) ==
 	    NULL, "accepted");
 	CHECK("base-space", tg_client_new("http://a b", TOKEN, err, sizeof(err))
 	    == NULL, "accepted");
-	CHECK("token-slash", tg_client_new("http://x", "12/../x", err,
-	    sizeof(err)) == NULL, "accepted");
+	CHECK("token-slash", tg_client_new("https://x", "12/../x", err,
+	    sizeof(err)) == NULL && strstr(err, "TELEGRAM_BOT_TOKEN") != NULL,
+	    "accepted or %s", err);
 	CHECK("token-not-in-error", strstr(err, "12/../x") == NULL, "%s",
 	    err);
-	CHECK("token-empty", tg_client_new("http://x", "", err, sizeof(err)) ==
-	    NULL, "accepted");
+	CHECK("token-empty", tg_client_new("https://x", "", err, sizeof(err))
+	    == NULL && strstr(err, "TELEGRAM_BOT_TOKEN") != NULL,
+	    "accepted or %s", err);
+	for (i = 0; i < sizeof(plain_bad) / sizeof(plain_bad[0]); i++) {
+		c = tg_client_new(plain_bad[i], TOKEN, err, sizeof(err));
+		CHECK(plain_bad[i], c == NULL && strncmp(err,
+		    "TELEGRAM_API_BASE: http:// is allowed only", 42) == 0,
+		    "accepted or %s", err);
+		tg_client_free(c);
+	}
+	for (i = 0; i < sizeof(plain_ok) / sizeof(plain_ok[0]); i++) {
+		c = tg_client_new(plain_ok[i], TOKEN, err, sizeof(err));
+		CHECK(plain_ok[i], c != NULL, "%s", err);
+		tg_client_free(c);
+	}
 	c = tg_client_new("http://127.0.0.1:1/", TOKEN, err, sizeof(err));
 	CHECK("client-ok", c != NULL, "%s", err);
 	if (c == NULL)

@@ -429,11 +429,18 @@ server_start(const char *mp3, int n, int *port)
 	return pid;
 }
 
+/* The key travels with every call: plain http only to this machine. */
+static const char *const el_plain_bad[] = {
+	"http://127.evil.com", "http://localhost.evil.com", "http://10.0.0.1",
+	"http://127.1",
+};
+
 static void
 test_elevenlabs_init(void)
 {
 	struct tts_engine e;
 	char err[256];
+	size_t i;
 	int r;
 
 	r = tts_engine_init(&e, "elevenlabs", EL_VOICE, "", NULL, err,
@@ -456,6 +463,21 @@ test_elevenlabs_init(void)
 	r = tts_engine_init(&e, "elevenlabs", EL_VOICE, EL_KEY,
 	    "https://127.0.0.1@evil.example", err, sizeof(err));
 	CHECK("el_userinfo", r == -1, "accepted a URL with userinfo");
+	tts_engine_clear(&e);
+	for (i = 0; i < sizeof(el_plain_bad) / sizeof(el_plain_bad[0]); i++) {
+		r = tts_engine_init(&e, "elevenlabs", EL_VOICE, EL_KEY,
+		    el_plain_bad[i], err, sizeof(err));
+		CHECK(el_plain_bad[i], r == -1 && strstr(err,
+		    "http:// is allowed only") != NULL, "accepted or %s", err);
+		tts_engine_clear(&e);
+	}
+	r = tts_engine_init(&e, "elevenlabs", EL_VOICE, EL_KEY,
+	    "http://127.8.9.10:1", err, sizeof(err));
+	CHECK("el_loopback_8", r == 0, "%s", err);
+	tts_engine_clear(&e);
+	r = tts_engine_init(&e, "elevenlabs", EL_VOICE, EL_KEY,
+	    "http://[::1]:1", err, sizeof(err));
+	CHECK("el_loopback_v6", r == 0, "%s", err);
 	tts_engine_clear(&e);
 	r = tts_engine_init(&e, "elevenlabs", "../x", EL_KEY, NULL, err,
 	    sizeof(err));

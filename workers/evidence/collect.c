@@ -6,9 +6,11 @@
  * extracts and normalises its claims (claims.c), compares the critical
  * claims between sources and writes the evidence file with
  * fs_write_atomic().  The file holds, per source: "url" or "path",
- * "tier", "fetched_at", "sha256" and "bytes" of the body, "http_status",
- * "error", "claims" (raw, as the page states them), "normalized" and
- * "warnings"; then "conflicts" and "warnings" for the whole run.
+ * "tier", "fetched_at", "final_url" (for a URL: where the body came from
+ * after redirects, or the last URL tried; null when no request was made),
+ * "sha256" and "bytes" of the body, "http_status", "error", "claims" (raw,
+ * as the page states them), "normalized" and "warnings"; then "conflicts"
+ * and "warnings" for the whole run.
  *
  * Rules.  Only sources of tier 4 and 5 are trusted: when two of them
  * disagree on price, voltage, compatibility, model_id or ean after
@@ -216,6 +218,9 @@ ev_entry_fill(struct ev_ctx *c, struct ev_src *s, int rc,
 
 	clock_utc_iso(now);
 	ev_add(c, e, "fetched_at", cJSON_CreateString(now));
+	if (strcmp(s->key, "url") == 0)
+		ev_add(c, e, "final_url", res->final_url != NULL ?
+		    cJSON_CreateString(res->final_url) : cJSON_CreateNull());
 	ev_add(c, e, "http_status", res->http_status > 0 ?
 	    cJSON_CreateNumber((double)res->http_status) : cJSON_CreateNull());
 	if (rc == 0) {
@@ -525,7 +530,8 @@ ev_run(struct ev_ctx *c, const cJSON *spec, char *err, size_t errlen)
 int
 evidence_collect(const cJSON *spec, const char *spec_dir,
     const char *out_path, double usd_brl, long fetch_timeout_ms,
-    struct progress *prog, cJSON **result, char *err, size_t errlen)
+    bool allow_private, struct progress *prog, cJSON **result, char *err,
+    size_t errlen)
 {
 	struct ev_ctx c;
 	int r = -1;
@@ -543,7 +549,8 @@ evidence_collect(const cJSON *spec, const char *spec_dir,
 	c.sub.arg = &c;
 	(void)snprintf(err, errlen, "out of memory");
 	if ((c.src = calloc(EVIDENCE_SOURCES_MAX, sizeof(*c.src))) == NULL ||
-	    (c.fetcher = fetch_new()) == NULL || ev_doc_new(&c, spec) == -1)
+	    (c.fetcher = fetch_new(allow_private)) == NULL ||
+	    ev_doc_new(&c, spec) == -1)
 		goto done;
 	if ((r = ev_run(&c, spec, err, errlen)) != 0)
 		goto done;

@@ -2,6 +2,7 @@
 #ifndef RV_WORKERS_EVIDENCE_COLLECT_H
 #define RV_WORKERS_EVIDENCE_COLLECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cJSON.h>
@@ -24,6 +25,9 @@
  * normalisation are conflicts; any disagreement involving a lower tier is
  * only a warning.  <usd_brl> (0: none) lets USD and BRL prices agree
  * within 1 %.  <fetch_timeout_ms> is the per-URL budget (0: 15 s).
+ * Unless <allow_private> (RAYVAULT_EVIDENCE_ALLOW_PRIVATE), a URL whose
+ * connection, on any redirect hop, goes to a loopback, private,
+ * link-local or metadata address fails (fetch_new()).
  * <prog> (may be NULL) is ticked with the bytes fetched so far.
  *
  * On 0, *result is a new object the caller deletes: {"evidence_path",
@@ -34,7 +38,8 @@
  */
 int	evidence_collect(const cJSON *spec, const char *spec_dir,
 	    const char *out_path, double usd_brl, long fetch_timeout_ms,
-	    struct progress *prog, cJSON **result, char *err, size_t errlen);
+	    bool allow_private, struct progress *prog, cJSON **result,
+	    char *err, size_t errlen);
 
 /*
  * A plain-text rendering of <conflicts> (the array evidence_collect()

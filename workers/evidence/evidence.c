@@ -77,6 +77,7 @@ evidence_task(struct wrk_env *env, const char *type, const cJSON *args,
 	if (res == NULL) {
 		rc = evidence_collect(t.spec, t.spec_dir, path,
 		    worker_config(env)->usd_brl, FETCH_TIMEOUT_MS,
+		    worker_config(env)->evidence_allow_private,
 		    worker_progress(env), &res, err, errlen);
 		if (rc == -2)
 			return WRK_STOPPED;

@@ -13,6 +13,23 @@
  * more is a failure.  Local sources are resolved with realpath() and must
  * stay inside the spec's directory.
  *
+ * A page on the web must not make us read this machine or its network
+ * (SPEC section 9): every new connection, on the first request and on
+ * every redirect hop, goes through an open-socket callback that looks at
+ * the address curl is about to connect to, after name resolution, and
+ * refuses loopback, private, link-local, metadata and other special
+ * addresses (netaddr_blocked()) unless the fetcher was made with
+ * allow_private (RAYVAULT_EVIDENCE_ALLOW_PRIVATE=1, for tests on
+ * loopback).  Proxies from the environment are ignored so that the
+ * address checked is the real target.  A reused connection was checked
+ * when it was opened.  The URL the body finally came from (after
+ * redirects) is returned with the result.
+ *
+ * Only when RV_TESTING=1 (the rule of the test hooks):
+ * RV_TEST_EVIDENCE_PUBLIC_PORT=N makes a loopback address on port N count
+ * as public, so that a test can start on a "public" server and be
+ * redirected to a loopback one, the hop that must be refused.
+ *
  * The module never logs.  Error lines name the URL with its user info
  * and query string removed, because those may carry secrets.  It does not
  * parse what it fetched (claims.c does) and keeps no cache.
@@ -20,7 +37,11 @@
  * Public: fetch_new, fetch_free, fetch_url, fetch_local,
  * fetch_result_clear, fetch_url_redact.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +55,7 @@
 
 #include "common/core/clock.h"
 #include "common/core/fsutil.h"
+#include "common/core/netaddr.h"
 #include "workers/evidence/fetch.h"
 
 #define FETCH_POLL_MS	100
@@ -48,16 +70,51 @@ struct fetcher {
 	size_t		 cap;
 	bool		 too_big;
 	bool		 stopped;
+	bool		 allow_private;
+	int		 public_port;	/* test hook, 0: none */
+	char		 refused[INET6_ADDRSTRLEN + 32];	/* "addr (why)" */
 	struct progress	*prog;
 };
 
+/* The RV_TEST_EVIDENCE_PUBLIC_PORT hook (see the top), 0 when off. */
+static int
+fetch_test_public_port(void)
+{
+	const char *t = getenv("RV_TESTING");
+	const char *p = getenv("RV_TEST_EVIDENCE_PUBLIC_PORT");
+	char *end;
+	long v;
+
+	if (t == NULL || strcmp(t, "1") != 0 || p == NULL)
+		return 0;
+	v = strtol(p, &end, 10);
+	return *end == '\0' && v > 0 && v < 65536 ? (int)v : 0;
+}
+
+/* Is <sa> the loopback port the test hook declares public? */
+static bool
+fetch_test_public(const struct fetcher *f, const struct sockaddr *sa,
+    size_t salen)
+{
+	const struct sockaddr_in *s4;
+
+	if (f->public_port == 0 || sa->sa_family != AF_INET ||
+	    salen < sizeof(*s4))
+		return false;
+	s4 = (const struct sockaddr_in *)(const void *)sa;
+	return (ntohl(s4->sin_addr.s_addr) >> 24) == 127 &&
+	    ntohs(s4->sin_port) == f->public_port;
+}
+
 struct fetcher *
-fetch_new(void)
+fetch_new(bool allow_private)
 {
 	struct fetcher *f;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
+	f->allow_private = allow_private;
+	f->public_port = fetch_test_public_port();
 	if ((f->easy = curl_easy_init()) == NULL ||
 	    (f->multi = curl_multi_init()) == NULL) {
 		fetch_free(f);
@@ -85,6 +142,7 @@ fetch_result_clear(struct fetch_result *res)
 	if (res == NULL)
 		return;
 	free(res->body);
+	free(res->final_url);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -161,6 +219,32 @@ fetch_xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	return 0;
 }
 
+/*
+ * Open the socket for one connection curl is about to make, after it has
+ * resolved the name: refuse an address outside content must not reach
+ * and remember which one, for the error line.
+ */
+static curl_socket_t
+fetch_opensocket_cb(void *arg, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	struct fetcher *f = arg;
+	const char *why;
+	char text[INET6_ADDRSTRLEN];
+
+	(void)purpose;
+	if (!f->allow_private && (why = netaddr_blocked(&a->addr,
+	    a->addrlen)) != NULL && !fetch_test_public(f, &a->addr,
+	    a->addrlen)) {
+		if (f->refused[0] == '\0')
+			(void)snprintf(f->refused, sizeof(f->refused),
+			    "%s (%s)", netaddr_text(&a->addr, a->addrlen,
+			    text, sizeof(text)), why);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 static int
 fetch_setup(struct fetcher *f, const char *url, long timeout_ms)
 {
@@ -188,6 +272,10 @@ fetch_setup(struct fetcher *f, const char *url, long timeout_ms)
 	rc |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	rc |= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, fetch_xferinfo_cb);
 	rc |= curl_easy_setopt(h, CURLOPT_XFERINFODATA, f);
+	rc |= curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION,
+	    fetch_opensocket_cb);
+	rc |= curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
+	rc |= curl_easy_setopt(h, CURLOPT_PROXY, "");
 	return rc == CURLE_OK ? 0 : -1;
 }
 
@@ -254,10 +342,18 @@ fetch_scheme_ok(const char *url)
 /* Turn a finished transfer into 0 or -1 with an error line. */
 static int
 fetch_verdict(struct fetcher *f, CURLcode code, const char *name,
-    long timeout_ms, long status, char *err, size_t errlen)
+    const char *hop, long timeout_ms, long status, char *err, size_t errlen)
 {
 	if (f->too_big || code == CURLE_FILESIZE_EXCEEDED) {
 		(void)snprintf(err, errlen, "%s: body larger than 5 MiB", name);
+		return -1;
+	}
+	if (f->refused[0] != '\0' && code == CURLE_COULDNT_CONNECT) {
+		(void)snprintf(err, errlen, "%s: %s%s%srefused to connect to "
+		    "%s; loopback, private, link-local and metadata addresses "
+		    "need RAYVAULT_EVIDENCE_ALLOW_PRIVATE=1", name,
+		    hop[0] != '\0' ? "redirected to " : "", hop,
+		    hop[0] != '\0' ? ": " : "", f->refused);
 		return -1;
 	}
 	switch (code) {
@@ -302,7 +398,8 @@ fetch_url(struct fetcher *f, const char *url, long timeout_ms,
     struct progress *prog, struct fetch_result *res, char *err,
     size_t errlen)
 {
-	char name[256];
+	char name[256], hop[256] = "";
+	const char *eff = NULL;
 	CURLcode code;
 	long status = 0;
 
@@ -317,6 +414,7 @@ fetch_url(struct fetcher *f, const char *url, long timeout_ms,
 		timeout_ms = FETCH_TIMEOUT_MS;
 	f->len = 0;
 	f->too_big = f->stopped = false;
+	f->refused[0] = '\0';
 	f->prog = prog;
 	if (fetch_setup(f, url, timeout_ms) == -1) {
 		(void)snprintf(err, errlen, "%s: cannot set up curl", name);
@@ -325,12 +423,21 @@ fetch_url(struct fetcher *f, const char *url, long timeout_ms,
 	code = fetch_drive(f, timeout_ms);
 	(void)curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
 	res->http_status = status;
+	if (curl_easy_getinfo(f->easy, CURLINFO_EFFECTIVE_URL, &eff) ==
+	    CURLE_OK && eff != NULL && (res->final_url = strdup(eff)) ==
+	    NULL) {
+		(void)snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
 	f->prog = NULL;
 	if (f->stopped) {
 		(void)snprintf(err, errlen, "%s: stopped", name);
 		return -2;
 	}
-	if (fetch_verdict(f, code, name, timeout_ms, status, err, errlen) == -1)
+	if (res->final_url != NULL && strcmp(res->final_url, url) != 0)
+		fetch_url_redact(res->final_url, hop, sizeof(hop));
+	if (fetch_verdict(f, code, name, hop, timeout_ms, status, err,
+	    errlen) == -1)
 		return -1;
 	if ((res->body = malloc(f->len + 1)) == NULL) {
 		(void)snprintf(err, errlen, "%s: out of memory", name);

@@ -20,14 +20,18 @@ struct fetch_result {
 	char	*body;		/* NUL-terminated, owned by the result */
 	size_t	 len;		/* bytes, without the NUL */
 	long	 http_status;	/* last HTTP status, 0 for files / none */
+	char	*final_url;	/* URL after redirects; NULL for files */
 };
 
 /*
  * A fetcher owns one curl easy handle (and the multi handle driving it),
- * reused for every call made through it.  Returns NULL when curl cannot
- * be initialised.  fetch_free() accepts NULL.
+ * reused for every call made through it.  Unless <allow_private>, it
+ * refuses to connect to loopback, private, link-local, metadata and other
+ * special addresses (netaddr_blocked()), checked on every connection
+ * including redirect hops.  Returns NULL when curl cannot be
+ * initialised.  fetch_free() accepts NULL.
  */
-struct fetcher *fetch_new(void);
+struct fetcher *fetch_new(bool allow_private);
 void	fetch_free(struct fetcher *f);
 
 /*
@@ -37,9 +41,12 @@ void	fetch_free(struct fetcher *f);
  * FETCH_MAX_BODY bytes are accepted.  <prog> (may be NULL) is ticked at
  * least every 100 ms with the bytes received so far.
  * Returns 0 with res filled (status 2xx), -1 with one line in <err> naming
- * the URL (query string and user info redacted) and the problem, -2 when
- * the progress tick asked to stop.  res->http_status is set whenever a
- * response arrived, also on failure.  errno means nothing.
+ * the URL (query string and user info redacted) and the problem (for a
+ * refused address: the address, why, and RAYVAULT_EVIDENCE_ALLOW_PRIVATE),
+ * -2 when the progress tick asked to stop.  res->http_status is set
+ * whenever a response arrived, and res->final_url (the last URL curl
+ * requested or tried) whenever a request was made, also on failure.
+ * errno means nothing.
  */
 int	fetch_url(struct fetcher *f, const char *url, long timeout_ms,
 	    struct progress *prog, struct fetch_result *res, char *err,

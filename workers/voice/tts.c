@@ -36,6 +36,7 @@
 #include <curl/curl.h>
 
 #include "common/core/fsutil.h"
+#include "common/core/netaddr.h"
 #include "common/core/subproc.h"
 #include "workers/skeleton/media_tool.h"
 #include "workers/voice/tts.h"
@@ -365,31 +366,6 @@ el_synth(const struct tts_engine *e, const char *text, double speed,
 	return media_run(argv, MEDIA_TIMEOUT_MS, true, prog, err, errlen);
 }
 
-/* <u> starts with <host> and the host part ends right there. */
-static bool
-host_is(const char *u, const char *host)
-{
-	size_t n = strlen(host);
-
-	return strncmp(u, host, n) == 0 && (u[n] == '\0' || u[n] == ':' ||
-	    u[n] == '/');
-}
-
-static bool
-el_url_ok(const char *u)
-{
-	const char *p;
-
-	for (p = u; *p != '\0'; p++)
-		if (*p <= 0x20 || *p >= 0x7f || *p == '@')
-			return false;
-	if (strncmp(u, "https://", 8) == 0)
-		return u[8] != '\0' && u[8] != '/';
-	/* Plain http only to this machine (test servers): never the key. */
-	return host_is(u, "http://127.0.0.1") ||
-	    host_is(u, "http://localhost") || host_is(u, "http://[::1]");
-}
-
 static int
 el_init(struct tts_engine *e, const char *voice, const char *key,
     const char *url, char *err, size_t errlen)
@@ -419,11 +395,14 @@ el_init(struct tts_engine *e, const char *voice, const char *key,
 		return -1;
 	}
 	strlcpy(e->voice, voice, sizeof(e->voice));
-	if (url != NULL && url[0] != '\0' && (!el_url_ok(url) ||
-	    strlcpy(e->base_url, url, sizeof(e->base_url)) >=
-	    sizeof(e->base_url))) {
-		snprintf(err, errlen, "elevenlabs base URL must be https:// "
-		    "(or http:// to this host)");
+	/* The key travels with every call: http:// only to this machine. */
+	if (url != NULL && url[0] != '\0' && netaddr_url_check("elevenlabs "
+	    "base URL", url, err, errlen) == -1)
+		return -1;
+	if (url != NULL && strlcpy(e->base_url, url, sizeof(e->base_url)) >=
+	    sizeof(e->base_url)) {
+		snprintf(err, errlen, "elevenlabs base URL longer than %zu "
+		    "characters", sizeof(e->base_url) - 1);
 		return -1;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
