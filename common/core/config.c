@@ -16,15 +16,15 @@
  * ElevenLabs key, the other children none); the others are checked for
  * presence and length but never copied, and every secret value read from
  * `.env` is wiped before its buffer is freed.  config_wipe() clears the
- * secrets of a loaded struct (those a
- * process does not need once it has started).  config_child_environ() is the environment
- * a child gets: this process's minus the secrets the child does not need.
- * config_env_file_check() refuses a `.env` that holds a secret and is
- * readable by group or others.
+ * secrets of a loaded struct that a process does not need once started.
+ * config_kind_secrets() says which secrets each child needs, and
+ * config_child_environ() is the environment a child gets: this process's
+ * minus the secrets the child does not need.  config_env_file_check()
+ * refuses a `.env` that holds a secret and is readable by group or others.
  *
  * Public: config_load, config_load_secrets, config_wipe,
- * config_kind_secrets, config_child_environ, config_env_file_check, config_print,
- * config_redact.
+ * config_kind_secrets, config_child_environ, config_env_file_check,
+ * config_print, config_redact.
  */
 #include <sys/stat.h>
 
