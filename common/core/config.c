@@ -181,13 +181,15 @@ trim(char *s)
 static int
 env_file_read(const char *path, struct env_file *ef, char *err, size_t errlen)
 {
-	char line[2048], lno[16], *k, *v, *eq;
+	char line[2048], iobuf[4096], lno[16], *k, *v, *eq;
 	FILE *fp;
 	int n = 0, bad = 0;
 	size_t len;
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return errno == ENOENT ? 0 : -1;
+	/* our buffer, wiped below: stdio's would keep the secrets when freed */
+	(void)setvbuf(fp, iobuf, _IOFBF, sizeof(iobuf));
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		n++;
 		snprintf(lno, sizeof(lno), "%d", n);
@@ -217,15 +219,17 @@ env_file_read(const char *path, struct env_file *ef, char *err, size_t errlen)
 			    ef->values[ef->n] == NULL) {
 				free(ef->names[ef->n]);
 				free(ef->values[ef->n]);
-				wipe(line, sizeof(line));
 				fclose(fp);
+				wipe(line, sizeof(line));
+				wipe(iobuf, sizeof(iobuf));
 				return -1;
 			}
 			ef->n++;
 		}
 	}
-	wipe(line, sizeof(line));
 	fclose(fp);
+	wipe(line, sizeof(line));
+	wipe(iobuf, sizeof(iobuf));
 	return bad ? -2 : 0;
 }
 
