@@ -72,6 +72,20 @@ check_tool(const struct ctl_env *env, struct ctl_diag *d, const char *tool,
 		    tool, why);
 }
 
+/*
+ * The effective uid, or RV_TEST_EUID when RV_TESTING=1 (the golden test
+ * sees the same report whoever runs it).
+ */
+static uid_t
+bap_euid(void)
+{
+	const char *t = getenv("RV_TESTING"), *u = getenv("RV_TEST_EUID");
+
+	if (t != NULL && strcmp(t, "1") == 0 && u != NULL && *u != '\0')
+		return (uid_t)strtol(u, NULL, 10);
+	return geteuid();
+}
+
 static void
 check_settings(const struct ctl_env *env, struct ctl_diag *d)
 {
@@ -110,6 +124,12 @@ check_settings(const struct ctl_env *env, struct ctl_diag *d)
 		    "DZINE_CREDIT_PRICE_USD and DZINE_CREDITS_AVAILABLE so "
 		    "preflight can stop a run before it overspends.",
 		    "renderer dzine without a credit price or balance");
+	/* the render child adds --no-sandbox as root only (dzine.c) */
+	if (strcmp(c->renderer, "dzine") == 0 && bap_euid() == 0)
+		ctl_diag_add(d, CTL_LVL_WARN, "chromium_sandbox", "Run "
+		    "RayVault as a normal user: Chromium then keeps its "
+		    "sandbox.", "running as root: Chromium starts with "
+		    "--no-sandbox");
 }
 
 static void

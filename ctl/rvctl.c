@@ -12,6 +12,7 @@
  * refused, 2 critical, 3 no supervisor (status), 64 usage, 65 bad input
  * data, 69 store unreachable, 70 internal error.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <cJSON.h>
 
 #include "common/core/config.h"
+#include "common/core/platform.h"
 #include "common/core/log.h"
 #include "common/store/store.h"
 #include "ctl/ctl.h"
@@ -226,6 +228,9 @@ main(int argc, char **argv)
 			    cmd->usage, cmd->help);
 			return CTL_OK;
 		}
+	if (plat_harden_process() == -1)
+		fprintf(stderr, "rvctl: cannot turn core dumps off: %s\n",
+		    strerror(errno));
 	env.cfg_ok = config_load(&env.cfg, statedir, NULL, env.cfg_err,
 	    sizeof(env.cfg_err)) == 0;
 	rc = cmd->fn(&env, argc - 1, argv + 1);

@@ -14,7 +14,11 @@
  * that comes back to us as subreaper), the kill is confirmed, and the
  * child is restarted with backoff (1 s doubling to 32 s).  The table is
  * mirrored in state/runtime/children.json so a successor can kill what a
- * crashed supervisor left behind.
+ * crashed supervisor left behind.  A child gets the supervisor's
+ * environment minus the secrets its kind does not need
+ * (config_child_environ, config_kind_secrets: rvw-notify keeps
+ * TELEGRAM_BOT_TOKEN, rvw-voice ELEVENLABS_API_KEY, no child
+ * SUPABASE_SERVICE_KEY).
  *
  * The child's lifecycle is the state x event table below (the s6-supervise
  * model): child_event() is the only place that sets a child's state.  A
@@ -184,8 +188,13 @@ child_kill_leftovers(struct sup_env *env)
 	}
 }
 
+/*
+ * Child side of fork.  <envp> was built before the fork (no malloc here:
+ * the supervisor has threads): this process's environment without the
+ * secrets the child's kind does not need.
+ */
 static void
-exec_child(struct sup_env *env, struct child *c, pid_t parent)
+exec_child(struct sup_env *env, struct child *c, pid_t parent, char **envp)
 {
 	char path[1200], gen[32], ppid[32];
 	sigset_t none;
@@ -210,8 +219,13 @@ exec_child(struct sup_env *env, struct child *c, pid_t parent)
 	    kind_name(c->kind));
 	snprintf(gen, sizeof(gen), "%ld", c->gen);
 	snprintf(ppid, sizeof(ppid), "%ld", (long)parent);
-	execl(path, path, "--state-dir", env->cfg.state_dir, "--gen", gen,
-	    "--instance", "0", "--ppid", ppid, (char *)NULL);
+	{
+		char *const argv[] = { path, "--state-dir",
+		    env->cfg.state_dir, "--gen", gen, "--instance", "0",
+		    "--ppid", ppid, NULL };
+
+		execve(path, argv, envp);
+	}
 	fprintf(stderr, "rvsup: exec %s: %s\n", path, strerror(errno));
 	_exit(EX_UNAVAILABLE);
 }
@@ -221,15 +235,24 @@ static int
 child_spawn(struct sup_env *env, struct child *c)
 {
 	pid_t pid, parent = getpid();
+	char **envp;
 
+	if ((envp = config_child_environ(config_kind_secrets(
+	    kind_name(c->kind)))) == NULL) {
+		log_warn("environment for %s", kind_name(c->kind));
+		c->restart_at = clock_mono_ms() + c->backoff_ms;
+		return -1;
+	}
 	c->gen++;
 	if ((pid = fork()) == -1) {
 		log_warn("fork for %s", kind_name(c->kind));
 		c->restart_at = clock_mono_ms() + c->backoff_ms;
+		free(envp);
 		return -1;
 	}
 	if (pid == 0)
-		exec_child(env, c, parent);
+		exec_child(env, c, parent, envp);
+	free(envp);
 	(void)setpgid(pid, pid);
 	c->pid = pid;
 	child_event(env, c, CE_SPAWNED, NULL);

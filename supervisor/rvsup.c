@@ -90,24 +90,98 @@ usage(void)
 	exit(EX_USAGE);
 }
 
+/* A directory rvsup will not use: say why and how to fix it, exit 78. */
+static void __attribute__((noreturn))
+refuse_dir(const char *err)
+{
+	fprintf(stderr, "rvsup: %s\n", err);
+	exit(EX_CONFIG);
+}
+
+/* Create <p> if missing, then accept it only as fs_secure_dir() does. */
+static void
+secure_dir(const char *p)
+{
+	char err[PATH_MAX + 256];
+
+	if (fs_mkdirs(p, 0700) == -1 && errno != EEXIST && errno != ENOTDIR)
+		fatal("cannot create %s", p);
+	if (fs_secure_dir(p, err, sizeof(err)) == -1)
+		refuse_dir(err);
+}
+
+/* Every directory found directly under <root> passes fs_secure_dir(). */
+static void
+secure_children(const char *root)
+{
+	char p[PATH_MAX], err[PATH_MAX + 256];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	if ((d = opendir(root)) == NULL)
+		fatal("%s", root);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    fs_path(p, sizeof(p), "%s/%s", root, de->d_name) == -1 ||
+		    lstat(p, &sb) == -1)
+			continue;
+		if (S_ISDIR(sb.st_mode) || (S_ISLNK(sb.st_mode) &&
+		    stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+			if (fs_secure_dir(p, err, sizeof(err)) == -1) {
+				closedir(d);
+				refuse_dir(err);
+			}
+		}
+	}
+	closedir(d);
+}
+
+/*
+ * The state and spool trees, checked before anything is written there:
+ * each root and subfolder is created if missing, a symlink or one owned
+ * by another user is refused (exit 78, the path and the fix on stderr),
+ * group and other permissions are removed.  A symlink where rvsup's log
+ * goes is refused too.
+ */
 static void
 make_dirs(struct sup_env *env)
 {
-	static const char *sub[] = { "", "runtime", "checkpoints", "jobs",
+	static const char *sub[] = { "runtime", "checkpoints", "jobs",
 	    "evidence", "audio", "video", "video/staging", "video/final",
 	    "video/quarantine", "timeline", "baptism", "logs", "tmp", NULL };
-	char p[PATH_MAX];
+	static const char *spool_sub[] = { "bad", "quarantine", NULL };
+	char p[PATH_MAX], err[2 * PATH_MAX + 256];
+	struct stat sb;
 	int i;
 
+	/* the roots as named: "dir/" would follow a symlink */
+	secure_dir(env->cfg.state_dir);
 	for (i = 0; sub[i] != NULL; i++) {
 		if (fs_path(p, sizeof(p), "%s/%s", env->cfg.state_dir,
-		    sub[i]) == -1 || fs_mkdirs(p, 0700) == -1)
-			fatal("cannot create %s", p);
+		    sub[i]) == -1)
+			fatalx("state dir path too long");
+		secure_dir(p);
 	}
-	if (fs_path(p, sizeof(p), "%s/runtime", env->cfg.state_dir) == 0)
-		(void)chmod(p, 0700);
+	secure_children(env->cfg.state_dir);
+	secure_dir(env->cfg.spool_dir);
+	for (i = 0; spool_sub[i] != NULL; i++) {
+		if (fs_path(p, sizeof(p), "%s/%s", env->cfg.spool_dir,
+		    spool_sub[i]) == -1)
+			fatalx("spool dir path too long");
+		secure_dir(p);
+	}
+	secure_children(env->cfg.spool_dir);
 	if (spool_init(env->cfg.spool_dir) == -1)
 		fatal("cannot create spool %s", env->cfg.spool_dir);
+	if (fs_path(p, sizeof(p), "%s/logs/rvsup.log", env->cfg.state_dir) ==
+	    0 && lstat(p, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		snprintf(err, sizeof(err), "%s is %s; refusing to write the "
+		    "log through it (fix: rm %s)", p, S_ISLNK(sb.st_mode) ?
+		    "a symbolic link" : "not a regular file", p);
+		refuse_dir(err);
+	}
 }
 
 static struct pidfh *
@@ -483,8 +557,8 @@ reload(struct sup_env *env)
 	struct rv_config c;
 	char err[4096];
 
-	if (config_load(&c, env->cfg.state_dir, NULL, err, sizeof(err)) ==
-	    -1) {
+	if (config_load_secrets(&c, env->cfg.state_dir, NULL,
+	    CFG_SECRET_SUPABASE, err, sizeof(err)) == -1) {
 		log_warnx("reload refused, settings unchanged:\n%s", err);
 		return;
 	}
@@ -727,10 +801,17 @@ cmd_start(struct sup_env *env, int argc, char **argv)
 	struct pidfh *pfh;
 	char logdir[PATH_MAX];
 
+	/* rvsup talks to the store; the other secrets are its children's */
+	config_wipe(&env->cfg, CFG_SECRET_TELEGRAM | CFG_SECRET_ELEVENLABS);
 	make_dirs(env);
 	pfh = lock_pidfile(env);
 	snprintf(logdir, sizeof(logdir), "%s/logs", env->cfg.state_dir);
-	log_init("rvsup", "sup", logdir);
+	if (log_init("rvsup", "sup", logdir) == -1) {
+		fprintf(stderr, "rvsup: cannot open %s/rvsup.log: %s\n", logdir,
+		    strerror(errno));
+		pidfile_remove(pfh);
+		exit(EX_CONFIG);
+	}
 	setproctitle_init(argc, argv, environ);
 	setproctitle("supervisor %s", env->worker_id);
 	if (plat_set_subreaper() == -1)
@@ -852,9 +933,17 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	if (plat_harden_process() == -1)
+		fprintf(stderr, "rvsup: cannot turn core dumps off: %s\n",
+		    strerror(errno));
 	if (wid != NULL && setenv("RAYVAULT_WORKER_ID", wid, 1) == -1)
 		fatal("setenv");
-	log_init("rvsup", "sup", NULL);
+	(void)log_init("rvsup", "sup", NULL);
+	if ((strcmp(cmd, "start") == 0 || strcmp(cmd, "check-config") == 0) &&
+	    config_env_file_check(NULL, err, sizeof(err)) == -1) {
+		fprintf(stderr, "rvsup: %s\n", err);
+		return EX_CONFIG;
+	}
 	if (config_load(&env.cfg, statedir, NULL, err, sizeof(err)) == -1) {
 		fprintf(stderr, "rvsup: invalid settings:\n%s", err);
 		return EX_CONFIG;

@@ -11,7 +11,20 @@
  * fresh struct, then copy).  Secrets are never printed: config_print()
  * shows them as "(set)" and config_redact() masks them in any text.
  *
- * Public: config_load, config_print, config_redact.
+ * Secrets are loaded only where needed: config_load_secrets() takes the
+ * set of secrets to keep (rvw-notify the bot token, rvw-voice the
+ * ElevenLabs key, the other children none); the others are checked for
+ * presence and length but never copied, and every secret value read from
+ * `.env` is wiped before its buffer is freed.  config_wipe() clears the
+ * secrets of a loaded struct that a process does not need once started.
+ * config_kind_secrets() says which secrets each child needs, and
+ * config_child_environ() is the environment a child gets: this process's
+ * minus the secrets the child does not need.  config_env_file_check()
+ * refuses a `.env` that holds a secret and is readable by group or others.
+ *
+ * Public: config_load, config_load_secrets, config_wipe,
+ * config_kind_secrets, config_child_environ, config_env_file_check,
+ * config_print, config_redact.
  */
 #include <sys/stat.h>
 
@@ -35,60 +48,60 @@ struct cfg_key {
 	enum cfg_type	 type;
 	const char	*def;
 	double		 min, max;
-	bool		 secret;
+	unsigned	 secret;	/* CFG_SECRET_* bit, 0: not secret */
 	size_t		 off, size;
 };
 
 #define F(f)	offsetof(struct rv_config, f), sizeof(((struct rv_config *)0)->f)
 
 static const struct cfg_key cfg_keys[] = {
-	{ "SUPABASE_URL", CFG_STR, "", 0, 0, false, F(supabase_url) },
-	{ "SUPABASE_SERVICE_KEY", CFG_STR, "", 0, 0, true,
+	{ "SUPABASE_URL", CFG_STR, "", 0, 0, 0, F(supabase_url) },
+	{ "SUPABASE_SERVICE_KEY", CFG_STR, "", 0, 0, CFG_SECRET_SUPABASE,
 	    F(supabase_service_key) },
-	{ "RAYVAULT_WORKER_ID", CFG_STR, "", 0, 0, false, F(worker_id) },
-	{ "DZINE_CREDIT_PRICE_USD", CFG_DBL, "0", 0, 1000, false,
+	{ "RAYVAULT_WORKER_ID", CFG_STR, "", 0, 0, 0, F(worker_id) },
+	{ "DZINE_CREDIT_PRICE_USD", CFG_DBL, "0", 0, 1000, 0,
 	    F(dzine_credit_price_usd) },
-	{ "USD_BRL", CFG_DBL, "5.0", 0.01, 1000, false, F(usd_brl) },
-	{ "DZINE_CREDITS_AVAILABLE", CFG_LONG, "-1", -1, 1e9, false,
+	{ "USD_BRL", CFG_DBL, "5.0", 0.01, 1000, 0, F(usd_brl) },
+	{ "DZINE_CREDITS_AVAILABLE", CFG_LONG, "-1", -1, 1e9, 0,
 	    F(dzine_credits_available) },
-	{ "DZINE_CREDITS_PER_SEGMENT", CFG_INT, "1", 0, 10000, false,
+	{ "DZINE_CREDITS_PER_SEGMENT", CFG_INT, "1", 0, 10000, 0,
 	    F(dzine_credits_per_segment) },
-	{ "DZINE_FLOW_FILE", CFG_PATH, "config/dzine_flow.json", 0, 0, false,
+	{ "DZINE_FLOW_FILE", CFG_PATH, "config/dzine_flow.json", 0, 0, 0,
 	    F(dzine_flow_file) },
-	{ "DZINE_URL", CFG_STR, "", 0, 0, false, F(dzine_url) },
-	{ "DZINE_PROFILE_DIR", CFG_STR, "", 0, 0, false,
+	{ "DZINE_URL", CFG_STR, "", 0, 0, 0, F(dzine_url) },
+	{ "DZINE_PROFILE_DIR", CFG_STR, "", 0, 0, 0,
 	    F(dzine_profile_dir) },
-	{ "TELEGRAM_BOT_TOKEN", CFG_STR, "", 0, 0, true,
+	{ "TELEGRAM_BOT_TOKEN", CFG_STR, "", 0, 0, CFG_SECRET_TELEGRAM,
 	    F(telegram_bot_token) },
-	{ "TELEGRAM_CHAT_ID", CFG_STR, "", 0, 0, false, F(telegram_chat_id) },
-	{ "TELEGRAM_ADMIN_USER_IDS", CFG_STR, "", 0, 0, false,
+	{ "TELEGRAM_CHAT_ID", CFG_STR, "", 0, 0, 0, F(telegram_chat_id) },
+	{ "TELEGRAM_ADMIN_USER_IDS", CFG_STR, "", 0, 0, 0,
 	    F(telegram_admin_user_ids) },
 	{ "TELEGRAM_API_BASE", CFG_STR, "https://api.telegram.org", 0, 0,
-	    false, F(telegram_api_base) },
-	{ "RAYVAULT_TELEGRAM_POLL", CFG_BOOL, "0", 0, 1, false,
+	    0, F(telegram_api_base) },
+	{ "RAYVAULT_TELEGRAM_POLL", CFG_BOOL, "0", 0, 1, 0,
 	    F(telegram_poll) },
-	{ "RAYVAULT_STATE_DIR", CFG_PATH, "state", 0, 0, false, F(state_dir) },
-	{ "RAYVAULT_SPOOL_DIR", CFG_PATH, "spool", 0, 0, false, F(spool_dir) },
-	{ "RAYVAULT_DB_PATH", CFG_STR, "", 0, 0, false, F(db_path) },
-	{ "RAYVAULT_LEASE_MINUTES", CFG_INT, "15", 1, 30, false,
+	{ "RAYVAULT_STATE_DIR", CFG_PATH, "state", 0, 0, 0, F(state_dir) },
+	{ "RAYVAULT_SPOOL_DIR", CFG_PATH, "spool", 0, 0, 0, F(spool_dir) },
+	{ "RAYVAULT_DB_PATH", CFG_STR, "", 0, 0, 0, F(db_path) },
+	{ "RAYVAULT_LEASE_MINUTES", CFG_INT, "15", 1, 30, 0,
 	    F(lease_minutes) },
-	{ "RAYVAULT_HEARTBEAT_INTERVAL_SEC", CFG_INT, "30", 1, 3600, false,
+	{ "RAYVAULT_HEARTBEAT_INTERVAL_SEC", CFG_INT, "30", 1, 3600, 0,
 	    F(heartbeat_interval_sec) },
-	{ "RAYVAULT_HEARTBEAT_TIMEOUT_SEC", CFG_INT, "10", 1, 3600, false,
+	{ "RAYVAULT_HEARTBEAT_TIMEOUT_SEC", CFG_INT, "10", 1, 3600, 0,
 	    F(heartbeat_timeout_sec) },
-	{ "RAYVAULT_POLL_INTERVAL_SEC", CFG_INT, "30", 1, 3600, false,
+	{ "RAYVAULT_POLL_INTERVAL_SEC", CFG_INT, "30", 1, 3600, 0,
 	    F(poll_interval_sec) },
-	{ "RAYVAULT_CHILD_HEARTBEAT_MS", CFG_INT, "1000", 50, 60000, false,
+	{ "RAYVAULT_CHILD_HEARTBEAT_MS", CFG_INT, "1000", 50, 60000, 0,
 	    F(child_heartbeat_ms) },
-	{ "RAYVAULT_BROWSER_STALL_SEC", CFG_INT, "90", 1, 3600, false,
+	{ "RAYVAULT_BROWSER_STALL_SEC", CFG_INT, "90", 1, 3600, 0,
 	    F(browser_stall_sec) },
-	{ "RAYVAULT_TTS", CFG_STR, "espeak", 0, 0, false, F(tts) },
-	{ "RAYVAULT_RENDERER", CFG_STR, "ffmpeg", 0, 0, false, F(renderer) },
-	{ "RAYVAULT_MIN_VIDEO_BYTES", CFG_LONG, "-1", -1, 1e12, false,
+	{ "RAYVAULT_TTS", CFG_STR, "espeak", 0, 0, 0, F(tts) },
+	{ "RAYVAULT_RENDERER", CFG_STR, "ffmpeg", 0, 0, 0, F(renderer) },
+	{ "RAYVAULT_MIN_VIDEO_BYTES", CFG_LONG, "-1", -1, 1e12, 0,
 	    F(min_video_bytes) },
-	{ "ELEVENLABS_API_KEY", CFG_STR, "", 0, 0, true,
+	{ "ELEVENLABS_API_KEY", CFG_STR, "", 0, 0, CFG_SECRET_ELEVENLABS,
 	    F(elevenlabs_api_key) },
-	{ "ELEVENLABS_VOICE_ID", CFG_STR, "21m00Tcm4TlvDq8ikWAM", 0, 0, false,
+	{ "ELEVENLABS_VOICE_ID", CFG_STR, "21m00Tcm4TlvDq8ikWAM", 0, 0, 0,
 	    F(elevenlabs_voice_id) },
 	{ "RAYVAULT_EVIDENCE_ALLOW_PRIVATE", CFG_BOOL, "0", 0, 1, false,
 	    F(evidence_allow_private) },
@@ -135,16 +148,40 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Zero <n> bytes at <p> in a way the compiler keeps. */
+static void
+wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
 static void
 env_file_clear(struct env_file *ef)
 {
 	size_t i;
 
 	for (i = 0; i < ef->n; i++) {
+		wipe(ef->values[i], strlen(ef->values[i]));
 		free(ef->names[i]);
 		free(ef->values[i]);
 	}
 	ef->n = 0;
+}
+
+static const struct cfg_key *
+secret_key(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (cfg_keys[i].secret != 0 &&
+		    strlen(cfg_keys[i].name) == len &&
+		    strncmp(cfg_keys[i].name, name, len) == 0)
+			return &cfg_keys[i];
+	return NULL;
 }
 
 static char *
@@ -164,13 +201,15 @@ trim(char *s)
 static int
 env_file_read(const char *path, struct env_file *ef, char *err, size_t errlen)
 {
-	char line[2048], lno[16], *k, *v, *eq;
+	char line[2048], iobuf[4096], lno[16], *k, *v, *eq;
 	FILE *fp;
 	int n = 0, bad = 0;
 	size_t len;
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return errno == ENOENT ? 0 : -1;
+	/* our buffer, wiped below: stdio's would keep the secrets when freed */
+	(void)setvbuf(fp, iobuf, _IOFBF, sizeof(iobuf));
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		n++;
 		snprintf(lno, sizeof(lno), "%d", n);
@@ -201,12 +240,16 @@ env_file_read(const char *path, struct env_file *ef, char *err, size_t errlen)
 				free(ef->names[ef->n]);
 				free(ef->values[ef->n]);
 				fclose(fp);
+				wipe(line, sizeof(line));
+				wipe(iobuf, sizeof(iobuf));
 				return -1;
 			}
 			ef->n++;
 		}
 	}
 	fclose(fp);
+	wipe(line, sizeof(line));
+	wipe(iobuf, sizeof(iobuf));
 	return bad ? -2 : 0;
 }
 
@@ -301,16 +344,31 @@ set_key(struct rv_config *c, const struct cfg_key *k, const char *v,
 }
 
 /*
- * Load the settings into <out>.  <state_dir_override> (from --state-dir)
- * beats RAYVAULT_STATE_DIR; <envfile> may be NULL for "./.env".  Returns 0,
- * or -1 with every problem written to <err> as "KEY: problem" lines and
- * <out> unchanged.
+ * Load the settings into <out>, every secret included.  <state_dir_override>
+ * (from --state-dir) beats RAYVAULT_STATE_DIR; <envfile> may be NULL for
+ * "./.env".  Returns 0, or -1 with every problem written to <err> as
+ * "KEY: problem" lines and <out> unchanged.
  */
 int
 config_load(struct rv_config *out, const char *state_dir_override,
     const char *envfile, char *err, size_t errlen)
 {
+	return config_load_secrets(out, state_dir_override, envfile,
+	    CFG_SECRET_ALL, err, errlen);
+}
+
+/*
+ * config_load() keeping only the secrets in <keep> (CFG_SECRET_* bits):
+ * the others stay empty in <out>.  A secret that is not kept is still
+ * checked (length, and SUPABASE_SERVICE_KEY present when SUPABASE_URL is
+ * set), so every process agrees on whether the settings are valid.
+ */
+int
+config_load_secrets(struct rv_config *out, const char *state_dir_override,
+    const char *envfile, unsigned keep, char *err, size_t errlen)
+{
 	struct rv_config c;
+	bool supakey_set = false;
 	struct env_file ef = { .n = 0 };
 	const struct cfg_key *k;
 	const char *v;
@@ -337,6 +395,16 @@ config_load(struct rv_config *out, const char *state_dir_override,
 			v = state_dir_override;
 		if (v == NULL || (*v == '\0' && k->type != CFG_STR))
 			v = k->def;
+		if (k->secret == CFG_SECRET_SUPABASE)
+			supakey_set = *v != '\0';
+		if (k->secret != 0 && (k->secret & keep) == 0) {
+			if (strlen(v) >= k->size) {
+				errf(err, errlen, "%s: value too long%s\n",
+				    k->name, "");
+				bad = 1;
+			}
+			continue;
+		}
 		if (set_key(&c, k, v, err, errlen) == -1)
 			bad = 1;
 	}
@@ -386,15 +454,107 @@ config_load(struct rv_config *out, const char *state_dir_override,
 		bad = 1;
 	if (url_setting(err, errlen, "DZINE_URL", c.dzine_url) == -1)
 		bad = 1;
-	if (c.supabase_url[0] != '\0' && c.supabase_service_key[0] == '\0') {
+	if (c.supabase_url[0] != '\0' && !supakey_set) {
 		errf(err, errlen, "SUPABASE_SERVICE_KEY: required when "
 		    "SUPABASE_URL is set%s%s\n", "", "");
 		bad = 1;
 	}
-	if (bad)
+	if (bad) {
+		config_wipe(&c, CFG_SECRET_ALL);
 		return -1;
+	}
 	*out = c;
+	config_wipe(&c, CFG_SECRET_ALL);
 	return 0;
+}
+
+/*
+ * The secrets rvw-<kind> needs: notify the bot token, voice the
+ * ElevenLabs key, every other child none.
+ */
+unsigned
+config_kind_secrets(const char *kind)
+{
+	if (strcmp(kind, "notify") == 0)
+		return CFG_SECRET_TELEGRAM;
+	if (strcmp(kind, "voice") == 0)
+		return CFG_SECRET_ELEVENLABS;
+	return 0;
+}
+
+/* Clear the secrets of <c> named in <which> (CFG_SECRET_* bits). */
+void
+config_wipe(struct rv_config *c, unsigned which)
+{
+	if (which & CFG_SECRET_SUPABASE)
+		wipe(c->supabase_service_key, sizeof(c->supabase_service_key));
+	if (which & CFG_SECRET_TELEGRAM)
+		wipe(c->telegram_bot_token, sizeof(c->telegram_bot_token));
+	if (which & CFG_SECRET_ELEVENLABS)
+		wipe(c->elevenlabs_api_key, sizeof(c->elevenlabs_api_key));
+}
+
+/*
+ * The environment for a child: pointers to this process's environment
+ * strings (borrowed: valid while the environment is not changed), minus
+ * every secret not in <keep>, NULL-terminated.  The caller frees the
+ * array only.  NULL when out of memory.
+ */
+char **
+config_child_environ(unsigned keep)
+{
+	const struct cfg_key *k;
+	char **v, **e;
+	size_t n = 0, eq;
+
+	for (e = environ; *e != NULL; e++)
+		n++;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return NULL;
+	n = 0;
+	for (e = environ; *e != NULL; e++) {
+		eq = strcspn(*e, "=");
+		if ((k = secret_key(*e, eq)) != NULL && (k->secret & keep) == 0)
+			continue;
+		v[n++] = *e;
+	}
+	v[n] = NULL;
+	return v;
+}
+
+/*
+ * Refuse an env file that holds a secret (a non-empty value of a secret
+ * key) and that group or others can read.  Returns 0 (fine, or no file),
+ * or -1 with a message naming the file and the fix in <err>.
+ */
+int
+config_env_file_check(const char *envfile, char *err, size_t errlen)
+{
+	struct env_file ef = { .n = 0 };
+	const char *path = envfile != NULL ? envfile : ".env";
+	struct stat sb;
+	bool secret = false;
+	size_t i;
+
+	err[0] = '\0';
+	if (stat(path, &sb) == -1 || (sb.st_mode & 044) == 0)
+		return 0;
+	if (env_file_read(path, &ef, err, errlen) == -1) {
+		env_file_clear(&ef);
+		return 0;	/* unreadable: config_load says so */
+	}
+	err[0] = '\0';
+	for (i = 0; i < ef.n; i++)
+		if (secret_key(ef.names[i], strlen(ef.names[i])) != NULL &&
+		    ef.values[i][0] != '\0')
+			secret = true;
+	env_file_clear(&ef);
+	if (!secret)
+		return 0;
+	snprintf(err, errlen, "%s holds secrets and is readable by other "
+	    "users (mode %04o); fix: chmod 600 %s", path,
+	    (unsigned)(sb.st_mode & 07777), path);
+	return -1;
 }
 
 /* Print every effective setting, secrets as "(set)" or "(unset)". */

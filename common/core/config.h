@@ -8,6 +8,12 @@
 
 #define CFG_STR_MAX	512
 
+/* The secrets, for config_load_secrets() and config_child_environ(). */
+#define CFG_SECRET_SUPABASE	0x1u	/* SUPABASE_SERVICE_KEY */
+#define CFG_SECRET_TELEGRAM	0x2u	/* TELEGRAM_BOT_TOKEN */
+#define CFG_SECRET_ELEVENLABS	0x4u	/* ELEVENLABS_API_KEY */
+#define CFG_SECRET_ALL		0x7u
+
 /* Effective settings (SPEC section 7).  Paths are absolute. */
 struct rv_config {
 	char	supabase_url[CFG_STR_MAX];
@@ -44,6 +50,14 @@ struct rv_config {
 
 int	config_load(struct rv_config *cfg, const char *state_dir_override,
 	    const char *envfile, char *err, size_t errlen);
+int	config_load_secrets(struct rv_config *cfg,
+	    const char *state_dir_override, const char *envfile,
+	    unsigned keep, char *err, size_t errlen);
+void	config_wipe(struct rv_config *cfg, unsigned which);
+unsigned config_kind_secrets(const char *kind);
+char	**config_child_environ(unsigned keep);
+int	config_env_file_check(const char *envfile, char *err,
+	    size_t errlen);
 void	config_print(const struct rv_config *cfg, FILE *fp);
 const char *config_redact(const struct rv_config *cfg, const char *text,
 	    char *buf, size_t size);

@@ -6,11 +6,16 @@
  * or a later run will read: "<path>.tmp.<pid>" is written, fsynced, renamed
  * over <path>, and the directory is fsynced, so a reader sees the old file
  * or the new one, never half of one, even after a power cut.  New files
- * are 0600 and new directories 0700 unless a caller asks otherwise.
+ * are 0600 and new directories 0700 unless a caller asks otherwise.  The
+ * temporary file is created O_EXCL | O_NOFOLLOW (a leftover of that name,
+ * or a symlink planted there, is removed first, never written through).
+ * fs_secure_dir() is the check rvsup makes of every state and spool
+ * directory at start: a symlink, a non-directory or a directory owned by
+ * another user is refused, group and other permissions are taken away.
  * Functions return -1 with errno set; none of them logs.
  *
- * Public: fs_write_atomic, fs_read_file, fs_mkdirs, fs_fsync_dir, fs_path,
- * fs_exists, fs_remove_dir_files.
+ * Public: fs_write_atomic, fs_read_file, fs_mkdirs, fs_secure_dir,
+ * fs_fsync_dir, fs_path, fs_exists, fs_remove_dir_files.
  */
 #include <sys/stat.h>
 
@@ -70,8 +75,10 @@ fs_write_atomic(const char *path, const void *buf, size_t len)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1)
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
 		return -1;
 	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1)
 		goto fail;
@@ -155,6 +162,63 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/*
+ * A state or spool directory as rvsup accepts it: <path> itself (lstat, no
+ * symlink followed) is a directory owned by the effective user; group and
+ * other permissions are removed (0700).  Returns 0, or -1 with a message
+ * naming the path and the fix in <err> (errno: ELOOP for a symlink,
+ * ENOTDIR, EPERM for a foreign owner, or the failed call's).
+ */
+int
+fs_secure_dir(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	struct stat sb;
+	uid_t me = geteuid();
+	size_t n;
+
+	/* "dir/" would make lstat() follow a symlink */
+	if ((n = strlcpy(buf, path, sizeof(buf))) >= sizeof(buf)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	path = buf;
+	if (lstat(path, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(err, errlen, "%s is a symbolic link; refusing to use "
+		    "it (fix: replace it with a real directory, or point the "
+		    "setting at the target itself)", path);
+		errno = ELOOP;
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s is not a directory (fix: move it "
+		    "away)", path);
+		errno = ENOTDIR;
+		return -1;
+	}
+	if (sb.st_uid != me) {
+		snprintf(err, errlen, "%s is owned by uid %ld, not by this "
+		    "user (uid %ld); refusing to use it (fix: chown %ld %s, or "
+		    "use a directory of your own)", path, (long)sb.st_uid,
+		    (long)me, (long)me, path);
+		errno = EPERM;
+		return -1;
+	}
+	if ((sb.st_mode & 077) != 0 && chmod(path, sb.st_mode & 07700) == -1) {
+		snprintf(err, errlen, "%s: cannot make it private (chmod "
+		    "700): %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* mkdir -p with <mode> for every directory created. */

@@ -4,7 +4,9 @@
  *
  * Each line names the program, its pid and its role ("rvsup[42] sup:",
  * "rvw-render[77] render.0.3:") and goes to stderr and, when log_init()
- * was given a directory, to <logdir>/<prog>.log as well.  The module never
+ * was given a directory, to <logdir>/<prog>.log as well, opened
+ * O_NOFOLLOW: a symlink in its place is refused (log_init() returns -1),
+ * never appended through.  The module never
  * sees secrets on purpose: callers must not pass URLs with tokens or
  * request bodies.  It does no allocation after log_init(), so it may be
  * used on error paths where memory is short.  It is not async-signal-safe.
@@ -32,7 +34,12 @@ static char log_prog[32] = "rayvault";
 static char log_role[48] = "";
 static int log_fd = -1;
 
-void
+/*
+ * Name the program and its role; with <logdir>, open <logdir>/<prog>.log
+ * too.  Returns 0, or -1 with errno when that file cannot be opened (ELOOP:
+ * it is a symlink); logging then goes to stderr only.
+ */
+int
 log_init(const char *prog, const char *role, const char *logdir)
 {
 	char path[1024];
@@ -47,13 +54,18 @@ log_init(const char *prog, const char *role, const char *logdir)
 			log_verbosity = LOG_LVL_WARN;
 	}
 	if (logdir == NULL)
-		return;
+		return 0;
 	if (log_fd != -1)
 		close(log_fd);
+	log_fd = -1;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.log", logdir, prog) >=
-	    sizeof(path))
-		return;
-	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	return log_fd == -1 ? -1 : 0;
 }
 
 void

@@ -13,7 +13,7 @@ enum log_level {
 
 extern int log_verbosity;
 
-void	log_init(const char *prog, const char *role, const char *logdir);
+int	log_init(const char *prog, const char *role, const char *logdir);
 void	log_set_role(const char *role);
 void	log_set_level(int level);
 void	log_close(void);

@@ -11,11 +11,20 @@
  * come from sysctl(KERN_PROC).  Nothing outside this file uses prctl or
  * /proc.
  *
- * Public: plat_set_subreaper, plat_set_parent_death_signal,
+ * Every process hardens itself at start (plat_harden_process): core dumps
+ * off (RLIMIT_CORE 0, POSIX, inherited by the tools it runs) and, on
+ * Linux, PR_SET_DUMPABLE 0 (no core, no ptrace or /proc/<pid>/environ and
+ * mem reads by other processes of the same user).  execve() makes a
+ * process dumpable again, so each rvsup, rvw-* and rvctl calls it itself;
+ * macOS has no equivalent of the second half (RLIMIT_CORE only).
+ *
+ * Public: plat_harden_process, plat_set_subreaper,
+ * plat_set_parent_death_signal,
  * plat_proc_starttime, plat_proc_alive, plat_children_of,
  * plat_descendants, plat_rss_kib, plat_inhibit_sleep.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #else
@@ -33,6 +42,24 @@
 #include <unistd.h>
 
 #include "common/core/platform.h"
+
+/*
+ * No core dumps, and (Linux) not dumpable.  Returns 0, or -1 with errno
+ * when a limit could not be set.
+ */
+int
+plat_harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		return -1;
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		return -1;
+#endif
+	return 0;
+}
 
 #ifdef __linux__
 

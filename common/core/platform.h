@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+int	plat_harden_process(void);
 int	plat_set_subreaper(void);
 int	plat_set_parent_death_signal(int sig, pid_t expected_parent);
 int	plat_proc_starttime(pid_t pid, unsigned long long *start);

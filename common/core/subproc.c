@@ -6,7 +6,12 @@
  * The child is forked into the caller's process group (never setsid(), so
  * a process-group kill from the supervisor takes it too), gets /dev/null
  * as stdin, pipes as stdout and stderr, every other descriptor closed, an
- * empty signal mask and default SIGPIPE, then execvp()s.  An exec failure
+ * empty signal mask and default SIGPIPE, then execve()s the tool found in
+ * PATH with a scrubbed environment (subproc_tool_environ: PATH, HOME,
+ * TMPDIR, TZ, USER, LOGNAME, the locale, and what the tools read: XDG_*,
+ * FONTCONFIG_*, ESPEAK_DATA_PATH; no secret and nothing else of ours,
+ * whatever the caller's environment holds).  Both are prepared before
+ * the fork, so the child only makes async-signal-safe calls.  An exec failure
  * travels back over a close-on-exec pipe, so "could not start" (-1,
  * errno) is told apart from "ran and failed" (res->status).
  *
@@ -31,8 +36,10 @@
  * returns, on every path: no zombie is left.  The caller must not reap
  * children with waitpid(-1, ...) while this runs.  Nothing here logs.
  *
- * Public: subproc_run, subproc_result_clear, subproc_last_line.
+ * Public: subproc_run, subproc_result_clear, subproc_last_line,
+ * subproc_tool_environ, subproc_which.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -74,7 +81,101 @@ struct sp_state {
 	size_t		 taillen;
 };
 
-/* Child side: only async-signal-safe calls from here to execvp(). */
+extern char **environ;
+
+/* What an external tool may see of our environment: names, or prefixes. */
+static const char *const sp_env_names[] = { "PATH", "HOME", "TMPDIR", "TZ",
+    "USER", "LOGNAME", "LANG", "LANGUAGE", "ESPEAK_DATA_PATH", NULL };
+static const char *const sp_env_prefixes[] = { "LC_", "XDG_", "FONTCONFIG_",
+    NULL };
+
+static bool
+sp_env_allowed(const char *entry)
+{
+	size_t eq = strcspn(entry, "="), i;
+
+	if (entry[eq] != '=')
+		return false;
+	for (i = 0; sp_env_names[i] != NULL; i++)
+		if (strlen(sp_env_names[i]) == eq &&
+		    strncmp(entry, sp_env_names[i], eq) == 0)
+			return true;
+	for (i = 0; sp_env_prefixes[i] != NULL; i++)
+		if (strncmp(entry, sp_env_prefixes[i],
+		    strlen(sp_env_prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The scrubbed environment for an external tool (ffmpeg, ffprobe,
+ * espeak-ng, Chromium): the allowed entries of ours, borrowed (valid while
+ * the environment is not changed), NULL-terminated.  The caller frees the
+ * array only.  NULL when out of memory.
+ */
+char **
+subproc_tool_environ(void)
+{
+	char **v, **e;
+	size_t n = 0;
+
+	for (e = environ; *e != NULL; e++)
+		n++;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return NULL;
+	n = 0;
+	for (e = environ; *e != NULL; e++)
+		if (sp_env_allowed(*e))
+			v[n++] = *e;
+	v[n] = NULL;
+	return v;
+}
+
+/*
+ * <name> as execvp() would find it: itself when it holds a '/', else the
+ * first executable regular file of that name in PATH (default
+ * "/usr/bin:/bin").  Returns 0 with the path in <buf>, or -1 with errno
+ * (ENOENT: not found, EACCES: found but not executable).
+ */
+int
+subproc_which(const char *name, char *buf, size_t size)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	struct stat sb;
+	int err = ENOENT;
+	size_t len;
+
+	if (*name == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(name, '/') != NULL) {
+		if (strlcpy(buf, name, size) >= size) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		return 0;
+	}
+	if (path == NULL)
+		path = "/usr/bin:/bin";
+	for (p = path; ; p = end + 1) {
+		end = strchr(p, ':');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if ((size_t)snprintf(buf, size, "%.*s%s%s", (int)len, p,
+		    len > 0 ? "/" : "./", name) < size &&
+		    stat(buf, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			if (access(buf, X_OK) == 0)
+				return 0;
+			err = EACCES;
+		}
+		if (end == NULL)
+			break;
+	}
+	errno = err;
+	return -1;
+}
+
+/* Child side: only async-signal-safe calls from here to execve(). */
 static void
 child_close_from(int lowfd, long maxfd)
 {
@@ -89,8 +190,8 @@ child_close_from(int lowfd, long maxfd)
 }
 
 static void __attribute__((noreturn))
-child_exec(char *const argv[], int out_w, int err_w, int exec_w,
-    long maxfd)
+child_exec(const char *file, char *const argv[], char *const envp[],
+    int out_w, int err_w, int exec_w, long maxfd)
 {
 	sigset_t all;
 	ssize_t w;
@@ -113,7 +214,7 @@ child_exec(char *const argv[], int out_w, int err_w, int exec_w,
 	sigfillset(&all);
 	(void)sigprocmask(SIG_UNBLOCK, &all, NULL);
 	(void)signal(SIGPIPE, SIG_DFL);
-	execvp(argv[0], argv);
+	execve(file, argv, envp);
 fail:
 	e = errno;
 	w = write(exec_w, &e, sizeof(e));
@@ -488,7 +589,9 @@ static int
 spawn(char *const argv[], struct sp_state *st, int pout[2], int perr[2],
     int pexec[2])
 {
+	char file[PATH_MAX], **envp;
 	long maxfd;
+	int saved;
 
 	if (pipe2(pout, O_CLOEXEC) == -1 || pipe2(perr, O_CLOEXEC) == -1 ||
 	    pipe2(pexec, O_CLOEXEC) == -1)
@@ -498,10 +601,18 @@ spawn(char *const argv[], struct sp_state *st, int pout[2], int perr[2],
 	maxfd = sysconf(_SC_OPEN_MAX);
 	if (maxfd < 0 || maxfd > SP_FD_LIMIT)
 		maxfd = SP_FD_LIMIT;
-	if ((st->pid = fork()) == -1)
+	if (subproc_which(argv[0], file, sizeof(file)) == -1 ||
+	    (envp = subproc_tool_environ()) == NULL)
 		return -1;
+	if ((st->pid = fork()) == -1) {
+		saved = errno;
+		free(envp);
+		errno = saved;
+		return -1;
+	}
 	if (st->pid == 0)
-		child_exec(argv, pout[1], perr[1], pexec[1], maxfd);
+		child_exec(file, argv, envp, pout[1], perr[1], pexec[1], maxfd);
+	free(envp);
 	(void)close(pout[1]);
 	(void)close(perr[1]);
 	(void)close(pexec[1]);

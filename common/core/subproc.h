@@ -32,6 +32,15 @@ int	subproc_run(char *const argv[], size_t outmax, long timeout_ms,
 void	subproc_result_clear(struct subproc_result *res);
 
 /*
+ * The environment an external tool gets (PATH, HOME, TMPDIR, TZ, USER,
+ * LOGNAME, locale, XDG_*, FONTCONFIG_*, ESPEAK_DATA_PATH; never a secret):
+ * borrowed strings, free the array only.  NULL when out of memory.
+ */
+char	**subproc_tool_environ(void);
+/* <name> looked up in PATH as execvp() would; 0, or -1 with errno. */
+int	subproc_which(const char *name, char *buf, size_t size);
+
+/*
  * The last line of res->errtail (borrowed), printable ASCII only ('?' for
  * other bytes), into <buf> (<size> > 0 bytes, NUL-terminated, cut to fit).
  * For error messages; cannot fail.

@@ -17,6 +17,7 @@ W="$T/wrap"
 MAKE_BIN=$(command -v make)
 mkdir -p "$W"
 cp -R "$ROOT/examples" "$T/examples"
+cp "$ROOT/.env.example" "$T/.env.example"	# the guide installs it as .env
 : >"$T/sup.pids"
 
 cat >"$W/rvsup" <<EOF

@@ -2,7 +2,9 @@
 # RAYVAULT_RENDERER=dzine through a real headless Chromium and the fake
 # Dzine site: the preflight reads the balance on the page, every segment
 # is generated once, downloaded, probed and indexed, and the credits
-# spent (ledger and site) equal the segments rendered.
+# spent (ledger and site) equal the segments rendered.  Chromium runs
+# with the scrubbed environment of the tools; as root (and only then) it
+# runs without its sandbox, and the render child says so in the log.
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/dzine_site/lib.sh"
 dz_site "credits=50&cost=2"
@@ -38,4 +40,13 @@ left=$(ls -d "$S"/tmp/chromium.* "$S"/tmp/render.*.chromium.* 2>/dev/null)
 [ -z "$left" ] && ok "no profile left" || fail "browser profile left in tmp: $left"
 [ -z "$(dz_browsers)" ] && ok "no browser process left" || fail "browsers left: $(dz_browsers)"
 [ -z "$(dz_zombies)" ] || fail "zombies: $(dz_zombies)"
+if [ "$(id -u)" = 0 ]; then
+	grep -q "running as root: Chromium starts with --no-sandbox" \
+	    "$T/sup.log" && ok "root: --no-sandbox is logged" ||
+	    fail "no log line about --no-sandbox as root"
+else
+	grep -q "no-sandbox" "$T/sup.log" &&
+	    fail "a normal user's Chromium lost its sandbox" ||
+	    ok "a normal user keeps the sandbox"
+fi
 finish

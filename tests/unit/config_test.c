@@ -3,8 +3,13 @@
  * config_test: the settings table.  Defaults, .env parsing (comments,
  * quotes, export), the environment winning over .env, every bad value
  * named by its key, invalid combinations refused, a failed load leaving
- * the previous settings untouched, and secrets never printed.
+ * the previous settings untouched, and secrets never printed.  Secrets
+ * per process: a load keeps only the secrets asked for (and still checks
+ * the others), a child's environment drops the secrets its kind does not
+ * need, and a .env holding a secret that others can read is refused.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +20,8 @@
 
 static char envpath[] = "/tmp/rv-config-test.XXXXXX";
 
+extern char **environ;
+
 static void
 write_env(const char *text)
 {
@@ -22,6 +29,117 @@ write_env(const char *text)
 
 	fputs(text, fp);
 	fclose(fp);
+}
+
+/* Is "<name>=" one of the entries of <v>? */
+static int
+has_var(char **v, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *v != NULL; v++)
+		if (strncmp(*v, name, n) == 0 && (*v)[n] == '=')
+			return 1;
+	return 0;
+}
+
+static void
+test_secrets(void)
+{
+	struct rv_config c;
+	char err[4096], **v;
+	const char *kinds[] = { "evidence", "voice", "render", "probe",
+	    "notify" };
+	size_t i;
+
+	write_env("SUPABASE_URL=http://127.0.0.1:9\n"
+	    "SUPABASE_SERVICE_KEY=service-key-1234\n"
+	    "TELEGRAM_BOT_TOKEN=123:bot-token\n"
+	    "ELEVENLABS_API_KEY=eleven-key\n");
+	CHECK("load notify secrets", config_load_secrets(&c, NULL, envpath,
+	    config_kind_secrets("notify"), err, sizeof(err)) == 0, "%s", err);
+	CHECK("notify keeps the bot token", strcmp(c.telegram_bot_token,
+	    "123:bot-token") == 0, "token \"%s\"", c.telegram_bot_token);
+	CHECK("notify has no service key or tts key",
+	    c.supabase_service_key[0] == '\0' &&
+	    c.elevenlabs_api_key[0] == '\0', "key \"%s\" \"%s\"",
+	    c.supabase_service_key, c.elevenlabs_api_key);
+	for (i = 0; i < 4; i++) {
+		if (strcmp(kinds[i], "voice") == 0)
+			continue;
+		CHECK(kinds[i], config_load_secrets(&c, NULL, envpath,
+		    config_kind_secrets(kinds[i]), err, sizeof(err)) == 0 &&
+		    c.supabase_service_key[0] == '\0' &&
+		    c.telegram_bot_token[0] == '\0' &&
+		    c.elevenlabs_api_key[0] == '\0', "a secret was loaded: "
+		    "%s", err);
+	}
+	CHECK("voice keeps its tts key", config_load_secrets(&c, NULL,
+	    envpath, config_kind_secrets("voice"), err, sizeof(err)) == 0 &&
+	    strcmp(c.elevenlabs_api_key, "eleven-key") == 0 &&
+	    c.telegram_bot_token[0] == '\0', "%s", err);
+	write_env("SUPABASE_URL=http://127.0.0.1:9\n");
+	CHECK("a secret not kept is still checked", config_load_secrets(&c,
+	    NULL, envpath, 0, err, sizeof(err)) == -1 &&
+	    strstr(err, "SUPABASE_SERVICE_KEY") != NULL, "%s", err);
+	config_load(&c, NULL, NULL, err, sizeof(err));
+	strlcpy(c.telegram_bot_token, "t", sizeof(c.telegram_bot_token));
+	strlcpy(c.supabase_service_key, "s", sizeof(c.supabase_service_key));
+	config_wipe(&c, CFG_SECRET_TELEGRAM);
+	CHECK("wipe", c.telegram_bot_token[0] == '\0' &&
+	    c.supabase_service_key[0] == 's', "not wiped as asked");
+
+	setenv("SUPABASE_SERVICE_KEY", "env-service-key", 1);
+	setenv("TELEGRAM_BOT_TOKEN", "env-bot-token", 1);
+	setenv("ELEVENLABS_API_KEY", "env-eleven", 1);
+	setenv("RV_CONFIG_TEST_OTHER", "1", 1);
+	for (i = 0; i < 5; i++) {
+		if ((v = config_child_environ(config_kind_secrets(kinds[i]))) ==
+		    NULL) {
+			CHECK("child environ", 0, "out of memory");
+			continue;
+		}
+		CHECK(kinds[i], !has_var(v, "SUPABASE_SERVICE_KEY") &&
+		    has_var(v, "TELEGRAM_BOT_TOKEN") ==
+		    (strcmp(kinds[i], "notify") == 0) &&
+		    has_var(v, "ELEVENLABS_API_KEY") ==
+		    (strcmp(kinds[i], "voice") == 0) &&
+		    has_var(v, "RV_CONFIG_TEST_OTHER") && has_var(v, "PATH"),
+		    "child environment: service key %d, bot token %d, tts "
+		    "key %d, other %d", has_var(v, "SUPABASE_SERVICE_KEY"),
+		    has_var(v, "TELEGRAM_BOT_TOKEN"),
+		    has_var(v, "ELEVENLABS_API_KEY"),
+		    has_var(v, "RV_CONFIG_TEST_OTHER"));
+		free(v);
+	}
+	unsetenv("SUPABASE_SERVICE_KEY");
+	unsetenv("TELEGRAM_BOT_TOKEN");
+	unsetenv("ELEVENLABS_API_KEY");
+	unsetenv("RV_CONFIG_TEST_OTHER");
+}
+
+static void
+test_env_mode(void)
+{
+	char err[1024];
+
+	write_env("TELEGRAM_BOT_TOKEN=123:bot-token\n");
+	chmod(envpath, 0644);
+	CHECK("readable .env with a secret refused",
+	    config_env_file_check(envpath, err, sizeof(err)) == -1 &&
+	    strstr(err, envpath) != NULL && strstr(err, "chmod 600") != NULL,
+	    "\"%s\"", err);
+	chmod(envpath, 0640);
+	CHECK("group-readable .env with a secret refused",
+	    config_env_file_check(envpath, err, sizeof(err)) == -1, "accepted");
+	chmod(envpath, 0600);
+	CHECK("private .env with a secret accepted",
+	    config_env_file_check(envpath, err, sizeof(err)) == 0, "%s", err);
+	write_env("TELEGRAM_BOT_TOKEN=\nRAYVAULT_LEASE_MINUTES=5\n");
+	chmod(envpath, 0644);
+	CHECK("readable .env without a secret accepted",
+	    config_env_file_check(envpath, err, sizeof(err)) == 0, "%s", err);
+	chmod(envpath, 0600);
 }
 
 struct bad {
@@ -148,6 +266,8 @@ main(void)
 	    "SUPABASE_URL=http://[::1]:3000\nSUPABASE_SERVICE_KEY=k\n");
 	CHECK("http to loopback", config_load(&c, NULL, envpath, err,
 	    sizeof(err)) == 0, "%s", err);
+	test_secrets();
+	test_env_mode();
 	unlink(envpath);
 	if (access(".env.example", R_OK) == 0)
 		CHECK("shipped .env.example loads", config_load(&c, NULL,

@@ -276,7 +276,8 @@ run_ctl(const char *const *args, char **out)
 	    "DZINE_CREDIT_PRICE_USD=0.05", "USD_BRL=5.5",
 	    "DZINE_CREDITS_AVAILABLE=15", "NO_COLOR=1", "RAYVAULT_TTS=espeak",
 	    "TELEGRAM_BOT_TOKEN=golden-secret-token", "TELEGRAM_CHAT_ID=4242",
-	    "ASAN_OPTIONS=exitcode=99", "UBSAN_OPTIONS=exitcode=98", NULL };
+	    "ASAN_OPTIONS=exitcode=99", "UBSAN_OPTIONS=exitcode=98",
+	    "RV_TESTING=1", "RV_TEST_EUID=1000", NULL };
 	int i, n, status, fd;
 	pid_t pid;
 

@@ -4,7 +4,8 @@
  * flow file parses, defaults apply, every kind of bad flow is refused
  * with a message naming the step and the problem, and the helpers
  * ({placeholders}, credit balances and numbers as pages show them,
- * JavaScript string literals) behave.
+ * JavaScript string literals) behave.  The browser's command line keeps
+ * Chromium's sandbox unless it runs as root (workers/render/dzine.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include <cJSON.h>
 
+#include "workers/render/dzine.h"
 #include "workers/render/dzine_flow.h"
 #include "tests/unit/test.h"
 
@@ -256,6 +258,37 @@ test_numbers(void)
 	    "fit");
 }
 
+/* Chromium keeps its sandbox unless it runs as root. */
+static void
+test_browser_argv(void)
+{
+	char *argv[DZINE_ARGV_MAX];
+	uid_t uids[] = { 1000, 501, 0 };
+	size_t n, i, u;
+	int nosb, head, pipe, udd;
+
+	for (u = 0; u < 3; u++) {
+		n = dzine_browser_argv(argv, "/x/chromium",
+		    "--user-data-dir=/p", uids[u]);
+		nosb = head = pipe = udd = 0;
+		for (i = 0; i < n; i++) {
+			nosb += strcmp(argv[i], "--no-sandbox") == 0;
+			head += strcmp(argv[i], "--headless") == 0;
+			pipe += strcmp(argv[i], "--remote-debugging-pipe") == 0;
+			udd += strcmp(argv[i], "--user-data-dir=/p") == 0;
+		}
+		CHECK("browser_argv_sandbox", nosb == (uids[u] == 0),
+		    "uid %ld: --no-sandbox %d", (long)uids[u], nosb);
+		CHECK("browser_argv_flags", n < DZINE_ARGV_MAX &&
+		    argv[n] == NULL && strcmp(argv[0], "/x/chromium") == 0 &&
+		    head == 1 && pipe == 1 && udd == 1 &&
+		    strcmp(argv[n - 1], "about:blank") == 0,
+		    "uid %ld: %zu arguments", (long)uids[u], n);
+	}
+	CHECK("no_sandbox_root_only", dzine_no_sandbox(0) &&
+	    !dzine_no_sandbox(1000), "dzine_no_sandbox");
+}
+
 int
 main(void)
 {
@@ -265,5 +298,6 @@ main(void)
 	test_files();
 	test_expand();
 	test_numbers();
+	test_browser_argv();
 	return test_exit();
 }

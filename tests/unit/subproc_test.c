@@ -4,10 +4,14 @@
  * exit codes and signals, exec failure, stdout capture and cap, stderr
  * tail, timeout kill, stop through the progress, ffmpeg progress parsing,
  * descriptor hygiene, process group, signal mask, and no zombie left.
+ * The tool's environment is scrubbed: secrets and other variables of the
+ * caller do not reach it, PATH and HOME do, and the tool is still found
+ * in PATH.
  * The liveness primitive: a tool that blocks (sleeps, writes nothing)
  * still gets the progress ticked at least every PROGRESS_TICK_MS, and so
  * does progress_sleep(); a stop cuts a pause short.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -366,11 +370,73 @@ test_no_zombie(void)
 	    r == -1 ? strerror(errno) : "unreaped");
 }
 
+static int
+env_has(const char *out, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = out; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p != NULL ? p + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return 1;
+	return 0;
+}
+
+static void
+test_tool_env(void)
+{
+	char dir[] = "/tmp/rv-subproc-env.XXXXXX", tool[128], path[4096];
+	char *const argv[] = { "rv-env-tool", NULL };
+	const char *oldpath = getenv("PATH");
+	struct subproc_result res;
+	FILE *fp;
+	int r;
+
+	if (mkdtemp(dir) == NULL)
+		return;
+	snprintf(tool, sizeof(tool), "%s/rv-env-tool", dir);
+	if ((fp = fopen(tool, "w")) == NULL)
+		return;
+	fputs("#!/bin/sh\nexec env\n", fp);
+	fclose(fp);
+	chmod(tool, 0755);
+	snprintf(path, sizeof(path), "%s:%s", dir, oldpath != NULL ? oldpath :
+	    "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	setenv("HOME", "/tmp", 1);
+	setenv("SUPABASE_SERVICE_KEY", "service-key-secret", 1);
+	setenv("TELEGRAM_BOT_TOKEN", "123:bot-secret", 1);
+	setenv("RV_SUBPROC_TEST_OTHER", "x", 1);
+	r = subproc_run(argv, 65536, 5000, NULL, false, &res);
+	CHECK("tool_env_ran", r == 0 && res.status == 0 && res.out != NULL,
+	    "r %d status %d: %s", r, res.status, res.errtail);
+	if (r == 0 && res.out != NULL) {
+		CHECK("tool_env_no_secrets", strstr(res.out, "secret") ==
+		    NULL && !env_has(res.out, "SUPABASE_SERVICE_KEY") &&
+		    !env_has(res.out, "TELEGRAM_BOT_TOKEN"),
+		    "the tool saw:\n%s", res.out);
+		CHECK("tool_env_scrubbed", !env_has(res.out,
+		    "RV_SUBPROC_TEST_OTHER"), "the tool saw:\n%s", res.out);
+		CHECK("tool_env_kept", env_has(res.out, "PATH") &&
+		    env_has(res.out, "HOME"), "the tool saw:\n%s", res.out);
+	}
+	subproc_result_clear(&res);
+	unsetenv("SUPABASE_SERVICE_KEY");
+	unsetenv("TELEGRAM_BOT_TOKEN");
+	unsetenv("RV_SUBPROC_TEST_OTHER");
+	if (oldpath != NULL)
+		setenv("PATH", strchr(path, ':') + 1, 1);
+	unlink(tool);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	test_exit_codes();
 	test_exec_fail();
+	test_tool_env();
 	test_capture();
 	test_errtail();
 	test_timeout();

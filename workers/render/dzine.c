@@ -7,8 +7,13 @@
  * --remote-debugging-pipe, by fork+exec in the renderer's own process
  * group (no setsid: the supervisor's group kill takes it too), with the
  * command pipe on its descriptor 3, the answer pipe on 4, stdin from
- * /dev/null, stdout and stderr to state/logs/chromium.log, every other
- * descriptor closed, a clean signal mask and a parent-death signal.  The
+ * /dev/null, stdout and stderr to state/logs/chromium.log (opened
+ * O_NOFOLLOW: a symlink there is refused, not written through), every
+ * other descriptor closed, a clean signal mask, a parent-death signal and
+ * the scrubbed environment of every external tool (subproc_tool_environ).
+ * Chromium keeps its sandbox; only as root, where Chromium refuses to
+ * start sandboxed, does dzine_browser_argv() add --no-sandbox (the render
+ * child logs it and baptism warns).  The
  * profile is a fresh --user-data-dir under state/tmp/ named after the
  * renderer (workers/skeleton/scratch.c), removed afterwards, unless
  * DZINE_PROFILE_DIR names one that holds the operator's login;
@@ -36,7 +41,8 @@
  * rest: partial downloads, and profiles of versions that did not name
  * them after their owner.  Nothing here logs.
  *
- * Public: dzine_read_balance, dzine_render, dzine_sweep.
+ * Public: dzine_read_balance, dzine_render, dzine_sweep,
+ * dzine_browser_argv, dzine_no_sandbox.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -65,8 +71,6 @@
 #define PROFILE_PREFIX	"chromium."
 #define FD_LIMIT	65536
 
-extern char **environ;
-
 struct browser {
 	pid_t		 pid;
 	int		 wfd, rfd;
@@ -91,10 +95,46 @@ cloexec_pipe(int p[2])
 	return 0;
 }
 
+/* Chromium runs without its sandbox only as root (it refuses otherwise). */
+bool
+dzine_no_sandbox(uid_t euid)
+{
+	return euid == 0;
+}
+
+/*
+ * Fill <argv> (room for DZINE_ARGV_MAX pointers) with the browser's
+ * command line: <bin>, headless with the DevTools pipe, <udd>
+ * ("--user-data-dir=..."), and --no-sandbox when <euid> is root.  The
+ * strings are borrowed.  Returns the argument count.
+ */
+size_t
+dzine_browser_argv(char **argv, const char *bin, const char *udd,
+    uid_t euid)
+{
+	static const char *const flags[] = { "--headless", "--disable-gpu",
+	    "--no-first-run", "--disable-background-networking",
+	    "--disable-component-update", "--disable-sync",
+	    "--remote-debugging-pipe", "--no-default-browser-check",
+	    "--disable-dev-shm-usage", "--mute-audio",
+	    "--password-store=basic", NULL };
+	size_t n = 0, i;
+
+	argv[n++] = (char *)bin;
+	if (dzine_no_sandbox(euid))
+		argv[n++] = "--no-sandbox";
+	for (i = 0; flags[i] != NULL; i++)
+		argv[n++] = (char *)flags[i];
+	argv[n++] = (char *)udd;
+	argv[n++] = "about:blank";
+	argv[n] = NULL;
+	return n;
+}
+
 /* Child side of fork: only async-signal-safe calls until execve(). */
 static void __attribute__((noreturn))
-exec_browser(char *const argv[], int cmd_r, int res_w, int logfd,
-    pid_t parent, long maxfd)
+exec_browser(char *const argv[], char *const envp[], int cmd_r, int res_w,
+    int logfd, pid_t parent, long maxfd)
 {
 	sigset_t all;
 	int null;
@@ -121,7 +161,7 @@ exec_browser(char *const argv[], int cmd_r, int res_w, int logfd,
 	sigfillset(&all);
 	(void)sigprocmask(SIG_UNBLOCK, &all, NULL);
 	(void)signal(SIGPIPE, SIG_DFL);
-	execve(argv[0], argv, environ);
+	execve(argv[0], argv, envp);
 	_exit(127);
 }
 
@@ -133,7 +173,8 @@ open_log(const char *state_dir)
 
 	if (fs_path(path, sizeof(path), "%s/logs/chromium.log", state_dir) ==
 	    0)
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
 	if (fd == -1)
 		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	return fd;
@@ -167,13 +208,7 @@ static int
 spawn(const struct dzine_cfg *cfg, struct browser *b, const char *bin,
     char *err, size_t errlen)
 {
-	char udd[PATH_MAX + 32];
-	char *argv[] = { (char *)bin, "--headless", "--no-sandbox",
-	    "--disable-gpu", "--no-first-run",
-	    "--disable-background-networking", "--disable-component-update",
-	    "--disable-sync", "--remote-debugging-pipe", udd,
-	    "--no-default-browser-check", "--disable-dev-shm-usage",
-	    "--mute-audio", "--password-store=basic", "about:blank", NULL };
+	char udd[PATH_MAX + 32], *argv[DZINE_ARGV_MAX], **envp;
 	int cmd[2] = { -1, -1 }, res[2] = { -1, -1 }, logfd;
 	pid_t parent = getpid();
 	long maxfd = sysconf(_SC_OPEN_MAX);
@@ -181,6 +216,12 @@ spawn(const struct dzine_cfg *cfg, struct browser *b, const char *bin,
 	if (maxfd <= 0 || maxfd > FD_LIMIT)
 		maxfd = FD_LIMIT;
 	snprintf(udd, sizeof(udd), "--user-data-dir=%s", b->profile);
+	(void)dzine_browser_argv(argv, bin, udd, geteuid());
+	if ((envp = subproc_tool_environ()) == NULL) {
+		snprintf(err, errlen, "cannot start the browser: %s",
+		    strerror(errno));
+		return -1;
+	}
 	if ((logfd = open_log(cfg->state_dir)) == -1 ||
 	    cloexec_pipe(cmd) == -1 || cloexec_pipe(res) == -1 ||
 	    (b->pid = fork()) == -1) {
@@ -188,7 +229,8 @@ spawn(const struct dzine_cfg *cfg, struct browser *b, const char *bin,
 		    strerror(errno));
 		b->pid = 0;
 	} else if (b->pid == 0)
-		exec_browser(argv, cmd[0], res[1], logfd, parent, maxfd);
+		exec_browser(argv, envp, cmd[0], res[1], logfd, parent, maxfd);
+	free(envp);
 	if (logfd != -1)
 		(void)close(logfd);
 	if (cmd[0] != -1)

@@ -27,6 +27,7 @@ struct progress;
 #define DZINE_CLOSE_MS	3000	/* graceful close of a kept profile */
 #define DZINE_REAP_MS	5000	/* kill and reap every browser process */
 #define DZINE_PROCS_MAX	512
+#define DZINE_ARGV_MAX	20	/* the browser's command line, NULL included */
 
 struct dzine_cfg {
 	const char	*state_dir;	/* absolute */
@@ -62,5 +63,8 @@ int	dzine_read_balance(const struct dzine_cfg *cfg, long *balance,
 int	dzine_render(const struct dzine_cfg *cfg, const struct dzine_seg *seg,
 	    struct dzine_outcome *out, char *err, size_t errlen);
 void	dzine_sweep(const char *state_dir);
+bool	dzine_no_sandbox(uid_t euid);
+size_t	dzine_browser_argv(char **argv, const char *bin, const char *udd,
+	    uid_t euid);
 
 #endif

@@ -328,7 +328,13 @@ static void
 dz_config(struct wrk_env *env, const struct targs *t, struct dzine_cfg *dc)
 {
 	const struct rv_config *cfg = worker_config(env);
+	static bool said;
 
+	if (!said && dzine_no_sandbox(geteuid())) {
+		log_warnx("running as root: Chromium starts with --no-sandbox "
+		    "(run RayVault as a normal user to keep its sandbox)");
+		said = true;
+	}
 	memset(dc, 0, sizeof(*dc));
 	dc->state_dir = t->state_dir;
 	dc->flow_file = cfg->dzine_flow_file;

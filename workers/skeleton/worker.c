@@ -628,12 +628,17 @@ setup(struct wrk_env *env, int argc, char **argv)
 	struct sigaction sa;
 
 	parse_args(env, argc, argv, statedir, sizeof(statedir));
+	if (plat_harden_process() == -1)
+		fprintf(stderr, "rvw-%s: cannot turn core dumps off: %s\n",
+		    env->kind, strerror(errno));
 	if (plat_set_parent_death_signal(SIGKILL, env->ppid) == -1)
 		_exit(EX_UNAVAILABLE);
 	snprintf(role, sizeof(role), "%s.%d.%ld", env->kind, env->instance,
 	    env->gen);
 	log_init(argv[0], role, NULL);
-	if (config_load(&env->cfg, statedir, NULL, err, sizeof(err)) == -1)
+	/* only the secrets this kind needs (rvw-notify: the bot token) */
+	if (config_load_secrets(&env->cfg, statedir, NULL,
+	    config_kind_secrets(env->kind), err, sizeof(err)) == -1)
 		fatalx("settings: %s", err);
 	snprintf(logdir, sizeof(logdir), "%s/logs", env->cfg.state_dir);
 	log_init(strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0],
