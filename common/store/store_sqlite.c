@@ -173,20 +173,29 @@ text_pragma(struct sqs *s, const char *sql, char *buf, size_t size,
 	return r == 1 ? 0 : -1;
 }
 
+/* The schema version into *v; -1 with <err> when it is not this build's. */
+static int
+schema_version(struct sqs *s, int *v, char *err, size_t errlen)
+{
+	if (int_pragma(s, "PRAGMA user_version", v, err, errlen) == -1)
+		return -1;
+	if (*v > SQS_SCHEMA_VERSION) {
+		sqs_seterr(err, errlen, "store: the database has schema "
+		    "version %d, newer than this build's %d", *v,
+		    SQS_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 schema_locked(struct sqs *s, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	int v;
 
-	if (int_pragma(s, "PRAGMA user_version", &v, err, errlen) == -1)
+	if (schema_version(s, &v, err, errlen) == -1)
 		return -1;
-	if (v > SQS_SCHEMA_VERSION) {
-		sqs_seterr(err, errlen, "store: the database has schema "
-		    "version %d, newer than this build's %d", v,
-		    SQS_SCHEMA_VERSION);
-		return -1;
-	}
 	if (v == 1 && sqlite3_exec(s->db, upgrade_v1_sql, NULL, NULL,
 	    &msg) != SQLITE_OK) {
 		sqs_seterr(err, errlen, "store: schema upgrade: %s",
@@ -226,11 +235,20 @@ use_wal(struct sqs *s, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * A database of another schema is refused before anything is changed in
+ * it (the journal mode included); the version is read again under the
+ * write lock before the schema is created or upgraded.
+ */
 static int
 setup(struct sqs *s, char *err, size_t errlen)
 {
+	int v;
+
 	if (sqlite3_busy_timeout(s->db, BUSY_MS) != SQLITE_OK)
 		return sqs_fail(s, err, errlen, "busy timeout");
+	if (schema_version(s, &v, err, errlen) == -1)
+		return -1;
 	if (use_wal(s, err, errlen) == -1)
 		return -1;
 	if (sqs_run(s, err, errlen, "PRAGMA synchronous = NORMAL", "") < 0)
@@ -561,18 +579,23 @@ static const struct store_ops sqlite_ops = {
  * Open (creating when missing) the database at <db_path> and fill <st>
  * with the sqlite backend.  <heartbeat_interval_sec> is the supervisors'
  * heartbeat interval, used by the recovery rule of claim (<= 0: 30).  The
- * directory must exist.  Returns 0, or -1 with <err> filled and <st>
- * zeroed; release with store_close().
+ * directory must exist.  Returns 0, or -1 with <err> filled, <st>
+ * zeroed and errno EINVAL when the file is a database of another schema
+ * (a newer build's, or one whose tables do not take ours): the store was
+ * reached but is not this build's; release with store_close().
  */
 int
 store_sqlite_open(struct store *st, const char *db_path,
     int heartbeat_interval_sec, char *err, size_t errlen)
 {
 	struct sqs *s;
+	int e;
 
 	memset(st, 0, sizeof(*st));
-	if (create_file(db_path, err, errlen) == -1)
+	if (create_file(db_path, err, errlen) == -1) {
+		errno = EAGAIN;		/* a fault of the file, not a schema */
 		return -1;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		sqs_seterr(err, errlen, "store: %s", strerror(errno));
 		return -1;
@@ -595,6 +618,8 @@ store_sqlite_open(struct store *st, const char *db_path,
 	strlcpy(st->backend, "sqlite", sizeof(st->backend));
 	return 0;
 fail:
+	e = errno;
 	sqlite_close(s);
+	errno = e;
 	return -1;
 }
