@@ -99,9 +99,11 @@ static const struct notify_kind kinds[] = {
 	{ "stale_worker", NULL, NULL, NULL },		/* as STALE WORKER */
 	{ "CONTRACT FAIL", "CONTRACT FAIL",
 	  "The store does not offer what this build needs (contract check "
-	  "at start).",
-	  "Do not start workers on it: make check-contract names the "
-	  "failing check (apply the migration in supabase/migrations/)." },
+	  "at start); the worker claims nothing and checks again, up to "
+	  "every minute.",
+	  "make check-contract names the failing check. Fix the store "
+	  "(apply the migration in supabase/migrations/, or put the right "
+	  "database back): the worker takes work again by itself." },
 	{ "contract_fail", NULL, NULL, NULL },		/* as CONTRACT FAIL */
 	{ NULL, NULL, "An alert this notifier has no description for.",
 	  "Run make doctor: it ends with the next actions." }
