@@ -80,7 +80,8 @@ struct lease_thr {
 	int64_t		 contract_due;	/* next check, while not CT_OK */
 	int		 contract_ms;	/* current backoff */
 	long		 contract_max_ms;
-	char		 alerted[CONTRACT_ALERTED_MAX][256]; /* reasons sent */
+	char		 alerted[CONTRACT_ALERTED_MAX][256]; /* reasons sent,
+						   as long as health_why */
 	int		 nalerted;
 	int		 open_errno;	/* of the last failed open */
 	char		 open_err[256];
@@ -577,12 +578,14 @@ alerted_before(struct lease_thr *t, const char *why)
  * when it is broken for a reason not alerted yet.
  */
 static void
-contract_failed(struct lease_thr *t, enum contract kind, const char *why)
+contract_failed(struct lease_thr *t, enum contract kind, const char *reason)
 {
+	char why[sizeof(t->health_why)];	/* compared as it is kept */
 	bool first;
 
-	if (strncmp(why, "store: ", 7) == 0)
-		why += 7;		/* status says "store: ..." itself */
+	if (strncmp(reason, "store: ", 7) == 0)
+		reason += 7;		/* status says "store: ..." itself */
+	strlcpy(why, reason, sizeof(why));
 	first = t->contract != kind || strcmp(why, t->health_why) != 0;
 
 	t->contract = kind;

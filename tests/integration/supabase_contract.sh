@@ -37,14 +37,14 @@ contract_fails_sent() {
 tg_start
 
 # --- an outage at start is not a CONTRACT FAIL ---
-faults "$SUPABASE_URL" '{"outage_sec": 8}'
+faults "$SUPABASE_URL" '{"outage_sec": 15}'
 start_sup
 wait_for 10 state_is unusable && ok "outage: status says unusable" || fail "outage: $(ctl status 2>&1 | head -3)"
 ctl status >"$T/st.out" 2>&1
 rc=$?
 [ "$rc" -eq 69 ] && grep -Eq "^store: unusable \(.*; retry in [0-9]+ s\)$" "$T/st.out" &&
     ok "outage: store: unusable (<why>; retry in N s), exit 69" || fail "outage status $rc: $(head -3 "$T/st.out")"
-wait_for 20 state_is up && ok "outage over: store up without a restart" || fail "after the outage: $(ctl status 2>&1 | head -3)"
+wait_for 25 state_is up && ok "outage over: store up without a restart" || fail "after the outage: $(ctl status 2>&1 | head -3)"
 grep -q "CONTRACT FAIL" "$T/sup.log" "$RAYVAULT_STATE_DIR/logs/alerts.log" 2>/dev/null &&
     fail "an outage alerted CONTRACT FAIL" || ok "outage: no CONTRACT FAIL"
 "$BIN/rvsup" stop >/dev/null
