@@ -183,32 +183,45 @@ schema_version(struct sqs *s, int *v, char *err, size_t errlen)
 		sqs_seterr(err, errlen, "store: the database has schema "
 		    "version %d, newer than this build's %d", *v,
 		    SQS_SCHEMA_VERSION);
+		s->foreign = true;
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * Run schema script <sql> (<what> names it in <err>).  A plain SQL error
+ * (SQLITE_ERROR: a table of ours exists with other columns) means the
+ * file holds another schema; busy, locked or I/O errors are faults.
+ */
+static int
+schema_exec(struct sqs *s, const char *sql, const char *what, char *err,
+    size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	if (sqlite3_errcode(s->db) == SQLITE_ERROR)
+		s->foreign = true;
+	sqs_seterr(err, errlen, "store: %s: %s", what,
+	    msg != NULL ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	return -1;
+}
+
 static int
 schema_locked(struct sqs *s, char *err, size_t errlen)
 {
-	char *msg = NULL;
 	int v;
 
 	if (schema_version(s, &v, err, errlen) == -1)
 		return -1;
-	if (v == 1 && sqlite3_exec(s->db, upgrade_v1_sql, NULL, NULL,
-	    &msg) != SQLITE_OK) {
-		sqs_seterr(err, errlen, "store: schema upgrade: %s",
-		    msg != NULL ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
+	if (v == 1 && schema_exec(s, upgrade_v1_sql, "schema upgrade", err,
+	    errlen) == -1)
 		return -1;
-	}
-	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
-		sqs_seterr(err, errlen, "store: schema: %s",
-		    msg != NULL ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
+	if (schema_exec(s, schema_sql, "schema", err, errlen) == -1)
 		return -1;
-	}
 	if (v < SQS_SCHEMA_VERSION && sqs_run(s, err, errlen,
 	    "PRAGMA user_version = " XSTR(SQS_SCHEMA_VERSION), "") < 0)
 		return -1;
@@ -345,15 +358,20 @@ sqs_open_db(struct sqs *s, char *err, size_t errlen)
 		return -1;
 	}
 	s->broken = false;
+	s->foreign = false;
 	if (setup(s, why, sizeof(why)) == -1) {
 		if (!s->broken) {
-			/* Not a fault of the handle (a newer schema): final. */
+			/*
+			 * Not a fault of the handle: final for this open.
+			 * Another schema is EINVAL; anything else (busy,
+			 * locked) a fault to retry.
+			 */
 			sqs_seterr(err, errlen, "%s", why);
 			(void)sqlite3_close(s->db);
 			s->db = NULL;
 			s->broken = true;
 			strlcpy(s->why, why, sizeof(s->why));
-			errno = EINVAL;
+			errno = s->foreign ? EINVAL : EAGAIN;
 			return -1;
 		}
 		sqs_seterr(err, errlen, "%s", why);
