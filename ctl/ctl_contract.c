@@ -11,6 +11,9 @@
  * embedded database: that is reported instead.  The earlier version's
  * contract check claimed real runs; this one cannot.
  *
+ * A database of another schema (one the store door refuses to open) is a
+ * failed check, not an unreachable store.
+ *
  * Exit: 0 every check passed, 2 one failed, 69 the store is unreachable.
  * ctl_contract_checks() adds the same checks to doctor and baptism.
  *
@@ -119,27 +122,34 @@ ctl_check_contract(struct ctl_env *env, int argc, char **argv)
 {
 	const struct ctl_opt opts[] = { { NULL, 0, NULL, 0, 0 } };
 	struct ctl_diag d;
+	const char *backend;
 	char err[512];
 	cJSON *j;
 	int rc;
 
 	if (ctl_opts_parse("check-contract", opts, argc, argv) == -1)
 		return ctl_usage(ctl_lookup("check-contract"));
-	if (ctl_store_try(env, false, err, sizeof(err)) == -1) {
+	if (ctl_store_try(env, false, err, sizeof(err)) == -1 &&
+	    errno != EPROTO) {
 		fprintf(stderr, "rvctl check-contract: store unreachable: %s\n",
 		    err);
 		return env->cfg_ok ? CTL_UNAVAIL : CTL_USAGE;
 	}
 	ctl_diag_init(&d, &env->cfg);
-	ctl_contract_checks(env, &d, true);
+	if (env->st_open)
+		ctl_contract_checks(env, &d, true);
+	else			/* reached, but a database of another schema */
+		ctl_diag_add(&d, CTL_LVL_CRIT, "contract_schema",
+		    CONTRACT_ACTION, "%s", err);
+	backend = env->cfg.supabase_url[0] != '\0' ? "supabase" : "sqlite";
 	if (env->json) {
 		j = ctl_diag_json(&d, true);
-		cJSON_AddStringToObject(j, "backend", env->st.backend);
+		cJSON_AddStringToObject(j, "backend", backend);
 		ctl_print_json(j);
 		cJSON_Delete(j);
 	} else {
 		printf("rvctl check-contract: %s store (read-only: nothing is "
-		    "claimed or written)\n\n", env->st.backend);
+		    "claimed or written)\n\n", backend);
 		ctl_diag_print(&d, stdout, true);
 		printf("\ncontract: %s%s%s\n", ctl_paint(stdout, d.worst),
 		    d.worst == CTL_LVL_CRIT ? "BROKEN" : "OK",

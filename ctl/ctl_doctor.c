@@ -237,8 +237,8 @@ check_run(struct ctl_env *env, struct ctl_diag *d, const struct store_run *r)
 
 /*
  * Returns whether the store answered with its runs.  A store that
- * refused to open because it does not match this build (errno EINVAL
- * from the door) is a contract failure, not an outage.
+ * refused to open because it does not match this build (errno EPROTO
+ * from ctl_store_try) is a contract failure, not an outage.
  */
 static bool
 check_store(struct ctl_env *env, struct ctl_diag *d)
@@ -249,7 +249,7 @@ check_store(struct ctl_env *env, struct ctl_diag *d)
 
 	errno = 0;
 	if (ctl_store_try(env, true, err, sizeof(err)) == -1 &&
-	    errno == EINVAL) {
+	    errno == EPROTO) {
 		/* It answered, and it is not a store this build can use. */
 		ctl_diag_add(d, CTL_LVL_CRIT, "contract", CONTRACT_OPEN_ACTION,
 		    "the store does not match this build: %s", err);

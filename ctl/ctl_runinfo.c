@@ -58,8 +58,9 @@ struct seg_index {
 /*
  * Open the store unless it is open.  With <create> false, a missing
  * embedded database is not created (errno ENOENT).  Returns 0, or -1 with
- * <err> filled and errno EINVAL when the store is not one this build can
- * use (a newer schema), EIO when it could not be opened.  Prints nothing.
+ * <err> filled and errno EINVAL (invalid settings), ENOENT, EPROTO (the
+ * store was reached but is not this build's: a database of another
+ * schema) or EIO (any other failure).  Prints nothing.
  */
 int
 ctl_store_try(struct ctl_env *env, bool create, char *err, size_t errlen)
@@ -85,9 +86,7 @@ ctl_store_try(struct ctl_env *env, bool create, char *err, size_t errlen)
 	}
 	errno = 0;
 	if (store_open(&env->st, &env->cfg, err, errlen) == -1) {
-		/* EINVAL: a store this build cannot use; else an outage. */
-		if (errno != EINVAL)
-			errno = EIO;
+		errno = errno == EINVAL ? EPROTO : EIO;
 		return -1;
 	}
 	env->st_open = true;

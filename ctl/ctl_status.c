@@ -7,8 +7,13 @@
  * state machine's state and the open gate (first 8 hex digits of the
  * nonce, as rvctl approve --gate takes it); when the supervisor says its
  * store is unusable (supervisor.store or .store_state "unusable", e.g. a
- * handle that broke or opened read-only), status prints "store: unusable
- * (<why>)" and exits 69, as any command whose store cannot be used.
+ * handle that broke or opened read-only, or a store it could not reach
+ * at start), status prints "store: unusable (<why>)", and when the
+ * store's contract is broken (.store_state "contract_broken": a database
+ * of another schema, a Supabase project without the migration) "store:
+ * contract broken: <why>", each with "retry in N s" while the supervisor
+ * retries its contract check; either way it exits 69, as any command
+ * whose store cannot be used.
  * Without a supervisor holding the pid file, status says so, shows the
  * runs the store says this worker still holds, and exits 3 (--json:
  * "supervisor": null).  Both end with the preflight (credits needed for
@@ -99,7 +104,7 @@ jstr(const cJSON *o, const char *key)
 
 /*
  * Does the supervisor say its store is unusable ("store" or
- * "store_state" is "unusable")?  <why> gets why.
+ * "store_state" is "unusable" or "contract_broken")?  <why> gets why.
  */
 static bool
 store_unusable(const cJSON *st, const char **why)
@@ -109,7 +114,31 @@ store_unusable(const cJSON *st, const char **why)
 	*why = jstr(s, "store_error")[0] != '\0' ? jstr(s, "store_error") :
 	    "no reason given";
 	return strcmp(jstr(s, "store"), "unusable") == 0 ||
-	    strcmp(jstr(s, "store_state"), "unusable") == 0;
+	    strcmp(jstr(s, "store_state"), "unusable") == 0 ||
+	    strcmp(jstr(s, "store_state"), "contract_broken") == 0;
+}
+
+/*
+ * The store line: "store: contract broken: <why> (retry in N s)" or
+ * "store: unusable (<why>)", with the wait before the supervisor's next
+ * contract check when it gave one.
+ */
+static void
+print_store(const cJSON *st, const char *why)
+{
+	const cJSON *s = cJSON_GetObjectItem(st, "supervisor");
+	const cJSON *retry = cJSON_GetObjectItem(s, "store_retry_in_sec");
+	char when[48] = "";
+
+	if (cJSON_IsNumber(retry))
+		snprintf(when, sizeof(when), "retry in %.0f s",
+		    retry->valuedouble);
+	if (strcmp(jstr(s, "store_state"), "contract_broken") == 0)
+		printf("store: contract broken: %s%s%s%s\n", why,
+		    when[0] ? " (" : "", when, when[0] ? ")" : "");
+	else
+		printf("store: unusable (%s%s%s)\n", why, when[0] ? "; " : "",
+		    when);
 }
 
 static void
@@ -141,7 +170,7 @@ print_human(const cJSON *st)
 	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "pid")),
 	    jstr(s, "worker_id"), jstr(s, "state"), jstr(s, "started_at"));
 	if (store_unusable(st, &why))
-		printf("store: unusable (%s)\n", why);
+		print_store(st, why);
 	if (!cJSON_IsObject(r))
 		printf("run         none\n");
 	else

@@ -5,8 +5,10 @@
  * It is a separate ROUTER from the workers' one.  Requests are validated
  * like every other message; a bad request is answered with an error and
  * never reaches the rest of the supervisor.  STATUS answers the live state
- * in the shape `rvctl status --json` prints; SET_VERBOSE changes the log
- * level here and in every child.
+ * in the shape `rvctl status --json` prints, the store's included
+ * (store_state up, unusable or contract_broken, store_error, and while
+ * the lease thread retries its contract check, store_retry_in_sec);
+ * SET_VERBOSE changes the log level here and in every child.
  *
  * Public: control_dispatch, control_status.
  */
@@ -39,9 +41,13 @@ control_status(struct sup_env *env)
 	cJSON_AddStringToObject(s, "store", env->cfg.supabase_url[0] ?
 	    "supabase" : "sqlite");
 	cJSON_AddStringToObject(s, "store_state", env->store_up ? "up" :
-	    "unusable");
+	    env->store_contract_broken ? "contract_broken" : "unusable");
 	cJSON_AddStringToObject(s, "store_error", env->store_up ? "" :
 	    env->store_error);
+	if (!env->store_up && env->store_retry_at != 0)
+		cJSON_AddNumberToObject(s, "store_retry_in_sec",
+		    env->store_retry_at > now ? (double)((env->store_retry_at -
+		    now + 999) / 1000) : 0);
 	cJSON_AddStringToObject(s, "machine_state",
 	    run_state_name(r->state));
 	if (!run_holding(r))

@@ -18,6 +18,18 @@
  * read-only; the store's health is reported whenever it changes, so
  * `rvctl status` can show an unusable store.
  *
+ * Nothing is claimed before the store's contract is confirmed (the
+ * backend's read-only check_contract).  Until then the check is retried
+ * with backoff, 1 s doubling to CONTRACT_RETRY_MAX_MS, and every attempt
+ * is reported with its reason and the wait before the next one.  A store
+ * that could not be asked (unreachable, a handle that would not open) is
+ * "down": a fault, never a verdict.  A store that answered but is not
+ * this build's (a database of another schema version, a Supabase project
+ * without the migration: PGRST202, a missing column) has its contract
+ * broken: SM_CONTRACT_FAIL goes to the main loop once per distinct
+ * reason in the thread's life, not at every retry.  Once a check passes
+ * the store is up and claims go through.
+ *
  * The thread itself (handle, dispatch loop, fault sites, start and stop)
  * is supervisor/storethread.c; this file holds only the lease handlers
  * and timers.
@@ -41,10 +53,39 @@
 #include "supervisor/storethread.h"
 #include "supervisor/sup.h"
 
+#define CONTRACT_RETRY_MIN_MS	1000
+/*
+ * The longest wait between two contract checks.  An operator who fixed
+ * the store (applied the migration, restored the database) sees the
+ * worker take work within a minute without restarting it, while a store
+ * left broken for a night costs one cheap read-only check a minute and a
+ * log line each.  Test builds may shorten it ("contract-retry-max:<ms>"
+ * in RV_FAULT).
+ */
+#define CONTRACT_RETRY_MAX_MS	60000
+#define CONTRACT_ALERTED_MAX	8
+
+enum contract {
+	CT_UNKNOWN = 0,		/* not checked yet */
+	CT_OK,			/* confirmed: claims go through */
+	CT_DOWN,		/* could not be asked: retry */
+	CT_BROKEN		/* answered, not this build's: retry */
+};
+
 struct lease_thr {
 	struct storethread th;
 	int		 health;	/* -1 unknown, 0 unusable, 1 up */
+	bool		 health_contract; /* unusable: the contract is broken */
 	char		 health_why[256];
+	enum contract	 contract;
+	int64_t		 contract_due;	/* next check, while not CT_OK */
+	int		 contract_ms;	/* current backoff */
+	long		 contract_max_ms;
+	char		 alerted[CONTRACT_ALERTED_MAX][256]; /* reasons sent,
+						   as long as health_why */
+	int		 nalerted;
+	int		 open_errno;	/* of the last failed open */
+	char		 open_err[256];
 	struct lease_view lv;
 	char		 wstate[16];
 	int64_t		 hb_due, fence_at;
@@ -74,28 +115,53 @@ answer_text(struct lease_thr *t, enum smsg_type type, const char *text)
 	answer(t, m);
 }
 
-/* Tell the main loop when the store turned usable or unusable. */
+/*
+ * Tell the main loop when the store turned usable or unusable (<broken>:
+ * because its contract is broken), and why.  <retry_ms> > 0: the next
+ * contract check is that far away; such a report always goes out, so
+ * status can show the wait.
+ */
 static void
-report_health(struct lease_thr *t, bool ok, const char *why)
+report_store(struct lease_thr *t, bool ok, bool broken, const char *why,
+    int retry_ms)
 {
 	struct smsg *m;
 
-	if (t->health == (ok ? 1 : 0) && (ok || strcmp(why,
-	    t->health_why) == 0))
+	if (retry_ms <= 0 && t->health == (ok ? 1 : 0) && (ok ||
+	    (strcmp(why, t->health_why) == 0 && broken == t->health_contract)))
 		return;
 	t->health = ok ? 1 : 0;
+	t->health_contract = !ok && broken;
 	strlcpy(t->health_why, ok ? "" : why, sizeof(t->health_why));
 	m = smsg_new(SM_STORE_HEALTH);
 	m->ok = ok;
+	m->flag = t->health_contract;
+	m->num = retry_ms > 0 ? retry_ms : 0;
 	strlcpy(m->text, t->health_why, sizeof(m->text));
 	answer(t, m);
 }
 
 static void
+report_health(struct lease_thr *t, bool ok, const char *why)
+{
+	report_store(t, ok, false, why, 0);
+}
+
+/*
+ * The store could not be opened.  While the contract is not confirmed
+ * the check that tried says what it means; after that it is an outage.
+ */
+static void
 open_failed(struct storethread *th, const char *err)
 {
+	struct lease_thr *t = th->owner;
+
+	t->open_errno = errno;
+	strlcpy(t->open_err, err, sizeof(t->open_err));
+	if (t->contract != CT_OK)
+		return;
 	log_warnx("store: %s", err);
-	report_health(th->owner, false, err);
+	report_health(t, false, err);
 }
 
 /* After a store call: is the handle still usable? */
@@ -162,6 +228,14 @@ do_claim(struct storethread *th, struct smsg *req)
 	int rc;
 
 	id_uuid_new(token);
+	if (t->contract != CT_OK) {
+		/* Never claim from a store whose contract is not known. */
+		snprintf(err, sizeof(err), "%s: %s", t->contract == CT_BROKEN ?
+		    "store contract broken" : "store contract not confirmed "
+		    "yet", t->health_why[0] ? t->health_why : "not checked");
+		answer_text(t, SM_CLAIM_FAILED, err);
+		return;
+	}
 	if (!storethread_open(&t->th)) {
 		answer_text(t, SM_CLAIM_FAILED, "store unavailable");
 		return;
@@ -501,25 +575,117 @@ static const struct storethread_handler handlers[] = {
 	{ SM_QUIT, do_quit },
 };
 
-/* At start: is the store's contract intact?  (read-only) */
+/* The failed checks of contract report <rep>, "name: detail; ...". */
+static void
+failed_checks(const cJSON *rep, char *why, size_t size)
+{
+	const cJSON *c;
+	const char *name, *detail;
+
+	why[0] = '\0';
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(rep, "checks")) {
+		if (cJSON_IsTrue(cJSON_GetObjectItem(c, "ok")))
+			continue;
+		name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+		detail = cJSON_GetStringValue(cJSON_GetObjectItem(c,
+		    "detail"));
+		if (why[0] != '\0')
+			strlcat(why, "; ", size);
+		strlcat(why, name != NULL ? name : "?", size);
+		strlcat(why, ": ", size);
+		strlcat(why, detail != NULL ? detail : "failed", size);
+	}
+	if (why[0] == '\0')
+		strlcpy(why, "the store does not offer every RPC with the "
+		    "expected shape", size);
+}
+
+/* Whether CONTRACT FAIL already went out for <why>; remember it if not. */
+static bool
+alerted_before(struct lease_thr *t, const char *why)
+{
+	int i, n = t->nalerted < CONTRACT_ALERTED_MAX ? t->nalerted :
+	    CONTRACT_ALERTED_MAX;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(t->alerted[i], why) == 0)
+			return true;
+	strlcpy(t->alerted[t->nalerted++ % CONTRACT_ALERTED_MAX], why,
+	    sizeof(t->alerted[0]));
+	return false;
+}
+
+/*
+ * The contract could not be confirmed (<kind>: down or broken, <why>):
+ * report it with the wait before the next check, and alert CONTRACT FAIL
+ * when it is broken for a reason not alerted yet.
+ */
+static void
+contract_failed(struct lease_thr *t, enum contract kind, const char *reason)
+{
+	char why[sizeof(t->health_why)];	/* compared as it is kept */
+	bool first;
+
+	if (strncmp(reason, "store: ", 7) == 0)
+		reason += 7;		/* status says "store: ..." itself */
+	strlcpy(why, reason, sizeof(why));
+	first = t->contract != kind || strcmp(why, t->health_why) != 0;
+
+	t->contract = kind;
+	t->contract_ms = t->contract_ms < CONTRACT_RETRY_MIN_MS ?
+	    CONTRACT_RETRY_MIN_MS : t->contract_ms * 2 > t->contract_max_ms ?
+	    (int)t->contract_max_ms : t->contract_ms * 2;
+	t->contract_due = clock_mono_ms() + t->contract_ms;
+	if (first)
+		log_warnx("store %s: %s; nothing is claimed until it is fixed "
+		    "(checked again in %d s, then with backoff up to %ld s)",
+		    kind == CT_BROKEN ? "contract broken" : "down", why,
+		    t->contract_ms / 1000, t->contract_max_ms / 1000);
+	else
+		log_info("store still %s: %s; checked again in %d s",
+		    kind == CT_BROKEN ? "breaks the contract" : "down", why,
+		    t->contract_ms / 1000);
+	report_store(t, false, kind == CT_BROKEN, why, t->contract_ms);
+	if (kind == CT_BROKEN && !alerted_before(t, why))
+		answer_text(t, SM_CONTRACT_FAIL, why);
+}
+
+/*
+ * Is the store's contract intact?  (read-only)  Run at start and, until
+ * it is, whenever contract_due comes.  An open refused with EINVAL is a
+ * store of another schema (broken); any other failure to open or to ask
+ * is an outage (down).
+ */
 static void
 contract_check(struct storethread *th)
 {
 	struct lease_thr *t = th->owner;
-	char err[512] = "";
+	char err[512] = "", why[512];
 	cJSON *rep = NULL;
 
-	if (!storethread_open(&t->th))
+	if (!storethread_open(&t->th)) {
+		contract_failed(t, t->open_errno == EINVAL ? CT_BROKEN :
+		    CT_DOWN, t->open_err);
 		return;
-	if (store_check_contract(&t->th.st, &rep, err, sizeof(err)) ==
-	    0 && cJSON_IsTrue(cJSON_GetObjectItem(rep, "ok"))) {
+	}
+	if (store_check_contract(&t->th.st, &rep, err, sizeof(err)) == -1) {
+		contract_failed(t, CT_DOWN, err[0] ? err : "the contract "
+		    "check failed");
+		return;
+	}
+	if (!cJSON_IsTrue(cJSON_GetObjectItem(rep, "ok"))) {
+		failed_checks(rep, why, sizeof(why));
 		cJSON_Delete(rep);
-		check_health(t);
+		contract_failed(t, CT_BROKEN, why);
 		return;
 	}
 	cJSON_Delete(rep);
-	answer_text(t, SM_CONTRACT_FAIL, err[0] ? err : "the store does not "
-	    "offer every RPC with the expected shape");
+	if (t->contract != CT_UNKNOWN)
+		log_info("store contract confirmed; claims go through");
+	t->contract = CT_OK;
+	t->contract_ms = 0;
+	t->health = -1;			/* report "up" even if it was */
+	check_health(t);
 }
 
 /* Until the renewal or the fence is due; nothing is timed without a run. */
@@ -529,6 +695,8 @@ next_wait(struct storethread *th)
 	struct lease_thr *t = th->owner;
 	int64_t due;
 
+	if (t->contract != CT_OK)
+		return t->contract_due - clock_mono_ms();
 	if (!t->lv.holding)
 		return INT64_MAX;
 	due = t->hb_due;
@@ -543,6 +711,8 @@ tick(struct storethread *th)
 {
 	struct lease_thr *t = th->owner;
 
+	if (t->contract != CT_OK && clock_mono_ms() >= t->contract_due)
+		contract_check(th);
 	if (t->lv.holding && clock_mono_ms() >= t->hb_due)
 		do_heartbeat(t);
 	if (t->lv.holding && t->uncertain && !t->fenced &&
@@ -571,6 +741,8 @@ lease_start(struct sup_env *env, char *err, size_t errlen)
 	t->th.slow_ms = fault_num("lease-slow", 0);
 	t->fail_after = fault_num("hb-fail", 0);
 	t->fail_n = fault_num("hb-fail", 1);
+	t->contract_max_ms = fault_num("contract-retry-max", 0) > 0 ?
+	    fault_num("contract-retry-max", 0) : CONTRACT_RETRY_MAX_MS;
 	return storethread_start(&t->th, env, "lease", &env->lease, err,
 	    errlen);
 }

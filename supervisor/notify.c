@@ -29,7 +29,8 @@
 #define ALERT_DEDUP_MS	(3600 * 1000LL)
 
 /*
- * The same alert about the same run (and gate or epoch) goes out once an
+ * The same alert about the same run (and gate, epoch, or reason_id: a
+ * fingerprint of the reason, for alerts about no run) goes out once an
  * hour: a condition seen on every loop must not become a message each time.
  */
 static bool
@@ -39,13 +40,14 @@ seen_recently(struct sup_env *env, const cJSON *alert)
 	int64_t now = clock_mono_ms();
 	int i, oldest = 0;
 
-	snprintf(key, sizeof(key), "%s|%s|%s|%.0f|%s",
+	snprintf(key, sizeof(key), "%s|%s|%s|%.0f|%s|%s",
 	    cJSON_GetStringValue(cJSON_GetObjectItem(alert, "alert")) ?: "",
 	    cJSON_GetStringValue(cJSON_GetObjectItem(alert, "run_id")) ?: "",
 	    cJSON_GetStringValue(cJSON_GetObjectItem(alert, "gate_nonce")) ?:
 	    "", cJSON_GetNumberValue(cJSON_GetObjectItem(alert,
 	    "lost_lease_epoch")), cJSON_GetStringValue(cJSON_GetObjectItem(
-	    alert, "stale_run_id")) ?: "");
+	    alert, "stale_run_id")) ?: "", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(alert, "reason_id")) ?: "");
 	for (i = 0; i < ALERT_SEEN_MAX; i++) {
 		if (strcmp(env->alert_seen[i].key, key) == 0) {
 			if (now - env->alert_seen[i].at < ALERT_DEDUP_MS)

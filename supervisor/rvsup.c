@@ -468,15 +468,62 @@ read_workers(struct sup_env *env)
 	}
 }
 
+/*
+ * The lease thread's word on the store: up, down or its contract broken,
+ * with the wait before its next contract check.  Logged when it changes.
+ * While the contract is not confirmed nothing is claimed (the lease
+ * thread would refuse it anyway); once the store is up again an idle
+ * supervisor claims at once and replays the spool.
+ */
 static void
 on_store_health(struct sup_env *env, const struct smsg *m)
 {
+	bool changed = env->store_up != m->ok ||
+	    env->store_contract_broken != m->flag ||
+	    strcmp(env->store_error, m->text) != 0;
+	bool back = m->ok && !env->store_up;
+
 	env->store_up = m->ok;
+	env->store_contract_broken = !m->ok && m->flag;
+	env->store_retry_at = !m->ok && m->num > 0 ? clock_mono_ms() +
+	    (int64_t)m->num : 0;
 	strlcpy(env->store_error, m->text, sizeof(env->store_error));
+	if (back) {
+		/* what waited in the spool goes now, not at the next event */
+		(void)evthread_send(env, smsg_new(SM_REPLAY));
+		if (env->run.state == RS_IDLE) {
+			env->claim_backoff_ms = 0;
+			env->next_claim_ms = clock_mono_ms();
+		}
+	} else if (!m->ok && m->num > 0 && env->run.state == RS_IDLE)
+		env->next_claim_ms = INT64_MAX;	/* until the contract holds */
+	/* The lease thread logs each contract check itself (num > 0). */
+	if (!changed || (!m->ok && m->num > 0))
+		return;
 	if (m->ok)
 		log_info("store usable again");
 	else
 		log_warnx("store unusable: %s", m->text);
+}
+
+/*
+ * CONTRACT FAIL: the lease thread sends one per distinct reason.  The
+ * reason's fingerprint keeps another reason from being taken for a
+ * repeat of the first by the outbox's hourly deduplication.
+ */
+static void
+on_contract_fail(struct sup_env *env, const struct smsg *m)
+{
+	cJSON *x = cJSON_CreateObject();
+	uint32_t h = 2166136261u;
+	const unsigned char *p;
+	char fp[16];
+
+	for (p = (const unsigned char *)m->text; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	snprintf(fp, sizeof(fp), "%08x", h);
+	cJSON_AddStringToObject(x, "reason_id", fp);
+	sched_alert_x(env, "CONTRACT FAIL", m->text, x);
 }
 
 static void
@@ -488,7 +535,7 @@ read_lease(struct sup_env *env)
 		if (m->type == SM_STORE_HEALTH)
 			on_store_health(env, m);
 		else if (m->type == SM_CONTRACT_FAIL)
-			sched_alert_x(env, "CONTRACT FAIL", m->text, NULL);
+			on_contract_fail(env, m);
 		else
 			run_on_lease_msg(env, m);
 		smsg_free(m);

@@ -174,6 +174,8 @@ struct sup_env {
 	pid_t		 inhibit_pid;
 	char		 state[16];	/* supervisor state: active ... */
 	bool		 store_up;	/* lease thread's last health report */
+	bool		 store_contract_broken; /* why it is not up */
+	int64_t		 store_retry_at; /* next contract check; 0: none */
 	char		 store_error[256];
 	cJSON		*alerts;	/* outbox to rvw-notify (array) */
 	long long	 alert_task;	/* task carrying alerts[0], 0: none */

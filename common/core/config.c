@@ -360,8 +360,9 @@ config_load(struct rv_config *out, const char *state_dir_override,
 /*
  * config_load() keeping only the secrets in <keep> (CFG_SECRET_* bits):
  * the others stay empty in <out>.  A secret that is not kept is still
- * checked (length, and SUPABASE_SERVICE_KEY present when SUPABASE_URL is
- * set), so every process agrees on whether the settings are valid.
+ * checked for length.  SUPABASE_SERVICE_KEY is required with SUPABASE_URL
+ * only where it is kept (rvsup, rvctl): a child never gets the key in its
+ * environment, and rvsup refused the settings at start without it.
  */
 int
 config_load_secrets(struct rv_config *out, const char *state_dir_override,
@@ -454,7 +455,9 @@ config_load_secrets(struct rv_config *out, const char *state_dir_override,
 		bad = 1;
 	if (url_setting(err, errlen, "DZINE_URL", c.dzine_url) == -1)
 		bad = 1;
-	if (c.supabase_url[0] != '\0' && !supakey_set) {
+	/* Only a process that keeps the key needs it (rvsup, rvctl). */
+	if (c.supabase_url[0] != '\0' && (keep & CFG_SECRET_SUPABASE) != 0 &&
+	    !supakey_set) {
 		errf(err, errlen, "SUPABASE_SERVICE_KEY: required when "
 		    "SUPABASE_URL is set%s%s\n", "", "");
 		bad = 1;

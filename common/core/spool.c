@@ -129,13 +129,17 @@ unclaim_stale(const char *dir, const char *name)
 		(void)rename(from, to);
 }
 
-/* Whether a failed send means the store was not reached at all. */
+/*
+ * Whether a failed send means the store was not reached at all, or could
+ * not take any record (ENOSYS: its contract is broken, e.g. a table is
+ * missing): not this record's fault, so it is not counted against it.
+ */
 static bool
 unreachable(int e)
 {
 	return e == EHOSTUNREACH || e == ETIMEDOUT || e == ECONNREFUSED ||
 	    e == ECONNRESET || e == ENETUNREACH || e == ENETDOWN ||
-	    e == EAGAIN;
+	    e == EAGAIN || e == ENOSYS;
 }
 
 /* Count one refused send in the claimed file; back, or to quarantine. */

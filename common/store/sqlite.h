@@ -46,6 +46,7 @@ struct sqs {
 	sqlite3	*db;
 	int	 hb_interval;	/* seconds, for the recovery rule */
 	bool	 broken;
+	bool	 foreign;	/* the last open met another schema */
 	char	 path[1024];
 	char	 why[256];
 };

@@ -202,7 +202,9 @@ int	store_supabase_open(struct store *st, const char *url,
 
 /*
  * Open the store <cfg> names into <st> (sqlite at <state_dir>/rayvault.db,
- * or supabase when SUPABASE_URL is set).  Returns 0, or -1 with <err>.
+ * or supabase when SUPABASE_URL is set).  Returns 0, or -1 with <err>;
+ * errno EINVAL then means the store was reached but is not this build's
+ * (an embedded database of another schema), anything else a fault.
  * store_close() closes it (NULL or closed is fine) and zeroes <st>.
  */
 struct rv_config;

@@ -203,40 +203,58 @@ text_pragma(struct sqs *s, const char *sql, char *buf, size_t size,
 	return r == 1 ? 0 : -1;
 }
 
+/* The schema version into *v; -1 with <err> when it is not this build's. */
+static int
+schema_version(struct sqs *s, int *v, char *err, size_t errlen)
+{
+	if (int_pragma(s, "PRAGMA user_version", v, err, errlen) == -1)
+		return -1;
+	if (*v > SQS_SCHEMA_VERSION) {
+		sqs_seterr(err, errlen, "store: the database has schema "
+		    "version %d, newer than this build's %d", *v,
+		    SQS_SCHEMA_VERSION);
+		s->foreign = true;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Run schema script <sql> (<what> names it in <err>).  A plain SQL error
+ * (SQLITE_ERROR: a table of ours exists with other columns) means the
+ * file holds another schema; busy, locked or I/O errors are faults.
+ */
+static int
+schema_exec(struct sqs *s, const char *sql, const char *what, char *err,
+    size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	if (sqlite3_errcode(s->db) == SQLITE_ERROR)
+		s->foreign = true;
+	sqs_seterr(err, errlen, "store: %s: %s", what,
+	    msg != NULL ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	return -1;
+}
+
 static int
 schema_locked(struct sqs *s, char *err, size_t errlen)
 {
-	char *msg = NULL;
 	int v;
 
-	if (int_pragma(s, "PRAGMA user_version", &v, err, errlen) == -1)
+	if (schema_version(s, &v, err, errlen) == -1)
 		return -1;
-	if (v > SQS_SCHEMA_VERSION) {
-		sqs_seterr(err, errlen, "store: the database has schema "
-		    "version %d, newer than this build's %d", v,
-		    SQS_SCHEMA_VERSION);
+	if (v == 1 && schema_exec(s, upgrade_v1_sql, "schema upgrade", err,
+	    errlen) == -1)
 		return -1;
-	}
-	if (v == 1 && sqlite3_exec(s->db, upgrade_v1_sql, NULL, NULL,
-	    &msg) != SQLITE_OK) {
-		sqs_seterr(err, errlen, "store: schema upgrade: %s",
-		    msg != NULL ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
+	if (v >= 1 && v < 3 && schema_exec(s, upgrade_v2_sql,
+	    "schema upgrade to 3", err, errlen) == -1)
 		return -1;
-	}
-	if (v >= 1 && v < 3 && sqlite3_exec(s->db, upgrade_v2_sql, NULL,
-	    NULL, &msg) != SQLITE_OK) {
-		sqs_seterr(err, errlen, "store: schema upgrade to 3: %s",
-		    msg != NULL ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
+	if (schema_exec(s, schema_sql, "schema", err, errlen) == -1)
 		return -1;
-	}
-	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
-		sqs_seterr(err, errlen, "store: schema: %s",
-		    msg != NULL ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
-		return -1;
-	}
 	if (v < SQS_SCHEMA_VERSION && sqs_run(s, err, errlen,
 	    "PRAGMA user_version = " XSTR(SQS_SCHEMA_VERSION), "") < 0)
 		return -1;
@@ -263,11 +281,20 @@ use_wal(struct sqs *s, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * A database of another schema is refused before anything is changed in
+ * it (the journal mode included); the version is read again under the
+ * write lock before the schema is created or upgraded.
+ */
 static int
 setup(struct sqs *s, char *err, size_t errlen)
 {
+	int v;
+
 	if (sqlite3_busy_timeout(s->db, BUSY_MS) != SQLITE_OK)
 		return sqs_fail(s, err, errlen, "busy timeout");
+	if (schema_version(s, &v, err, errlen) == -1)
+		return -1;
 	if (use_wal(s, err, errlen) == -1)
 		return -1;
 	if (sqs_run(s, err, errlen, "PRAGMA synchronous = NORMAL", "") < 0)
@@ -364,15 +391,20 @@ sqs_open_db(struct sqs *s, char *err, size_t errlen)
 		return -1;
 	}
 	s->broken = false;
+	s->foreign = false;
 	if (setup(s, why, sizeof(why)) == -1) {
 		if (!s->broken) {
-			/* Not a fault of the handle (a newer schema): final. */
+			/*
+			 * Not a fault of the handle: final for this open.
+			 * Another schema is EINVAL; anything else (busy,
+			 * locked) a fault to retry.
+			 */
 			sqs_seterr(err, errlen, "%s", why);
 			(void)sqlite3_close(s->db);
 			s->db = NULL;
 			s->broken = true;
 			strlcpy(s->why, why, sizeof(s->why));
-			errno = EINVAL;
+			errno = s->foreign ? EINVAL : EAGAIN;
 			return -1;
 		}
 		sqs_seterr(err, errlen, "%s", why);
@@ -599,20 +631,23 @@ static const struct store_ops sqlite_ops = {
  * Open (creating when missing) the database at <db_path> and fill <st>
  * with the sqlite backend.  <heartbeat_interval_sec> is the supervisors'
  * heartbeat interval, used by the recovery rule of claim (<= 0: 30).  The
- * directory must exist.  Returns 0, or -1 with <err> filled and <st>
- * zeroed (errno EINVAL: the database is not one this build can use, such
- * as a newer schema); release with store_close().
+ * directory must exist.  Returns 0, or -1 with <err> filled, <st>
+ * zeroed and errno EINVAL when the file is a database of another schema
+ * (a newer build's, or one whose tables do not take ours): the store was
+ * reached but is not this build's; release with store_close().
  */
 int
 store_sqlite_open(struct store *st, const char *db_path,
     int heartbeat_interval_sec, char *err, size_t errlen)
 {
 	struct sqs *s;
-	int saved;
+	int e;
 
 	memset(st, 0, sizeof(*st));
-	if (create_file(db_path, err, errlen) == -1)
+	if (create_file(db_path, err, errlen) == -1) {
+		errno = EAGAIN;		/* a fault of the file, not a schema */
 		return -1;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		sqs_seterr(err, errlen, "store: %s", strerror(errno));
 		return -1;
@@ -636,8 +671,8 @@ store_sqlite_open(struct store *st, const char *db_path,
 	strlcpy(st->backend, "sqlite", sizeof(st->backend));
 	return 0;
 fail:
-	saved = errno;
+	e = errno;
 	sqlite_close(s);
-	errno = saved;
+	errno = e;
 	return -1;
 }

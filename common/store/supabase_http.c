@@ -20,7 +20,8 @@
  * Errors go to the caller's buffer with errno set: EHOSTUNREACH (cannot
  * connect, reset, 502/503/504, SQLSTATE 08*, PostgREST PGRST00x),
  * ETIMEDOUT, EACCES (401: invalid service key; 403/42501), ENOSYS (a
- * function the contract needs is missing or ambiguous), EFBIG (answer too
+ * function or table the contract needs is missing, or a function is
+ * ambiguous: the migration is not applied), EFBIG (answer too
  * large), EPROTO (an answer that is not what PostgREST sends), and for
  * the rule errors the migration raises: EINVAL (P0001), ENOENT (RV404),
  * EEXIST (RV409), ESTALE (RV412), EPERM (RV403).  The service key lives
@@ -439,6 +440,11 @@ http_error(long status, const char *text, const char *what, const char *fn,
 		sbs_seterr(err, errlen, ENOSYS, "store contract: function %s "
 		    "missing (reload the schema cache?)", fn != NULL ? fn :
 		    what);
+	else if (strcmp(pe.code, "42P01") == 0 || strcmp(pe.code,
+	    "PGRST205") == 0)
+		sbs_seterr(err, errlen, ENOSYS, "store contract: %s: a table "
+		    "is missing (apply the migration)%s%s", what,
+		    pe.message[0] ? ": " : "", pe.message);
 	else if (strcmp(pe.code, "PGRST203") == 0 || status == 300)
 		sbs_seterr(err, errlen, ENOSYS, "store contract: function %s "
 		    "has more than one signature (PGRST203); apply the "

@@ -110,11 +110,12 @@ static const struct tg_alert_kind kinds[] = {
 	  "Nothing to undo. Find out why the supervisor stopped: make logs "
 	  "(state/logs/rvsup.log) and make doctor." },
 	{ "CONTRACT FAIL", "CONTRACT FAIL",
-	  "The store does not offer what this build needs (the contract "
-	  "check of rvsup at start, or of rvctl doctor).",
-	  "Do not start workers on it: make doctor and make check-contract "
-	  "name the failing check (apply the migration in "
-	  "supabase/migrations/, or restore the database from a backup)." },
+	  "The store does not offer what this build needs (contract check "
+	  "at start); the worker claims nothing and checks again, up to "
+	  "every minute.",
+	  "make check-contract names the failing check. Fix the store "
+	  "(apply the migration in supabase/migrations/, or put the right "
+	  "database back): the worker takes work again by itself." },
 	{ "contract_fail", NULL, NULL, NULL },		/* as CONTRACT FAIL */
 	{ NULL, NULL, "An alert this notifier has no description for.",
 	  "Run make doctor: it ends with the next actions." }

@@ -64,6 +64,22 @@ test_secrets(void)
 	    c.supabase_service_key[0] == '\0' &&
 	    c.elevenlabs_api_key[0] == '\0', "key \"%s\" \"%s\"",
 	    c.supabase_service_key, c.elevenlabs_api_key);
+	/*
+	 * A child started by rvsup has SUPABASE_URL but never the key (its
+	 * environment is stripped of it): it must load; rvsup must not.
+	 */
+	write_env("SUPABASE_URL=http://127.0.0.1:9\n");
+	for (i = 0; i < 5; i++)
+		CHECK(kinds[i], config_load_secrets(&c, NULL, envpath,
+		    config_kind_secrets(kinds[i]), err, sizeof(err)) == 0,
+		    "a child without the service key: %s", err);
+	CHECK("rvsup needs the service key", config_load_secrets(&c, NULL,
+	    envpath, CFG_SECRET_SUPABASE, err, sizeof(err)) == -1 &&
+	    strstr(err, "SUPABASE_SERVICE_KEY: required") != NULL, "%s", err);
+	write_env("SUPABASE_URL=http://127.0.0.1:9\n"
+	    "SUPABASE_SERVICE_KEY=service-key-1234\n"
+	    "TELEGRAM_BOT_TOKEN=123:bot-token\n"
+	    "ELEVENLABS_API_KEY=eleven-key\n");
 	for (i = 0; i < 4; i++) {
 		if (strcmp(kinds[i], "voice") == 0)
 			continue;
@@ -78,10 +94,6 @@ test_secrets(void)
 	    envpath, config_kind_secrets("voice"), err, sizeof(err)) == 0 &&
 	    strcmp(c.elevenlabs_api_key, "eleven-key") == 0 &&
 	    c.telegram_bot_token[0] == '\0', "%s", err);
-	write_env("SUPABASE_URL=http://127.0.0.1:9\n");
-	CHECK("a secret not kept is still checked", config_load_secrets(&c,
-	    NULL, envpath, 0, err, sizeof(err)) == -1 &&
-	    strstr(err, "SUPABASE_SERVICE_KEY") != NULL, "%s", err);
 	config_load(&c, NULL, NULL, err, sizeof(err));
 	strlcpy(c.telegram_bot_token, "t", sizeof(c.telegram_bot_token));
 	strlcpy(c.supabase_service_key, "s", sizeof(c.supabase_service_key));

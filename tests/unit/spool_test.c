@@ -9,8 +9,8 @@
  *
  * Cases: write and replay; a duplicate deleted as delivered; unparsable
  * and invalid files moved to bad/; three refusals move a file to
- * quarantine/; an unreachable store quarantines nothing and stops the
- * pass; claims of a dead replayer, or far too old, are taken back, a live
+ * quarantine/; an unreachable store, or one whose contract is broken
+ * (ENOSYS: a table missing), quarantines nothing and stops the pass; claims of a dead replayer, or far too old, are taken back, a live
  * one's is left alone; and four replayers racing over one spool send
  * every event exactly once; a fenced record is dropped, never retried; a
  * ledger_result record is applied with ledger_result, then its event,
@@ -44,7 +44,8 @@
 #define NRACE		300
 #define NREPLAYERS	4
 
-enum fake_mode { FAKE_OK, FAKE_DUP, FAKE_REFUSE, FAKE_DOWN, FAKE_FENCED };
+enum fake_mode { FAKE_OK, FAKE_DUP, FAKE_REFUSE, FAKE_DOWN, FAKE_FENCED,
+    FAKE_NOCONTRACT };
 
 struct fake {
 	enum fake_mode	mode;
@@ -73,6 +74,10 @@ fake_answer(enum fake_mode mode, enum store_write *res, char *err,
 	case FAKE_DOWN:
 		snprintf(err, errlen, "store unreachable");
 		errno = EHOSTUNREACH;
+		return -1;
+	case FAKE_NOCONTRACT:
+		snprintf(err, errlen, "store contract: a table is missing");
+		errno = ENOSYS;
 		return -1;
 	case FAKE_DUP:
 		*res = STORE_WRITE_DUPLICATE;
@@ -129,6 +134,7 @@ fake_add_event(void *impl, const struct store_event *ev,
 		return -1;
 	case FAKE_DUP:
 	case FAKE_FENCED:
+	case FAKE_NOCONTRACT:
 		return fake_answer(f->mode, res, err, errlen);
 	case FAKE_OK:
 		break;
@@ -449,6 +455,37 @@ case_outage(void)
 	remove_dir(dir);
 }
 
+/* A store without the migration (ENOSYS) sets nothing aside. */
+static void
+case_no_contract(void)
+{
+	char dir[128], id[ID_UUID_LEN + 1];
+	struct spool_report rep;
+	struct store st;
+	struct fake f;
+	int pass;
+
+	new_dir(dir, sizeof(dir));
+	fake_store(&st, &f, FAKE_NOCONTRACT);
+	spool_one(dir, id);
+	spool_one(dir, id);
+	for (pass = 1; pass <= 4; pass++)
+		if (replay(dir, &st, &rep) == 0)
+			CHECK("no_contract_defers", rep.failed == 1 &&
+			    rep.deferred == 1 && rep.quarantined == 0,
+			    "pass %d: failed %d deferred %d quarantined %d",
+			    pass, rep.failed, rep.deferred, rep.quarantined);
+	CHECK("no_contract_keeps", spool_count(dir) == 2 &&
+	    attempts_of(dir, id) == 0 && count_files(dir, "quarantine") == 0,
+	    "%zu spooled, attempts %d, quarantined %d", spool_count(dir),
+	    attempts_of(dir, id), count_files(dir, "quarantine"));
+	f.mode = FAKE_OK;
+	if (replay(dir, &st, &rep) == 0)
+		CHECK("no_contract_fixed", rep.sent == 2 && spool_count(dir) ==
+		    0, "sent %d", rep.sent);
+	remove_dir(dir);
+}
+
 static void
 case_fenced(void)
 {
@@ -683,6 +720,7 @@ main(void)
 	case_refused();
 	case_attempts_range();
 	case_outage();
+	case_no_contract();
 	case_fenced();
 	case_ledger_result();
 	case_apply();
