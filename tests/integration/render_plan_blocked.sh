@@ -1,7 +1,9 @@
 #!/bin/sh
 # The renderer heartbeats while it plans (no rvsup needed): both segments
 # already have a valid final video, so the render task only probes them
-# (plan_segment -> valid_video -> probe_file) and skips them.  ffprobe is
+# (plan_segment -> valid_video -> media_measure) and skips them.  The
+# finals are fragmented MP4, which the header reader (mp4.c) leaves to
+# ffprobe, so probe_file runs.  ffprobe is
 # a slow fake first in PATH (1 s a run) and the child heartbeat interval
 # is 200 ms: a child that waited bare would be silent for 1 s, longer
 # than liveness x interval (600 ms), and rvsup would kill it as
@@ -21,6 +23,7 @@ for seg in intro p1; do
 	ffmpeg -nostdin -v error -y -f lavfi -i testsrc=s=320x240:r=25 \
 	    -f lavfi -i sine=f=440:r=48000 -t 1.5 -c:v libx264 \
 	    -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 \
+	    -movflags +frag_keyframe+empty_moov \
 	    "$S/video/final/V_${run}_${seg}_$sha.mp4" || fail "ffmpeg $seg"
 done
 python3 - "$S" "$T/spec" "$run" "$sha" >"$T/args.json" <<'EOF'

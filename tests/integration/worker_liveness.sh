@@ -1,11 +1,12 @@
 #!/bin/sh
 # Liveness while blocked: every ffprobe a child runs takes longer than
 # liveness x heartbeat interval (a slow fake first in PATH, 3 x 200 ms
-# against 1 s), through voice, render, probe and, on a second run of the
-# same content, the renderer's planning (plan_segment -> valid_video ->
-# probe_file on the videos already final).  The children keep heartbeating
-# while they wait: nothing is killed as unresponsive, no child restarts,
-# both runs finish.  Crash hygiene at child start: scratch directories of
+# against 1 s), in voice (the speech engine's raw audio), render (the
+# picture) and probe (every staged video); a second run of the same
+# content plans on the videos already final (measured from their MP4
+# headers; render_plan_blocked.sh blocks ffprobe there).  The children
+# keep heartbeating while they wait: nothing is killed as unresponsive,
+# no child restarts, both runs finish.  Crash hygiene at child start: scratch directories of
 # dead children are gone before the first task, a live owner's stays.
 . tests/integration/lib.sh
 export RAYVAULT_CHILD_HEARTBEAT_MS=200
@@ -15,7 +16,7 @@ real=$(command -v ffprobe) || { echo "no ffprobe"; exit 1; }
 mkdir -p "$T/fakebin"
 cat >"$T/fakebin/ffprobe" <<EOF
 #!/bin/sh
-echo "\$PPID" >>"$T/ffprobe.calls"
+cat /proc/\$PPID/comm >>"$T/ffprobe.calls"
 sleep 1
 exec "$real" "\$@"
 EOF
@@ -60,8 +61,14 @@ rid2=$(run_id_of RAY-LV2)
     ok "run 2 planned on the final videos (probed while planning)" ||
     fail "render_skipped: $(count_events "$rid2" render_skipped)"
 
-n=$(wc -l <"$T/ffprobe.calls" 2>/dev/null || echo 0)
-[ "$n" -ge 10 ] && ok "$n slow ffprobe runs" || fail "only $n ffprobe runs"
+# voice: each segment's raw audio; render: the picture, once; probe:
+# each staged video.
+for k in voice:2 render:1 probe:2; do
+	min=${k#*:} k=${k%:*}
+	n=$(grep -c "^rvw-$k" "$T/ffprobe.calls" 2>/dev/null)
+	[ "${n:-0}" -ge "$min" ] && ok "$n slow ffprobe runs in rvw-$k" ||
+	    fail "${n:-0} ffprobe runs in rvw-$k"
+done
 if grep -rqi 'unresponsive' "$T/sup.log" "$S/logs" 2>/dev/null; then
 	fail "a child was judged unresponsive: $(grep -rhi unresponsive \
 	    "$T/sup.log" "$S/logs" | head -3)"
