@@ -842,6 +842,30 @@ find_bindir(struct sup_env *env, const char *argv0)
 	strlcpy(env->bindir, self, sizeof(env->bindir));
 }
 
+/*
+ * Temporary files of atomic writes whose writer was killed before its
+ * rename (a kill -9 of a predecessor, of a child or of rvctl): the files
+ * they stood for are whole, the leftovers only clutter (and fail baptism
+ * B).  Those of live processes stay.
+ */
+static void
+sweep_tmp(struct sup_env *env)
+{
+	static const char *dirs[] = { "", "runtime", "checkpoints", "jobs",
+	    "evidence", "video", "timeline", "baptism" };
+	char dir[PATH_MAX];
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (fs_path(dir, sizeof(dir), "%s/%s", env->cfg.state_dir,
+		    dirs[i]) == 0)
+			n += fs_sweep_tmp(dir);
+	if (n > 0)
+		log_info("removed %d temporary file%s left by killed writers",
+		    n, n == 1 ? "" : "s");
+}
+
 static int
 cmd_start(struct sup_env *env, int argc, char **argv)
 {
@@ -865,6 +889,7 @@ cmd_start(struct sup_env *env, int argc, char **argv)
 		log_warn("subreaper");
 	setup_signals(env);
 	child_kill_leftovers(env);
+	sweep_tmp(env);
 	clock_utc_iso(env->started_at);
 	strlcpy(env->state, "idle", sizeof(env->state));
 	env->store_up = true;

@@ -14,8 +14,11 @@
  * another user is refused, group and other permissions are taken away.
  * Functions return -1 with errno set; none of them logs.
  *
+ * fs_sweep_tmp() removes the temporary files of writers that were killed
+ * before their rename (rvsup at start).
+ *
  * Public: fs_write_atomic, fs_read_file, fs_mkdirs, fs_secure_dir,
- * fs_fsync_dir, fs_path, fs_exists, fs_remove_dir_files.
+ * fs_fsync_dir, fs_path, fs_exists, fs_remove_dir_files, fs_sweep_tmp.
  */
 #include <sys/stat.h>
 
@@ -23,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,4 +295,41 @@ fs_remove_dir_files(const char *dir)
 	}
 	closedir(d);
 	(void)rmdir(dir);
+}
+
+/*
+ * Remove the temporary files fs_write_atomic() left in <dir> when its
+ * writer was killed between open and rename: regular files named
+ * "<name>.tmp.<pid>" whose pid is no live process (a live one may still
+ * be writing).  Returns how many were removed.
+ */
+int
+fs_sweep_tmp(const char *dir)
+{
+	char path[PATH_MAX], *end;
+	const char *p;
+	struct dirent *de;
+	struct stat sb;
+	long pid;
+	int n = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if ((p = strstr(de->d_name, ".tmp.")) == NULL)
+			continue;
+		errno = 0;
+		pid = strtol(p + 5, &end, 10);
+		if (errno != 0 || *end != '\0' || pid <= 0 || end == p + 5)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (fs_path(path, sizeof(path), "%s/%s", dir, de->d_name) == 0 &&
+		    lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }

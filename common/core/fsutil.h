@@ -14,5 +14,6 @@ int	fs_path(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 bool	fs_exists(const char *path);
 void	fs_remove_dir_files(const char *dir);
+int	fs_sweep_tmp(const char *dir);
 
 #endif

@@ -6,8 +6,10 @@
 # content plans on the videos already final (measured from their MP4
 # headers; render_plan_blocked.sh blocks ffprobe there).  The children
 # keep heartbeating while they wait: nothing is killed as unresponsive,
-# no child restarts, both runs finish.  Crash hygiene at child start: scratch directories of
-# dead children are gone before the first task, a live owner's stays.
+# no child restarts, both runs finish.  Crash hygiene at child start:
+# scratch directories of dead children are gone before the first task, a
+# live owner's stays; at rvsup start, so are the temporary files of
+# killed writers (a live writer's stay).
 . tests/integration/lib.sh
 export RAYVAULT_CHILD_HEARTBEAT_MS=200
 S=$RAYVAULT_STATE_DIR
@@ -35,6 +37,12 @@ echo half >"$S/tmp/render.$dead.RUN-intro.aaaaaa/out.mp4"
 echo cookie >"$S/tmp/render.$dead.chromium.bbbbbb/Default/Cookies"
 echo half >"$S/tmp/voice.$dead.RUN-intro.cccccc/final.wav"
 echo busy >"$S/tmp/render.$live.RUN-p1.dddddd/out.mp4"
+# Temporary files of atomic writes whose writers were killed (rvsup
+# sweeps them at start), and one of a live writer (kept).
+mkdir -p "$S/runtime" "$S/checkpoints"
+echo half >"$S/runtime/children.json.tmp.$dead"
+echo half >"$S/checkpoints/x.json.tmp.$dead"
+echo busy >"$S/checkpoints/y.json.tmp.$live"
 
 spec=$(make_spec RAY-LV1)
 ctl enqueue "$spec" >/dev/null || fail "enqueue"
@@ -48,6 +56,12 @@ wait_for 15 swept && ok "dead children's scratch dirs removed at start" ||
     fail "left: $(ls "$S/tmp")"
 [ -f "$S/tmp/render.$live.RUN-p1.dddddd/out.mp4" ] &&
     ok "a live owner's scratch dir kept" || fail "live owner's dir removed"
+[ ! -e "$S/runtime/children.json.tmp.$dead" ] &&
+    [ ! -e "$S/checkpoints/x.json.tmp.$dead" ] &&
+    [ -f "$S/checkpoints/y.json.tmp.$live" ] &&
+    ok "killed writers' temporary files removed, a live writer's kept" ||
+    fail "temporary files: $(ls "$S/runtime" "$S/checkpoints")"
+rm -f "$S/checkpoints/y.json.tmp.$live"
 kill "$live" 2>/dev/null
 
 wait_for 180 status_is RAY-LV1 done && ok "run 1 done with a slow ffprobe" ||
