@@ -255,32 +255,18 @@ sbs_set_worker_state(void *impl, const char *run_id, const char *worker_id,
 }
 
 /*
- * Apply an operator action (see sqs_operator_action):
- * rpc_operator_action.  Returns 0 with *res and <msg>, or -1.
+ * The row {result, message} an operator-action RPC answers, into *res and
+ * <msg>; takes <ans> and frees it.  Returns 0, or -1 with <err> for an
+ * answer of another shape (*res stays ACTION_NOT_POSSIBLE).
  */
-int
-sbs_operator_action(void *impl, const char *run_id, const char *action,
-    const char *operator_name, const char *nonce,
-    enum store_action_result *res, char *msg, size_t msglen, char *err,
-    size_t errlen)
+static int
+action_answer(const char *fn, cJSON *ans, enum store_action_result *res,
+    char *msg, size_t msglen, char *err, size_t errlen)
 {
-	const char *fn = "rpc_operator_action";
 	char result[24];
 	const cJSON *row;
-	cJSON *args, *ans;
 	int r = -1;
 
-	*res = ACTION_NOT_POSSIBLE;
-	if (msglen > 0)
-		msg[0] = '\0';
-	args = sbs_args();
-	sbs_arg_str(args, "p_run_id", run_id);
-	sbs_arg_str(args, "p_action", action);
-	sbs_arg_str(args, "p_operator", operator_name);
-	if (nonce != NULL && *nonce != '\0')
-		sbs_arg_str(args, "p_nonce", nonce);
-	if (sbs_rpc(impl, fn, args, 0, &ans, err, errlen) == -1)
-		return -1;
 	if ((row = sbs_row(ans)) == NULL)
 		sbs_bad_answer(fn, "no row", err, errlen);
 	else if (sbs_get_str(row, "result", result, sizeof(result), true, fn,
@@ -296,6 +282,33 @@ sbs_operator_action(void *impl, const char *run_id, const char *action,
 	}
 	cJSON_Delete(ans);
 	return r;
+}
+
+/*
+ * Apply an operator action (see sqs_operator_action):
+ * rpc_operator_action.  Returns 0 with *res and <msg>, or -1.
+ */
+int
+sbs_operator_action(void *impl, const char *run_id, const char *action,
+    const char *operator_name, const char *nonce,
+    enum store_action_result *res, char *msg, size_t msglen, char *err,
+    size_t errlen)
+{
+	const char *fn = "rpc_operator_action";
+	cJSON *args, *ans;
+
+	*res = ACTION_NOT_POSSIBLE;
+	if (msglen > 0)
+		msg[0] = '\0';
+	args = sbs_args();
+	sbs_arg_str(args, "p_run_id", run_id);
+	sbs_arg_str(args, "p_action", action);
+	sbs_arg_str(args, "p_operator", operator_name);
+	if (nonce != NULL && *nonce != '\0')
+		sbs_arg_str(args, "p_nonce", nonce);
+	if (sbs_rpc(impl, fn, args, 0, &ans, err, errlen) == -1)
+		return -1;
+	return action_answer(fn, ans, res, msg, msglen, err, errlen);
 }
 
 /*
@@ -345,10 +358,7 @@ sbs_amend(void *impl, const struct store_amend *a,
     size_t errlen)
 {
 	const char *fn = "rpc_amend_run";
-	char result[24];
-	const cJSON *row;
 	cJSON *args, *ans;
-	int r = -1;
 
 	*res = ACTION_NOT_POSSIBLE;
 	if (msglen > 0)
@@ -363,19 +373,5 @@ sbs_amend(void *impl, const struct store_amend *a,
 	sbs_arg_str(args, "p_operator", a->operator_name);
 	if (sbs_rpc(impl, fn, args, 0, &ans, err, errlen) == -1)
 		return -1;
-	if ((row = sbs_row(ans)) == NULL)
-		sbs_bad_answer(fn, "no row", err, errlen);
-	else if (sbs_get_str(row, "result", result, sizeof(result), true, fn,
-	    err, errlen) == 0 && sbs_get_str(row, "message", msg, msglen,
-	    true, fn, err, errlen) == 0) {
-		r = 0;
-		if (strcmp(result, "applied") == 0)
-			*res = ACTION_APPLIED;
-		else if (strcmp(result, "already_applied") == 0)
-			*res = ACTION_ALREADY_APPLIED;
-		else if (strcmp(result, "not_possible") != 0)
-			r = sbs_bad_answer(fn, "result", err, errlen);
-	}
-	cJSON_Delete(ans);
-	return r;
+	return action_answer(fn, ans, res, msg, msglen, err, errlen);
 }
