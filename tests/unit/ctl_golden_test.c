@@ -26,7 +26,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -474,15 +473,6 @@ baptism_saved(void)
 	free(txt);
 }
 
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static void
 find_paths(const char *argv0)
 {
@@ -549,6 +539,6 @@ main(int argc, char **argv)
 	gcase("baptism_A.json", 0, baptism);
 	baptism_saved();
 	if (getenv("RV_KEEP") == NULL)
-		(void)nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		test_rm_tree(tdir);
 	return test_exit();
 }

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -94,15 +93,6 @@ static const struct gen refused[] = {
 	    "-disposition:v:1 attached_pic -c:a aac -shortest", NULL, "h264",
 	    "aac" },
 };
-
-static int
-rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return remove(p);
-}
 
 static bool
 have_encoders(const char *need)
@@ -758,6 +748,6 @@ main(void)
 	test_nesting();
 	test_mutations("h264_aac_faststart.mp4");
 	test_refresh();
-	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(dir);
 	return test_exit();
 }

@@ -14,9 +14,13 @@
  *
  * A failure prints one line "FAIL <name>: <message>"; the format arguments
  * are evaluated only then.  test_exit prints "N passed, M failed" and
- * returns the exit status: 1 when anything failed.
+ * returns the exit status: 1 when anything failed.  test_rm_tree()
+ * removes a test's temporary directory and everything below it.
  */
 
+#include <sys/stat.h>
+
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -55,6 +59,23 @@ test_exit(void)
 {
 	printf("%d passed, %d failed\n", test_passed, test_failed);
 	return test_failed != 0;
+}
+
+static inline int
+test_rm_one(const char *path, const struct stat *sb, int flag,
+    struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* Remove <dir> and everything below it, symlinks not followed. */
+static inline void
+test_rm_tree(const char *dir)
+{
+	(void)nftw(dir, test_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
@@ -193,15 +192,6 @@ test_invalid(void)
 	free(out);
 }
 
-static int
-rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return remove(p);
-}
-
 static bool
 same_file(const char *a, const char *b)
 {
@@ -255,7 +245,7 @@ test_write(void)
 	o.stamp = NULL;
 	CHECK("write_bad_video", timeline_write(state, "../x", segs, 3, &o,
 	    NULL, NULL, err, sizeof(err)) == -1, "bad video id accepted");
-	(void)nftw(state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(state);
 }
 
 static void

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
@@ -53,15 +52,6 @@ static const struct gen good[] = {
 	{ "six_ch.wav", SINE("0.5", "48000") "-ac 6 -c:a pcm_s24le",
 	    "pcm_s24le" },
 };
-
-static int
-rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return remove(p);
-}
 
 static bool
 make(const char *name, const char *args, char *path, size_t size)
@@ -252,6 +242,6 @@ main(void)
 	test_good();
 	test_refused();
 	test_measure();
-	(void)nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(dir);
 	return test_exit();
 }
