@@ -167,6 +167,7 @@ one_call(int op)
 	struct store_hb hb;
 	struct store_event ev;
 	struct store_ledger l, existing, *rows;
+	struct store_amend am;
 	enum store_action_result ar;
 	enum store_write wr;
 	char err[1024], msg[256], nonce[STORE_ID_MAX], id[STORE_ID_MAX];
@@ -210,7 +211,7 @@ one_call(int op)
 		break;
 	case 7:
 		(void)sbs_enqueue(&store, "RAY-1", "", "{\"video_id\":"
-		    "\"RAY-1\"}", id, err, sizeof(err));
+		    "\"RAY-1\"}", false, id, err, sizeof(err));
 		break;
 	case 8:
 		memset(&ev, 0, sizeof(ev));
@@ -255,6 +256,15 @@ one_call(int op)
 		(void)sbs_finish(&store, RUN_ID, WID, TOKEN, "done", NULL, &ok,
 		    err, sizeof(err));
 		break;
+	case 15:
+		am.run_id = RUN_ID;
+		am.segment_id = "intro";
+		am.text = "Hello again.";
+		am.duration = 0;
+		am.operator_name = "cli:op";
+		(void)sbs_amend(&store, &am, &ar, msg, sizeof(msg), err,
+		    sizeof(err));
+		break;
 	default:
 		(void)sbs_set_worker_state(&store, RUN_ID, WID, TOKEN,
 		    WS_IDLE, &ok, err, sizeof(err));
@@ -275,6 +285,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(ans_body, data + 2, size - 2);
 	ans_len = size - 2;
 	pthread_mutex_unlock(&ans_lock);
-	one_call(data[0] % 16);
+	one_call(data[0] % 17);
 	return 0;
 }
