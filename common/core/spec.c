@@ -82,18 +82,19 @@ hexval(char c)
 }
 
 /*
- * Step through the escapes of <text>: returns whether a "\u0000" occurs,
- * and sets bit c of *seen for every control character c (below 0x20) an
- * escape or a raw byte puts in the document.
+ * Step through the escapes of <text>: returns 1 when a "\u0000" occurs,
+ * 0 when none does, -1 with *bad at the backslash of a "\u" escape
+ * without 4 hex digits (cJSON reads one as U+0000 and cuts the string
+ * there); sets bit c of *seen for every control character c (below 0x20)
+ * an escape or a raw byte puts in the document.
  */
-static bool
-nul_scan(const char *text, size_t len, uint32_t *seen)
+static int
+nul_scan(const char *text, size_t len, uint32_t *seen, size_t *bad)
 {
 	static const char shorts[] = "b\bf\fn\nr\rt\t";
 	const char *sp;
-	bool nul = false;
+	int nul = 0, a, b, k;
 	size_t i;
-	int a, b;
 
 	*seen = 0;
 	for (i = 0; i < len; i++) {
@@ -110,12 +111,17 @@ nul_scan(const char *text, size_t len, uint32_t *seen)
 					*seen |= 1U << (unsigned char)sp[1];
 			continue;
 		}
-		if (i + 4 >= len || text[i + 1] != '0' || text[i + 2] != '0')
-			continue;
+		for (k = 1; k <= 4; k++)
+			if (i + k >= len || hexval(text[i + k]) < 0) {
+				*bad = i - 1;
+				return -1;
+			}
 		a = hexval(text[i + 3]);
 		b = hexval(text[i + 4]);
+		if (text[i + 1] != '0' || text[i + 2] != '0')
+			continue;
 		if (a == 0 && b == 0)
-			nul = true;
+			nul = 1;
 		else if (a == 0 || a == 1)
 			*seen |= 1U << (a * 16 + b);
 	}
@@ -177,9 +183,13 @@ spec_nul(struct vctx *v, const char *text, size_t len)
 	uint32_t seen;
 	cJSON *root;
 	bool key = false, found = false;
-	size_t i;
+	size_t i, bad = 0;
+	int r;
 
-	if (!nul_scan(text, len, &seen))
+	if ((r = nul_scan(text, len, &seen, &bad)) == -1)
+		return verr(v, "spec", "not valid JSON (near byte %zu): a "
+		    "\\u escape without 4 hex digits", bad);
+	if (r == 0)
 		return 0;
 	for (m = marks; *m != '\0' && (seen & (1U << *m)) != 0; m++)
 		;

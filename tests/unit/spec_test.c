@@ -184,6 +184,15 @@ static const struct tcase cases[] = {
 	    "6}]}", NULL, NULL },
 	{ "nul in bad json", "{'video_id':'R\\u0000',", "spec",
 	    "not valid JSON" },
+	/*
+	 * A \u escape without 4 hex digits: cJSON reads it as U+0000 and
+	 * cuts the string (this id was queued as "R"); refused, and the
+	 * scan never shifts by a bad digit's -1.
+	 */
+	{ "bad u escape", "{'video_id':'R\\u000g'," PROD "," ONESEG "}",
+	    "spec", "escape without 4 hex digits" },
+	{ "short u escape", "{'video_id':'R\\u00'," PROD "," ONESEG "}",
+	    "spec", "escape without 4 hex digits" },
 	{ "text control", HEAD "'segments':[{'segment_id':'a','kind':"
 	    "'intro','text':'a\\u0007b','approx_duration_sec':6}]}",
 	    "segments[0].text", "control character" },
