@@ -18,8 +18,12 @@ st=$(sqlite3 "$S/rayvault.db" "SELECT state FROM credit_ledger WHERE run_id='$ri
 [ "$st" = intent ] && ok "export staged, ledger intent still open" || fail "ledger state '$st'"
 kill -9 "$SUP_PID"
 wait "$SUP_PID" 2>/dev/null
+# The renderer and the browser die at once (parent-death SIGKILL); the
+# browser's helpers leave by themselves when its sockets close, and a big
+# process takes a while to tear down on a loaded machine: allow 20 s.
 gone() { [ -z "$(dz_browsers)" ]; }
-wait_for 5 gone && ok "browser gone with its renderer" || fail "browsers left: $(dz_browsers)"
+wait_for 20 gone && ok "browser gone with its renderer" ||
+    fail "browsers left: $(for p in $(dz_browsers); do ps -o pid=,ppid=,stat=,etime=,comm= -p "$p"; done)"
 start_sup
 wait_for 60 status_is RAY-DZ7 done && ok "run done after the restart" ||
     fail "run: $(run_status RAY-DZ7)"
