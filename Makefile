@@ -6,18 +6,62 @@
 #   make fuzz       build the libFuzzer targets (clang) into build-fuzz/ and
 #                   run each for FUZZ_SECONDS (tests/fuzz/README)
 
-PKGS_BASE  := libzmq libcjson libbsd-overlay libmd
+#   make PORTABLE=1 build into build-portable/ the way macOS builds: no
+#                   libbsd or libmd (common/core/compat*.c instead), no
+#                   Linux-only calls (RV_PORTABLE, common/core/platform.c),
+#                   only POSIX and BSD names from the C library
+#   make test PORTABLE=1  unit tests plus the supervision and pipeline
+#                   integration tests (PORTABLE_TESTS) on that build
+
+# The platform picks the flags.  macOS is always PORTABLE: Homebrew's
+# libbsd is Linux-only, Apple's linker has no --as-needed, and Homebrew's
+# keg-only curl and sqlite are found through brew --prefix.
+UNAME_S := $(shell uname -s)
+NPROC   := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+ifeq ($(UNAME_S),Darwin)
+PORTABLE := 1
+BREW_PREFIX := $(shell brew --prefix 2>/dev/null)
+ifneq ($(BREW_PREFIX),)
+export PKG_CONFIG_PATH := $(BREW_PREFIX)/opt/curl/lib/pkgconfig:$(BREW_PREFIX)/opt/sqlite/lib/pkgconfig:$(BREW_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+endif
+endif
+
+PKGS_BASE  := libzmq libcjson
+ifneq ($(PORTABLE),1)
+PKGS_BASE  += libbsd-overlay libmd
+endif
 PKGS_CURL  := libcurl
 PKGS_SQL   := sqlite3
 
+ifeq ($(PORTABLE),1)
+# compat.h maps the BSD names libbsd would supply to common/core/compat*.c.
+ifeq ($(UNAME_S),Darwin)
+SRC_DEFS := -D_DARWIN_C_SOURCE
+else
+SRC_DEFS := -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700
+endif
+SRC_DEFS += -DRV_PORTABLE -include common/core/compat.h
+else
+SRC_DEFS := -D_GNU_SOURCE
+endif
+
 CC      ?= cc
-CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror -Wshadow \
+CFLAGS  := -std=c11 $(SRC_DEFS) -g -O2 -Wall -Wextra -Werror -Wshadow \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla -MMD -MP \
 	   -I. $(shell pkg-config --cflags $(PKGS_BASE) $(PKGS_CURL) $(PKGS_SQL) 2>/dev/null)
+ifeq ($(UNAME_S),Darwin)
+LDFLAGS :=
+else
 LDFLAGS := -Wl,--as-needed
+endif
 BUILD   := build
+ifeq ($(PORTABLE),1)
+ifneq ($(UNAME_S),Darwin)
+BUILD   := build-portable
+endif
+endif
 ifeq ($(SANITIZE),1)
-BUILD   := build-asan
+BUILD   := $(BUILD:build%=build-asan%)
 # float-cast-overflow: gcc leaves it out of "undefined" (clang has it).
 CFLAGS  := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=address,undefined \
 	   -fsanitize=float-cast-overflow \
@@ -144,20 +188,21 @@ fuzz-build:
 # handling gets its target when the dashboard exists.
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 fuzz: bootstrap
-	@$(MAKE) --no-print-directory -j$(shell nproc) fuzz-build
+	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-build
 	@scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bootstrap:
 	@scripts/bootstrap
 
 # make test [TEST_JOBS=N] [TEST_LOAD=K]: tests/run -j N --load K (default:
-# tests/run's own, 2 x cores + 1 tests at once, no load).
+# tests/run's own, 2 x cores + 1 tests at once, no load).  With PORTABLE=1:
+# tests/run portable (the unit tests and tests/integration/portable.list).
 TEST_JOBS ?=
 TEST_LOAD ?=
 test: bootstrap
-	@$(MAKE) --no-print-directory -j$(shell nproc) all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) tests/run $(if $(TEST_JOBS),-j $(TEST_JOBS)) \
-	    $(if $(TEST_LOAD),--load $(TEST_LOAD))
+	    $(if $(TEST_LOAD),--load $(TEST_LOAD)) $(if $(filter 1,$(PORTABLE)),portable)
 
 asan:
 	@$(MAKE) --no-print-directory test SANITIZE=1 TEST_JOBS=$(TEST_JOBS) \
@@ -199,7 +244,7 @@ install: all
 
 # "make clean" is the operator's state cleanup (SPEC section 6, below).
 clean-build:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-portable build-asan-portable
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -26,7 +26,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libutil.h>
+#ifndef RV_PORTABLE
+#include <libutil.h>		/* libbsd; compat.h has its own (PORTABLE=1) */
+#endif
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>

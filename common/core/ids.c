@@ -24,7 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sha2.h>
+#ifndef RV_PORTABLE
+#include <sha2.h>		/* libmd; compat.h has its own (PORTABLE=1) */
+#endif
 
 #include "common/core/ids.h"
 

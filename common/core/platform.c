@@ -7,9 +7,19 @@
  * thread; note that fork clears it, so it is set in each child after
  * fork), and /proc for process start times, liveness and trees.
  * macOS: no subreaper or parent-death signal exist; children notice their
- * parent's death through heartbeat loss and getppid(), and process trees
- * come from sysctl(KERN_PROC).  Nothing outside this file uses prctl or
- * /proc.
+ * parent's death through heartbeat loss, getppid() and a kqueue
+ * EVFILT_PROC/NOTE_EXIT watch on the parent (plat_parent_watch), and
+ * process trees, start times and liveness come from sysctl(KERN_PROC).
+ * Without a subreaper the supervisor finds a child's tree (setsid()
+ * escapees included: they are still the child's descendants by parent
+ * pid while the child lives) with plat_descendants before it kills the
+ * child, never after.  Nothing outside this file uses prctl, sysctl,
+ * kqueue or /proc.
+ *
+ * The portable build (RV_PORTABLE, make PORTABLE=1; always on macOS)
+ * leaves out the Linux-only calls (PLAT_LINUX_ONLY below): on Linux it
+ * still reads /proc where macOS asks sysctl, but it runs without prctl,
+ * exactly like the macOS build.
  *
  * Every process hardens itself at start (plat_harden_process): core dumps
  * off (RLIMIT_CORE 0, POSIX, inherited by the tools it runs) and, on
@@ -19,15 +29,18 @@
  * macOS has no equivalent of the second half (RLIMIT_CORE only).
  *
  * Public: plat_harden_process, plat_set_subreaper,
- * plat_set_parent_death_signal,
+ * plat_set_parent_death_signal, plat_parent_watch,
  * plat_proc_starttime, plat_proc_alive, plat_children_of,
  * plat_descendants, plat_rss_kib, plat_inhibit_sleep.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
-#ifdef __linux__
+#if defined(__linux__) && !defined(RV_PORTABLE)
+#define PLAT_LINUX_ONLY	1
 #include <sys/prctl.h>
-#else
+#endif
+#ifdef __APPLE__
+#include <sys/event.h>
 #include <sys/sysctl.h>
 #endif
 #include <sys/wait.h>
@@ -35,6 +48,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __APPLE__
+#include <libproc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,14 +70,14 @@ plat_harden_process(void)
 
 	if (setrlimit(RLIMIT_CORE, &rl) == -1)
 		return -1;
-#ifdef __linux__
+#ifdef PLAT_LINUX_ONLY
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		return -1;
 #endif
 	return 0;
 }
 
-#ifdef __linux__
+#ifdef PLAT_LINUX_ONLY
 
 int
 plat_set_subreaper(void)
@@ -85,6 +101,61 @@ plat_set_parent_death_signal(int sig, pid_t expected_parent)
 	}
 	return 0;
 }
+
+#else	/* portable: no subreaper, no parent-death signal */
+
+int
+plat_set_subreaper(void)
+{
+	return 0;	/* none: the supervisor walks the tree before a kill */
+}
+
+/* Only checks that the parent is still <expected_parent>. */
+int
+plat_set_parent_death_signal(int sig, pid_t expected_parent)
+{
+	(void)sig;
+	if (expected_parent > 0 && getppid() != expected_parent) {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
+}
+
+#endif	/* PLAT_LINUX_ONLY */
+
+/*
+ * A descriptor that turns readable when <parent> exits (macOS: a kqueue
+ * with EVFILT_PROC NOTE_EXIT on it; poll it beside the sockets), or -1
+ * where there is none (Linux: the parent-death signal or getppid() do the
+ * work) or when <parent> is already gone (errno ESRCH).
+ */
+int
+plat_parent_watch(pid_t parent)
+{
+#ifdef __APPLE__
+	struct kevent ev;
+	int kq;
+
+	if ((kq = kqueue()) == -1)
+		return -1;
+	(void)fcntl(kq, F_SETFD, FD_CLOEXEC);
+	EV_SET(&ev, parent, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0,
+	    NULL);
+	if (kevent(kq, &ev, 1, NULL, 0, NULL) == -1 || getppid() != parent) {
+		close(kq);
+		errno = ESRCH;
+		return -1;
+	}
+	return kq;
+#else
+	(void)parent;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+#ifndef __APPLE__	/* Linux, portable or not: /proc */
 
 /* Read /proc/<pid>/stat: state char, ppid, starttime, rss pages. */
 static int
@@ -180,24 +251,7 @@ snapshot(struct pmap *m, size_t max)
 	return n;
 }
 
-#else	/* macOS and other BSD-likes */
-
-int
-plat_set_subreaper(void)
-{
-	return 0;	/* no equivalent: escapees are found by tree walk */
-}
-
-int
-plat_set_parent_death_signal(int sig, pid_t expected_parent)
-{
-	(void)sig;
-	if (expected_parent > 0 && getppid() != expected_parent) {
-		errno = ESRCH;
-		return -1;
-	}
-	return 0;
-}
+#else	/* __APPLE__: sysctl(KERN_PROC) */
 
 int
 plat_proc_starttime(pid_t pid, unsigned long long *start)
@@ -208,7 +262,8 @@ plat_proc_starttime(pid_t pid, unsigned long long *start)
 
 	if (sysctl(mib, 4, &kp, &len, NULL, 0) == -1 || len == 0)
 		return -1;
-	*start = (unsigned long long)kp.kp_proc.p_starttime.tv_sec;
+	*start = (unsigned long long)kp.kp_proc.p_starttime.tv_sec * 1000000 +
+	    (unsigned long long)kp.kp_proc.p_starttime.tv_usec;
 	return 0;
 }
 
@@ -227,8 +282,12 @@ plat_proc_alive(pid_t pid)
 long
 plat_rss_kib(pid_t pid)
 {
-	(void)pid;
-	return -1;
+	struct proc_taskinfo ti;
+
+	if (proc_pidinfo(pid, PROC_PIDTASKINFO, 0, &ti, sizeof(ti)) !=
+	    (int)sizeof(ti))
+		return -1;
+	return (long)(ti.pti_resident_size / 1024);
 }
 
 struct pmap {
@@ -239,17 +298,26 @@ static size_t
 snapshot(struct pmap *m, size_t max)
 {
 	int mib[3] = { CTL_KERN, KERN_PROC, KERN_PROC_ALL };
-	struct kinfo_proc *kp;
+	struct kinfo_proc *kp = NULL;
 	size_t len = 0, n, i;
+	int tries;
 
-	if (sysctl(mib, 3, NULL, &len, NULL, 0) == -1)
-		return 0;
-	if ((kp = malloc(len)) == NULL)
-		return 0;
-	if (sysctl(mib, 3, kp, &len, NULL, 0) == -1) {
+	/* the table may grow between the size query and the read */
+	for (tries = 0; tries < 4; tries++) {
+		if (sysctl(mib, 3, NULL, &len, NULL, 0) == -1)
+			return 0;
+		len += len / 4 + sizeof(*kp) * 16;
+		if ((kp = malloc(len)) == NULL)
+			return 0;
+		if (sysctl(mib, 3, kp, &len, NULL, 0) == 0)
+			break;
 		free(kp);
-		return 0;
+		kp = NULL;
+		if (errno != ENOMEM)
+			return 0;
 	}
+	if (kp == NULL)
+		return 0;
 	n = len / sizeof(*kp);
 	for (i = 0; i < n && i < max; i++) {
 		m[i].pid = kp[i].kp_proc.p_pid;

@@ -53,11 +53,14 @@ rt_held_pid(const char *state_dir)
 	return pid > 1 ? pid : 0;
 }
 
-/* Is <pid> an rvsup?  (Linux: /proc/<pid>/comm; elsewhere: alive.) */
+/*
+ * Is <pid> an rvsup?  (Linux: /proc/<pid>/comm; macOS and the portable
+ * build: alive.)
+ */
 bool
 rt_is_rvsup(pid_t pid)
 {
-#ifdef __linux__
+#if defined(__linux__) && !defined(RV_PORTABLE)
 	char p[64], comm[64] = "";
 	FILE *fp;
 

@@ -181,7 +181,7 @@ child_close_from(int lowfd, long maxfd)
 {
 	long fd;
 
-#ifdef __linux__
+#if defined(__linux__) && !defined(RV_PORTABLE)
 	if (close_range((unsigned int)lowfd, ~0U, 0) == 0)
 		return;
 #endif

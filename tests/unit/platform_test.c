@@ -8,7 +8,7 @@
  */
 #include <sys/resource.h>
 #include <sys/types.h>
-#ifdef __linux__
+#if defined(__linux__) && !defined(RV_PORTABLE)
 #include <sys/prctl.h>
 #endif
 
@@ -35,7 +35,7 @@ main(void)
 	CHECK("rlimit_core", getrlimit(RLIMIT_CORE, &rl) == 0 &&
 	    rl.rlim_cur == 0 && rl.rlim_max == 0, "core limit %llu/%llu",
 	    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
-#ifdef __linux__
+#if defined(__linux__) && !defined(RV_PORTABLE)
 	CHECK("not_dumpable", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0,
 	    "PR_GET_DUMPABLE %d", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
 #endif

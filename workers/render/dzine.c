@@ -153,7 +153,7 @@ exec_browser(char *const argv[], char *const envp[], int cmd_r, int res_w,
 	    dup2(logfd, STDERR_FILENO) == -1 || dup2(cmd_r, 3) == -1 ||
 	    dup2(res_w, 4) == -1)
 		_exit(127);
-#ifdef __linux__
+#if defined(__linux__) && !defined(RV_PORTABLE)
 	if (close_range(5, ~0U, 0) == -1)
 #endif
 		for (fd = 5; fd < maxfd; fd++)

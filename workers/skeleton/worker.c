@@ -16,7 +16,8 @@
  * removes the scratch directories its killed predecessors of the same
  * kind left under state/tmp/ (workers/skeleton/scratch.c).  A child
  * leaves on its own when its supervisor dies: parent-death signal on
- * Linux, getppid() and heartbeat loss everywhere.  It never talks to the
+ * Linux, a kqueue NOTE_EXIT watch on macOS (plat_parent_watch), getppid()
+ * and heartbeat loss everywhere.  It never talks to the
  * store: events and ledger requests go to the supervisor.
  *
  * Fault hooks for tests are read from RV_FAULT only when RV_TESTING=1 and
@@ -37,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,7 @@ struct wrk_env {
 	int		 instance;
 	long		 gen;
 	pid_t		 ppid;
+	int		 parent_fd;	/* readable when ppid exits, or -1 */
 	struct rv_config cfg;
 	void		*ctx, *sock;
 	wrk_handler	 handler;
@@ -190,6 +193,15 @@ drain(struct wrk_env *env)
 	}
 }
 
+/* The parent watch (macOS) reported the supervisor's exit. */
+static bool
+parent_exited(struct wrk_env *env)
+{
+	struct pollfd pfd = { env->parent_fd, POLLIN, 0 };
+
+	return env->parent_fd != -1 && poll(&pfd, 1, 0) > 0;
+}
+
 /* Leave when the supervisor is gone (parent changed or silent too long). */
 static void
 check_parent(struct wrk_env *env)
@@ -207,7 +219,7 @@ check_parent(struct wrk_env *env)
 	last_check = now;
 	silent = now - env->last_sup_seen;
 
-	if (getppid() != env->ppid) {
+	if (getppid() != env->ppid || parent_exited(env)) {
 		log_warnx("supervisor %ld is gone; exiting", (long)env->ppid);
 		_exit(EX_UNAVAILABLE);
 	}
@@ -633,6 +645,9 @@ setup(struct wrk_env *env, int argc, char **argv)
 		    env->kind, strerror(errno));
 	if (plat_set_parent_death_signal(SIGKILL, env->ppid) == -1)
 		_exit(EX_UNAVAILABLE);
+	if ((env->parent_fd = plat_parent_watch(env->ppid)) == -1 &&
+	    errno == ESRCH)
+		_exit(EX_UNAVAILABLE);
 	snprintf(role, sizeof(role), "%s.%d.%ld", env->kind, env->instance,
 	    env->gen);
 	log_init(argv[0], role, NULL);
@@ -704,14 +719,16 @@ worker_main(int argc, char **argv, const char *kind, wrk_handler handler)
 	env.last_sup_seen = clock_mono_ms();
 	env.next_hb = clock_mono_ms() + env.hb_ms;
 	while (!env.quit && !wrk_quit) {
-		zmq_pollitem_t it = { env.sock, 0, ZMQ_POLLIN, 0 };
+		zmq_pollitem_t it[2] = { { env.sock, 0, ZMQ_POLLIN, 0 },
+		    { NULL, env.parent_fd, ZMQ_POLLIN, 0 } };
 
 		wait = env.next_hb - clock_mono_ms();
 		if (env.idle_fn != NULL && env.next_idle - clock_mono_ms() < wait)
 			wait = env.next_idle - clock_mono_ms();
 		if (wait < 0)
 			wait = 0;
-		if (zmq_poll(&it, 1, (long)wait) == -1 && errno != EINTR)
+		if (zmq_poll(it, env.parent_fd != -1 ? 2 : 1, (long)wait) ==
+		    -1 && errno != EINTR)
 			fatal("zmq_poll");
 		drain(&env);
 		check_parent(&env);
