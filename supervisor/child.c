@@ -12,7 +12,11 @@
  * stage's stall budget is stuck; both get the whole tree killed (process
  * group, every descendant found before the kill, and any setsid() escapee
  * that comes back to us as subreaper), the kill is confirmed, and the
- * child is restarted with backoff (1 s doubling to 32 s).  The table is
+ * child is restarted with backoff (1 s doubling to 32 s).  A child that
+ * dies by itself takes its group with it, and the descendants it had at
+ * its last heartbeat while busy (pid and start time, so a reused pid is
+ * safe): without a subreaper (macOS, make PORTABLE=1) that snapshot is
+ * the only way to find a setsid() escapee once its parent is gone.  The table is
  * mirrored in state/runtime/children.json so a successor can kill what a
  * crashed supervisor left behind.  A child gets the supervisor's
  * environment minus the secrets its kind does not need
@@ -330,6 +334,7 @@ mark_down(struct sup_env *env, struct child *c)
 	c->task_id = 0;
 	c->browser = false;
 	c->paused = false;
+	c->ntree = 0;
 	schedule_restart(env, c);
 	child_write_table(env);
 }
@@ -410,6 +415,24 @@ c_task(struct sup_env *env, struct child *c, enum child_event ev,
 	c->last_progress_ms = clock_mono_ms();
 }
 
+/* Kill what is left of <c>'s descendants at its last busy heartbeat. */
+static void
+kill_remembered(struct child *c)
+{
+	unsigned long long st;
+	size_t i;
+
+	for (i = 0; i < c->ntree; i++) {
+		if (plat_proc_starttime(c->tree[i], &st) == -1 ||
+		    st != c->tree_start[i] || !plat_proc_alive(c->tree[i]))
+			continue;
+		log_warnx("killing %ld, left by %s (pid %ld)",
+		    (long)c->tree[i], kind_name(c->kind), (long)c->pid);
+		(void)kill_tree_pid(c->tree[i], 500);
+	}
+	c->ntree = 0;
+}
+
 /* Reaped: a child we did not kill died by itself. */
 static void
 c_died(struct sup_env *env, struct child *c, enum child_event ev,
@@ -417,6 +440,7 @@ c_died(struct sup_env *env, struct child *c, enum child_event ev,
 {
 	pid_t pid = c->pid;
 
+	kill_remembered(c);
 	kill_escapees(env);
 	if (!env->stopping)
 		(void)kill(-pid, SIGKILL);	/* its tools too */
@@ -577,6 +601,25 @@ child_by_ident(struct sup_env *env, const char *ident)
 	return NULL;
 }
 
+/*
+ * Note <c>'s descendants with their start times: once <c> is dead a
+ * setsid() escapee no longer has it as parent (it belongs to init unless
+ * we are its subreaper), so this is how c_died() still finds it.
+ */
+static void
+remember_tree(struct child *c)
+{
+	pid_t tree[CHILD_TREE_KEEP];
+	size_t n, i;
+
+	n = plat_descendants(c->pid, tree, CHILD_TREE_KEEP);
+	c->ntree = 0;
+	for (i = 0; i < n; i++)
+		if (plat_proc_starttime(tree[i],
+		    &c->tree_start[c->ntree]) == 0)
+			c->tree[c->ntree++] = tree[i];
+}
+
 void
 child_on_hb(struct sup_env *env, struct child *c, long long progress,
     bool browser)
@@ -586,6 +629,8 @@ child_on_hb(struct sup_env *env, struct child *c, long long progress,
 	(void)env;
 	c->last_hb_ms = now;
 	c->browser = browser;
+	if (c->state == CH_BUSY)
+		remember_tree(c);
 	if (progress != c->progress) {
 		c->progress = progress;
 		c->last_progress_ms = now;

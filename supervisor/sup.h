@@ -33,6 +33,8 @@ enum child_state {
 	CH_STOPPING
 };
 
+#define CHILD_TREE_KEEP	64
+
 struct child {
 	enum kind	 kind;
 	enum child_state state;
@@ -52,6 +54,10 @@ struct child {
 	bool		 killed_by_us;
 	bool		 browser;	/* its last heartbeat: inside a browser */
 	bool		 lost_reported;	/* the run was told of its loss */
+	/* its descendants at its last busy heartbeat (child_on_hb) */
+	pid_t		 tree[CHILD_TREE_KEEP];
+	unsigned long long tree_start[CHILD_TREE_KEEP];
+	size_t		 ntree;
 };
 
 /* Pipeline stages. */
