@@ -26,9 +26,10 @@
  * At the end of every render, whatever happened, every process of the
  * browser is killed and reaped before the call returns.  Chromium's
  * crash handlers double-fork and setsid() out of its tree, so the
- * renderer makes itself a child subreaper: they come back to it as
+ * renderer makes itself a child subreaper (Linux): they come back to it as
  * children, and the kill sweeps every descendant of the renderer until
- * none is left, not even a zombie.  The renderer runs nothing else
+ * none is left, not even a zombie.  Without a subreaper (macOS) the sweep
+ * starts from the tree listed while the browser still lives.  The renderer runs nothing else
  * while a browser is up.
  *
  * A finished download is renamed into the staged name in the same
@@ -323,7 +324,9 @@ browser_start(const struct dzine_cfg *cfg, struct browser *b, char *err,
 /*
  * Kill every process under the renderer (the browser and everything it
  * started, crash handlers included) and reap each one, until none is
- * left or DZINE_REAP_MS passed.
+ * left or DZINE_REAP_MS passed.  The tree is listed before the browser is
+ * killed: without a subreaper (macOS, make PORTABLE=1) the browser's
+ * children no longer descend from the renderer once it is dead.
  */
 static void
 kill_all(struct browser *b, struct progress *prog)
@@ -332,8 +335,11 @@ kill_all(struct browser *b, struct progress *prog)
 	pid_t pids[DZINE_PROCS_MAX];
 	size_t n, i;
 
+	n = plat_descendants(getpid(), pids, DZINE_PROCS_MAX);
 	if (b->pid > 0)
 		(void)kill(b->pid, SIGKILL);
+	for (i = 0; i < n; i++)
+		(void)kill(pids[i], SIGKILL);
 	do {
 		n = plat_descendants(getpid(), pids, DZINE_PROCS_MAX);
 		for (i = 0; i < n; i++) {
