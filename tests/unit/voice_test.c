@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -417,7 +418,9 @@ server_start(const char *mp3, int n, int *port)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	/* no SOCK_CLOEXEC: macOS has none */
+	if ((ls = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    fcntl(ls, F_SETFD, FD_CLOEXEC) == -1 ||
 	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 	    listen(ls, 4) == -1 ||
 	    getsockname(ls, (struct sockaddr *)&sa, &sl) == -1)
