@@ -5,13 +5,13 @@
 #   make demo       run the sample job on a fresh embedded store
 #   make fuzz       build the libFuzzer targets (clang) into build-fuzz/ and
 #                   run each for FUZZ_SECONDS (tests/fuzz/README)
-
 #   make PORTABLE=1 build into build-portable/ the way macOS builds: no
 #                   libbsd or libmd (common/core/compat*.c instead), no
 #                   Linux-only calls (RV_PORTABLE, common/core/platform.c),
 #                   only POSIX and BSD names from the C library
-#   make test PORTABLE=1  unit tests plus the supervision and pipeline
-#                   integration tests (PORTABLE_TESTS) on that build
+#   make test PORTABLE=1  the unit tests plus the supervision and pipeline
+#                   integration tests of tests/integration/portable.list
+#                   on that build
 
 # The platform picks the flags.  macOS is always PORTABLE: Homebrew's
 # libbsd is Linux-only, Apple's linker has no --as-needed, and Homebrew's

@@ -15,9 +15,9 @@
  * child is restarted with backoff (1 s doubling to 32 s).  A child that
  * dies by itself takes its group with it, and the descendants it had at
  * its last heartbeat while busy (pid and start time, so a reused pid is
- * safe): without a subreaper (macOS, make PORTABLE=1) that snapshot is
- * the only way to find a setsid() escapee once its parent is gone.  The table is
- * mirrored in state/runtime/children.json so a successor can kill what a
+ * safe): without a subreaper (macOS, make PORTABLE=1) that snapshot is the
+ * only way to find a setsid() escapee once its parent is gone.  The table
+ * is mirrored in state/runtime/children.json so a successor can kill what a
  * crashed supervisor left behind.  A child gets the supervisor's
  * environment minus the secrets its kind does not need
  * (config_child_environ, config_kind_secrets: rvw-notify keeps

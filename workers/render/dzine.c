@@ -29,8 +29,8 @@
  * renderer makes itself a child subreaper (Linux): they come back to it as
  * children, and the kill sweeps every descendant of the renderer until
  * none is left, not even a zombie.  Without a subreaper (macOS) the sweep
- * starts from the tree listed while the browser still lives.  The renderer runs nothing else
- * while a browser is up.
+ * starts from the tree listed while the browser still lives.  The
+ * renderer runs nothing else while a browser is up.
  *
  * A finished download is renamed into the staged name in the same
  * directory (state/video/staging/) the moment it completes, so a
