@@ -131,6 +131,28 @@ usage_all(FILE *fp)
 }
 
 /*
+ * Two tables for tools, left out of the usage text: "rvctl --commands"
+ * prints "name<TAB>usage<TAB>help" a command (the shell completions in
+ * contrib/completions are made from it: scripts/gen-completions), and
+ * "rvctl --settings" the settings table of config.c (docs/rayvault.env.5
+ * is checked against it).
+ */
+static int
+dump_table(const char *what)
+{
+	int i;
+
+	if (strcmp(what, "--settings") == 0) {
+		config_table_print(stdout);
+		return CTL_OK;
+	}
+	for (i = 0; cmds[i].name != NULL; i++)
+		printf("%s\t%s\t%s\n", cmds[i].name, cmds[i].usage,
+		    cmds[i].help);
+	return CTL_OK;
+}
+
+/*
  * True when the settings loaded; otherwise says "rvctl <cmd>: invalid
  * settings" with the problems on stderr and returns false.
  */
@@ -207,6 +229,9 @@ main(int argc, char **argv)
 
 	log_init("rvctl", "ctl", NULL);
 	log_set_level(LOG_LVL_WARN);
+	if (argc == 2 && (strcmp(argv[1], "--commands") == 0 ||
+	    strcmp(argv[1], "--settings") == 0))
+		return dump_table(argv[1]);
 	if (global_opts(&argc, argv, &statedir, &env.json) == -1 ||
 	    argc < 2) {
 		usage_all(stderr);

@@ -22,9 +22,12 @@
  * minus the secrets the child does not need.  config_env_file_check()
  * refuses a `.env` that holds a secret and is readable by group or others.
  *
+ * config_table_print() prints the table itself (rvctl --settings), which
+ * docs/rayvault.env.5 is checked against.
+ *
  * Public: config_load, config_load_secrets, config_wipe,
  * config_kind_secrets, config_child_environ, config_env_file_check,
- * config_print, config_redact.
+ * config_print, config_redact, config_table_print.
  */
 #include <sys/stat.h>
 
@@ -623,4 +626,31 @@ config_redact(const struct rv_config *c, const char *text, char *buf,
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+/*
+ * The settings table, one "NAME<TAB>type<TAB>default<TAB>min<TAB>max<TAB>
+ * secret|-" line a key; min and max are "-" where a type has no bounds
+ * (text, paths, booleans).  Types: text, path, bool, int, number.
+ */
+void
+config_table_print(FILE *fp)
+{
+	static const char *types[] = { [CFG_STR] = "text", [CFG_INT] = "int",
+	    [CFG_LONG] = "int", [CFG_DBL] = "number", [CFG_BOOL] = "bool",
+	    [CFG_PATH] = "path" };
+	const struct cfg_key *k;
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &cfg_keys[i];
+		fprintf(fp, "%s\t%s\t%s\t", k->name, types[k->type],
+		    k->def);
+		if (k->type == CFG_STR || k->type == CFG_PATH ||
+		    k->type == CFG_BOOL)
+			fprintf(fp, "-\t-\t");
+		else
+			fprintf(fp, "%.15g\t%.15g\t", k->min, k->max);
+		fprintf(fp, "%s\n", k->secret != 0 ? "secret" : "-");
+	}
 }

@@ -59,6 +59,7 @@ char	**config_child_environ(unsigned keep);
 int	config_env_file_check(const char *envfile, char *err,
 	    size_t errlen);
 void	config_print(const struct rv_config *cfg, FILE *fp);
+void	config_table_print(FILE *fp);
 const char *config_redact(const struct rv_config *cfg, const char *text,
 	    char *buf, size_t size);
 
