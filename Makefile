@@ -188,14 +188,69 @@ check-headers:
 		echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(CFLAGS)) -x c -fsyntax-only - || exit 1; \
 	done; echo "headers ok"
 
-# make install PREFIX=/usr/local: programs into $(PREFIX)/bin (the children
-# beside rvsup: it starts them from its own directory), man pages into
-# $(PREFIX)/share/man/man8.
-PREFIX ?= /usr/local
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 docs/rvsup.8 docs/rvctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+# ---- installing and distributing ----
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/pkg]: rvsup and rvctl into
+# $(PREFIX)/bin; the children into $(PREFIX)/libexec/rayvault (rvsup
+# starts them from ../libexec/rayvault of its own directory when they are
+# not beside it, as in build/bin); the man pages; rvctl's bash and zsh
+# completions; and into $(PREFIX)/share/rayvault everything under
+# contrib/ (service files, the Homebrew formula), .env.example, config/
+# and examples/.  make uninstall removes them again (same PREFIX and
+# DESTDIR).  make dist packs HEAD as rayvault-$(RV_VERSION).tar.gz (into
+# DIST_DIR, default .), which builds on its own with make.  make
+# completions remakes contrib/completions from rvctl's command table.
+RV_VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+PREFIX      ?= /usr/local
+BINDIR      := $(PREFIX)/bin
+LIBEXECDIR  := $(PREFIX)/libexec/rayvault
+MANDIR      := $(PREFIX)/share/man
+DATADIR     := $(PREFIX)/share/rayvault
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  := $(PREFIX)/share/zsh/site-functions
+DIST_DIR    ?= .
+MAN5        := docs/rayvault.env.5
+MAN8        := docs/rvsup.8 docs/rvctl.8
+CONTRIB     := $(shell find contrib -type f ! -name '.*' 2>/dev/null | sort)
+SHARE_FILES := $(CONTRIB) $(wildcard config/*.json) \
+	$(shell find examples -type f 2>/dev/null | sort)
+.PHONY: uninstall dist completions
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0755 $(BUILD)/bin/rvsup $(BUILD)/bin/rvctl $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(filter $(BUILD)/bin/rvw-%,$(BINS)) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 contrib/completions/rvctl.bash $(DESTDIR)$(BASHCOMPDIR)/rvctl
+	install -m 0644 contrib/completions/_rvctl $(DESTDIR)$(ZSHCOMPDIR)/_rvctl
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 .env.example $(DESTDIR)$(DATADIR)/env.example
+	@for f in $(SHARE_FILES); do \
+		echo "install -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; \
+		install -d "$(DESTDIR)$(DATADIR)/$$(dirname $$f)" && \
+		install -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f" || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rvsup $(DESTDIR)$(BINDIR)/rvctl
+	rm -f $(patsubst $(BUILD)/bin/%,$(DESTDIR)$(LIBEXECDIR)/%,$(filter $(BUILD)/bin/rvw-%,$(BINS)))
+	@rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	rm -f $(patsubst docs/%,$(DESTDIR)$(MANDIR)/man5/%,$(MAN5))
+	rm -f $(patsubst docs/%,$(DESTDIR)$(MANDIR)/man8/%,$(MAN8))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/rvctl $(DESTDIR)$(ZSHCOMPDIR)/_rvctl
+	rm -rf $(DESTDIR)$(DATADIR)
+
+dist:
+	@git rev-parse --verify -q HEAD >/dev/null || { echo "make dist:" \
+	    "packs the git HEAD; this tree has no git repository" >&2; exit 1; }
+	@git diff --quiet HEAD -- || echo "make dist: uncommitted changes" \
+	    "are not in the tarball (it packs HEAD)" >&2
+	git archive --format=tar.gz --prefix=rayvault-$(RV_VERSION)/ \
+	    -o $(DIST_DIR)/rayvault-$(RV_VERSION).tar.gz HEAD
+
+completions: $(BUILD)/bin/rvctl
+	scripts/gen-completions $(BUILD)/bin/rvctl contrib/completions
 
 # "make clean" is the operator's state cleanup (SPEC section 6, below).
 clean-build:

@@ -827,10 +827,19 @@ start_endpoints(struct sup_env *env)
 		fatalx("%s", err);
 }
 
+/*
+ * Where the children are: beside rvsup in a build tree (build/bin), or
+ * in ../libexec/rayvault from rvsup's real directory once installed
+ * (make install: PREFIX/bin/rvsup, PREFIX/libexec/rayvault/rvw-*).  The
+ * lookup is relative, so a tree installed under DESTDIR, or moved as a
+ * whole (a Homebrew keg), finds its own children.
+ */
+#define SUP_LIBEXEC_REL	"../libexec/rayvault"
+
 static void
 find_bindir(struct sup_env *env, const char *argv0)
 {
-	char self[PATH_MAX], *slash;
+	char self[PATH_MAX], probe[PATH_MAX + 64], *slash;
 	ssize_t n;
 
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0)
@@ -840,6 +849,13 @@ find_bindir(struct sup_env *env, const char *argv0)
 	if ((slash = strrchr(self, '/')) != NULL)
 		*slash = '\0';
 	strlcpy(env->bindir, self, sizeof(env->bindir));
+	if (fs_path(probe, sizeof(probe), "%s/rvw-evidence", self) == 0 &&
+	    access(probe, X_OK) == 0)
+		return;
+	if (fs_path(probe, sizeof(probe), "%s/%s/rvw-evidence", self,
+	    SUP_LIBEXEC_REL) == 0 && access(probe, X_OK) == 0)
+		(void)fs_path(env->bindir, sizeof(env->bindir), "%s/%s", self,
+		    SUP_LIBEXEC_REL);
 }
 
 /*
