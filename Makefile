@@ -197,7 +197,9 @@ check-headers:
 # contrib/ (service files, the Homebrew formula), .env.example, config/
 # and examples/.  make uninstall removes them again (same PREFIX and
 # DESTDIR).  make dist packs HEAD as rayvault-$(RV_VERSION).tar.gz (into
-# DIST_DIR, default .), which builds on its own with make.  make
+# DIST_DIR, default .), which builds on its own with make, and beside
+# it rayvault.rb, contrib/homebrew's formula with that tarball's url and
+# sha256 (README, "Installing").  make
 # completions remakes contrib/completions from rvctl's command table.
 RV_VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PREFIX      ?= /usr/local
@@ -248,6 +250,14 @@ dist:
 	    "are not in the tarball (it packs HEAD)" >&2
 	git archive --format=tar.gz --prefix=rayvault-$(RV_VERSION)/ \
 	    -o $(DIST_DIR)/rayvault-$(RV_VERSION).tar.gz HEAD
+	@tgz=$$(cd $(DIST_DIR) && pwd)/rayvault-$(RV_VERSION).tar.gz && \
+	sum=$$( (sha256sum 2>/dev/null || shasum -a 256) <"$$tgz" | \
+	    cut -d' ' -f1) && \
+	sed -e "s|^  url .*|  url \"file://$$tgz\"|" \
+	    -e "s|^  version .*|  version \"$(RV_VERSION)\"|" \
+	    -e "s|^  sha256 .*|  sha256 \"$$sum\"|" \
+	    contrib/homebrew/rayvault.rb >$(DIST_DIR)/rayvault.rb && \
+	echo "$$tgz" && echo "$(DIST_DIR)/rayvault.rb: its Homebrew formula"
 
 completions: $(BUILD)/bin/rvctl
 	scripts/gen-completions $(BUILD)/bin/rvctl contrib/completions

@@ -1,6 +1,6 @@
 #!/bin/sh
-# make dist packs HEAD as rayvault-<VERSION>.tar.gz, and the tarball
-# builds on its own: extracted in an empty directory, with no git
+# make dist packs HEAD as rayvault-<VERSION>.tar.gz with its Homebrew
+# formula beside it, and the tarball builds on its own: extracted in an empty directory, with no git
 # repository around it, make builds every program.
 . tests/integration/lib.sh
 
@@ -16,6 +16,16 @@ make -s -C "$ROOT" dist DIST_DIR="$T" >"$T/dist.log" 2>&1 ||
     fail "make dist: $(cat "$T/dist.log")"
 tgz=$T/rayvault-$ver.tar.gz
 [ -f "$tgz" ] && ok "made rayvault-$ver.tar.gz" || { fail "no $tgz"; finish; }
+# the formula beside it installs that very tarball
+sum=$(sha256sum "$tgz" | cut -d' ' -f1)
+grep -qx "  sha256 \"$sum\"" "$T/rayvault.rb" &&
+    grep -qx "  url \"file://$tgz\"" "$T/rayvault.rb" &&
+    grep -qx "  version \"$ver\"" "$T/rayvault.rb" &&
+    ok "rayvault.rb names the tarball and its sha256" ||
+    fail "rayvault.rb: $(grep -E '^  (url|sha256|version) ' "$T/rayvault.rb")"
+if command -v ruby >/dev/null 2>&1; then
+	ruby -c "$T/rayvault.rb" >/dev/null || fail "rayvault.rb: ruby -c"
+fi
 tar tzf "$tgz" >"$T/list" || fail "unreadable tarball"
 bad=$(grep -v "^rayvault-$ver/" "$T/list" | head -3)
 [ -z "$bad" ] && ok "everything under rayvault-$ver/" || fail "outside the prefix: $bad"
