@@ -34,16 +34,30 @@ want=$(cut -f1 "$T/table" | sort)
 got=$(complete rvctl "")
 [ "$got" = "$want" ] && ok "bash: every command ($(echo "$want" | wc -l))" ||
     fail "bash commands: got $(echo $got), want $(echo $want)"
-miss=""
-while IFS="$(printf '\t')" read -r name usage help; do
-	got=$(complete rvctl "$name" --)
-	for o in $(echo "$usage" | grep -o -- '--[a-z0-9-]*') --help --state-dir; do
-		echo "$got" | grep -qx -- "$o" || miss="$miss $name$o"
+# every command's options, in one bash (a bash start per command is slow
+# on a loaded machine)
+miss=$(bash -c '
+. "$1"
+offers() {	# offers WANTED WORD...: WANTED among the completions of WORD...
+	local w=$1 c
+	shift
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	_rvctl
+	for c in "${COMPREPLY[@]}"; do
+		[[ $c == "$w" ]] && return 0
+	done
+	return 1
+}
+while IFS=$'"'"'\t'"'"' read -r name usage help; do
+	for o in $(grep -o -- "--[a-z0-9-]*" <<<"$usage") --help --state-dir; do
+		offers "$o" rvctl "$name" -- || echo -n " $name$o"
 	done
 	# and after a global option before the command
-	got=$(complete rvctl --state-dir "$T" "$name" --)
-	echo "$got" | grep -qx -- --help || miss="$miss $name(after --state-dir)"
-done <"$T/table"
+	offers --help rvctl --state-dir /tmp "$name" -- ||
+	    echo -n " $name(after --state-dir)"
+done <"$2"
+' sh "$C/rvctl.bash" "$T/table")
 [ -z "$miss" ] && ok "bash: every option of every command's usage" ||
     fail "bash options missing:$miss"
 [ "$(complete rvctl baptism --level "" | tr '\n' ' ')" = "A B " ] &&
