@@ -46,6 +46,7 @@
 #include "common/core/platform.h"
 #include "common/core/runtime.h"
 #include "common/core/spool.h"
+#include "common/core/subproc.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"
@@ -839,12 +840,14 @@ start_endpoints(struct sup_env *env)
 static void
 find_bindir(struct sup_env *env, const char *argv0)
 {
-	char self[PATH_MAX], probe[PATH_MAX + 64], *slash;
+	char self[PATH_MAX], found[PATH_MAX], probe[PATH_MAX + 64], *slash;
 	ssize_t n;
 
+	/* without /proc: argv[0] as the shell found it (PATH), links resolved */
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0)
 		self[n] = '\0';
-	else if (realpath(argv0, self) == NULL)
+	else if (subproc_which(argv0, found, sizeof(found)) == -1 ||
+	    realpath(found, self) == NULL)
 		strlcpy(self, argv0, sizeof(self));
 	if ((slash = strrchr(self, '/')) != NULL)
 		*slash = '\0';
