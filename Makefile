@@ -81,6 +81,18 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The version (VERSION and the commit) is baked into version.o alone: the
+# header is rewritten only when its text changes (scripts/version-header),
+# so a make on the same commit rebuilds nothing.  A tree without git
+# history (a tarball) takes GIT_REV=<hex> from the command line, or none.
+VERSION_H := $(BUILD)/gen/rv_version.h
+$(VERSION_H): FORCE
+	@GIT_REV='$(GIT_REV)' scripts/version-header $@
+$(BUILD)/obj/common/core/version.o: $(VERSION_H)
+$(BUILD)/obj/common/core/version.o: CFLAGS += -include $(VERSION_H)
+.PHONY: FORCE
+FORCE:
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBSTORE): $(call obj,$(STORE_SRC))
 $(LIBIPC): $(call obj,$(IPC_SRC))

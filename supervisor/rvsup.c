@@ -5,6 +5,7 @@
  *	rvsup start [--worker-id ID] [--once] [--state-dir DIR]
  *	rvsup stop [--force] [--timeout SEC] [--state-dir DIR]
  *	rvsup check-config [--state-dir DIR]
+ *	rvsup print-machine | --version | --help
  *
  * main() is a list of setup phases: settings, state directories, the pid
  * file lock (taken BEFORE any endpoint is bound: a second bind on an ipc
@@ -46,6 +47,7 @@
 #include "common/core/platform.h"
 #include "common/core/runtime.h"
 #include "common/core/spool.h"
+#include "common/core/version.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"
@@ -80,14 +82,29 @@ on_signal(int sig)
 }
 
 static void
-usage(void)
+print_usage(FILE *fp)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: rvsup start [--worker-id ID] [--once] [--state-dir DIR]\n"
 	    "       rvsup stop [--force] [--timeout SEC] [--state-dir DIR]\n"
 	    "       rvsup check-config [--state-dir DIR]\n"
-	    "       rvsup print-machine\n");
+	    "       rvsup print-machine\n"
+	    "       rvsup --version | --help\n");
+}
+
+static void
+usage(void)
+{
+	print_usage(stderr);
 	exit(EX_USAGE);
+}
+
+/* --help and --version: on stdout, exit 0. */
+static void
+help(void)
+{
+	print_usage(stdout);
+	exit(0);
 }
 
 /* A directory rvsup will not use: say why and how to fix it, exit 78. */
@@ -969,6 +986,14 @@ main(int argc, char **argv)
 	long timeout = 30;
 	int c;
 
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "-V") == 0)) {
+		version_print("rvsup");
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0))
+		help();
 	if (argc < 2 || argv[1][0] == '-')
 		usage();
 	cmd = argv[1];
@@ -998,6 +1023,9 @@ main(int argc, char **argv)
 			timeout = strtol(optarg, &end, 10);
 			if (*end != '\0' || timeout < 1 || timeout > 3600)
 				usage();
+			break;
+		case 'h':
+			help();
 			break;
 		default:
 			usage();
