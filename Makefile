@@ -209,6 +209,20 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 docs/rvsup.8 docs/rvctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
+# make install-launchd (macOS) / install-systemd (Linux): the supervisor
+# and the doctor's 5-minute alert job of this user, running the programs
+# of SERVICE_BINDIR (this checkout's build; SERVICE_BINDIR=$(PREFIX)/bin
+# after make install) in WORKDIR, the folder with .env (here), on the
+# state directory its settings name (or STATE_DIR=); then loaded.
+# DESTDIR=, LAUNCHD_DIR= or SYSTEMD_USER_DIR= only write the files
+# (scripts/service has every variable).
+SERVICE_BINDIR ?= $(CURDIR)/$(BUILD)/bin
+WORKDIR        ?= $(CURDIR)
+.PHONY: install-launchd uninstall-launchd install-systemd uninstall-systemd
+install-launchd uninstall-launchd install-systemd uninstall-systemd:
+	@SERVICE_BINDIR='$(SERVICE_BINDIR)' WORKDIR='$(WORKDIR)' \
+	    scripts/service $(subst -, ,$@)
+
 # "make clean" is the operator's state cleanup (SPEC section 6, below).
 clean-build:
 	rm -rf build build-asan build-fuzz
