@@ -49,7 +49,8 @@ WORKER_KINDS := evidence voice render probe notify
 # store with its backends, the wire (ipc), the child skeleton, and one
 # archive per child program holding everything in workers/<kind>/ but its
 # main file workers/<kind>/<kind>.c.
-COMMON_SRC := $(wildcard common/core/*.c common/media/*.c common/telegram/*.c)
+COMMON_SRC := $(filter-out common/core/version.c,$(wildcard common/core/*.c \
+	      common/media/*.c common/telegram/*.c))
 STORE_SRC  := $(wildcard common/store/*.c)
 IPC_SRC    := $(wildcard ipc/*.c)
 SKEL_SRC   := $(wildcard workers/skeleton/*.c)
@@ -81,15 +82,17 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# The version (VERSION and the commit) is baked into version.o alone: the
-# header is rewritten only when its text changes (scripts/version-header),
-# so a make on the same commit rebuilds nothing.  A tree without git
-# history (a tarball) takes GIT_REV=<hex> from the command line, or none.
+# The version (VERSION and the commit) is baked into version.o alone,
+# linked into the seven programs only: the header is rewritten only when
+# its text changes (scripts/version-header), so a make on the same commit
+# rebuilds nothing and a new commit relinks the programs, not the tests.
+# A tree without git history (a tarball) takes GIT_REV=<hex>, or none.
 VERSION_H := $(BUILD)/gen/rv_version.h
+VERSION_O := $(BUILD)/obj/common/core/version.o
 $(VERSION_H): FORCE
 	@GIT_REV='$(GIT_REV)' scripts/version-header $@
-$(BUILD)/obj/common/core/version.o: $(VERSION_H)
-$(BUILD)/obj/common/core/version.o: CFLAGS += -include $(VERSION_H)
+$(VERSION_O): $(VERSION_H)
+$(VERSION_O): CFLAGS += -include $(VERSION_H)
 .PHONY: FORCE
 FORCE:
 
@@ -104,19 +107,21 @@ $(BUILD)/lib/%.a:
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
+    $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
-$(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
+    $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
 # A child links its own folder, the skeleton, the wire and common: never
 # the store (it asks the supervisor).
 define child_rule
-$(BUILD)/bin/rvw-$(1): $(BUILD)/obj/workers/$(1)/$(1).o $(BUILD)/lib/librvw-$(1).a \
-    $(LIBSKEL) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvw-$(1): $(BUILD)/obj/workers/$(1)/$(1).o $(VERSION_O) \
+    $(BUILD)/lib/librvw-$(1).a $(LIBSKEL) $(LIBIPC) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_CURL) $$(LIBS_BASE)
 endef
