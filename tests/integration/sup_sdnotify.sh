@@ -15,7 +15,9 @@
 #    children come up but READY is not sent, STATUS says why; once the
 #    right database is back READY follows;
 #  - the children do not inherit NOTIFY_SOCKET;
-#  - a NOTIFY_SOCKET nobody listens on is logged once and changes nothing.
+#  - a NOTIFY_SOCKET nobody listens on is logged once and changes nothing;
+#    one that is no address (not a path, not an @name) is named and
+#    ignored.
 . tests/integration/lib.sh
 export RV_FAULT="contract-retry-max:2000"
 LISTEN="$ROOT/tests/lib/sd_listen.py"
@@ -200,6 +202,18 @@ sleep 1
 [ "$(grep -c "service manager notification not sent" "$SUPLOG")" = 1 ] &&
     ok "an unreachable NOTIFY_SOCKET is logged once" ||
     fail "warnings: $(grep -c "service manager notification not sent" "$SUPLOG")"
+sup_up && ok "and rvsup runs on" || fail "rvsup not answering"
+"$BIN/rvsup" stop >/dev/null || fail "stop"
+wait "$SUP_PID"
+
+# ---- 4. an address that is neither a path nor an @name --------------------
+: >"$T/sup.log"
+export NOTIFY_SOCKET="relative/notify.sock"
+start_sup
+unset NOTIFY_SOCKET
+grep -q 'NOTIFY_SOCKET "relative/notify.sock": neither an absolute path nor an abstract @name; the service manager is not notified' "$SUPLOG" &&
+    ok "a NOTIFY_SOCKET that is no address is named in the log, and ignored" ||
+    fail "relative NOTIFY_SOCKET: $(grep NOTIFY "$SUPLOG")"
 sup_up && ok "and rvsup runs on" || fail "rvsup not answering"
 "$BIN/rvsup" stop >/dev/null || fail "stop"
 wait "$SUP_PID"
