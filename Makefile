@@ -49,7 +49,8 @@ WORKER_KINDS := evidence voice render probe notify
 # store with its backends, the wire (ipc), the child skeleton, and one
 # archive per child program holding everything in workers/<kind>/ but its
 # main file workers/<kind>/<kind>.c.
-COMMON_SRC := $(wildcard common/core/*.c common/media/*.c common/telegram/*.c)
+COMMON_SRC := $(filter-out common/core/version.c,$(wildcard common/core/*.c \
+	      common/media/*.c common/telegram/*.c))
 STORE_SRC  := $(wildcard common/store/*.c)
 IPC_SRC    := $(wildcard ipc/*.c)
 SKEL_SRC   := $(wildcard workers/skeleton/*.c)
@@ -81,6 +82,20 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The version (VERSION and the commit) is baked into version.o alone,
+# linked into the seven programs only: the header is rewritten only when
+# its text changes (scripts/version-header), so a make on the same commit
+# rebuilds nothing and a new commit relinks the programs, not the tests.
+# A tree without git history (a tarball) takes GIT_REV=<hex>, or none.
+VERSION_H := $(BUILD)/gen/rv_version.h
+VERSION_O := $(BUILD)/obj/common/core/version.o
+$(VERSION_H): FORCE
+	@GIT_REV='$(GIT_REV)' scripts/version-header $@
+$(VERSION_O): $(VERSION_H)
+$(VERSION_O): CFLAGS += -include $(VERSION_H)
+.PHONY: FORCE
+FORCE:
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBSTORE): $(call obj,$(STORE_SRC))
 $(LIBIPC): $(call obj,$(IPC_SRC))
@@ -92,19 +107,21 @@ $(BUILD)/lib/%.a:
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
+    $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
-$(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
+    $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
 # A child links its own folder, the skeleton, the wire and common: never
 # the store (it asks the supervisor).
 define child_rule
-$(BUILD)/bin/rvw-$(1): $(BUILD)/obj/workers/$(1)/$(1).o $(BUILD)/lib/librvw-$(1).a \
-    $(LIBSKEL) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvw-$(1): $(BUILD)/obj/workers/$(1)/$(1).o $(VERSION_O) \
+    $(BUILD)/lib/librvw-$(1).a $(LIBSKEL) $(LIBIPC) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_CURL) $$(LIBS_BASE)
 endef
@@ -261,6 +278,20 @@ dist:
 
 completions: $(BUILD)/bin/rvctl
 	scripts/gen-completions $(BUILD)/bin/rvctl contrib/completions
+
+# make install-launchd (macOS) / install-systemd (Linux): the supervisor
+# and the doctor's 5-minute alert job of this user, running the programs
+# of SERVICE_BINDIR (this checkout's build; SERVICE_BINDIR=$(PREFIX)/bin
+# after make install) in WORKDIR, the folder with .env (here), on the
+# state directory its settings name (or STATE_DIR=); then loaded.
+# DESTDIR=, LAUNCHD_DIR= or SYSTEMD_USER_DIR= only write the files
+# (scripts/service has every variable).
+SERVICE_BINDIR ?= $(CURDIR)/$(BUILD)/bin
+WORKDIR        ?= $(CURDIR)
+.PHONY: install-launchd uninstall-launchd install-systemd uninstall-systemd
+install-launchd uninstall-launchd install-systemd uninstall-systemd:
+	@SERVICE_BINDIR='$(SERVICE_BINDIR)' WORKDIR='$(WORKDIR)' \
+	    scripts/service $(subst -, ,$@)
 
 # "make clean" is the operator's state cleanup (SPEC section 6, below).
 clean-build:

@@ -3,6 +3,7 @@
  * rvctl.c: the operator's command line.
  *
  *	rvctl [--state-dir DIR] [--json] <command> [options]
+ *	rvctl --version | --help
  *
  * Each command is one entry of the table below, implemented in the ctl_*
  * file of its family.  Global options may come before or after the
@@ -22,6 +23,7 @@
 #include "common/core/config.h"
 #include "common/core/platform.h"
 #include "common/core/log.h"
+#include "common/core/version.h"
 #include "common/store/store.h"
 #include "ctl/ctl.h"
 
@@ -124,7 +126,7 @@ usage_all(FILE *fp)
 	int i;
 
 	fprintf(fp, "usage: rvctl [--state-dir DIR] [--json] COMMAND "
-	    "[options]\n\ncommands:\n");
+	    "[options]\n       rvctl --version | --help\n\ncommands:\n");
 	for (i = 0; cmds[i].name != NULL; i++)
 		fprintf(fp, "  %-58s %s\n", cmds[i].usage, cmds[i].help);
 	fprintf(fp, "\nEvery command takes --help.\n");
@@ -237,7 +239,12 @@ main(int argc, char **argv)
 		usage_all(stderr);
 		return CTL_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		version_print("rvctl");
+		return CTL_OK;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
 		usage_all(stdout);
 		return CTL_OK;
 	}

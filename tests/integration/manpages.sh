@@ -14,6 +14,13 @@ pages=$(ls "$ROOT"/docs/*.[1-9])
 ours=$(for p in $pages; do
 	b=${p##*/}; echo "${b%.*} ${b##*.}"
 done)
+# Pages of other systems that ours name: launchd.plist(5) is macOS's,
+# sd_notify(3) and systemd.service(5) come with systemd's development and
+# documentation packages, which a machine need not have.
+ours="$ours
+sd_notify 3
+launchd.plist 5
+systemd.service 5"
 for p in $pages; do
 	mandoc -T lint -W style "$p" >"$T/lint" 2>&1
 	# "referenced manual not found: Xr rvsup 8": no database here; ours exist
@@ -22,6 +29,9 @@ for p in $pages; do
 		if [ -n "$x" ] && echo "$ours" | grep -qx "$x"; then
 			continue
 		fi
+		case $l in
+		*"outdated mandoc.db"*) continue ;;	# the machine's index
+		esac
 		echo "$l"
 	done <"$T/lint")
 	[ -z "$bad" ] && ok "${p##*/} lints clean" || fail "${p##*/}: $bad"
