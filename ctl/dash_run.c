@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dash_run.c: the run page and the evidence page.
+ * dash_run.c: the run page.
  *
  * The run page puts the decision first: status, then the gate panel with
  * the evidence diff and, after it in document order, Approve / Refetch /
@@ -22,7 +22,8 @@
  * page is inserted as escaped text only: never as an attribute, a URL
  * or markup.
  *
- * Public: dash_run_page, dash_evidence_page, dash_gate_evidence.
+ * Public: dash_run_page, dash_gate_evidence, dash_read_json,
+ * dash_src_name.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +35,7 @@
 
 #include "common/core/checkpoint.h"
 #include "common/core/fsutil.h"
+#include "common/core/ids.h"
 #include "ctl/dash.h"
 
 #define EVFILE_MAX	(8 * 1024 * 1024)
@@ -73,8 +75,8 @@ dash_gate_evidence(struct dash *d, const struct store_run *run,
 	return (cJSON *)(uintptr_t)ev;
 }
 
-static cJSON *
-read_json(const char *state_dir, const char *dir, const char *run_id)
+cJSON *
+dash_read_json(const char *state_dir, const char *dir, const char *run_id)
 {
 	char path[PATH_MAX], *txt;
 	cJSON *j;
@@ -88,8 +90,8 @@ read_json(const char *state_dir, const char *dir, const char *run_id)
 	return j;
 }
 
-static const char *
-src_name(const cJSON *s)
+const char *
+dash_src_name(const cJSON *s)
 {
 	const char *n = dash_jstr(s, "url");
 
@@ -144,7 +146,7 @@ cell_values(const cJSON *conf, const struct col *col, const char *claim,
 
 	raw[0] = norm[0] = '\0';
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(conf, "sources"))
-		if (strcmp(src_name(s), col->name) == 0) {
+		if (strcmp(dash_src_name(s), col->name) == 0) {
 			cur = dash_jstr(s, "currency");
 			(void)snprintf(raw, rsize, "%s%s%s", dash_jstr(s,
 			    "raw"), cur[0] ? " " : "", cur);
@@ -182,11 +184,11 @@ diff_table(struct dash_buf *b, const cJSON *ev, const cJSON *file)
 
 	cJSON_ArrayForEach(c, conflicts)
 		cJSON_ArrayForEach(s, cJSON_GetObjectItem(c, "sources"))
-			n = add_col(cols, n, src_name(s), (int)
+			n = add_col(cols, n, dash_src_name(s), (int)
 			    cJSON_GetNumberValue(cJSON_GetObjectItem(s,
 			    "tier")), NULL);
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(file, "sources"))
-		n = add_col(cols, n, src_name(s), (int)cJSON_GetNumberValue(
+		n = add_col(cols, n, dash_src_name(s), (int)cJSON_GetNumberValue(
 		    cJSON_GetObjectItem(s, "tier")), s);
 	/* a stable sort: insertion, tier 5 first */
 	for (i = 1; i < n; i++)
@@ -507,8 +509,8 @@ dash_run_page(struct dash_req *q, const char *run_id, struct dash_resp *r)
 		cJSON_Delete(events);
 		return;
 	}
-	file = read_json(d->env->cfg.state_dir, "evidence", run.run_id);
-	ck = read_json(d->env->cfg.state_dir, "checkpoints",
+	file = dash_read_json(d->env->cfg.state_dir, "evidence", run.run_id);
+	ck = dash_read_json(d->env->cfg.state_dir, "checkpoints",
 	    run.run_id);
 	terminal = strcmp(run.status, RUN_DONE) == 0 ||
 	    strcmp(run.status, RUN_FAILED) == 0 ||
@@ -530,103 +532,26 @@ dash_run_page(struct dash_req *q, const char *run_id, struct dash_resp *r)
 	events_list(b, events);
 	db_raw(b, "<section id=\"files\"><h2>Files</h2><p><a href=\"/runs/");
 	db_text(b, run.run_id);
-	db_raw(b, "/evidence\">Evidence sources</a></p><p>Timeline: <code>");
-	db_textf(b, "%s/timeline/timeline_%s_latest.csv", d->env->cfg.state_dir,
-	    run.video_id);
-	db_raw(b, "</code> and its EDL (<code>rvctl timeline --video ");
-	db_text(b, run.video_id);
-	db_raw(b, "</code> makes them).</p></section>\n");
+	db_raw(b, "/evidence\">Evidence sources</a></p><p>");
+	if (dash_timeline_file(d, &run, "csv", NULL, 0)) {
+		db_raw(b, "<a href=\"/runs/");
+		db_text(b, run.run_id);
+		db_raw(b, "/timeline.csv\">Timeline CSV</a> | <a href=\"/runs/");
+		db_text(b, run.run_id);
+		db_raw(b, "/timeline.edl\">EDL</a> (the latest of <code>rvctl "
+		    "timeline --video ");
+		db_text(b, run.video_id);
+		db_raw(b, "</code>)");
+	} else {
+		db_raw(b, "No timeline yet: <code>rvctl timeline --video ");
+		db_text(b, run.video_id);
+		db_raw(b, "</code> makes the CSV and the EDL.");
+	}
+	db_raw(b, "</p></section>\n");
 	dash_page_end(b);
 	dash_html_resp(r, MHD_HTTP_OK);
 	free(ledger);
 	cJSON_Delete(events);
 	cJSON_Delete(file);
 	cJSON_Delete(ck);
-}
-
-void
-dash_evidence_page(struct dash *d, const char *run_id, struct dash_resp *r)
-{
-	struct dash_buf *b = &r->b;
-	struct store_run run;
-	char err[512], title[128];
-	const cJSON *s, *c, *e;
-	cJSON *file, *events = NULL;
-	int rc, er = 0;
-
-	pthread_mutex_lock(&d->lock);
-	rc = dash_store(d, err, sizeof(err)) ? store_get_run(&d->env->st,
-	    run_id, &run, NULL, err, sizeof(err)) : -1;
-	if (rc == -1)
-		er = errno;
-	else if (store_list_events(&d->env->st, run.run_id, &events, err,
-	    sizeof(err)) == -1)
-		events = NULL;
-	pthread_mutex_unlock(&d->lock);
-	if (rc == -1) {
-		dash_error_page(r, er == ENOENT ? MHD_HTTP_NOT_FOUND :
-		    MHD_HTTP_SERVICE_UNAVAILABLE, er == ENOENT ?
-		    "No such run" : "Store unreachable", err);
-		return;
-	}
-	file = read_json(d->env->cfg.state_dir, "evidence", run.run_id);
-	(void)snprintf(title, sizeof(title), "Evidence %s", run.video_id);
-	dash_page_begin(b, title, run.run_id);
-	db_raw(b, "<h1>Evidence of <a href=\"/runs/");
-	db_text(b, run.run_id);
-	db_raw(b, "\">");
-	db_text(b, run.video_id);
-	db_raw(b, "</a></h1>\n<section id=\"sources\"><h2>Sources</h2>");
-	if (file == NULL)
-		db_raw(b, "<p>No evidence file yet.</p>");
-	db_raw(b, "<div class=\"scroll\"><table><thead><tr><th>Tier</th>"
-	    "<th>Source</th><th>Fetched</th><th>Claims found</th></tr></thead>"
-	    "<tbody>");
-	cJSON_ArrayForEach(s, cJSON_GetObjectItem(file, "sources")) {
-		int tier = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s,
-		    "tier"));
-
-		db_fmt(b, "<tr%s><td>%d</td><td class=\"mono\">", tier >= 4 ?
-		    "" : " class=\"low-tier\"", tier);
-		db_text(b, src_name(s));
-		if (dash_jstr(s, "error")[0] != '\0') {
-			db_raw(b, "<br>error: ");
-			db_text(b, dash_jstr(s, "error"));
-		}
-		db_raw(b, "</td><td>");
-		db_text(b, dash_jstr(s, "fetched_at"));
-		db_raw(b, "</td><td>");
-		cJSON_ArrayForEach(c, cJSON_GetObjectItem(s, "claims")) {
-			db_raw(b, "<span class=\"raw\">");
-			db_textf(b, "%s: %s", c->string,
-			    cJSON_IsString(c) ? c->valuestring : "?");
-			db_raw(b, "</span><span class=\"norm\">");
-			db_text(b, dash_jstr(cJSON_GetObjectItem(s,
-			    "normalized"), c->string));
-			db_raw(b, "</span>");
-		}
-		db_raw(b, "</td></tr>\n");
-	}
-	db_raw(b, "</tbody></table></div></section>\n<section id=\"history\">"
-	    "<h2>Collections and refetches</h2><ul>");
-	cJSON_ArrayForEach(e, events) {
-		const char *t = dash_jstr(e, "event_type");
-
-		if (strcmp(t, "evidence_collected") != 0 &&
-		    strcmp(t, "gate_opened") != 0 &&
-		    strcmp(t, "operator_action") != 0)
-			continue;
-		db_raw(b, "<li>");
-		db_text(b, dash_jstr(e, "occurred_at"));
-		db_raw(b, " ");
-		db_text(b, t);
-		db_raw(b, " ");
-		db_text(b, dash_jstr(e, "reason_key"));
-		db_raw(b, "</li>\n");
-	}
-	db_raw(b, "</ul></section>\n");
-	dash_page_end(b);
-	dash_html_resp(r, MHD_HTTP_OK);
-	cJSON_Delete(file);
-	cJSON_Delete(events);
 }
