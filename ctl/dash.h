@@ -12,6 +12,7 @@
  *			served script and style sheet
  *	dash_pages.c	overview, runs, incidents
  *	dash_run.c	the run page with the evidence diff
+ *	dash_diff.c	the evidence diff table
  *	dash_files.c	the evidence page, the timeline files
  *	dash_act.c	the decisions: approve, refetch, abort, unlock
  *	dash_api.c	/healthz, /api/..., /events and the change watcher
@@ -119,6 +120,7 @@ void	dash_error_page(struct dash_resp *r, unsigned status,
 void	dash_duration(char *buf, size_t size, double sec);
 const char *dash_static(const char *path, const char **ctype, size_t *len);
 const char *dash_jstr(const cJSON *o, const char *key);
+int	dash_jint(const cJSON *o, const char *key);
 
 /* dash_http.c */
 int	dash_http_start(struct dash *d, void **daemon, char *err,
@@ -142,6 +144,10 @@ cJSON	*dash_gate_evidence(struct dash *d, const struct store_run *run,
 	    const cJSON *events);
 cJSON	*dash_read_json(const char *state_dir, const char *dir,
 	    const char *run_id);
+
+/* dash_diff.c */
+void	dash_diff_table(struct dash_buf *b, const cJSON *ev,
+	    const cJSON *file);
 const char *dash_src_name(const cJSON *source);
 
 /* dash_files.c */

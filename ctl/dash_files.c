@@ -114,8 +114,7 @@ dash_evidence_page(struct dash *d, const char *run_id, struct dash_resp *r)
 	    "<th>Source</th><th>Fetched</th><th>Claims found</th></tr></thead>"
 	    "<tbody>");
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(file, "sources")) {
-		int tier = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s,
-		    "tier"));
+		int tier = dash_jint(s, "tier");
 
 		db_fmt(b, "<tr%s><td>%d</td><td class=\"mono\">", tier >= 4 ?
 		    "" : " class=\"low-tier\"", tier);
