@@ -111,7 +111,7 @@ decide_form(struct dash_buf *b, const struct store_run *run,
 
 static void
 gate_panel(struct dash_buf *b, const struct store_run *run, const cJSON *ev,
-    const cJSON *file, const char *csrf, bool terminal)
+    const cJSON *file, const char *csrf, bool terminal, long queued)
 {
 	char dur[48];
 	bool refetching = run->gate_nonce[0] == '\0' &&
@@ -125,7 +125,16 @@ gate_panel(struct dash_buf *b, const struct store_run *run, const cJSON *ev,
 		db_textf(b, " (gate %.8s, open for %s).", run->gate_nonce,
 		    dur);
 		db_raw(b, " Nothing is rendered or published until you "
-		    "decide.</p>\n");
+		    "decide");
+		if (run->lock_token[0] != '\0' && run->worker_id[0] != '\0') {
+			db_raw(b, "; worker ");
+			db_text(b, run->worker_id);
+			db_raw(b, " keeps this run and takes no other");
+		}
+		if (queued > 0)
+			db_fmt(b, "; %ld run%s queued behind it", queued,
+			    queued == 1 ? " is" : "s are");
+		db_raw(b, ".</p>\n");
 	} else if (refetching)
 		db_raw(b, "<p id=\"refetching\"><span class=\"tag warn\">"
 		    "refetch under way</span> The sources are being collected "
@@ -315,7 +324,9 @@ dash_run_page(struct dash_req *q, const char *run_id, struct dash_resp *r)
 	struct dash *d = q->d;
 	struct dash_buf *b = &r->b;
 	struct store_ledger *ledger = NULL;
-	struct store_run run;
+	struct store_run run, *all = NULL;
+	size_t nall = 0, i;
+	long queued = 0;
 	char err[512], title[128];
 	cJSON *events = NULL, *file, *ck;
 	size_t nl = 0;
@@ -332,6 +343,16 @@ dash_run_page(struct dash_req *q, const char *run_id, struct dash_resp *r)
 		rc = -1;
 	led_ok = rc == 0 && store_ledger_list(&d->env->st, run.run_id,
 	    &ledger, &nl, err, sizeof(err)) == 0;
+	if (rc == 0 && store_list_runs(&d->env->st, &all, &nall, err,
+	    sizeof(err)) == 0) {
+		for (i = 0; i < nall; i++)
+			if (all[i].lock_token[0] == '\0' &&
+			    (strcmp(all[i].status, RUN_RUNNING) == 0 ||
+			    strcmp(all[i].status, RUN_APPROVED) == 0))
+				queued++;
+		free(all);
+	} else
+		queued = -1;	/* unknown: not said */
 	pthread_mutex_unlock(&d->lock);
 	if (rc == -1) {
 		dash_error_page(r, e == ENOENT ? MHD_HTTP_NOT_FOUND :
@@ -354,7 +375,7 @@ dash_run_page(struct dash_req *q, const char *run_id, struct dash_resp *r)
 	db_text(b, run.status);
 	db_raw(b, "</span></h1>\n");
 	gate_panel(b, &run, dash_gate_evidence(d, &run, events), file, q->csrf,
-	    terminal);
+	    terminal, queued);
 	run_facts(b, &run);
 	if (run.lock_token[0] != '\0' || !terminal)
 		unlock_form(b, &run, q->csrf);
