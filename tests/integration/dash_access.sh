@@ -17,8 +17,8 @@
 # it (its values as text), /healthz and /events say it runs and
 # /api/status is rvctl status --json; 5 wrong tokens within a minute,
 # then 429 (even for the right one); /api/ answers what rvctl --json
-# prints; SIGTERM and SIGINT stop it with exit 0; and no page, answer or
-# log line holds a secret.
+# prints; an expired lease is listed as an incident; SIGTERM and SIGINT
+# stop it with exit 0; and no page, answer or log line holds a secret.
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/dash_env.sh"
 export RAYVAULT_LEASE_MINUTES=15 RAYVAULT_HEARTBEAT_INTERVAL_SEC=30
@@ -227,6 +227,17 @@ c=$(dash_req "$DASH_URL")
     fail "login limit:$bad"
 [ "$(dash_req "$DASH_BASE/")" = 200 ] && ok "a session made before still works" ||
     fail "session after the login limit"
+
+# incidents: a lease gone stale shows on /incidents and the overview
+dash_req "$DASH_BASE/incidents" >/dev/null
+grep -q 'RAY-DA' "$T/body" && fail "an incident before there is one"
+"$PREP" "$DB" age RAY-DA lease_expires_at 120 || fail "age"
+dash_req "$DASH_BASE/incidents" >/dev/null
+grep -q 'RAY-DA' "$T/body" && grep -q 'stale worker access-worker: lease expired' "$T/body" &&
+    dash_req "$DASH_BASE/" >/dev/null &&
+    sed -n '/<section id="incidents"/,/<\/section>/p' "$T/body" | grep -q 'lease expired' &&
+    ok "an expired lease is an incident on /incidents and the overview" ||
+    fail "incidents: $(grep -o '<main>.*' "$T/body" | head -c 300)"
 
 # every answer carries the headers (but the 431 libmicrohttpd itself
 # sends for headers over the memory limit, before any code of ours runs)
