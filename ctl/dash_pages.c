@@ -86,6 +86,8 @@ dash_status_cell(struct dash_buf *b, const struct store_run *r)
 		cls = " ok";
 	db_fmt(b, "<span class=\"tag%s\">", cls);
 	db_text(b, r->status);
+	if (strcmp(r->status, RUN_RUNNING) == 0 && r->lock_token[0] == '\0')
+		db_raw(b, " (queued)");
 	db_raw(b, "</span>");
 }
 
