@@ -42,6 +42,10 @@ endif
 LIBS_BASE := $(shell pkg-config --libs $(PKGS_BASE) 2>/dev/null) -lpthread -lm
 LIBS_CURL := $(shell pkg-config --libs $(PKGS_CURL) 2>/dev/null)
 LIBS_SQL  := $(shell pkg-config --libs $(PKGS_SQL) 2>/dev/null)
+# GNU libmicrohttpd: rvctl only (rvctl dashboard).
+PKGS_MHD  := libmicrohttpd
+LIBS_MHD  := $(shell pkg-config --libs $(PKGS_MHD) 2>/dev/null)
+$(BUILD)/obj/ctl/%.o: CFLAGS += $(shell pkg-config --cflags $(PKGS_MHD) 2>/dev/null)
 
 WORKER_KINDS := evidence voice render probe notify
 
@@ -115,7 +119,7 @@ $(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
 $(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
     $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
 # A child links its own folder, the skeleton, the wire and common: never
 # the store (it asks the supervisor).
@@ -151,14 +155,16 @@ FUZZ_SECONDS ?= 60
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+# rvctl is no library: the dashboard's target links the two objects it
+# tests (the evidence diff and the HTML escaping).
+$(BUILD)/fuzz/dash_fuzz: $(BUILD)/obj/ctl/dash_diff.o $(BUILD)/obj/ctl/dash_html.o
 
 fuzz-build:
 	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_BINS)
 
 # make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="mp4 spec"]: each target runs N
 # seconds over a scratch copy of its seeds; any crash, leak, sanitizer
-# report or timeout fails (scripts/fuzz).  The dashboard's HTTP request
-# handling gets its target when the dashboard exists.
+# report or timeout fails (scripts/fuzz).
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 fuzz: bootstrap
 	@$(MAKE) --no-print-directory -j$(shell nproc) fuzz-build
