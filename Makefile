@@ -42,6 +42,10 @@ endif
 LIBS_BASE := $(shell pkg-config --libs $(PKGS_BASE) 2>/dev/null) -lpthread -lm
 LIBS_CURL := $(shell pkg-config --libs $(PKGS_CURL) 2>/dev/null)
 LIBS_SQL  := $(shell pkg-config --libs $(PKGS_SQL) 2>/dev/null)
+# GNU libmicrohttpd: rvctl only (rvctl dashboard).
+PKGS_MHD  := libmicrohttpd
+LIBS_MHD  := $(shell pkg-config --libs $(PKGS_MHD) 2>/dev/null)
+$(BUILD)/obj/ctl/%.o: CFLAGS += $(shell pkg-config --cflags $(PKGS_MHD) 2>/dev/null)
 
 WORKER_KINDS := evidence voice render probe notify
 
@@ -98,7 +102,7 @@ $(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
 
 $(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
 # A child links its own folder, the skeleton, the wire and common: never
 # the store (it asks the supervisor).

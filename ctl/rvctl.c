@@ -93,6 +93,9 @@ static const struct ctl_cmd cmds[] = {
 	    "--confirm" },
 	{ "logs", ctl_logs, "logs [--lines N] [--name TEXT]",
 	    "show the last lines of every log in state/logs" },
+	{ "dashboard", ctl_dashboard, "dashboard [--listen 127.0.0.1:8787] "
+	    "[--operator NAME]", "serve the operator's web page on loopback "
+	    "(first stdout line: the login URL; port 0 picks a free one)" },
 	{ "notify-test", ctl_notify_test, "notify-test [--text TEXT] [--json]",
 	    "send one test message to TELEGRAM_CHAT_ID and show Telegram's "
 	    "answer" },
