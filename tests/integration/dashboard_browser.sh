@@ -70,7 +70,7 @@ wait_for 60 status_is RAY-DASH-A waiting_approval && ok "run A gated" ||
 RUN_A=$(run_id_of RAY-DASH-A)
 RUN_B=$(run_id_of RAY-DASH-B)
 
-ctl dashboard --listen 127.0.0.1:0 --operator night-op >"$T/dash.out" 2>"$T/dash.err" &
+"$BIN/rvctl" dashboard --listen 127.0.0.1:0 --operator night-op >"$T/dash.out" 2>"$T/dash.err" &
 DASH_PID=$!
 dash_up() { [ -s "$T/dash.out" ]; }
 wait_for 10 dash_up || fail "no login URL: $(cat "$T/dash.err")"
@@ -106,7 +106,12 @@ done
 [ $n -eq 6 ] && ok "6 screenshots (PNG) in $ART" || fail "screenshots: $n of 6 in $ART: $(ls "$ART")"
 grep -rlF "$(echo "$LOGIN" | sed 's/.*token=//')" "$T/node.out" "$T/node.err" "$T/dash.err" "$RAYVAULT_STATE_DIR/logs" 2>/dev/null | grep -q . &&
     fail "the login token was logged" || ok "the login token is in no log"
+browser_gone() { ! pgrep -f -- "--user-data-dir=$T/tmp/" >/dev/null 2>&1; }
+wait_for 10 browser_gone && ok "no Chromium process left" ||
+    fail "Chromium left: $(pgrep -af -- "--user-data-dir=$T/tmp/" | cut -c1-120)"
 kill "$DASH_PID" 2>/dev/null
+dash_gone() { ! alive "$DASH_PID"; }
+wait_for 10 dash_gone && ok "the dashboard stops on SIGTERM" || fail "the dashboard did not stop"
 wait "$DASH_PID" 2>/dev/null
 DASH_PID=""
 finish
