@@ -155,17 +155,13 @@ ctl_dashboard(struct ctl_env *env, int argc, char **argv)
 		    "localhost:PORT or [::1]:PORT\n", listen);
 		return CTL_CRIT;
 	}
-	if (op == NULL)
-		op = getenv("USER");
-	if (op == NULL || !operator_ok(op)) {
-		if (op != NULL && op == argv[argc - 1]) {
-			fprintf(stderr, "rvctl dashboard: --operator must be 1 "
-			    "to %d letters, digits, '.', '_' or '-'\n",
-			    DASH_OPERATOR_MAX);
-			return CTL_USAGE;
-		}
-		op = "operator";
+	if (op != NULL && !operator_ok(op)) {
+		fprintf(stderr, "rvctl dashboard: --operator must be 1 to %d "
+		    "letters, digits, '.', '_' or '-'\n", DASH_OPERATOR_MAX);
+		return CTL_USAGE;
 	}
+	if (op == NULL && ((op = getenv("USER")) == NULL || !operator_ok(op)))
+		op = "operator";
 	(void)snprintf(d.operator_name, sizeof(d.operator_name),
 	    "dashboard:%s", op);
 	if (!ctl_settings_ok(env, "dashboard"))

@@ -152,6 +152,6 @@ void	dash_healthz(struct dash *d, struct dash_resp *r);
 void	dash_api(struct dash *d, const char *path, struct dash_resp *r);
 int	dash_watch_start(struct dash *d);
 void	dash_watch_stop(struct dash *d);
-void	*dash_sse_response(struct dash *d, const char *last_id);
+void	*dash_sse_response(struct dash *d, void *conn, const char *last_id);
 
 #endif

@@ -17,13 +17,16 @@
  * condition variable for a new id (no polling of its own), sends it as
  * "event: change" with the id, and a ": keepalive" comment when nothing
  * changed for 15 s.  A reconnect with a Last-Event-ID other than the
- * current id gets the current state at once.  Idle, the process wakes
- * only for the watcher's look.
+ * current id gets the current state at once.  A reader also looks once
+ * a second whether its client closed the connection (its place is then
+ * free at once, not at the next keepalive).  Idle, the process wakes
+ * only for the watcher's look and those checks.
  *
  * Public: dash_healthz, dash_api, dash_watch_start, dash_watch_stop,
  * dash_sse_response.
  */
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -283,6 +286,7 @@ dash_watch_stop(struct dash *d)
 
 struct sse {
 	struct dash	*d;
+	int		 fd;		/* the client's socket; -1 unknown */
 	unsigned long long sent;	/* the last id sent */
 	char		*out;		/* frame being sent */
 	size_t		 len, off;
@@ -323,6 +327,21 @@ sse_change(struct sse *s)
 	    d->ev_data != NULL ? d->ev_data : "{}");
 }
 
+/* Did the client close its end?  (A request body is never expected.) */
+static bool
+client_gone(int fd)
+{
+	struct pollfd p;
+
+	if (fd < 0)
+		return false;
+	p.fd = fd;
+	p.events = POLLIN | POLLRDHUP;
+	p.revents = 0;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP |
+	    POLLERR | POLLIN)) != 0;
+}
+
 static ssize_t
 sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -331,6 +350,7 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct timespec ts;
 	char want[32];
 	size_t n;
+	int waited;
 
 	(void)pos;
 	if (s->off >= s->len) {
@@ -347,11 +367,25 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 				    "hello\ndata: {}\n\n", d->ev_id);
 			}
 		} else {
-			deadline(&ts, DASH_KEEPALIVE_SEC * 1000L);
+			/*
+			 * Wait for a change, looking once a second whether
+			 * the client left (nothing is written until the
+			 * keepalive, so the socket would not say so).
+			 */
+			waited = 0;
 			while (!d->stopping && d->ev_id == s->sent &&
-			    pthread_cond_timedwait(&d->ev_cond, &d->ev_lock,
-			    &ts) == 0)
-				;
+			    waited < DASH_KEEPALIVE_SEC) {
+				deadline(&ts, 1000);
+				while (!d->stopping && d->ev_id == s->sent &&
+				    pthread_cond_timedwait(&d->ev_cond,
+				    &d->ev_lock, &ts) == 0)
+					;
+				waited++;
+				if (client_gone(s->fd)) {
+					pthread_mutex_unlock(&d->ev_lock);
+					return MHD_CONTENT_READER_END_WITH_ERROR;
+				}
+			}
 			if (d->stopping) {
 				pthread_mutex_unlock(&d->ev_lock);
 				return MHD_CONTENT_READER_END_OF_STREAM;
@@ -387,8 +421,9 @@ sse_free(void *cls)
 
 /* The response of /events, or NULL when there are too many readers. */
 void *
-dash_sse_response(struct dash *d, const char *last_id)
+dash_sse_response(struct dash *d, void *conn, const char *last_id)
 {
+	const union MHD_ConnectionInfo *ci;
 	struct MHD_Response *resp;
 	struct sse *s;
 
@@ -402,6 +437,10 @@ dash_sse_response(struct dash *d, const char *last_id)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto fail;
 	s->d = d;
+	s->fd = -1;
+	if ((ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL)
+		s->fd = ci->connect_fd;
 	if (last_id != NULL)
 		strlcpy(s->last_id, last_id, sizeof(s->last_id));
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,

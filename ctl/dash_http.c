@@ -348,7 +348,7 @@ send_sse(struct dash_req *q)
 	enum MHD_Result ret;
 	struct dash_resp r;
 
-	resp = dash_sse_response(q->d, MHD_lookup_connection_value(c,
+	resp = dash_sse_response(q->d, c, MHD_lookup_connection_value(c,
 	    MHD_HEADER_KIND, "Last-Event-ID"));
 	if (resp == NULL) {
 		memset(&r, 0, sizeof(r));

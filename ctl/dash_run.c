@@ -462,8 +462,13 @@ events_list(struct dash_buf *b, const cJSON *events)
 		db_text(b, dash_jstr(e, "event_type"));
 		db_raw(b, "</td><td class=\"mono\">");
 		p = cJSON_PrintUnformatted(cJSON_GetObjectItem(e, "payload"));
-		if (p != NULL && strlen(p) > 300)
-			strlcpy(p + 296, "...", 4);
+		if (p != NULL && strlen(p) > 300) {
+			size_t cut = 296;
+
+			while (cut > 0 && ((unsigned char)p[cut] & 0xc0) == 0x80)
+				cut--;	/* not inside a UTF-8 character */
+			strlcpy(p + cut, "...", 4);
+		}
 		db_text(b, p);
 		free(p);
 		db_raw(b, "</td></tr>");
@@ -518,7 +523,7 @@ dash_run_page(struct dash_req *q, const char *run_id, struct dash_resp *r)
 	gate_panel(b, &run, dash_gate_evidence(d, &run, events), file, q->csrf,
 	    terminal);
 	run_facts(b, &run);
-	if (run.lock_token[0] != '\0')
+	if (run.lock_token[0] != '\0' || !terminal)
 		unlock_form(b, &run, q->csrf);
 	stages(b, ck);
 	credits(b, ledger, nl, led_ok);
