@@ -11,7 +11,9 @@
  *	dash_html.c	the page buffer, HTML escaping, the page frame, the
  *			served script and style sheet
  *	dash_pages.c	overview, runs, incidents
- *	dash_run.c	the run page with the evidence diff, the evidence page
+ *	dash_run.c	the run page with the evidence diff
+ *	dash_diff.c	the evidence diff table
+ *	dash_files.c	the evidence page, the timeline files
  *	dash_act.c	the decisions: approve, refetch, abort, unlock
  *	dash_api.c	/healthz, /api/..., /events and the change watcher
  *
@@ -97,6 +99,7 @@ struct dash_resp {
 	const char	*ctype;
 	char		 location[160];
 	char		 cookie[160];
+	char		 disposition[160];	/* Content-Disposition */
 	bool		 is_static;	/* b.p is a constant; do not free */
 };
 
@@ -117,6 +120,7 @@ void	dash_error_page(struct dash_resp *r, unsigned status,
 void	dash_duration(char *buf, size_t size, double sec);
 const char *dash_static(const char *path, const char **ctype, size_t *len);
 const char *dash_jstr(const cJSON *o, const char *key);
+int	dash_jint(const cJSON *o, const char *key);
 
 /* dash_http.c */
 int	dash_http_start(struct dash *d, void **daemon, char *err,
@@ -136,10 +140,23 @@ void	dash_status_cell(struct dash_buf *b, const struct store_run *r);
 /* dash_run.c */
 void	dash_run_page(struct dash_req *q, const char *run_id,
 	    struct dash_resp *r);
-void	dash_evidence_page(struct dash *d, const char *run_id,
-	    struct dash_resp *r);
 cJSON	*dash_gate_evidence(struct dash *d, const struct store_run *run,
 	    const cJSON *events);
+cJSON	*dash_read_json(const char *state_dir, const char *dir,
+	    const char *run_id);
+
+/* dash_diff.c */
+void	dash_diff_table(struct dash_buf *b, const cJSON *ev,
+	    const cJSON *file);
+const char *dash_src_name(const cJSON *source);
+
+/* dash_files.c */
+void	dash_evidence_page(struct dash *d, const char *run_id,
+	    struct dash_resp *r);
+void	dash_timeline(struct dash *d, const char *run_id, const char *ext,
+	    struct dash_resp *r);
+bool	dash_timeline_file(struct dash *d, const struct store_run *run,
+	    const char *ext, char *path, size_t size);
 
 /* dash_act.c */
 void	dash_action(struct dash_req *q, const char *run_id,

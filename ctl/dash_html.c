@@ -17,8 +17,9 @@
  *
  * Public: db_raw, db_fmt, db_text, db_textf, db_free, dash_page_begin,
  * dash_page_end, dash_html_resp, dash_error_page, dash_duration,
- * dash_static, dash_jstr.
+ * dash_static, dash_jstr, dash_jint.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,7 +272,13 @@ dash_error_page(struct dash_resp *r, unsigned status, const char *title,
 void
 dash_duration(char *buf, size_t size, double sec)
 {
-	long s = sec < 0 ? (long)-sec : (long)sec;
+	long s;
+
+	if (sec != sec)
+		sec = 0;
+	if (sec < 0)
+		sec = -sec;
+	s = sec > 1e9 ? 1000000000L : (long)sec;
 
 	if (s >= 3600)
 		(void)snprintf(buf, size, "%ld h %ld min", s / 3600,
@@ -297,6 +304,21 @@ dash_static(const char *path, const char **ctype, size_t *len)
 		return app_css;
 	}
 	return NULL;
+}
+
+/* A number of <o> as an int: 0 when it is none, clamped to the range. */
+int
+dash_jint(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble)
+		return 0;
+	if (v->valuedouble >= INT_MAX)
+		return INT_MAX;
+	if (v->valuedouble <= INT_MIN)
+		return INT_MIN;
+	return (int)v->valuedouble;
 }
 
 const char *

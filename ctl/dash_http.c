@@ -271,6 +271,10 @@ route_get(struct dash_req *q, const char *url, struct dash_resp *r)
 		dash_run_page(q, id, r);
 	else if (rest != NULL && strcmp(rest, "/evidence") == 0)
 		dash_evidence_page(q->d, id, r);
+	else if (rest != NULL && strcmp(rest, "/timeline.csv") == 0)
+		dash_timeline(q->d, id, "csv", r);
+	else if (rest != NULL && strcmp(rest, "/timeline.edl") == 0)
+		dash_timeline(q->d, id, "edl", r);
 	else if (strncmp(url, "/api/", 5) == 0)
 		dash_api(q->d, url, r);
 	else
@@ -335,6 +339,9 @@ send_resp(struct MHD_Connection *c, struct dash_resp *r)
 		MHD_add_response_header(resp, "Location", r->location);
 	if (r->cookie[0] != '\0')
 		MHD_add_response_header(resp, "Set-Cookie", r->cookie);
+	if (r->disposition[0] != '\0')
+		MHD_add_response_header(resp, "Content-Disposition",
+		    r->disposition);
 	ret = MHD_queue_response(c, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;

@@ -169,7 +169,7 @@ supervisor_card(struct dash *d, struct dash_buf *b, const struct store_run *v,
 	}
 	s = cJSON_GetObjectItem(st, "supervisor");
 	db_fmt(b, "<p><span class=\"tag ok\">running</span> pid %d, worker ",
-	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "pid")));
+	    dash_jint(s, "pid"));
 	db_text(b, dash_jstr(s, "worker_id"));
 	db_raw(b, ", state ");
 	db_text(b, dash_jstr(s, "state"));
@@ -211,13 +211,11 @@ supervisor_card(struct dash *d, struct dash_buf *b, const struct store_run *v,
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(st, "children")) {
 		db_raw(b, "<tr><td>");
 		db_text(b, dash_jstr(c, "kind"));
-		db_fmt(b, "</td><td>%d</td><td>", (int)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(c, "pid")));
+		db_fmt(b, "</td><td>%d</td><td>", dash_jint(c, "pid"));
 		db_text(b, dash_jstr(c, "state"));
 		db_fmt(b, "</td><td>%d</td><td>%d ms ago</td></tr>",
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(c,
-		    "restarts")), (int)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(c, "last_heartbeat_ms_ago")));
+		    dash_jint(c, "restarts"), dash_jint(c,
+		    "last_heartbeat_ms_ago"));
 	}
 	db_raw(b, "</tbody></table></div></section>\n");
 	cJSON_Delete(st);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dash_run.c: the run page and the evidence page.
+ * dash_run.c: the run page.
  *
  * The run page puts the decision first: status, then the gate panel with
  * the evidence diff and, after it in document order, Approve / Refetch /
@@ -11,18 +11,11 @@
  * The diff is the one stored with the gate: the evidence of the store's
  * gate_opened event whose nonce is the open gate's (or, while a refetch
  * decided that gate and no new one is open yet, the gate just decided,
- * with a note that a refetch is under way).  Rows are the critical
- * claims (price, voltage, compatibility, model_id, ean), columns the
- * sources, tier 5 and 4 first and lower tiers greyed; each cell holds the
- * raw value as the page states it and the normalised one.  A claim the
- * gate's conflicts name, or on which two tier 4-5 values shown disagree,
- * is a critical conflict (class "conflict").  Values the gate does not
- * carry (agreeing claims, lower tiers) come from the evidence file
- * state/evidence/<run_id>.json when it is there.  Everything from a web
- * page is inserted as escaped text only: never as an attribute, a URL
- * or markup.
+ * with a note that a refetch is under way), drawn by dash_diff.c with
+ * the evidence file state/evidence/<run_id>.json for what the gate does
+ * not carry.
  *
- * Public: dash_run_page, dash_evidence_page, dash_gate_evidence.
+ * Public: dash_run_page, dash_gate_evidence, dash_read_json.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,14 +27,11 @@
 
 #include "common/core/checkpoint.h"
 #include "common/core/fsutil.h"
+#include "common/core/ids.h"
 #include "ctl/dash.h"
 
 #define EVFILE_MAX	(8 * 1024 * 1024)
-#define COLS_MAX	32
 #define EVENTS_SHOWN	60
-
-static const char *const claims[] = { "price", "voltage", "compatibility",
-	"model_id", "ean", NULL };
 
 /* The gate_opened payload's evidence for <nonce> in <events>, or NULL. */
 static const cJSON *
@@ -73,8 +63,8 @@ dash_gate_evidence(struct dash *d, const struct store_run *run,
 	return (cJSON *)(uintptr_t)ev;
 }
 
-static cJSON *
-read_json(const char *state_dir, const char *dir, const char *run_id)
+cJSON *
+dash_read_json(const char *state_dir, const char *dir, const char *run_id)
 {
 	char path[PATH_MAX], *txt;
 	cJSON *j;
@@ -86,163 +76,6 @@ read_json(const char *state_dir, const char *dir, const char *run_id)
 	j = cJSON_Parse(txt);
 	free(txt);
 	return j;
-}
-
-static const char *
-src_name(const cJSON *s)
-{
-	const char *n = dash_jstr(s, "url");
-
-	return n[0] != '\0' ? n : dash_jstr(s, "path");
-}
-
-struct col {
-	const char	*name;
-	int		 tier;
-	const cJSON	*file;	/* the evidence file's source, or NULL */
-};
-
-static size_t
-add_col(struct col *cols, size_t n, const char *name, int tier,
-    const cJSON *file)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(cols[i].name, name) == 0) {
-			if (cols[i].file == NULL)
-				cols[i].file = file;
-			return n;
-		}
-	if (n == COLS_MAX || name[0] == '\0')
-		return n;
-	cols[n].name = name;
-	cols[n].tier = tier;
-	cols[n].file = file;
-	return n + 1;
-}
-
-/* The conflict entry of <claim> in the gate's conflicts, or NULL. */
-static const cJSON *
-conflict_of(const cJSON *conflicts, const char *claim)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, conflicts)
-		if (strcmp(dash_jstr(c, "claim"), claim) == 0)
-			return c;
-	return NULL;
-}
-
-/* Raw and normalised value of <claim> at column <col>. */
-static void
-cell_values(const cJSON *conf, const struct col *col, const char *claim,
-    char *raw, size_t rsize, char *norm, size_t nsize)
-{
-	const cJSON *s, *cl, *nm;
-	const char *cur;
-
-	raw[0] = norm[0] = '\0';
-	cJSON_ArrayForEach(s, cJSON_GetObjectItem(conf, "sources"))
-		if (strcmp(src_name(s), col->name) == 0) {
-			cur = dash_jstr(s, "currency");
-			(void)snprintf(raw, rsize, "%s%s%s", dash_jstr(s,
-			    "raw"), cur[0] ? " " : "", cur);
-			strlcpy(norm, dash_jstr(s, "normalized"), nsize);
-			return;
-		}
-	if (col->file == NULL)
-		return;
-	cl = cJSON_GetObjectItem(col->file, "claims");
-	nm = cJSON_GetObjectItem(col->file, "normalized");
-	cur = strcmp(claim, "price") == 0 ? dash_jstr(cl, "currency") : "";
-	if (dash_jstr(cl, claim)[0] != '\0')
-		(void)snprintf(raw, rsize, "%s%s%s", dash_jstr(cl, claim),
-		    cur[0] ? " " : "", cur);
-	strlcpy(norm, dash_jstr(nm, claim), nsize);
-}
-
-static int
-by_tier(const void *a, const void *b)
-{
-	const struct col *x = a, *y = b;
-
-	return y->tier - x->tier;
-}
-
-/* The diff table of <ev> (the gate's evidence) and <file>. */
-static void
-diff_table(struct dash_buf *b, const cJSON *ev, const cJSON *file)
-{
-	const cJSON *conflicts = cJSON_GetObjectItem(ev, "conflicts"), *c, *s;
-	struct col cols[COLS_MAX];
-	char raw[COLS_MAX][512], norm[COLS_MAX][256], first[256];
-	size_t n = 0, i, k;
-	bool conflict, any;
-
-	cJSON_ArrayForEach(c, conflicts)
-		cJSON_ArrayForEach(s, cJSON_GetObjectItem(c, "sources"))
-			n = add_col(cols, n, src_name(s), (int)
-			    cJSON_GetNumberValue(cJSON_GetObjectItem(s,
-			    "tier")), NULL);
-	cJSON_ArrayForEach(s, cJSON_GetObjectItem(file, "sources"))
-		n = add_col(cols, n, src_name(s), (int)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(s, "tier")), s);
-	/* a stable sort: insertion, tier 5 first */
-	for (i = 1; i < n; i++)
-		for (k = i; k > 0 && by_tier(&cols[k - 1], &cols[k]) > 0;
-		    k--) {
-			struct col t = cols[k];
-
-			cols[k] = cols[k - 1];
-			cols[k - 1] = t;
-		}
-	db_raw(b, "<div class=\"scroll\"><table id=\"evidence-diff\"><thead>"
-	    "<tr><th scope=\"col\">Claim</th>");
-	for (i = 0; i < n; i++) {
-		db_fmt(b, "<th scope=\"col\"%s>tier %d<br><span class=\"src\">",
-		    cols[i].tier >= 4 ? "" : " class=\"low-tier\"",
-		    cols[i].tier);
-		db_text(b, cols[i].name);
-		db_raw(b, "</span></th>");
-	}
-	db_raw(b, "</tr></thead><tbody>\n");
-	for (k = 0; claims[k] != NULL; k++) {
-		c = conflict_of(conflicts, claims[k]);
-		conflict = c != NULL;
-		any = false;
-		first[0] = '\0';
-		for (i = 0; i < n; i++) {
-			cell_values(c, &cols[i], claims[k], raw[i],
-			    sizeof(raw[i]), norm[i], sizeof(norm[i]));
-			any = any || raw[i][0] != '\0' || norm[i][0] != '\0';
-			if (cols[i].tier < 4 || norm[i][0] == '\0')
-				continue;
-			if (first[0] == '\0')
-				strlcpy(first, norm[i], sizeof(first));
-			else if (strcmp(first, norm[i]) != 0)
-				conflict = true;
-		}
-		if (!any && !conflict)
-			continue;
-		db_fmt(b, "<tr data-claim=\"%s\"%s><th scope=\"row\">%s%s</th>",
-		    claims[k], conflict ? " class=\"conflict\"" : "",
-		    claims[k], conflict ? " <span class=\"tag crit\">critical "
-		    "conflict</span>" : "");
-		for (i = 0; i < n; i++) {
-			db_raw(b, cols[i].tier >= 4 ? "<td>" :
-			    "<td class=\"low-tier\">");
-			db_raw(b, "<span class=\"raw\">");
-			db_text(b, raw[i][0] ? raw[i] : "-");
-			db_raw(b, "</span><span class=\"norm\">");
-			db_text(b, norm[i][0] ? norm[i] : "-");
-			db_raw(b, "</span></td>");
-		}
-		db_raw(b, "</tr>\n");
-	}
-	db_raw(b, "</tbody></table></div>\n<p class=\"note\">Each cell: what "
-	    "the page says, then the normalised value compared.  Only tier 4 "
-	    "and 5 sources are trusted; lower tiers are shown greyed.</p>\n");
 }
 
 static void
@@ -306,7 +139,7 @@ gate_panel(struct dash_buf *b, const struct store_run *run, const cJSON *ev,
 	}
 	if (ev != NULL && (run->gate_nonce[0] != '\0' || refetching)) {
 		db_raw(b, "<h3>Evidence diff</h3>\n");
-		diff_table(b, ev, file);
+		dash_diff_table(b, ev, file);
 	} else if (run->gate_nonce[0] != '\0')
 		db_raw(b, "<p>This gate carries no evidence diff (it is not an "
 		    "evidence gate): read the events below.</p>\n");
@@ -507,8 +340,8 @@ dash_run_page(struct dash_req *q, const char *run_id, struct dash_resp *r)
 		cJSON_Delete(events);
 		return;
 	}
-	file = read_json(d->env->cfg.state_dir, "evidence", run.run_id);
-	ck = read_json(d->env->cfg.state_dir, "checkpoints",
+	file = dash_read_json(d->env->cfg.state_dir, "evidence", run.run_id);
+	ck = dash_read_json(d->env->cfg.state_dir, "checkpoints",
 	    run.run_id);
 	terminal = strcmp(run.status, RUN_DONE) == 0 ||
 	    strcmp(run.status, RUN_FAILED) == 0 ||
@@ -530,103 +363,26 @@ dash_run_page(struct dash_req *q, const char *run_id, struct dash_resp *r)
 	events_list(b, events);
 	db_raw(b, "<section id=\"files\"><h2>Files</h2><p><a href=\"/runs/");
 	db_text(b, run.run_id);
-	db_raw(b, "/evidence\">Evidence sources</a></p><p>Timeline: <code>");
-	db_textf(b, "%s/timeline/timeline_%s_latest.csv", d->env->cfg.state_dir,
-	    run.video_id);
-	db_raw(b, "</code> and its EDL (<code>rvctl timeline --video ");
-	db_text(b, run.video_id);
-	db_raw(b, "</code> makes them).</p></section>\n");
+	db_raw(b, "/evidence\">Evidence sources</a></p><p>");
+	if (dash_timeline_file(d, &run, "csv", NULL, 0)) {
+		db_raw(b, "<a href=\"/runs/");
+		db_text(b, run.run_id);
+		db_raw(b, "/timeline.csv\">Timeline CSV</a> | <a href=\"/runs/");
+		db_text(b, run.run_id);
+		db_raw(b, "/timeline.edl\">EDL</a> (the latest of <code>rvctl "
+		    "timeline --video ");
+		db_text(b, run.video_id);
+		db_raw(b, "</code>)");
+	} else {
+		db_raw(b, "No timeline yet: <code>rvctl timeline --video ");
+		db_text(b, run.video_id);
+		db_raw(b, "</code> makes the CSV and the EDL.");
+	}
+	db_raw(b, "</p></section>\n");
 	dash_page_end(b);
 	dash_html_resp(r, MHD_HTTP_OK);
 	free(ledger);
 	cJSON_Delete(events);
 	cJSON_Delete(file);
 	cJSON_Delete(ck);
-}
-
-void
-dash_evidence_page(struct dash *d, const char *run_id, struct dash_resp *r)
-{
-	struct dash_buf *b = &r->b;
-	struct store_run run;
-	char err[512], title[128];
-	const cJSON *s, *c, *e;
-	cJSON *file, *events = NULL;
-	int rc, er = 0;
-
-	pthread_mutex_lock(&d->lock);
-	rc = dash_store(d, err, sizeof(err)) ? store_get_run(&d->env->st,
-	    run_id, &run, NULL, err, sizeof(err)) : -1;
-	if (rc == -1)
-		er = errno;
-	else if (store_list_events(&d->env->st, run.run_id, &events, err,
-	    sizeof(err)) == -1)
-		events = NULL;
-	pthread_mutex_unlock(&d->lock);
-	if (rc == -1) {
-		dash_error_page(r, er == ENOENT ? MHD_HTTP_NOT_FOUND :
-		    MHD_HTTP_SERVICE_UNAVAILABLE, er == ENOENT ?
-		    "No such run" : "Store unreachable", err);
-		return;
-	}
-	file = read_json(d->env->cfg.state_dir, "evidence", run.run_id);
-	(void)snprintf(title, sizeof(title), "Evidence %s", run.video_id);
-	dash_page_begin(b, title, run.run_id);
-	db_raw(b, "<h1>Evidence of <a href=\"/runs/");
-	db_text(b, run.run_id);
-	db_raw(b, "\">");
-	db_text(b, run.video_id);
-	db_raw(b, "</a></h1>\n<section id=\"sources\"><h2>Sources</h2>");
-	if (file == NULL)
-		db_raw(b, "<p>No evidence file yet.</p>");
-	db_raw(b, "<div class=\"scroll\"><table><thead><tr><th>Tier</th>"
-	    "<th>Source</th><th>Fetched</th><th>Claims found</th></tr></thead>"
-	    "<tbody>");
-	cJSON_ArrayForEach(s, cJSON_GetObjectItem(file, "sources")) {
-		int tier = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s,
-		    "tier"));
-
-		db_fmt(b, "<tr%s><td>%d</td><td class=\"mono\">", tier >= 4 ?
-		    "" : " class=\"low-tier\"", tier);
-		db_text(b, src_name(s));
-		if (dash_jstr(s, "error")[0] != '\0') {
-			db_raw(b, "<br>error: ");
-			db_text(b, dash_jstr(s, "error"));
-		}
-		db_raw(b, "</td><td>");
-		db_text(b, dash_jstr(s, "fetched_at"));
-		db_raw(b, "</td><td>");
-		cJSON_ArrayForEach(c, cJSON_GetObjectItem(s, "claims")) {
-			db_raw(b, "<span class=\"raw\">");
-			db_textf(b, "%s: %s", c->string,
-			    cJSON_IsString(c) ? c->valuestring : "?");
-			db_raw(b, "</span><span class=\"norm\">");
-			db_text(b, dash_jstr(cJSON_GetObjectItem(s,
-			    "normalized"), c->string));
-			db_raw(b, "</span>");
-		}
-		db_raw(b, "</td></tr>\n");
-	}
-	db_raw(b, "</tbody></table></div></section>\n<section id=\"history\">"
-	    "<h2>Collections and refetches</h2><ul>");
-	cJSON_ArrayForEach(e, events) {
-		const char *t = dash_jstr(e, "event_type");
-
-		if (strcmp(t, "evidence_collected") != 0 &&
-		    strcmp(t, "gate_opened") != 0 &&
-		    strcmp(t, "operator_action") != 0)
-			continue;
-		db_raw(b, "<li>");
-		db_text(b, dash_jstr(e, "occurred_at"));
-		db_raw(b, " ");
-		db_text(b, t);
-		db_raw(b, " ");
-		db_text(b, dash_jstr(e, "reason_key"));
-		db_raw(b, "</li>\n");
-	}
-	db_raw(b, "</ul></section>\n");
-	dash_page_end(b);
-	dash_html_resp(r, MHD_HTTP_OK);
-	cJSON_Delete(file);
-	cJSON_Delete(events);
 }

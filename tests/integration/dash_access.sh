@@ -11,9 +11,14 @@
 # SameSite=Strict cookie; a POST without the page's Origin or without
 # the session's CSRF token answers 403 and the run is unchanged (rvctl
 # says so); a body over the limit answers 413; every answer carries the
-# security headers; 5 wrong tokens within a minute, then 429 (even for
-# the right one); /api/ answers what rvctl --json prints; SIGTERM stops
-# it with exit 0; and no page, answer or log line holds a secret.
+# security headers (but libmicrohttpd's own 431 for headers over the
+# memory limit); a 9th /events reader answers 503 and a reader that left
+# frees its place; with a stand-in supervisor (rv_ctlstub) the card shows
+# it (its values as text), /healthz and /events say it runs and
+# /api/status is rvctl status --json; 5 wrong tokens within a minute,
+# then 429 (even for the right one); /api/ answers what rvctl --json
+# prints; SIGTERM and SIGINT stop it with exit 0; and no page, answer or
+# log line holds a secret.
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/dash_env.sh"
 export RAYVAULT_LEASE_MINUTES=15 RAYVAULT_HEARTBEAT_INTERVAL_SEC=30
@@ -172,6 +177,46 @@ done
 [ "$(dash_req "$DASH_BASE/runs/00000000-0000-4000-8000-000000000000")" = 404 ] ||
     fail "unknown run not 404"
 [ "$(dash_req -X DELETE "$DASH_BASE/")" = 405 ] || fail "DELETE not 405"
+
+# a running supervisor (a stand-in answering its control endpoint): the
+# card shows it, values escaped; /healthz and /api/status follow; the
+# change reaches /events
+cat >"$T/st.json" <<EOF
+{"supervisor": {"pid": 4242, "worker_id": "stub-worker", "state": "running",
+  "started_at": "2026-01-01T00:00:00Z", "store": "sqlite", "store_error": "",
+  "store_state": "up"},
+ "run": {"run_id": "$run", "video_id": "RAY-DA", "stage": "evidence",
+  "status": "waiting_approval", "machine_state": "gated", "gate_nonce": "$nonce",
+  "lease_epoch": 1, "last_heartbeat_latency_ms": 12},
+ "children": [{"kind": "<b>evidence</b>", "pid": 4343, "state": "ready",
+  "restarts": 0, "last_heartbeat_ms_ago": 250}]}
+EOF
+SSE_LOG="$T/sse_sup.log" python3 "$ROOT/tests/lib/dash_sse.py" "$DASH_BASE" "$T/jar" watch-supervisor running 5 \
+    >"$T/sse_sup.out" 2>&1 &
+ssepid=$!
+sse_hello() { grep -q 'event: hello' "$T/sse_sup.log" 2>/dev/null; }
+wait_for 5 sse_hello || fail "/events did not say hello"
+"$TOOLS/rv_ctlstub" "$RAYVAULT_STATE_DIR" "$T/st.json" >"$T/stub.out" 2>&1 &
+STUB=$!
+at_exit "kill $STUB 2>/dev/null"
+stub_ready() { grep -q ready "$T/stub.out"; }
+wait_for 5 stub_ready || fail "rv_ctlstub did not start: $(cat "$T/stub.out")"
+[ "$(dash_req "$DASH_BASE/healthz")" = 200 ] &&
+    [ "$(json 'j["supervisor"]' <"$T/body")" = running ] &&
+    ok "/healthz: supervisor running" || fail "/healthz with a supervisor: $(cat "$T/body")"
+dash_req "$DASH_BASE/" >/dev/null
+sed -n '/<section id="supervisor"/,/<\/section>/p' "$T/body" >"$T/card"
+grep -q 'stub-worker' "$T/card" && grep -q 'RAY-DA' "$T/card" && grep -q 'lease expires in' "$T/card" &&
+    grep -q '&lt;b&gt;evidence&lt;/b&gt;' "$T/card" && ! grep -q '<b>evidence' "$T/card" &&
+    ok "the supervisor card: worker, run, lease countdown, children (as text)" ||
+    fail "card: $(cat "$T/card")"
+dash_req "$DASH_BASE/api/status" >/dev/null
+[ "$(json 'j' <"$T/body")" = "$(ctl status --json | json 'j')" ] &&
+    ok "/api/status is rvctl status --json" || fail "/api/status: $(head -c 300 "$T/body")"
+wait "$ssepid" && ok "/events says the supervisor runs ($(cat "$T/sse_sup.out") s)" ||
+    fail "/events: $(cat "$T/sse_sup.out")"
+kill "$STUB"
+wait "$STUB" 2>/dev/null
 
 # wrong tokens: 403 each, then 429 for a minute, the right token too
 bad=""

@@ -7,6 +7,10 @@
         until a change event shows run RUN_ID with STATUS (exit 1 when
         not within LIMIT_SEC).  Every frame read is appended to
         $SSE_LOG when set.
+    dash_sse.py BASE COOKIE_JAR watch-supervisor STATE LIMIT_SEC
+        connect and print the seconds until a change event says the
+        supervisor is STATE (running or stopped); exit 1 when not within
+        LIMIT_SEC.
     dash_sse.py BASE COOKIE_JAR first [LAST_EVENT_ID]
         print the event type and id of the first frame, "TYPE ID"
         (reconnecting with Last-Event-ID when given).
@@ -74,6 +78,22 @@ def main():
         for ev, eid, _ in frames(r):
             print(ev, eid)
             return 0
+        return 1
+    if mode == "watch-supervisor":
+        state, limit = sys.argv[4], float(sys.argv[5])
+        r = connect(base, jar)
+        t0 = time.monotonic()
+        r.fp.raw._sock.settimeout(limit + 1)
+        try:
+            for ev, _, data in frames(r):
+                if ev == "change" and json.loads(data)["supervisor"] == state:
+                    print("%.2f" % (time.monotonic() - t0))
+                    return 0
+                if time.monotonic() - t0 > limit:
+                    break
+        except OSError:
+            pass
+        print("never")
         return 1
     run_id, status, limit = sys.argv[4], sys.argv[5], float(sys.argv[6])
     cmd = sys.argv[sys.argv.index("--") + 1:]
