@@ -21,7 +21,10 @@
  *  - without a live session cookie every other path answers 401;
  *  - a POST needs an Origin equal to http://<the Host it was sent to>
  *    and the session's CSRF token in its csrf field, else 403 before
- *    anything reads or writes the store.
+ *    anything reads or writes the store.  Under this dashboard's
+ *    Referrer-Policy: no-referrer a browser sends "Origin: null" with a
+ *    form POST (the Fetch standard): that counts as same-origin only
+ *    with "Sec-Fetch-Site: same-origin", which no page can set.
  * The token and session ids are never logged, printed in a page or put
  * in a URL the dashboard makes.
  *
@@ -414,10 +417,14 @@ post_allowed(struct dash_req *q, const char *host)
 {
 	const char *origin = MHD_lookup_connection_value(q->conn,
 	    MHD_HEADER_KIND, "Origin");
+	const char *site = MHD_lookup_connection_value(q->conn,
+	    MHD_HEADER_KIND, "Sec-Fetch-Site");
 	char want[96];
 
 	(void)snprintf(want, sizeof(want), "http://%s", host);
-	if (origin == NULL || strcasecmp(origin, want) != 0)
+	if (origin == NULL || (strcasecmp(origin, want) != 0 &&
+	    (strcmp(origin, "null") != 0 || site == NULL ||
+	    strcmp(site, "same-origin") != 0)))
 		return false;
 	return q->csrf[0] != '\0' && same_secret(q->f_csrf, q->csrf);
 }

@@ -83,6 +83,7 @@ static const struct cfg_key cfg_keys[] = {
 	    0, F(telegram_api_base) },
 	{ "RAYVAULT_TELEGRAM_POLL", CFG_BOOL, "0", 0, 1, 0,
 	    F(telegram_poll) },
+	{ "RAYVAULT_DASHBOARD_URL", CFG_STR, "", 0, 0, 0, F(dashboard_url) },
 	{ "RAYVAULT_STATE_DIR", CFG_PATH, "state", 0, 0, 0, F(state_dir) },
 	{ "RAYVAULT_SPOOL_DIR", CFG_PATH, "spool", 0, 0, 0, F(spool_dir) },
 	{ "RAYVAULT_DB_PATH", CFG_STR, "", 0, 0, 0, F(db_path) },
@@ -376,7 +377,7 @@ config_load_secrets(struct rv_config *out, const char *state_dir_override,
 	struct env_file ef = { .n = 0 };
 	const struct cfg_key *k;
 	const char *v;
-	char host[65];
+	char host[65], line[256];
 	size_t i;
 	int bad = 0, r;
 
@@ -458,6 +459,12 @@ config_load_secrets(struct rv_config *out, const char *state_dir_override,
 		bad = 1;
 	if (url_setting(err, errlen, "DZINE_URL", c.dzine_url) == -1)
 		bad = 1;
+	/* Only shown to the operator: any host, http or https. */
+	if (c.dashboard_url[0] != '\0' && netaddr_link_check(
+	    "RAYVAULT_DASHBOARD_URL", c.dashboard_url, line, sizeof(line)) == -1) {
+		errf(err, errlen, "%s%s\n", line, "");
+		bad = 1;
+	}
 	/* Only a process that keeps the key needs it (rvsup, rvctl). */
 	if (c.supabase_url[0] != '\0' && (keep & CFG_SECRET_SUPABASE) != 0 &&
 	    !supakey_set) {

@@ -27,6 +27,7 @@ struct rv_config {
 	char	telegram_admin_user_ids[CFG_STR_MAX];
 	char	telegram_api_base[CFG_STR_MAX];
 	bool	telegram_poll;
+	char	dashboard_url[CFG_STR_MAX];	/* "": no link in alerts */
 	char	state_dir[CFG_STR_MAX];
 	char	spool_dir[CFG_STR_MAX];
 	char	db_path[CFG_STR_MAX];		/* "": <state>/rayvault.db */

@@ -116,6 +116,13 @@ c=$(dash_post "/runs/$run/action" "action=approve&nonce=$nonce&csrf=$(echo "$csr
 [ "$c" = 403 ] || bad="$bad bad-csrf:$c"
 c=$(dash_post "/runs/$run/unlock" "reason=x&force=1")
 [ "$c" = 403 ] || bad="$bad unlock-no-csrf:$c"
+# "Origin: null" (a browser's form POST under no-referrer) counts only
+# with Sec-Fetch-Site: same-origin (dashboard_browser: a real page's POST)
+for site in "" cross-site same-site none; do
+	c=$(dash_req -H "Origin: null" ${site:+-H "Sec-Fetch-Site: $site"} \
+	    --data "action=approve&nonce=$nonce&csrf=$csrf" "$DASH_BASE/runs/$run/action")
+	[ "$c" = 403 ] || bad="$bad null-origin-${site:-alone}:$c"
+done
 [ -z "$bad" ] && ok "a POST without the page's Origin or CSRF token answers 403" ||
     fail "POST refusals:$bad"
 [ "$(ctl runs --json | json "j[0]['status'], j[0]['gate_nonce'], j[0]['locked']")" = \
