@@ -24,6 +24,9 @@ if [ ! -x "$CHROMIUM" ]; then
 fi
 if ! command -v node >/dev/null 2>&1 ||
     [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
+	# CI bootstraps them: there a missing one is a failure, not a skip.
+	[ "${CI:-}" = true ] &&
+	    fail "node or tests/dashboard/node_modules missing under CI" && finish
 	echo "SKIP: node or tests/dashboard/node_modules missing (scripts/bootstrap installs them)"
 	exit 0
 fi
