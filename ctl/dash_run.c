@@ -287,15 +287,21 @@ credits(struct dash_buf *b, const struct store_ledger *l, size_t n, bool ok)
 static void
 events_list(struct dash_buf *b, const cJSON *events)
 {
-	int n = cJSON_GetArraySize(events), i, shown = 0;
+	int n = cJSON_GetArraySize(events), i, shown = 0, hidden = 0;
 	const cJSON *e;
 	char *p;
 
 	db_raw(b, "<section id=\"events\" data-live><h2>Events</h2><div "
 	    "class=\"scroll\"><table><thead><tr><th>When</th><th>Severity</th>"
 	    "<th>Event</th><th>Detail</th></tr></thead><tbody>");
-	for (i = n - 1; i >= 0 && shown < EVENTS_SHOWN; i--, shown++) {
+	for (i = n - 1; i >= 0 && shown < EVENTS_SHOWN; i--) {
 		e = cJSON_GetArrayItem(events, i);
+		/* the lease's routine beats would bury what happened */
+		if (strcmp(dash_jstr(e, "severity"), "DEBUG") == 0) {
+			hidden++;
+			continue;
+		}
+		shown++;
 		db_raw(b, "<tr><td>");
 		db_text(b, dash_jstr(e, "occurred_at"));
 		db_raw(b, "</td><td>");
@@ -315,7 +321,12 @@ events_list(struct dash_buf *b, const cJSON *events)
 		free(p);
 		db_raw(b, "</td></tr>");
 	}
-	db_raw(b, "</tbody></table></div></section>\n");
+	db_raw(b, "</tbody></table></div>");
+	if (hidden > 0)
+		db_fmt(b, "<p class=\"note\">%d debug events (lease "
+		    "heartbeats) not shown; <code>rvctl events</code> lists "
+		    "them all.</p>", hidden);
+	db_raw(b, "</section>\n");
 }
 
 void
