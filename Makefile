@@ -86,6 +86,10 @@ endif
 LIBS_BASE := $(shell pkg-config --libs $(PKGS_BASE) 2>/dev/null) -lpthread -lm
 LIBS_CURL := $(shell pkg-config --libs $(PKGS_CURL) 2>/dev/null)
 LIBS_SQL  := $(shell pkg-config --libs $(PKGS_SQL) 2>/dev/null)
+# GNU libmicrohttpd: rvctl only (rvctl dashboard).
+PKGS_MHD  := libmicrohttpd
+LIBS_MHD  := $(shell pkg-config --libs $(PKGS_MHD) 2>/dev/null)
+$(BUILD)/obj/ctl/%.o: CFLAGS += $(shell pkg-config --cflags $(PKGS_MHD) 2>/dev/null)
 
 WORKER_KINDS := evidence voice render probe notify
 
@@ -93,7 +97,8 @@ WORKER_KINDS := evidence voice render probe notify
 # store with its backends, the wire (ipc), the child skeleton, and one
 # archive per child program holding everything in workers/<kind>/ but its
 # main file workers/<kind>/<kind>.c.
-COMMON_SRC := $(wildcard common/core/*.c common/media/*.c common/telegram/*.c)
+COMMON_SRC := $(filter-out common/core/version.c,$(wildcard common/core/*.c \
+	      common/media/*.c common/telegram/*.c))
 STORE_SRC  := $(wildcard common/store/*.c)
 IPC_SRC    := $(wildcard ipc/*.c)
 SKEL_SRC   := $(wildcard workers/skeleton/*.c)
@@ -125,6 +130,20 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The version (VERSION and the commit) is baked into version.o alone,
+# linked into the seven programs only: the header is rewritten only when
+# its text changes (scripts/version-header), so a make on the same commit
+# rebuilds nothing and a new commit relinks the programs, not the tests.
+# A tree without git history (a tarball) takes GIT_REV=<hex>, or none.
+VERSION_H := $(BUILD)/gen/rv_version.h
+VERSION_O := $(BUILD)/obj/common/core/version.o
+$(VERSION_H): FORCE
+	@GIT_REV='$(GIT_REV)' scripts/version-header $@
+$(VERSION_O): $(VERSION_H)
+$(VERSION_O): CFLAGS += -include $(VERSION_H)
+.PHONY: FORCE
+FORCE:
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBSTORE): $(call obj,$(STORE_SRC))
 $(LIBIPC): $(call obj,$(IPC_SRC))
@@ -136,19 +155,21 @@ $(BUILD)/lib/%.a:
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
+    $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
-$(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
+    $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
 # A child links its own folder, the skeleton, the wire and common: never
 # the store (it asks the supervisor).
 define child_rule
-$(BUILD)/bin/rvw-$(1): $(BUILD)/obj/workers/$(1)/$(1).o $(BUILD)/lib/librvw-$(1).a \
-    $(LIBSKEL) $(LIBIPC) $(LIBCOMMON)
+$(BUILD)/bin/rvw-$(1): $(BUILD)/obj/workers/$(1)/$(1).o $(VERSION_O) \
+    $(BUILD)/lib/librvw-$(1).a $(LIBSKEL) $(LIBIPC) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_CURL) $$(LIBS_BASE)
 endef
@@ -178,14 +199,16 @@ FUZZ_SECONDS ?= 60
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+# rvctl is no library: the dashboard's target links the two objects it
+# tests (the evidence diff and the HTML escaping).
+$(BUILD)/fuzz/dash_fuzz: $(BUILD)/obj/ctl/dash_diff.o $(BUILD)/obj/ctl/dash_html.o
 
 fuzz-build:
 	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_BINS)
 
 # make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="mp4 spec"]: each target runs N
 # seconds over a scratch copy of its seeds; any crash, leak, sanitizer
-# report or timeout fails (scripts/fuzz).  The dashboard's HTTP request
-# handling gets its target when the dashboard exists.
+# report or timeout fails (scripts/fuzz).
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 fuzz: bootstrap
 	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-build
@@ -233,14 +256,93 @@ check-headers:
 		echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(CFLAGS)) -x c -fsyntax-only - || exit 1; \
 	done; echo "headers ok"
 
-# make install PREFIX=/usr/local: programs into $(PREFIX)/bin (the children
-# beside rvsup: it starts them from its own directory), man pages into
-# $(PREFIX)/share/man/man8.
-PREFIX ?= /usr/local
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 docs/rvsup.8 docs/rvctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+# ---- installing and distributing ----
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/pkg]: rvsup and rvctl into
+# $(PREFIX)/bin; the children into $(PREFIX)/libexec/rayvault (rvsup
+# starts them from ../libexec/rayvault of its own directory when they are
+# not beside it, as in build/bin); the man pages; rvctl's bash and zsh
+# completions; and into $(PREFIX)/share/rayvault everything under
+# contrib/ (service files, the Homebrew formula), .env.example, config/
+# and examples/.  make uninstall removes them again (same PREFIX and
+# DESTDIR).  make dist packs HEAD as rayvault-$(RV_VERSION).tar.gz (into
+# DIST_DIR, default .), which builds on its own with make, and beside
+# it rayvault.rb, contrib/homebrew's formula with that tarball's url and
+# sha256 (README, "Installing").  make
+# completions remakes contrib/completions from rvctl's command table.
+RV_VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+PREFIX      ?= /usr/local
+BINDIR      := $(PREFIX)/bin
+LIBEXECDIR  := $(PREFIX)/libexec/rayvault
+MANDIR      := $(PREFIX)/share/man
+DATADIR     := $(PREFIX)/share/rayvault
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  := $(PREFIX)/share/zsh/site-functions
+DIST_DIR    ?= .
+MAN5        := docs/rayvault.env.5
+MAN8        := docs/rvsup.8 docs/rvctl.8
+CONTRIB     := $(shell find contrib -type f ! -name '.*' 2>/dev/null | sort)
+SHARE_FILES := $(CONTRIB) $(wildcard config/*.json) \
+	$(shell find examples -type f 2>/dev/null | sort)
+.PHONY: uninstall dist completions
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0755 $(BUILD)/bin/rvsup $(BUILD)/bin/rvctl $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(filter $(BUILD)/bin/rvw-%,$(BINS)) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 contrib/completions/rvctl.bash $(DESTDIR)$(BASHCOMPDIR)/rvctl
+	install -m 0644 contrib/completions/_rvctl $(DESTDIR)$(ZSHCOMPDIR)/_rvctl
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 .env.example $(DESTDIR)$(DATADIR)/env.example
+	@for f in $(SHARE_FILES); do \
+		echo "install -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; \
+		install -d "$(DESTDIR)$(DATADIR)/$$(dirname $$f)" && \
+		install -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f" || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rvsup $(DESTDIR)$(BINDIR)/rvctl
+	rm -f $(patsubst $(BUILD)/bin/%,$(DESTDIR)$(LIBEXECDIR)/%,$(filter $(BUILD)/bin/rvw-%,$(BINS)))
+	@rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	rm -f $(patsubst docs/%,$(DESTDIR)$(MANDIR)/man5/%,$(MAN5))
+	rm -f $(patsubst docs/%,$(DESTDIR)$(MANDIR)/man8/%,$(MAN8))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/rvctl $(DESTDIR)$(ZSHCOMPDIR)/_rvctl
+	rm -rf $(DESTDIR)$(DATADIR)
+
+dist:
+	@git rev-parse --verify -q HEAD >/dev/null || { echo "make dist:" \
+	    "packs the git HEAD; this tree has no git repository" >&2; exit 1; }
+	@git diff --quiet HEAD -- || echo "make dist: uncommitted changes" \
+	    "are not in the tarball (it packs HEAD)" >&2
+	git archive --format=tar.gz --prefix=rayvault-$(RV_VERSION)/ \
+	    -o $(DIST_DIR)/rayvault-$(RV_VERSION).tar.gz HEAD
+	@tgz=$$(cd $(DIST_DIR) && pwd)/rayvault-$(RV_VERSION).tar.gz && \
+	sum=$$( (sha256sum 2>/dev/null || shasum -a 256) <"$$tgz" | \
+	    cut -d' ' -f1) && \
+	sed -e "s|^  url .*|  url \"file://$$tgz\"|" \
+	    -e "s|^  version .*|  version \"$(RV_VERSION)\"|" \
+	    -e "s|^  sha256 .*|  sha256 \"$$sum\"|" \
+	    contrib/homebrew/rayvault.rb >$(DIST_DIR)/rayvault.rb && \
+	echo "$$tgz" && echo "$(DIST_DIR)/rayvault.rb: its Homebrew formula"
+
+completions: $(BUILD)/bin/rvctl
+	scripts/gen-completions $(BUILD)/bin/rvctl contrib/completions
+
+# make install-launchd (macOS) / install-systemd (Linux): the supervisor
+# and the doctor's 5-minute alert job of this user, running the programs
+# of SERVICE_BINDIR (this checkout's build; SERVICE_BINDIR=$(PREFIX)/bin
+# after make install) in WORKDIR, the folder with .env (here), on the
+# state directory its settings name (or STATE_DIR=); then loaded.
+# DESTDIR=, LAUNCHD_DIR= or SYSTEMD_USER_DIR= only write the files
+# (scripts/service has every variable).
+SERVICE_BINDIR ?= $(CURDIR)/$(BUILD)/bin
+WORKDIR        ?= $(CURDIR)
+.PHONY: install-launchd uninstall-launchd install-systemd uninstall-systemd
+install-launchd uninstall-launchd install-systemd uninstall-systemd:
+	@SERVICE_BINDIR='$(SERVICE_BINDIR)' WORKDIR='$(WORKDIR)' \
+	    scripts/service $(subst -, ,$@)
 
 # "make clean" is the operator's state cleanup (SPEC section 6, below).
 clean-build:

@@ -67,12 +67,19 @@ int	ctl_runs(struct ctl_env *, int, char **);
 int	ctl_events(struct ctl_env *, int, char **);
 int	ctl_action(struct ctl_env *, int, char **);
 int	ctl_unlock(struct ctl_env *, int, char **);
+cJSON	*ctl_run_json(const struct store_run *r);
 
 /* ctl_status.c */
 int	ctl_status(struct ctl_env *, int, char **);
 int	ctl_log_level(struct ctl_env *, int, char **);
 cJSON	*ctl_control_request(struct ctl_env *env, const char *type,
 	    cJSON *hdr_extra, int timeout_ms, char *err, size_t errlen);
+struct ctl_runs;
+cJSON	*ctl_status_json(const struct ctl_env *env, const cJSON *st,
+	    const struct ctl_runs *runs, bool have_runs);
+
+/* ctl_dashboard.c */
+int	ctl_dashboard(struct ctl_env *, int, char **);
 
 /* ctl_opts.c: option tables of the operator commands. */
 enum ctl_opt_type {

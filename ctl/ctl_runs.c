@@ -36,7 +36,7 @@
  * applied".
  *
  * Public: ctl_enqueue, ctl_amend, ctl_runs, ctl_events, ctl_action,
- * ctl_unlock.
+ * ctl_unlock, ctl_run_json.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -224,8 +224,9 @@ ctl_enqueue(struct ctl_env *env, int argc, char **argv)
 	return rc;
 }
 
-static cJSON *
-run_json(const struct store_run *r)
+/* One run as rvctl runs --json and the dashboard's /api/runs show it. */
+cJSON *
+ctl_run_json(const struct store_run *r)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -269,7 +270,7 @@ ctl_runs(struct ctl_env *env, int argc, char **argv)
 	if (env->json) {
 		arr = cJSON_CreateArray();
 		for (i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, run_json(&runs[i]));
+			cJSON_AddItemToArray(arr, ctl_run_json(&runs[i]));
 		ctl_print_json(arr);
 		cJSON_Delete(arr);
 	} else {

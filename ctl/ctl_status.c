@@ -21,7 +21,7 @@
  * ctl_report.c; that part reads the store and the index but never the
  * ledger, and never creates a store.
  *
- * Public: ctl_status, ctl_control_request.
+ * Public: ctl_status, ctl_status_json, ctl_control_request.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -232,31 +232,35 @@ claimed_json(const struct ctl_env *env, const struct ctl_runs *runs)
 	return a;
 }
 
-static void
-status_json(const struct ctl_env *env, cJSON *st, const struct ctl_runs *runs,
-    bool have_runs)
+/*
+ * The object rvctl status --json prints (and the dashboard's /api/status
+ * serves): the supervisor's answer <st> (NULL: none), or what the store
+ * says this worker holds, then the preflight and quality summary.
+ */
+cJSON *
+ctl_status_json(const struct ctl_env *env, const cJSON *st,
+    const struct ctl_runs *runs, bool have_runs)
 {
-	cJSON *sum, *it;
+	cJSON *o, *sum, *it;
 
 	if (st == NULL) {
-		st = cJSON_CreateObject();
-		cJSON_AddNullToObject(st, "supervisor");
-		cJSON_AddNullToObject(st, "run");
-		cJSON_AddArrayToObject(st, "children");
+		o = cJSON_CreateObject();
+		cJSON_AddNullToObject(o, "supervisor");
+		cJSON_AddNullToObject(o, "run");
+		cJSON_AddArrayToObject(o, "children");
 		if (have_runs)
-			cJSON_AddItemToObject(st, "claimed",
+			cJSON_AddItemToObject(o, "claimed",
 			    claimed_json(env, runs));
 	} else
-		st = cJSON_Duplicate(st, true);
+		o = cJSON_Duplicate(st, true);
 	if (have_runs && (sum = ctl_report_summary_json(env, runs)) != NULL) {
 		while ((it = sum->child) != NULL) {
 			cJSON_DetachItemViaPointer(sum, it);
-			cJSON_AddItemToObject(st, it->string, it);
+			cJSON_AddItemToObject(o, it->string, it);
 		}
 		cJSON_Delete(sum);
 	}
-	ctl_print_json(st);
-	cJSON_Delete(st);
+	return o;
 }
 
 /*
@@ -287,9 +291,12 @@ ctl_status(struct ctl_env *env, int argc, char **argv)
 	    err, sizeof(err)) : NULL;
 	have_runs = ctl_runs_load(env, NULL, CTL_RI_QUICK,
 	    &runs, rerr, sizeof(rerr)) == CTL_OK;
-	if (env->json)
-		status_json(env, st, &runs, have_runs);
-	else {
+	if (env->json) {
+		cJSON *o = ctl_status_json(env, st, &runs, have_runs);
+
+		ctl_print_json(o);
+		cJSON_Delete(o);
+	} else {
 		if (st != NULL)
 			print_human(st);
 		else if (pid > 0)

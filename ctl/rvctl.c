@@ -3,6 +3,7 @@
  * rvctl.c: the operator's command line.
  *
  *	rvctl [--state-dir DIR] [--json] <command> [options]
+ *	rvctl --version | --help
  *
  * Each command is one entry of the table below, implemented in the ctl_*
  * file of its family.  Global options may come before or after the
@@ -22,6 +23,7 @@
 #include "common/core/config.h"
 #include "common/core/platform.h"
 #include "common/core/log.h"
+#include "common/core/version.h"
 #include "common/store/store.h"
 #include "ctl/ctl.h"
 
@@ -93,6 +95,9 @@ static const struct ctl_cmd cmds[] = {
 	    "--confirm" },
 	{ "logs", ctl_logs, "logs [--lines N] [--name TEXT]",
 	    "show the last lines of every log in state/logs" },
+	{ "dashboard", ctl_dashboard, "dashboard [--listen 127.0.0.1:8787] "
+	    "[--operator NAME]", "serve the operator's web page on loopback "
+	    "(first stdout line: the login URL; port 0 picks a free one)" },
 	{ "notify-test", ctl_notify_test, "notify-test [--text TEXT] [--json]",
 	    "send one test message to TELEGRAM_CHAT_ID and show Telegram's "
 	    "answer" },
@@ -124,10 +129,32 @@ usage_all(FILE *fp)
 	int i;
 
 	fprintf(fp, "usage: rvctl [--state-dir DIR] [--json] COMMAND "
-	    "[options]\n\ncommands:\n");
+	    "[options]\n       rvctl --version | --help\n\ncommands:\n");
 	for (i = 0; cmds[i].name != NULL; i++)
 		fprintf(fp, "  %-58s %s\n", cmds[i].usage, cmds[i].help);
 	fprintf(fp, "\nEvery command takes --help.\n");
+}
+
+/*
+ * Two tables for tools, left out of the usage text: "rvctl --commands"
+ * prints "name<TAB>usage<TAB>help" a command (the shell completions in
+ * contrib/completions are made from it: scripts/gen-completions), and
+ * "rvctl --settings" the settings table of config.c (docs/rayvault.env.5
+ * is checked against it).
+ */
+static int
+dump_table(const char *what)
+{
+	int i;
+
+	if (strcmp(what, "--settings") == 0) {
+		config_table_print(stdout);
+		return CTL_OK;
+	}
+	for (i = 0; cmds[i].name != NULL; i++)
+		printf("%s\t%s\t%s\n", cmds[i].name, cmds[i].usage,
+		    cmds[i].help);
+	return CTL_OK;
 }
 
 /*
@@ -207,12 +234,20 @@ main(int argc, char **argv)
 
 	log_init("rvctl", "ctl", NULL);
 	log_set_level(LOG_LVL_WARN);
+	if (argc == 2 && (strcmp(argv[1], "--commands") == 0 ||
+	    strcmp(argv[1], "--settings") == 0))
+		return dump_table(argv[1]);
 	if (global_opts(&argc, argv, &statedir, &env.json) == -1 ||
 	    argc < 2) {
 		usage_all(stderr);
 		return CTL_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		version_print("rvctl");
+		return CTL_OK;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
 		usage_all(stdout);
 		return CTL_OK;
 	}

@@ -403,6 +403,8 @@ c_ready(struct sup_env *env, struct child *c, enum child_event ev,
 	(void)ev;
 	(void)why;
 	c->last_progress_ms = clock_mono_ms();
+	log_info("%s ready (pid %ld, generation %ld)", kind_name(c->kind),
+	    (long)c->pid, c->gen);
 }
 
 static void

@@ -5,6 +5,7 @@
  *	rvsup start [--worker-id ID] [--once] [--state-dir DIR]
  *	rvsup stop [--force] [--timeout SEC] [--state-dir DIR]
  *	rvsup check-config [--state-dir DIR]
+ *	rvsup print-machine | --version | --help
  *
  * main() is a list of setup phases: settings, state directories, the pid
  * file lock (taken BEFORE any endpoint is bound: a second bind on an ipc
@@ -17,6 +18,12 @@
  * supervisor heartbeats to children and the stop grace.  zmq_poll sleeps
  * until the earliest deadline; there is no fixed tick.  The loop never
  * exits because of anything a child or a client sent.
+ *
+ * Under a service manager (NOTIFY_SOCKET, supervisor/sdnotify.c) the loop
+ * tells it READY=1 once the pid file is locked, the endpoints are bound,
+ * every child said READY and the store's contract check passed; STATUS=
+ * with the run, its stage and its lease whenever that line changes;
+ * WATCHDOG=1 from a timer of the loop itself; STOPPING=1 when it stops.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -48,10 +55,13 @@
 #include "common/core/platform.h"
 #include "common/core/runtime.h"
 #include "common/core/spool.h"
+#include "common/core/subproc.h"
+#include "common/core/version.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"
 #include "common/core/ids.h"
+#include "supervisor/sdnotify.h"
 #include "supervisor/smsg.h"
 #include "supervisor/sup.h"
 #include "supervisor/timer.h"
@@ -82,14 +92,29 @@ on_signal(int sig)
 }
 
 static void
-usage(void)
+print_usage(FILE *fp)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: rvsup start [--worker-id ID] [--once] [--state-dir DIR]\n"
 	    "       rvsup stop [--force] [--timeout SEC] [--state-dir DIR]\n"
 	    "       rvsup check-config [--state-dir DIR]\n"
-	    "       rvsup print-machine\n");
+	    "       rvsup print-machine\n"
+	    "       rvsup --version | --help\n");
+}
+
+static void
+usage(void)
+{
+	print_usage(stderr);
 	exit(EX_USAGE);
+}
+
+/* --help and --version: on stdout, exit 0. */
+static void
+help(void)
+{
+	print_usage(stdout);
+	exit(0);
 }
 
 /* A directory rvsup will not use: say why and how to fix it, exit 78. */
@@ -486,6 +511,9 @@ on_store_health(struct sup_env *env, const struct smsg *m)
 	bool back = m->ok && !env->store_up;
 
 	env->store_up = m->ok;
+	/* the lease thread reports "up" only once the contract passed */
+	if (m->ok)
+		env->store_confirmed = true;
 	env->store_contract_broken = !m->ok && m->flag;
 	env->store_retry_at = !m->ok && m->num > 0 ? clock_mono_ms() +
 	    (int64_t)m->num : 0;
@@ -671,6 +699,90 @@ t_sup_hb(struct timer_table *tbl, long long id, int64_t now, void *arg)
 	return env->cfg.child_heartbeat_ms;
 }
 
+/* WATCHDOG=1 to the service manager, from the main loop itself. */
+static int64_t
+t_watchdog(struct timer_table *tbl, long long id, int64_t now, void *arg)
+{
+	(void)tbl;
+	(void)id;
+	(void)now;
+	(void)arg;
+	sdn_send("WATCHDOG=1");
+	return sdn_watchdog_ms();
+}
+
+/*
+ * Ready for the service manager: the pid file is locked and the endpoints
+ * are bound (the loop runs after both), every child said READY, and the
+ * store's contract check passed.
+ */
+static bool
+service_ready(struct sup_env *env)
+{
+	int k;
+
+	if (!env->store_confirmed)
+		return false;
+	for (k = 0; k < K_NKINDS; k++)
+		if (env->children[k].state != CH_READY &&
+		    env->children[k].state != CH_BUSY)
+			return false;
+	return true;
+}
+
+/* The one line the service manager shows for us (STATUS=). */
+static void
+service_status(struct sup_env *env, char *buf, size_t size)
+{
+	struct run *r = &env->run;
+	int k, ready = 0;
+
+	for (k = 0; k < K_NKINDS; k++)
+		if (env->children[k].state == CH_READY ||
+		    env->children[k].state == CH_BUSY)
+			ready++;
+	if (env->stopping)
+		snprintf(buf, size, "stopping%s%s", run_holding(r) ?
+		    ": releasing run " : "", run_holding(r) ?
+		    r->lease.run_id : "");
+	else if (!env->store_up)
+		snprintf(buf, size, "store %s: %s", env->store_contract_broken ?
+		    "contract broken" : "unusable", env->store_error);
+	else if (!env->store_confirmed)
+		snprintf(buf, size, "starting: store contract not confirmed "
+		    "yet, %d of %d children ready", ready, K_NKINDS);
+	else if (ready < K_NKINDS)
+		snprintf(buf, size, "%d of %d children ready", ready,
+		    K_NKINDS);
+	else if (!run_holding(r))
+		snprintf(buf, size, "idle: worker %s, no run", env->worker_id);
+	else
+		snprintf(buf, size, "run %s (%s) stage %s, %s; lease epoch "
+		    "%lld until %s", r->lease.run_id, r->video_id,
+		    stage_name(r->stage), run_state_name(r->state),
+		    (long long)r->lease.epoch, r->lease.expires_at);
+}
+
+/* After events: READY=1 once, and STATUS= whenever it changed. */
+static void
+service_notify(struct sup_env *env)
+{
+	char status[400];
+
+	if (!sdn_enabled())
+		return;
+	service_status(env, status, sizeof(status));
+	if (!env->service_ready && !env->stopping && service_ready(env)) {
+		env->service_ready = true;
+		sdn_status(status);
+		sdn_send("READY=1");
+		log_info("ready: every child up and the store contract "
+		    "confirmed (service manager told)");
+		return;
+	}
+	sdn_status(status);
+}
+
 /* The end of the stop grace: it only wakes the loop, which stops. */
 static int64_t
 t_stop_grace(struct timer_table *tbl, long long id, int64_t now, void *arg)
@@ -691,6 +803,7 @@ begin_stop(struct loop *lp)
 		return;
 	log_info("stopping: no new work; children reach a safe point");
 	env->stopping = true;
+	sdn_send("STOPPING=1");
 	env->stop_deadline = clock_mono_ms() + env_num("RAYVAULT_STOP_GRACE_MS",
 	    STOP_GRACE_MS);
 	if (timer_add(&lp->tbl, env->stop_deadline, t_stop_grace, NULL) == -1)
@@ -718,7 +831,9 @@ loop_init(struct loop *lp, struct sup_env *env)
 	timer_init(&lp->tbl);
 	lp->checks = timer_add(&lp->tbl, now, t_checks, env);
 	if (lp->checks == -1 ||
-	    timer_add(&lp->tbl, now, t_sup_hb, env) == -1)
+	    timer_add(&lp->tbl, now, t_sup_hb, env) == -1 ||
+	    (sdn_watchdog_ms() > 0 &&
+	    timer_add(&lp->tbl, now, t_watchdog, env) == -1))
 		fatalx("%s: timer table full (our bug)", __func__);
 }
 
@@ -776,6 +891,7 @@ main_loop(struct sup_env *env)
 		now = clock_mono_ms();
 		if (env->once_done && env->run.state == RS_IDLE)
 			begin_stop(&lp);
+		service_notify(env);
 		if (env->stopping && (stop_ready(env) ||
 		    now >= env->stop_deadline))
 			return;
@@ -803,6 +919,7 @@ shutdown_all(struct sup_env *env)
 	ipc_close(env->workers);
 	ipc_close(env->control);
 	zmq_ctx_term(env->zctx);
+	sdn_close();
 	log_info("stopped");
 }
 
@@ -829,19 +946,37 @@ start_endpoints(struct sup_env *env)
 		fatalx("%s", err);
 }
 
+/*
+ * Where the children are: beside rvsup in a build tree (build/bin), or
+ * in ../libexec/rayvault from rvsup's real directory once installed
+ * (make install: PREFIX/bin/rvsup, PREFIX/libexec/rayvault/rvw-*).  The
+ * lookup is relative, so a tree installed under DESTDIR, or moved as a
+ * whole (a Homebrew keg), finds its own children.
+ */
+#define SUP_LIBEXEC_REL	"../libexec/rayvault"
+
 static void
 find_bindir(struct sup_env *env, const char *argv0)
 {
-	char self[PATH_MAX], *slash;
+	char self[PATH_MAX], found[PATH_MAX], probe[PATH_MAX + 64], *slash;
 	ssize_t n;
 
+	/* without /proc: argv[0] as the shell found it (PATH), links resolved */
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0)
 		self[n] = '\0';
-	else if (realpath(argv0, self) == NULL)
+	else if (subproc_which(argv0, found, sizeof(found)) == -1 ||
+	    realpath(found, self) == NULL)
 		strlcpy(self, argv0, sizeof(self));
 	if ((slash = strrchr(self, '/')) != NULL)
 		*slash = '\0';
 	strlcpy(env->bindir, self, sizeof(env->bindir));
+	if (fs_path(probe, sizeof(probe), "%s/rvw-evidence", self) == 0 &&
+	    access(probe, X_OK) == 0)
+		return;
+	if (fs_path(probe, sizeof(probe), "%s/%s/rvw-evidence", self,
+	    SUP_LIBEXEC_REL) == 0 && access(probe, X_OK) == 0)
+		(void)fs_path(env->bindir, sizeof(env->bindir), "%s/%s", self,
+		    SUP_LIBEXEC_REL);
 }
 
 /*
@@ -885,6 +1020,7 @@ cmd_start(struct sup_env *env, int argc, char **argv)
 		pidfile_remove(pfh);
 		exit(EX_CONFIG);
 	}
+	sdn_init();	/* before the children: they must not inherit it */
 	setproctitle_init(argc, argv, environ);
 	setproctitle("supervisor %s", env->worker_id);
 	if (plat_set_subreaper() == -1)
@@ -971,6 +1107,14 @@ main(int argc, char **argv)
 	long timeout = 30;
 	int c;
 
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "-V") == 0)) {
+		version_print("rvsup");
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0))
+		help();
 	if (argc < 2 || argv[1][0] == '-')
 		usage();
 	cmd = argv[1];
@@ -1000,6 +1144,9 @@ main(int argc, char **argv)
 			timeout = strtol(optarg, &end, 10);
 			if (*end != '\0' || timeout < 1 || timeout > 3600)
 				usage();
+			break;
+		case 'h':
+			help();
 			break;
 		default:
 			usage();

@@ -181,6 +181,8 @@ struct sup_env {
 	char		 state[16];	/* supervisor state: active ... */
 	bool		 store_up;	/* lease thread's last health report */
 	bool		 store_contract_broken; /* why it is not up */
+	bool		 store_confirmed; /* its contract passed once */
+	bool		 service_ready;	/* READY=1 went to the manager */
 	int64_t		 store_retry_at; /* next contract check; 0: none */
 	char		 store_error[256];
 	cJSON		*alerts;	/* outbox to rvw-notify (array) */

@@ -22,9 +22,12 @@
  * minus the secrets the child does not need.  config_env_file_check()
  * refuses a `.env` that holds a secret and is readable by group or others.
  *
+ * config_table_print() prints the table itself (rvctl --settings), which
+ * docs/rayvault.env.5 is checked against.
+ *
  * Public: config_load, config_load_secrets, config_wipe,
  * config_kind_secrets, config_child_environ, config_env_file_check,
- * config_print, config_redact.
+ * config_print, config_redact, config_table_print.
  */
 #include <sys/stat.h>
 
@@ -80,6 +83,7 @@ static const struct cfg_key cfg_keys[] = {
 	    0, F(telegram_api_base) },
 	{ "RAYVAULT_TELEGRAM_POLL", CFG_BOOL, "0", 0, 1, 0,
 	    F(telegram_poll) },
+	{ "RAYVAULT_DASHBOARD_URL", CFG_STR, "", 0, 0, 0, F(dashboard_url) },
 	{ "RAYVAULT_STATE_DIR", CFG_PATH, "state", 0, 0, 0, F(state_dir) },
 	{ "RAYVAULT_SPOOL_DIR", CFG_PATH, "spool", 0, 0, 0, F(spool_dir) },
 	{ "RAYVAULT_DB_PATH", CFG_STR, "", 0, 0, 0, F(db_path) },
@@ -373,7 +377,7 @@ config_load_secrets(struct rv_config *out, const char *state_dir_override,
 	struct env_file ef = { .n = 0 };
 	const struct cfg_key *k;
 	const char *v;
-	char host[65];
+	char host[65], line[256];
 	size_t i;
 	int bad = 0, r;
 
@@ -455,6 +459,12 @@ config_load_secrets(struct rv_config *out, const char *state_dir_override,
 		bad = 1;
 	if (url_setting(err, errlen, "DZINE_URL", c.dzine_url) == -1)
 		bad = 1;
+	/* Only shown to the operator: any host, http or https. */
+	if (c.dashboard_url[0] != '\0' && netaddr_link_check(
+	    "RAYVAULT_DASHBOARD_URL", c.dashboard_url, line, sizeof(line)) == -1) {
+		errf(err, errlen, "%s%s\n", line, "");
+		bad = 1;
+	}
 	/* Only a process that keeps the key needs it (rvsup, rvctl). */
 	if (c.supabase_url[0] != '\0' && (keep & CFG_SECRET_SUPABASE) != 0 &&
 	    !supakey_set) {
@@ -623,4 +633,31 @@ config_redact(const struct rv_config *c, const char *text, char *buf,
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+/*
+ * The settings table, one "NAME<TAB>type<TAB>default<TAB>min<TAB>max<TAB>
+ * secret|-" line a key; min and max are "-" where a type has no bounds
+ * (text, paths, booleans).  Types: text, path, bool, int, number.
+ */
+void
+config_table_print(FILE *fp)
+{
+	static const char *types[] = { [CFG_STR] = "text", [CFG_INT] = "int",
+	    [CFG_LONG] = "int", [CFG_DBL] = "number", [CFG_BOOL] = "bool",
+	    [CFG_PATH] = "path" };
+	const struct cfg_key *k;
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &cfg_keys[i];
+		fprintf(fp, "%s\t%s\t%s\t", k->name, types[k->type],
+		    k->def);
+		if (k->type == CFG_STR || k->type == CFG_PATH ||
+		    k->type == CFG_BOOL)
+			fprintf(fp, "-\t-\t");
+		else
+			fprintf(fp, "%.15g\t%.15g\t", k->min, k->max);
+		fprintf(fp, "%s\n", k->secret != 0 ? "secret" : "-");
+	}
 }

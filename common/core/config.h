@@ -27,6 +27,7 @@ struct rv_config {
 	char	telegram_admin_user_ids[CFG_STR_MAX];
 	char	telegram_api_base[CFG_STR_MAX];
 	bool	telegram_poll;
+	char	dashboard_url[CFG_STR_MAX];	/* "": no link in alerts */
 	char	state_dir[CFG_STR_MAX];
 	char	spool_dir[CFG_STR_MAX];
 	char	db_path[CFG_STR_MAX];		/* "": <state>/rayvault.db */
@@ -59,6 +60,7 @@ char	**config_child_environ(unsigned keep);
 int	config_env_file_check(const char *envfile, char *err,
 	    size_t errlen);
 void	config_print(const struct rv_config *cfg, FILE *fp);
+void	config_table_print(FILE *fp);
 const char *config_redact(const struct rv_config *cfg, const char *text,
 	    char *buf, size_t size);
 

@@ -15,9 +15,16 @@
  * reserved and unspecified addresses, in IPv4, IPv6 and IPv4-mapped IPv6,
  * are named so the caller can refuse them.
  *
- * Both are pure functions: no resolving, no I/O, no logging.
+ * A third, looser rule is for a link this project only shows to the
+ * operator (RAYVAULT_DASHBOARD_URL in Telegram buttons): netaddr_link_check()
+ * takes http:// or https:// to any host (where the operator's browser
+ * reaches the dashboard is the operator's choice), with the same rules
+ * for characters, user info, host and port, and no query or fragment.
  *
- * Public: netaddr_url_check, netaddr_blocked, netaddr_text.
+ * They are pure functions: no resolving, no I/O, no logging.
+ *
+ * Public: netaddr_url_check, netaddr_link_check, netaddr_blocked,
+ * netaddr_text.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -50,8 +57,12 @@ host_local(const char *host, bool bracketed)
 	    (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-int
-netaddr_url_check(const char *name, const char *url, char *err,
+/*
+ * The checks both URL rules share: scheme, characters, user info, host,
+ * port.  <any_http> leaves out the loopback rule for http://.
+ */
+static int
+url_check(const char *name, const char *url, bool any_http, char *err,
     size_t errlen)
 {
 	char host[256];
@@ -63,6 +74,9 @@ netaddr_url_check(const char *name, const char *url, char *err,
 		auth = url + 8;
 	else if (strncasecmp(url, "http://", 7) == 0)
 		auth = url + 7;
+	else if (any_http)
+		return errbuf_set(err, errlen, -1, "%s: must start with "
+		    "http:// or https://", name);
 	else
 		return errbuf_set(err, errlen, -1, "%s: must start with "
 		    "https:// (or http:// to 127.0.0.0/8, [::1] or localhost)",
@@ -93,7 +107,7 @@ netaddr_url_check(const char *name, const char *url, char *err,
 	    strspn(p + 1, "0123456789") != (size_t)(end - p - 1)))
 		return errbuf_set(err, errlen, -1, "%s: the port must be "
 		    "digits after ':'", name);
-	if (url[4] == 's' || url[4] == 'S')
+	if (url[4] == 's' || url[4] == 'S' || any_http)
 		return 0;
 	memcpy(host, auth, n);
 	host[n] = '\0';
@@ -101,6 +115,25 @@ netaddr_url_check(const char *name, const char *url, char *err,
 		return errbuf_set(err, errlen, -1, "%s: http:// is allowed "
 		    "only to 127.0.0.0/8, [::1] or localhost (what it carries "
 		    "would travel in clear); use https://", name);
+	return 0;
+}
+
+int
+netaddr_url_check(const char *name, const char *url, char *err,
+    size_t errlen)
+{
+	return url_check(name, url, false, err, errlen);
+}
+
+int
+netaddr_link_check(const char *name, const char *url, char *err,
+    size_t errlen)
+{
+	if (url_check(name, url, true, err, errlen) == -1)
+		return -1;
+	if (strpbrk(url, "?#") != NULL)
+		return errbuf_set(err, errlen, -1, "%s: must not hold a query "
+		    "or a fragment ('?', '#'): paths are appended to it", name);
 	return 0;
 }
 

@@ -18,6 +18,15 @@ int	netaddr_url_check(const char *name, const char *url, char *err,
 	    size_t errlen);
 
 /*
+ * Check the link <url> of setting <name> that is only shown to the
+ * operator, never fetched with a secret: http:// or https:// to any host,
+ * the other rules of netaddr_url_check(), and no query or fragment.
+ * Returns 0, or -1 with one line in <err> that starts with <name>.
+ */
+int	netaddr_link_check(const char *name, const char *url, char *err,
+	    size_t errlen);
+
+/*
  * Why the address <sa> (<salen> bytes) must not be connected to when
  * fetching outside content: "loopback", "private", "shared (CGNAT)",
  * "link-local", "cloud metadata", "multicast", "reserved", "unspecified",

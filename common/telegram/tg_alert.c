@@ -17,10 +17,12 @@
  * diff is cut with a note pointing at the evidence file.  Buttons are
  * only promised when the alert names its gate ("gate_nonce", a UUID): a
  * button must say which gate it decides; without one the text says to
- * decide with rvctl.  No parse_mode is used, so nothing needs escaping.
+ * decide with rvctl.  Gates and panics of a named run may also carry a
+ * link to the run's dashboard page (tg_alert_links; the button itself is
+ * workers/notify's).  No parse_mode is used, so nothing needs escaping.
  * Nothing here sends, queues or logs.
  *
- * Public: tg_alert_kind, tg_alert_parse, tg_alert_format,
+ * Public: tg_alert_kind, tg_alert_links, tg_alert_parse, tg_alert_format,
  * tg_alert_times, tg_clean_text.
  */
 #include <ctype.h>
@@ -46,13 +48,15 @@ static const struct tg_alert_kind kinds[] = {
 	  "Nothing yet: after a 45 s quarantine the renderer restarts and "
 	  "the run resumes (at most twice per run). After the second time, "
 	  "look at the Dzine flow (docs/dzine.md), then Approve to resume "
-	  "or Abort." },
+	  "or Abort.",
+	  true },
 	{ "panic_integrity_failure", "PANIC: evidence conflict survived a "
 	  "refetch",
 	  "Trusted sources (tier 4-5) still disagree on a critical claim "
 	  "after a refetch. Nothing has been rendered or published.",
 	  "Read the diff below and check the sources, then Approve (go on "
-	  "with the override) or Abort the run." },
+	  "with the override) or Abort the run.",
+	  true },
 	{ "panic_voice_contract_drift", "PANIC: voice off its target",
 	  "A segment's audio cannot meet its target duration even after the "
 	  "repair attempts. The run stopped.",
@@ -60,40 +64,47 @@ static const struct tg_alert_kind kinds[] = {
 	  "rvctl events --run <run>) from a terminal: "
 	  "rvctl amend --run <run> --segment <segment> --text \"...\" (or "
 	  "--duration SEC) --operator <you>, then Approve: only that "
-	  "segment is made again (docs/OPERATOR.md, Voice drift)." },
+	  "segment is made again (docs/OPERATOR.md, Voice drift).",
+	  true },
 	{ "panic_dzine_ui_failure", "PANIC: Dzine render failed",
 	  "A Dzine render failed or its export was rejected by the probe. "
 	  "The run stopped; no further credits are spent.",
 	  "Look at the render (docs/dzine.md, make logs), then decide: "
-	  "Approve to render again, or Abort." },
+	  "Approve to render again, or Abort.",
+	  true },
 	{ "LOST LOCK", "PANIC: LOST LOCK",
 	  "The store says another worker or an operator took the run. This "
 	  "worker stopped the run's children and writes nothing more for "
 	  "that lease epoch.",
 	  "Nothing to undo: the worker claims again after 45 s. Check who "
-	  "took the run with rvctl events --run <run id>." },
-	{ "panic_lost_lock", NULL, NULL, NULL },	/* as LOST LOCK */
+	  "took the run with rvctl events --run <run id>.",
+	  true },
+	{ "panic_lost_lock", NULL, NULL, NULL, false },	/* as LOST LOCK */
 	{ "panic_heartbeat_uncertain", "PANIC: lease heartbeat uncertain",
 	  "Three lease heartbeats in a row failed. The run's children are "
 	  "paused until the store confirms the lease; if it cannot before "
 	  "the lease could be taken, they are killed.",
 	  "Check the network and the store (make doctor). The run resumes "
-	  "by itself once a renewal is confirmed." },
+	  "by itself once a renewal is confirmed.",
+	  true },
 	{ "gate_opened", "GATE: trusted sources disagree",
 	  "Trusted sources (tier 4-5) disagree on a critical claim (price, "
 	  "voltage, compatibility, model or EAN). The run waits: nothing is "
 	  "rendered or published until you decide.",
 	  "Read the evidence diff below, then Approve (go on with the "
-	  "override), Refetch (collect the sources once more) or Abort." },
+	  "override), Refetch (collect the sources once more) or Abort.",
+	  true },
 	{ "crash_loop", "PANIC: crash loop",
 	  "A worker child crashed more than 3 times in 60 s. The run "
 	  "stopped.",
 	  "Run make doctor and read make logs; fix the cause, then Approve "
-	  "to resume or Abort." },
+	  "to resume or Abort.",
+	  true },
 	{ "stage_failed:", "STAGE FAILED",
 	  "A stage failed twice in a row. The run waits for you.",
 	  "Read the detail and make logs; fix the cause, then Approve to "
-	  "retry the stage, or Abort." },
+	  "retry the stage, or Abort.",
+	  true },
 	{ "STALE WORKER", "STALE WORKER",
 	  "A run's lease expired, or its heartbeat is older than 3 "
 	  "intervals, while it is marked active: its worker stopped "
@@ -101,24 +112,27 @@ static const struct tg_alert_kind kinds[] = {
 	  "Run make doctor: it names the worker. If that machine is alive, "
 	  "look at its make status and make logs; if it died, start it "
 	  "again (make worker WID=..); if it is gone for good: rvctl unlock "
-	  "--run <run id> --operator NAME --reason \"worker gone\" --force." },
-	{ "stale_worker", NULL, NULL, NULL },		/* as STALE WORKER */
+	  "--run <run id> --operator NAME --reason \"worker gone\" --force.",
+	  false },
+	{ "stale_worker", NULL, NULL, NULL, false },	/* as STALE WORKER */
 	{ "STALE WORKER (recovered)", "STALE WORKER (recovered)",
 	  "This worker's supervisor had stopped renewing the run's lease (it "
 	  "died or hung). It was started again and took its own run back: "
 	  "the run goes on from its checkpoint.",
 	  "Nothing to undo. Find out why the supervisor stopped: make logs "
-	  "(state/logs/rvsup.log) and make doctor." },
+	  "(state/logs/rvsup.log) and make doctor.",
+	  false },
 	{ "CONTRACT FAIL", "CONTRACT FAIL",
 	  "The store does not offer what this build needs (contract check "
 	  "at start); the worker claims nothing and checks again, up to "
 	  "every minute.",
 	  "make check-contract names the failing check. Fix the store "
 	  "(apply the migration in supabase/migrations/, or put the right "
-	  "database back): the worker takes work again by itself." },
-	{ "contract_fail", NULL, NULL, NULL },		/* as CONTRACT FAIL */
+	  "database back): the worker takes work again by itself.",
+	  false },
+	{ "contract_fail", NULL, NULL, NULL, false },	/* as CONTRACT FAIL */
 	{ NULL, NULL, "An alert this notifier has no description for.",
-	  "Run make doctor: it ends with the next actions." }
+	  "Run make doctor: it ends with the next actions.", false }
 };
 
 /* The row of <kind>: its own, its alias's, or the catch-all last row. */
@@ -137,6 +151,16 @@ tg_alert_kind(const char *kind)
 	while (i > 0 && kinds[i].kind != NULL && kinds[i].title == NULL)
 		i--;
 	return &kinds[i];
+}
+
+/*
+ * Does alert <a> get the dashboard's "View details" button: a gate or a
+ * panic (its kind's row says so) of a named run.
+ */
+bool
+tg_alert_links(const struct tg_alert *a)
+{
+	return a->run_id[0] != '\0' && tg_alert_kind(a->kind)->link;
 }
 
 /* Length of the valid UTF-8 sequence at <s>, 0 when invalid. */

@@ -43,6 +43,8 @@ struct tg_alert_kind {
 	const char	*title;
 	const char	*meaning;
 	const char	*action;
+	bool		 link;		/* a gate or a panic of a run: the
+					   dashboard link button belongs */
 };
 
 const struct tg_alert_kind *tg_alert_kind(const char *kind);
@@ -53,6 +55,7 @@ const struct tg_alert_kind *tg_alert_kind(const char *kind);
  */
 int	tg_alert_parse(const cJSON *args, struct tg_alert *a, char *err,
 	    size_t errlen);
+bool	tg_alert_links(const struct tg_alert *a);
 size_t	tg_alert_format(const struct tg_alert *a, int held, char *buf,
 	    size_t size);
 void	tg_alert_times(double epoch, char *utc, size_t usize, char *brt,

@@ -11,11 +11,13 @@
 # "no longer possible" and changes nothing in the store; Unlock on the
 # live lease is refused (naming rvctl unlock --force) and the lease
 # survives; Approve pressed twice applies once ("already applied") and
-# lets the run finish.  The bot token appears in no log, no status output
+# lets the run finish.  With RAYVAULT_DASHBOARD_URL set, the gate and the
+# panic message also carry a "View details" button to the run's page.  The bot token appears in no log, no status output
 # and no fixture record.
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/telegram_env.sh"
 export RAYVAULT_TELEGRAM_POLL=1
+export RAYVAULT_DASHBOARD_URL=http://127.0.0.1:8787
 # Slow evidence: the refetch's alert comes seconds after the press is
 # answered, so the kill below lands while rvw-notify polls, before that
 # alert is handed to it.
@@ -54,9 +56,12 @@ gate=$(tg_q '[m for m in ok if "(gate_opened)" in m["params"]["text"]][0]')
 mid=$(printf "%s\n" "$gate" | json 'j["result"]["message_id"]')
 g1=$(run_field gate_nonce | cut -c1-8)
 [ -n "$g1" ] || fail "the store holds no gate nonce"
-[ "$(printf "%s\n" "$gate" | json '[b["callback_data"] for row in j["params"]["reply_markup"]["inline_keyboard"] for b in row]')" = \
+[ "$(printf "%s\n" "$gate" | json '[b["callback_data"] for row in j["params"]["reply_markup"]["inline_keyboard"] for b in row if "url" not in b]')" = \
   "[\"rv:a:$rid:$g1\", \"rv:r:$rid:$g1\", \"rv:x:$rid:$g1\", \"rv:u:$rid:$g1\"]" ] &&
     ok "4 buttons naming the gate: Approve, Refetch, Abort, Unlock" || fail "buttons: $(printf "%s\n" "$gate" | json 'j["params"].get("reply_markup")')"
+[ "$(printf "%s\n" "$gate" | json '[(b["text"], b["url"]) for row in j["params"]["reply_markup"]["inline_keyboard"] for b in row if "url" in b]')" = \
+  "[[\"View details\", \"http://127.0.0.1:8787/runs/$rid\"]]" ] &&
+    ok "and a View details button to the run's dashboard page" || fail "link: $(printf "%s\n" "$gate" | json 'j["params"].get("reply_markup")')"
 printf "%s\n" "$gate" | json 'j["params"]["text"]' | grep "Video: $vid" >/dev/null &&
     printf "%s\n" "$gate" | json 'j["params"]["text"]' | grep "Run: $(echo "$rid" | cut -c1-8)" >/dev/null &&
     printf "%s\n" "$gate" | json 'j["params"]["text"]' | grep -i "volt" >/dev/null &&
@@ -108,8 +113,10 @@ pmid=$(tg_q '[m["result"]["message_id"] for m in ok if "(panic_integrity_failure
 wait_for 10 status_is "$vid" waiting_approval || fail "not gated again: $(run_status "$vid")"
 g2=$(run_field gate_nonce | cut -c1-8)
 [ -n "$g2" ] && [ "$g2" != "$g1" ] && ok "the surviving conflict opened a new gate" || fail "gates $g1 / $g2"
-tg_q '[b["callback_data"] for m in ok if m["result"]["message_id"] == '"$pmid"' for row in m["params"]["reply_markup"]["inline_keyboard"] for b in row]' |
+tg_q '[b.get("callback_data") for m in ok if m["result"]["message_id"] == '"$pmid"' for row in m["params"]["reply_markup"]["inline_keyboard"] for b in row]' |
     grep -q "rv:a:$rid:$g2" && ok "the panic message's buttons name the new gate" || fail "panic buttons"
+tg_q '[b.get("url") for m in ok if m["result"]["message_id"] == '"$pmid"' for row in m["params"]["reply_markup"]["inline_keyboard"] for b in row]' |
+    grep -q "http://127.0.0.1:8787/runs/$rid" && ok "the panic message links the run's dashboard page" || fail "panic link"
 ign=$(count_events "$rid" operator_action_ignored)
 q=$(tg_press $TG_ADMIN $TG_CHAT "rv:a:$rid:$g1" "$mid")
 answer_is "$q" "no longer possible" && ok "Approve on the replaced gate's message: no longer possible" ||

@@ -7,12 +7,16 @@
  *
  *	rv_storeprep DB claim WORKER            prints RUN_ID TOKEN EPOCH
  *	rv_storeprep DB heartbeat RUN WORKER TOKEN LATENCY_MS [STATE]
- *	rv_storeprep DB gate RUN WORKER TOKEN REASON
+ *	rv_storeprep DB gate RUN WORKER TOKEN REASON [EVIDENCE.json]
  *	rv_storeprep DB finish RUN WORKER TOKEN STATUS
  *	rv_storeprep DB ledger RUN SEGMENT SHA8 EPOCH TOKEN CREDITS STATE
  *	rv_storeprep DB age VIDEO_ID COLUMN SECONDS
  *	rv_storeprep DB bulk STATE_DIR RUNS SEGMENTS
  *
+ * DB "supabase" is the Supabase project of SUPABASE_URL and
+ * SUPABASE_SERVICE_KEY instead of an embedded store (every command but
+ * age and bulk).  gate stores the JSON of EVIDENCE.json with the gate,
+ * as the supervisor stores the evidence stage's result.
  * COLUMN is lease_expires_at, last_heartbeat_at, gated_at or created_at;
  * it is set to the database's now minus SECONDS.  bulk makes RUNS done
  * runs RAY-Bnnn of SEGMENTS segments each, with spec mirrors, a small
@@ -214,12 +218,35 @@ bulk(struct store *st, char **a, char *err, size_t errlen)
 }
 
 static int
+gate(struct store *st, char **a, const char *evfile, char *err, size_t errlen)
+{
+	char nonce[STORE_ID_MAX], *txt = NULL;
+	cJSON *ev = NULL;
+	bool ok = false;
+	int rc;
+
+	if (evfile != NULL) {
+		if (fs_read_file(evfile, 1 << 20, &txt, NULL) == -1 ||
+		    (ev = cJSON_Parse(txt)) == NULL) {
+			snprintf(err, errlen, "%s: not readable JSON", evfile);
+			free(txt);
+			return -1;
+		}
+		free(txt);
+	}
+	rc = store_gate(st, a[0], a[1], a[2], a[3], WS_WAITING, ev, nonce,
+	    &ok, err, errlen);
+	cJSON_Delete(ev);
+	return rc == -1 || !ok ? -1 : 0;
+}
+
+static int
 dispatch(struct store *st, const char *cmd, int n, char **a, char *err,
     size_t errlen)
 {
 	struct store_claim c;
 	struct store_hb hb;
-	char tok[ID_UUID_LEN + 1], nonce[STORE_ID_MAX];
+	char tok[ID_UUID_LEN + 1];
 	bool ok = false;
 
 	if (strcmp(cmd, "claim") == 0 && n == 1) {
@@ -237,10 +264,8 @@ dispatch(struct store *st, const char *cmd, int n, char **a, char *err,
 	if (strcmp(cmd, "heartbeat") == 0 && (n == 4 || n == 5))
 		return store_heartbeat(st, a[0], a[1], a[2], 15,
 		    atol(a[3]), n == 5 ? a[4] : "active", &hb, err, errlen);
-	if (strcmp(cmd, "gate") == 0 && n == 4)
-		return store_gate(st, a[0], a[1], a[2], a[3],
-		    WS_WAITING, NULL, nonce, &ok, err, errlen) == -1 || !ok ?
-		    -1 : 0;
+	if (strcmp(cmd, "gate") == 0 && (n == 4 || n == 5))
+		return gate(st, a, n == 5 ? a[4] : NULL, err, errlen);
 	if (strcmp(cmd, "finish") == 0 && n == 4)
 		return store_finish(st, a[0], a[1], a[2], a[3], "",
 		    &ok, err, errlen) == -1 || !ok ? -1 : 0;
@@ -264,7 +289,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[2], "age") == 0)
 		return argc == 6 ? age(argv[1], argv[3], argv[4], argv[5]) :
 		    usage();
-	if (store_sqlite_open(&st, argv[1], 30, err, sizeof(err)) == -1) {
+	if (strcmp(argv[1], "supabase") == 0 ? store_supabase_open(&st,
+	    getenv("SUPABASE_URL") ? getenv("SUPABASE_URL") : "",
+	    getenv("SUPABASE_SERVICE_KEY") ? getenv("SUPABASE_SERVICE_KEY") :
+	    "", 30, 10, err, sizeof(err)) == -1 :
+	    store_sqlite_open(&st, argv[1], 30, err, sizeof(err)) == -1) {
 		fprintf(stderr, "rv_storeprep: %s\n", err);
 		return 1;
 	}

@@ -19,11 +19,12 @@
 # timeout long poll, limit, allowed_updates; a second poller terminates
 # the first with 409), answerCallbackQuery, editMessageText, getMe.  A
 # wrong token is answered 401, an unknown method 404, bad parameters 400
-# with Telegram's descriptions.  Every request is appended to the log
-# FILE as one JSON line {t, t0, method, token_ok, params, status, result}
-# (t0 when the request came, t when it was answered, so a long poll is
-# recorded late); the request path (which holds the token) is not
-# recorded.
+# with Telegram's descriptions (a URL button to a host without a dot, such
+# as localhost, is BUTTON_URL_INVALID, as Telegram answers).  Every
+# request is appended to the log FILE as one JSON line {t, t0, method,
+# token_ok, params, status, result} (t0 when the request came, t when it
+# was answered, so a long poll is recorded late); the request path (which
+# holds the token) is not recorded.
 #
 # Control (no token; test tool only, never expose it):
 #   POST /control/press  {from_id, username?, chat_id, message_id?, data,
@@ -139,7 +140,23 @@ def check_markup(markup):
             if data is not None and (not isinstance(data, str) or
                                      not 1 <= len(data.encode()) <= 64):
                 raise bad("BUTTON_DATA_INVALID")
+            if "url" in b and not url_ok(b["url"]):
+                raise bad("BUTTON_URL_INVALID")
     return markup
+
+
+def url_ok(url):
+    """A URL button as the Bot API takes it: http, https or tg, and for
+    http(s) a host with a dot (Telegram refuses "localhost" and other
+    hosts without one with BUTTON_URL_INVALID)."""
+    if not isinstance(url, str) or not url:
+        return False
+    u = urlsplit(url)
+    if u.scheme.lower() == "tg":
+        return True
+    if u.scheme.lower() not in ("http", "https") or not u.hostname:
+        return False
+    return "." in u.hostname.strip(".")
 
 
 def as_int(params, key, default=None):

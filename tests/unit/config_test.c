@@ -186,6 +186,22 @@ static const struct bad bads[] = {
 	    "TELEGRAM_API_BASE: must start with https://" },
 	{ "DZINE_URL=http://127.0.0.1.evil.example/tools\n",
 	    "DZINE_URL: http:// is allowed only" },
+	{ "RAYVAULT_DASHBOARD_URL=ftp://ops.example\n",
+	    "RAYVAULT_DASHBOARD_URL: must start with http:// or https://" },
+	{ "RAYVAULT_DASHBOARD_URL=ops.example:8787\n",
+	    "RAYVAULT_DASHBOARD_URL: must start with http:// or https://" },
+	{ "RAYVAULT_DASHBOARD_URL=https://ops.example/?x=1\n",
+	    "RAYVAULT_DASHBOARD_URL: must not hold a query" },
+	{ "RAYVAULT_DASHBOARD_URL=https://ops.example/#top\n",
+	    "RAYVAULT_DASHBOARD_URL: must not hold a query" },
+	{ "RAYVAULT_DASHBOARD_URL=https://op:pw@ops.example\n",
+	    "RAYVAULT_DASHBOARD_URL: must not carry a user name" },
+	{ "RAYVAULT_DASHBOARD_URL=\"https://ops example\"\n",
+	    "RAYVAULT_DASHBOARD_URL: holds a space" },
+	{ "RAYVAULT_DASHBOARD_URL=https://ops.example:80a\n",
+	    "RAYVAULT_DASHBOARD_URL: the port must be digits" },
+	{ "RAYVAULT_DASHBOARD_URL=http://\n",
+	    "RAYVAULT_DASHBOARD_URL: no host" },
 	{ "RAYVAULT_WORKER_ID=ab\n", "RAYVAULT_WORKER_ID" },
 	{ "this line is wrong\n", "not KEY=VALUE" },
 };
@@ -212,6 +228,7 @@ main(void)
 	unsetenv("SUPABASE_URL");
 	unsetenv("SUPABASE_SERVICE_KEY");
 	unsetenv("DZINE_URL");
+	unsetenv("RAYVAULT_DASHBOARD_URL");
 	write_env("# comment\n\nexport RAYVAULT_LEASE_MINUTES=12\n"
 	    "TELEGRAM_BOT_TOKEN=\"123:secret-token\"\n"
 	    "RAYVAULT_WORKER_ID='Mac-Ray-01'\n");
@@ -278,6 +295,18 @@ main(void)
 	    "SUPABASE_URL=http://[::1]:3000\nSUPABASE_SERVICE_KEY=k\n");
 	CHECK("http to loopback", config_load(&c, NULL, envpath, err,
 	    sizeof(err)) == 0, "%s", err);
+	CHECK("no dashboard link by default", c.dashboard_url[0] == '\0',
+	    "%s", c.dashboard_url);
+	/* Where the operator's browser reaches the dashboard is theirs. */
+	write_env("RAYVAULT_DASHBOARD_URL=http://10.8.0.2:8787/rv/\n");
+	CHECK("dashboard link over http to any host", config_load(&c, NULL,
+	    envpath, err, sizeof(err)) == 0 && strcmp(c.dashboard_url,
+	    "http://10.8.0.2:8787/rv/") == 0, "%s", err);
+	setenv("RAYVAULT_DASHBOARD_URL", "https://rv.example.net", 1);
+	CHECK("dashboard link from the environment", config_load(&c, NULL,
+	    envpath, err, sizeof(err)) == 0 && strcmp(c.dashboard_url,
+	    "https://rv.example.net") == 0, "%s", err);
+	unsetenv("RAYVAULT_DASHBOARD_URL");
 	test_secrets();
 	test_env_mode();
 	unlink(envpath);

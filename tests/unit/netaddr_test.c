@@ -120,6 +120,24 @@ static const struct url_case urls[] = {
 	{ "", -1, "must start with" },
 };
 
+static const struct url_case links[] = {
+	{ "http://127.0.0.1:8787", 0, NULL },
+	{ "http://10.8.0.2:8787/rv/", 0, NULL },
+	{ "http://ops.example.net", 0, NULL },
+	{ "https://[fd00::2]:8787", 0, NULL },
+	{ "HTTPS://rv.example.net/dash", 0, NULL },
+	{ "ftp://ops.example", -1, "must start with http:// or https://" },
+	{ "ops.example", -1, "must start with http:// or https://" },
+	{ "", -1, "must start with http:// or https://" },
+	{ "https://ops.example/?token=1", -1, "query" },
+	{ "https://ops.example/#x", -1, "fragment" },
+	{ "http://op:pw@ops.example", -1, "user name" },
+	{ "http://ops.example:x", -1, "port" },
+	{ "http://[::1", -1, "unclosed" },
+	{ "http:///runs", -1, "no host" },
+	{ "http://ops.example/\x01", -1, "control character" },
+};
+
 static void
 test_addr(const struct addr_case *c)
 {
@@ -186,6 +204,19 @@ main(void)
 		CHECK(urls[i].url, urls[i].url[0] == '\0' ||
 		    strstr(err, urls[i].url) == NULL,
 		    "error quotes the URL: %s", err);
+	}
+	/* A link only shown to the operator: http to any host. */
+	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		err[0] = '\0';
+		r = netaddr_link_check("RAYVAULT_DASHBOARD_URL", links[i].url,
+		    err, sizeof(err));
+		CHECK(links[i].url, r == links[i].want, "rc %d: %s", r, err);
+		if (links[i].want == 0)
+			continue;
+		CHECK(links[i].url, strncmp(err, "RAYVAULT_DASHBOARD_URL: ",
+		    24) == 0 && strstr(err, links[i].in_err) != NULL,
+		    "error \"%s\" lacks the name or \"%s\"", err,
+		    links[i].in_err);
 	}
 	return test_exit();
 }

@@ -172,6 +172,56 @@ test_client(void)
 	    "abc") == 0, "%s", buf);
 }
 
+/* The "View details" URL button of RAYVAULT_DASHBOARD_URL. */
+static void
+test_link(void)
+{
+	char url[128], *js;
+	cJSON *kb;
+
+	CHECK("url", notify_details_url(url, sizeof(url),
+	    "https://ops.example:8787", RUN) == 0 && strcmp(url,
+	    "https://ops.example:8787/runs/" RUN) == 0, "%s", url);
+	CHECK("url-slashes", notify_details_url(url, sizeof(url),
+	    "http://10.1.2.3:8787/rv//", RUN) == 0 && strcmp(url,
+	    "http://10.1.2.3:8787/rv/runs/" RUN) == 0, "%s", url);
+	CHECK("url-no-base", notify_details_url(url, sizeof(url), "", RUN) ==
+	    -1 && notify_details_url(url, sizeof(url), "/", RUN) == -1,
+	    "built");
+	CHECK("url-bad-run", notify_details_url(url, sizeof(url),
+	    "https://ops.example", "RAY-1\"}") == -1, "built");
+	CHECK("url-small", notify_details_url(url, 40, "https://ops.example",
+	    RUN) == -1, "fitted");
+	CHECK("kb-nothing", notify_keyboard(RUN, NULL, NULL) == NULL, "built");
+	CHECK("kb-empty-link", notify_keyboard(RUN, NULL, "") == NULL,
+	    "built");
+
+	/* A gate: the four buttons, then the link alone on a third row. */
+	(void)notify_details_url(url, sizeof(url), "https://ops.example", RUN);
+	kb = notify_keyboard(RUN, NONCE, url);
+	js = cJSON_PrintUnformatted(kb);
+	CHECK("kb-gate-link", js != NULL && strcmp(js, "{\"inline_keyboard\":["
+	    "[{\"text\":\"Approve\",\"callback_data\":\"rv:a:" RUN ":" N8
+	    "\"},{\"text\":\"Refetch\",\"callback_data\":\"rv:r:" RUN ":"
+	    N8 "\"}],[{\"text\":\"Abort\",\"callback_data\":\"rv:x:" RUN
+	    ":" N8 "\"},{\"text\":\"Unlock\",\"callback_data\":\"rv:u:"
+	    RUN ":" N8 "\"}],[{\"text\":\"View details\",\"url\":"
+	    "\"https://ops.example/runs/" RUN "\"}]]}") == 0, "%s", js);
+	free(js);
+	cJSON_Delete(kb);
+	/* A panic without a gate: the link only. */
+	kb = notify_keyboard(RUN, NULL, url);
+	js = cJSON_PrintUnformatted(kb);
+	CHECK("kb-link-only", js != NULL && strcmp(js, "{\"inline_keyboard\":"
+	    "[[{\"text\":\"View details\",\"url\":\"https://ops.example"
+	    "/runs/" RUN "\"}]]}") == 0, "%s", js);
+	free(js);
+	cJSON_Delete(kb);
+	/* A bad gate spoils the whole keyboard, link or not. */
+	CHECK("kb-bad-nonce-link", notify_keyboard(RUN, "xyz", url) == NULL,
+	    "built");
+}
+
 static void
 test_callback(void)
 {
@@ -189,7 +239,7 @@ test_callback(void)
 		"rv:a:" RUN ":" N8 ":", "rv:a:" RUN "::" N8, "rv:a:" RUN " ",
 		"rv:a:" RUN "\n", "rv:a:" RUN ":" NONCE,
 	};
-	char data[TG_CALLBACK_MAX + 1];
+	char data[TG_CALLBACK_MAX + 1], *js;
 	const char *codes = "arxu", *names[] = { "approve", "refetch", "abort",
 	    "unlock" };
 	struct notify_cb cb;
@@ -232,9 +282,10 @@ test_callback(void)
 	    -1, "accepted a bad nonce");
 	CHECK("cb-format-small", notify_cb_format(data, 50, 'a', RUN, NONCE) ==
 	    -1, "accepted");
-	CHECK("kb-bad-run", notify_keyboard("nope", NONCE) == NULL, "built");
-	CHECK("kb-no-nonce", notify_keyboard(RUN, "") == NULL, "built");
-	kb = notify_keyboard(RUN, NONCE);
+	CHECK("kb-bad-run", notify_keyboard("nope", NONCE, NULL) == NULL,
+	    "built");
+	CHECK("kb-no-nonce", notify_keyboard(RUN, "", NULL) == NULL, "built");
+	kb = notify_keyboard(RUN, NONCE, NULL);
 	row = cJSON_GetArrayItem(cJSON_GetObjectItem(kb, "inline_keyboard"), 0);
 	CHECK("kb-shape", cJSON_GetArraySize(cJSON_GetObjectItem(kb,
 	    "inline_keyboard")) == 2 && cJSON_GetArraySize(row) == 2,
@@ -248,7 +299,13 @@ test_callback(void)
 	    "inline_keyboard"), 1), 1);
 	CHECK("kb-unlock", strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b,
 	    "callback_data")), "rv:u:" RUN ":" N8) == 0, "wrong");
+	js = cJSON_PrintUnformatted(kb);
+	CHECK("kb-no-link", js != NULL && strstr(js, "\"url\"") == NULL &&
+	    cJSON_GetArraySize(cJSON_GetObjectItem(kb, "inline_keyboard")) ==
+	    2, "%s", js);
+	free(js);
 	cJSON_Delete(kb);
+	test_link();
 }
 
 static void
@@ -414,20 +471,21 @@ test_format_kinds(void)
 {
 	static const struct {
 		const char *kind, *title;
+		bool link;	/* a gate or a panic: dashboard link */
 	} kinds[] = {
-		{ "panic_browser_frozen", "renderer frozen" },
-		{ "panic_integrity_failure", "survived a refetch" },
-		{ "panic_voice_contract_drift", "voice off its target" },
-		{ "panic_dzine_ui_failure", "Dzine render failed" },
-		{ "LOST LOCK", "LOST LOCK" },
-		{ "panic_lost_lock", "LOST LOCK" },
-		{ "panic_heartbeat_uncertain", "heartbeat uncertain" },
-		{ "gate_opened", "GATE" },
-		{ "crash_loop", "crash loop" },
-		{ "stage_failed:voice", "STAGE FAILED" },
-		{ "STALE WORKER", "STALE WORKER" },
-		{ "CONTRACT FAIL", "CONTRACT FAIL" },
-		{ "something_new", "something_new" },
+		{ "panic_browser_frozen", "renderer frozen", true },
+		{ "panic_integrity_failure", "survived a refetch", true },
+		{ "panic_voice_contract_drift", "voice off its target", true },
+		{ "panic_dzine_ui_failure", "Dzine render failed", true },
+		{ "LOST LOCK", "LOST LOCK", true },
+		{ "panic_lost_lock", "LOST LOCK", true },
+		{ "panic_heartbeat_uncertain", "heartbeat uncertain", true },
+		{ "gate_opened", "GATE", true },
+		{ "crash_loop", "crash loop", true },
+		{ "stage_failed:voice", "STAGE FAILED", true },
+		{ "STALE WORKER", "STALE WORKER", false },
+		{ "CONTRACT FAIL", "CONTRACT FAIL", false },
+		{ "something_new", "something_new", false },
 	};
 	struct tg_alert a;
 	char json[512], text[TG_TEXT_MAX + 1];
@@ -456,6 +514,10 @@ test_format_kinds(void)
 		    "meaning/action: %s", text);
 		CHECK(kinds[i].kind, strstr(text, "Buttons") == NULL,
 		    "buttons mentioned without buttons");
+		CHECK(kinds[i].kind, tg_alert_links(&a) == kinds[i].link,
+		    "link %d", !kinds[i].link);
+		a.run_id[0] = '\0';
+		CHECK(kinds[i].kind, !tg_alert_links(&a), "link without a run");
 	}
 	CHECK("prefix-needs-colon", tg_alert_kind("stage_failed") !=
 	    tg_alert_kind( "stage_failed:probe"), "matched");

@@ -55,7 +55,11 @@ int	notify_cb_format(char *buf, size_t size, char action,
 	    const char *run_id, const char *gate_nonce);
 int	notify_cb_parse(const char *data, struct notify_cb *cb);
 const char *notify_cb_action_name(char action);
-cJSON	*notify_keyboard(const char *run_id, const char *gate_nonce);
+#define NOTIFY_LINK_LABEL	"View details"
+int	notify_details_url(char *buf, size_t size, const char *base,
+	    const char *run_id);
+cJSON	*notify_keyboard(const char *run_id, const char *gate_nonce,
+	    const char *link);
 int	notify_ids_parse(const char *list, long long *ids, size_t max,
 	    size_t *n, char *bad, size_t badlen);
 bool	notify_chat_parse(const char *s, long long *id);
@@ -86,6 +90,7 @@ struct notify_item {
 	char		 video_id[ID_VIDEO_MAX + 1];
 	char		 gate_nonce[ID_UUID_LEN + 1];
 	bool		 buttons;
+	bool		 link;		/* a gate or panic: the dashboard link */
 	int		 attempts;
 };
 

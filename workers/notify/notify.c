@@ -22,7 +22,11 @@
  * three times is dropped (it stays in alerts.log).  Gate and panic alerts
  * with "buttons" and a gate_nonce carry Approve / Refetch / Abort /
  * Unlock for that gate; presses are handled by notify_poll.c when
- * RAYVAULT_TELEGRAM_POLL=1.  With no TELEGRAM_BOT_TOKEN or
+ * RAYVAULT_TELEGRAM_POLL=1.  With RAYVAULT_DASHBOARD_URL set, gates and
+ * panics of a run also carry a "View details" URL button to the run's
+ * dashboard page; when Telegram refuses that button (400 naming the
+ * URL), the message goes again at once without it, and so do the later
+ * ones (logged once).  With no TELEGRAM_BOT_TOKEN or
  * TELEGRAM_CHAT_ID the alerts are only logged.
  *
  * The child never talks to the store and never touches the lease: a
@@ -137,6 +141,21 @@ send_done(struct notify *n, struct tg_reply *r, int64_t now)
 		notify_outbox_pop(&n->box, it->seq);
 		return;
 	}
+	/*
+	 * Telegram refuses URL buttons to some hosts (one without a dot,
+	 * such as localhost): the alert matters more than the link.
+	 */
+	if (it != NULL && n->send_link && r->status == TG_REFUSED &&
+	    r->error_code == 400 && strcasestr(r->description, "url") != NULL) {
+		n->link_off = true;
+		log_warnx("Telegram refused the %s button (%s): alerts go "
+		    "without it from now on; set RAYVAULT_DASHBOARD_URL to an "
+		    "address Telegram accepts (docs/OPERATOR.md)",
+		    NOTIFY_LINK_LABEL, r->description);
+		alerts_log(n, "unlinked", it->kind, it->video_id, it->run_id,
+		    r->description);
+		return;
+	}
 	if (it != NULL && r->status == TG_REFUSED && r->error_code != 401 &&
 	    r->error_code != 403 && r->error_code != 404 &&
 	    ++it->attempts >= NOTIFY_ATTEMPTS_MAX) {
@@ -151,15 +170,23 @@ send_done(struct notify *n, struct tg_reply *r, int64_t now)
 	notify_chan_failed(n, &n->send, r, now);
 }
 
+/*
+ * The sendMessage parameters of <it>; *with_link says whether the
+ * "View details" button is in them.
+ */
 static cJSON *
-send_params(struct notify *n, const struct notify_item *it)
+send_params(struct notify *n, const struct notify_item *it, bool *with_link)
 {
 	cJSON *p = cJSON_CreateObject(), *kb;
+	char link[CFG_STR_MAX + ID_UUID_LEN + 8];
 
+	*with_link = it->link && !n->link_off && notify_details_url(link,
+	    sizeof(link), n->cfg->dashboard_url, it->run_id) == 0;
 	cJSON_AddStringToObject(p, "chat_id", n->cfg->telegram_chat_id);
 	cJSON_AddStringToObject(p, "text", it->text);
-	if (it->buttons && (kb = notify_keyboard(it->run_id,
-	    it->gate_nonce)) != NULL)
+	if ((it->buttons || *with_link) && (kb = notify_keyboard(it->run_id,
+	    it->buttons ? it->gate_nonce : NULL, *with_link ? link : NULL)) !=
+	    NULL)
 		cJSON_AddItemToObject(p, "reply_markup", kb);
 	return p;
 }
@@ -186,7 +213,7 @@ send_step(struct notify *n, int64_t now)
 	    (it = notify_outbox_head(&n->box)) == NULL ||
 	    !notify_outbox_may_send(&n->box, now))
 		return;
-	p = send_params(n, it);
+	p = send_params(n, it, &n->send_link);
 	ch->call = tg_call_start(n->tg, "sendMessage", p, NOTIFY_CALL_MS, err,
 	    sizeof(err));
 	cJSON_Delete(p);

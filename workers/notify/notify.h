@@ -61,6 +61,8 @@ struct notify {
 	struct notify_outbox box;
 	struct notify_chan send, polling, aux;
 	unsigned long long send_seq;	/* outbox item being sent */
+	bool		 send_link;	/* ... with the dashboard link */
+	bool		 link_off;	/* Telegram refused the link button */
 	struct notify_aux auxq[NOTIFY_AUX_MAX];
 	size_t		 aux_head, naux;
 	bool		 offset_known;	/* false: first poll discards */

@@ -172,6 +172,7 @@ notify_outbox_push(struct notify_outbox *o, char *text,
 	strlcpy(it->video_id, a->video_id, sizeof(it->video_id));
 	strlcpy(it->gate_nonce, a->gate_nonce, sizeof(it->gate_nonce));
 	it->buttons = a->buttons;
+	it->link = tg_alert_links(a);
 	o->n++;
 	return it->seq;
 }

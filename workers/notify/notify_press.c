@@ -19,16 +19,19 @@
  * answered "no longer possible" and never acted on), or ok.
  * Authorisation is checked first so a stranger learns nothing about the
  * data format.  notify_answer_text() words the store's verdict for the
- * chat.  Nothing here talks to Telegram or the supervisor, and nothing
- * logs.
+ * chat.  With RAYVAULT_DASHBOARD_URL set, gates and panics also get a
+ * last row with one URL button, "View details", opening the run's
+ * dashboard page (notify_details_url); a URL button sends nothing back.
+ * Nothing here talks to Telegram or the supervisor, and nothing logs.
  *
  * Public: notify_cb_format, notify_cb_parse, notify_cb_action_name,
- * notify_keyboard, notify_ids_parse, notify_chat_parse, notify_press_parse,
- * notify_press_check, notify_press_who, notify_answer_text,
+ * notify_details_url, notify_keyboard, notify_ids_parse, notify_chat_parse,
+ * notify_press_parse, notify_press_check, notify_press_who, notify_answer_text,
  * notify_decision_text.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,19 +140,48 @@ notify_cb_parse(const char *data, struct notify_cb *cb)
 }
 
 /*
- * The reply_markup of a gate alert; NULL when <run_id> or <gate_nonce>
- * is not usable.
+ * The dashboard page of run <run_id> under <base> (RAYVAULT_DASHBOARD_URL,
+ * trailing slashes dropped) into <buf>.  Returns 0, or -1 when <base> is
+ * empty, <run_id> is not a UUID or <buf> is too small.
+ */
+int
+notify_details_url(char *buf, size_t size, const char *base,
+    const char *run_id)
+{
+	size_t n;
+	int len;
+
+	if (base == NULL || run_id == NULL || !id_uuid_valid(run_id))
+		return -1;
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	if (n == 0 || n > INT_MAX)
+		return -1;
+	len = snprintf(buf, size, "%.*s/runs/%s", (int)n, base, run_id);
+	return len < 0 || (size_t)len >= size ? -1 : 0;
+}
+
+/*
+ * The reply_markup of an alert: the gate's four buttons (two rows) when
+ * <gate_nonce> is not NULL, then a row with the "View details" URL
+ * button when <link> is not NULL.  NULL when a part asked for is not
+ * usable (<run_id> or <gate_nonce> malformed, <link> empty) or when
+ * nothing is asked for.
  */
 cJSON *
-notify_keyboard(const char *run_id, const char *gate_nonce)
+notify_keyboard(const char *run_id, const char *gate_nonce, const char *link)
 {
 	cJSON *kb, *rows, *row = NULL, *b;
 	char data[TG_CALLBACK_MAX + 1];
 	size_t i;
 
+	if ((gate_nonce == NULL && link == NULL) || (link != NULL &&
+	    link[0] == '\0'))
+		return NULL;
 	kb = cJSON_CreateObject();
 	rows = cJSON_AddArrayToObject(kb, "inline_keyboard");
-	for (i = 0; i < NACTIONS; i++) {
+	for (i = 0; gate_nonce != NULL && i < NACTIONS; i++) {
 		if (notify_cb_format(data, sizeof(data), actions[i].code,
 		    run_id, gate_nonce) == -1) {
 			cJSON_Delete(kb);
@@ -162,6 +194,14 @@ notify_keyboard(const char *run_id, const char *gate_nonce)
 		b = cJSON_CreateObject();
 		cJSON_AddStringToObject(b, "text", actions[i].label);
 		cJSON_AddStringToObject(b, "callback_data", data);
+		cJSON_AddItemToArray(row, b);
+	}
+	if (link != NULL) {
+		row = cJSON_CreateArray();
+		cJSON_AddItemToArray(rows, row);
+		b = cJSON_CreateObject();
+		cJSON_AddStringToObject(b, "text", NOTIFY_LINK_LABEL);
+		cJSON_AddStringToObject(b, "url", link);
 		cJSON_AddItemToArray(row, b);
 	}
 	return kb;

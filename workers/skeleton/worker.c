@@ -54,6 +54,7 @@
 #include "common/core/fsutil.h"
 #include "common/core/log.h"
 #include "common/core/platform.h"
+#include "common/core/version.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/sock.h"
@@ -592,6 +593,15 @@ handle_msg(struct wrk_env *env, struct ipc_msg *m)
 }
 
 static void
+usage(FILE *fp, const char *kind)
+{
+	fprintf(fp, "usage: rvw-%s --state-dir DIR --ppid PID [--gen N] "
+	    "[--instance N]\n       rvw-%s --version | --help\n"
+	    "A child of rvsup(8), started by it: not run by hand.\n", kind,
+	    kind);
+}
+
+static void
 parse_args(struct wrk_env *env, int argc, char **argv, char *statedir,
     size_t sz)
 {
@@ -600,8 +610,11 @@ parse_args(struct wrk_env *env, int argc, char **argv, char *statedir,
 		{ "gen", required_argument, NULL, 'g' },
 		{ "instance", required_argument, NULL, 'i' },
 		{ "ppid", required_argument, NULL, 'p' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	char prog[32];
 	int c;
 
 	statedir[0] = '\0';
@@ -619,9 +632,15 @@ parse_args(struct wrk_env *env, int argc, char **argv, char *statedir,
 		case 'p':
 			env->ppid = (pid_t)strtol(optarg, NULL, 10);
 			break;
+		case 'V':
+			snprintf(prog, sizeof(prog), "rvw-%s", env->kind);
+			version_print(prog);
+			exit(0);
+		case 'h':
+			usage(stdout, env->kind);
+			exit(0);
 		default:
-			fprintf(stderr, "usage: rvw-%s --state-dir DIR --gen N "
-			    "--ppid PID\n", env->kind);
+			usage(stderr, env->kind);
 			exit(EX_USAGE);
 		}
 	}
