@@ -308,12 +308,14 @@ sse_frame(struct sse *s, const char *fmt, ...)
 	s->out = NULL;
 	s->len = s->off = 0;
 	va_start(ap, fmt);
-	n = vasprintf(&s->out, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);	/* vasprintf is not POSIX */
 	va_end(ap);
-	if (n < 0)
-		s->out = NULL;
-	else
-		s->len = (size_t)n;
+	if (n < 0 || (s->out = malloc((size_t)n + 1)) == NULL)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(s->out, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	s->len = (size_t)n;
 }
 
 /* Under ev_lock: the current state as a change frame. */
@@ -326,6 +328,10 @@ sse_change(struct sse *s)
 	sse_frame(s, "id: %llu\nevent: change\ndata: %s\n\n", d->ev_id,
 	    d->ev_data != NULL ? d->ev_data : "{}");
 }
+
+#ifndef POLLRDHUP
+#define POLLRDHUP	0	/* Linux only; elsewhere EOF shows as POLLIN */
+#endif
 
 /* Did the client close its end?  (A request body is never expected.) */
 static bool

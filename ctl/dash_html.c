@@ -152,21 +152,38 @@ db_raw(struct dash_buf *b, const char *s)
 	db_add(b, s, strlen(s));
 }
 
+/* vasprintf(3) without it: it is not POSIX (the portable build). */
+static char *
+db_vformat(const char *fmt, va_list ap)
+{
+	va_list again;
+	char *s;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		s = NULL;
+	else
+		(void)vsnprintf(s, (size_t)n + 1, fmt, again);
+	va_end(again);
+	return s;
+}
+
 void
 db_fmt(struct dash_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = db_vformat(fmt, ap);
 	va_end(ap);
-	if (n < 0) {
+	if (s == NULL) {
 		b->oom = true;
 		return;
 	}
-	db_add(b, s, (size_t)n);
+	db_raw(b, s);
 	free(s);
 }
 
@@ -206,7 +223,7 @@ db_textf(struct dash_buf *b, const char *fmt, ...)
 	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
+	if ((s = db_vformat(fmt, ap)) == NULL)
 		b->oom = true;
 	else {
 		db_text(b, s);

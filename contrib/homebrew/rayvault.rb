@@ -24,6 +24,7 @@ class Rayvault < Formula
   depends_on "curl"
   depends_on "espeak-ng"
   depends_on "ffmpeg"
+  depends_on "libmicrohttpd"
   depends_on "sqlite"
   depends_on "zeromq"
 
