@@ -49,8 +49,10 @@ cd "$T/x/rayvault-$ver"
 export GIT_CEILING_DIRECTORIES=$T/x
 git rev-parse --git-dir >/dev/null 2>&1 && fail "a git repository is visible"
 # A plain make, as on a fresh machine: not the SANITIZE=1 or PORTABLE=1 of
-# the make test that runs this (it comes through MAKEFLAGS).
-if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 >"$T/build.log" 2>&1; then
+# the make test that runs this (make passes its command line on through
+# MAKEFLAGS and the environment).
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u PORTABLE \
+    -u FUZZ -u BUILD make -j2 >"$T/build.log" 2>&1; then
 	ok "the tarball builds on its own"
 else
 	fail "make in the tarball: $(tail -20 "$T/build.log")"
