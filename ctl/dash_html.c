@@ -152,6 +152,9 @@ db_raw(struct dash_buf *b, const char *s)
 	db_add(b, s, strlen(s));
 }
 
+static char	*db_vformat(const char *fmt, va_list ap)
+		    __attribute__((format(printf, 1, 0)));
+
 /* vasprintf(3) without it: it is not POSIX (the portable build). */
 static char *
 db_vformat(const char *fmt, va_list ap)
