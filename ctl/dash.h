@@ -108,6 +108,8 @@ void	db_raw(struct dash_buf *b, const char *s);
 void	db_fmt(struct dash_buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	db_text(struct dash_buf *b, const char *s);
+void	db_run_link(struct dash_buf *b, const char *run_id,
+	    const char *video_id);
 void	db_textf(struct dash_buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	db_free(struct dash_buf *b);

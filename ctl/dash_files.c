@@ -103,11 +103,9 @@ dash_evidence_page(struct dash *d, const char *run_id, struct dash_resp *r)
 	file = dash_read_json(d->env->cfg.state_dir, "evidence", run.run_id);
 	(void)snprintf(title, sizeof(title), "Evidence %s", run.video_id);
 	dash_page_begin(b, title, run.run_id);
-	db_raw(b, "<h1>Evidence of <a href=\"/runs/");
-	db_text(b, run.run_id);
-	db_raw(b, "\">");
-	db_text(b, run.video_id);
-	db_raw(b, "</a></h1>\n<section id=\"sources\"><h2>Sources</h2>");
+	db_raw(b, "<h1>Evidence of ");
+	db_run_link(b, run.run_id, run.video_id);
+	db_raw(b, "</h1>\n<section id=\"sources\"><h2>Sources</h2>");
 	if (file == NULL)
 		db_raw(b, "<p>No evidence file yet.</p>");
 	db_raw(b, "<div class=\"scroll\"><table><thead><tr><th>Tier</th>"

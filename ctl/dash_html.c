@@ -219,6 +219,17 @@ db_text(struct dash_buf *b, const char *s)
 	db_add(b, run, (size_t)(s - run));
 }
 
+/* <a href="/runs/RUN_ID">VIDEO_ID</a>, both escaped. */
+void
+db_run_link(struct dash_buf *b, const char *run_id, const char *video_id)
+{
+	db_raw(b, "<a href=\"/runs/");
+	db_text(b, run_id);
+	db_raw(b, "\">");
+	db_text(b, video_id);
+	db_raw(b, "</a>");
+}
+
 void
 db_textf(struct dash_buf *b, const char *fmt, ...)
 {

@@ -94,11 +94,7 @@ dash_status_cell(struct dash_buf *b, const struct store_run *r)
 static void
 run_link(struct dash_buf *b, const struct store_run *r)
 {
-	db_raw(b, "<a href=\"/runs/");
-	db_text(b, r->run_id);
-	db_raw(b, "\">");
-	db_text(b, r->video_id);
-	db_raw(b, "</a>");
+	db_run_link(b, r->run_id, r->video_id);
 }
 
 static void
@@ -187,11 +183,10 @@ supervisor_card(struct dash *d, struct dash_buf *b, const struct store_run *v,
 	db_raw(b, "</p>");
 	run = cJSON_GetObjectItem(st, "run");
 	if (cJSON_IsObject(run)) {
-		db_raw(b, "<p>Run <a href=\"/runs/");
-		db_text(b, dash_jstr(run, "run_id"));
-		db_raw(b, "\">");
-		db_text(b, dash_jstr(run, "video_id"));
-		db_raw(b, "</a>: stage ");
+		db_raw(b, "<p>Run ");
+		db_run_link(b, dash_jstr(run, "run_id"),
+		    dash_jstr(run, "video_id"));
+		db_raw(b, ": stage ");
 		db_text(b, dash_jstr(run, "stage"));
 		db_raw(b, ", status ");
 		db_text(b, dash_jstr(run, "status"));
