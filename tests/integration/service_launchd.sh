@@ -13,20 +13,9 @@
 # install is refused with the way out.
 . tests/integration/lib.sh
 W="$T/my work & <co>"
-mkdir -p "$W" "$T/fake" "$T/home"
-cat >"$W/.env" <<'ENV'
-RAYVAULT_STATE_DIR=state-here
-SUPABASE_URL=https://example-project.supabase.co
-SUPABASE_SERVICE_KEY=sk-test-7f3a9c1e55d04b2b
-TELEGRAM_BOT_TOKEN=123456:test-token-b1d2e3f4
-TELEGRAM_CHAT_ID=-100777
-ENV
-chmod 600 "$W/.env"
-# a launchctl stand-in: records every call
-printf '#!/bin/sh\necho "launchctl $*" >>"%s/launchctl.calls"\n' "$T" >"$T/fake/launchctl"
-chmod +x "$T/fake/launchctl"
-grace=$(sed -n 's/^#define STOP_GRACE_MS[[:space:]]*\([0-9]*\).*/\1/p' "$ROOT/supervisor/rvsup.c")
-[ -n "$grace" ] || fail "no STOP_GRACE_MS in supervisor/rvsup.c"
+. "$ROOT/tests/lib/service_env.sh"
+service_workdir "$W"
+service_fake launchctl
 
 inst() {	# inst MAKE-ARGS...: make in the checkout, the stand-ins first
 	PATH="$T/fake:$PATH" make -s -C "$ROOT" --no-print-directory "$@"

@@ -14,19 +14,9 @@
 . tests/integration/lib.sh
 unset XDG_CONFIG_HOME
 W="$T/my work"
-mkdir -p "$W" "$T/fake" "$T/home"
-cat >"$W/.env" <<'ENV'
-RAYVAULT_STATE_DIR=state-here
-SUPABASE_URL=https://example-project.supabase.co
-SUPABASE_SERVICE_KEY=sk-test-7f3a9c1e55d04b2b
-TELEGRAM_BOT_TOKEN=123456:test-token-b1d2e3f4
-TELEGRAM_CHAT_ID=-100777
-ENV
-chmod 600 "$W/.env"
-printf '#!/bin/sh\necho "systemctl $*" >>"%s/systemctl.calls"\n' "$T" >"$T/fake/systemctl"
-chmod +x "$T/fake/systemctl"
-grace=$(sed -n 's/^#define STOP_GRACE_MS[[:space:]]*\([0-9]*\).*/\1/p' "$ROOT/supervisor/rvsup.c")
-[ -n "$grace" ] || fail "no STOP_GRACE_MS in supervisor/rvsup.c"
+. "$ROOT/tests/lib/service_env.sh"
+service_workdir "$W"
+service_fake systemctl
 inst() {
 	PATH="$T/fake:$PATH" make -s -C "$ROOT" --no-print-directory "$@"
 }
