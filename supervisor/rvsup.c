@@ -38,6 +38,7 @@
 #endif
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,17 +261,56 @@ setup_signals(struct sup_env *env)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-static long
-env_num(const char *name, long def)
+/*
+ * Tuning read from the environment only (rayvault.env(5), ENVIRONMENT).
+ * Unset or empty takes the default; anything but a whole number in range
+ * stops rvsup before it starts, naming the variable, like a bad setting.
+ */
+static const struct tunable {
+	const char	*name;
+	long		 def, min, max;
+	size_t		 off;		/* int in struct sup_env */
+} tunables[] = {
+	{ "RAYVAULT_STOP_GRACE_MS", STOP_GRACE_MS, 0, 3600000,
+	    offsetof(struct sup_env, stop_grace_ms) },
+	{ "RAYVAULT_QUARANTINE_SEC", 45, 1, 86400,
+	    offsetof(struct sup_env, quarantine_sec) },
+	{ "RAYVAULT_LOST_LOCK_WAIT_SEC", 45, 1, 86400,
+	    offsetof(struct sup_env, lost_lock_wait_sec) },
+	{ "RAYVAULT_STAGE_STALL_SEC", 120, 1, 86400,
+	    offsetof(struct sup_env, stage_stall_sec) },
+};
+
+static int
+load_tunables(struct sup_env *env, char *err, size_t errlen)
 {
-	const char *v = getenv(name);
+	const struct tunable *t;
+	const char *v;
 	char *end;
 	long n;
+	size_t i;
 
-	if (v == NULL || *v == '\0')
-		return def;
-	n = strtol(v, &end, 10);
-	return *end == '\0' && n >= 0 ? n : def;
+	for (i = 0; i < sizeof(tunables) / sizeof(tunables[0]); i++) {
+		t = &tunables[i];
+		n = t->def;
+		if ((v = getenv(t->name)) != NULL && *v != '\0') {
+			errno = 0;
+			n = strtol(v, &end, 10);
+			if (*end != '\0' || errno != 0) {
+				snprintf(err, errlen, "%s: not a whole number: "
+				    "\"%s\"\n", t->name, v);
+				return -1;
+			}
+			if (n < t->min || n > t->max) {
+				snprintf(err, errlen, "%s: out of range: %s "
+				    "(%ld to %ld)\n", t->name, v, t->min,
+				    t->max);
+				return -1;
+			}
+		}
+		*(int *)(void *)((char *)env + t->off) = (int)n;
+	}
+	return 0;
 }
 
 /* The lock token of our own unfinished checkpoint, for recovery. */
@@ -804,8 +844,7 @@ begin_stop(struct loop *lp)
 	log_info("stopping: no new work; children reach a safe point");
 	env->stopping = true;
 	sdn_send("STOPPING=1");
-	env->stop_deadline = clock_mono_ms() + env_num("RAYVAULT_STOP_GRACE_MS",
-	    STOP_GRACE_MS);
+	env->stop_deadline = clock_mono_ms() + env->stop_grace_ms;
 	if (timer_add(&lp->tbl, env->stop_deadline, t_stop_grace, NULL) == -1)
 		fatalx("%s: timer table full (our bug)", __func__);
 	child_stop_all(env);
@@ -1031,10 +1070,6 @@ cmd_start(struct sup_env *env, int argc, char **argv)
 	clock_utc_iso(env->started_at);
 	strlcpy(env->state, "idle", sizeof(env->state));
 	env->store_up = true;
-	env->quarantine_sec = (int)env_num("RAYVAULT_QUARANTINE_SEC", 45);
-	env->lost_lock_wait_sec = (int)env_num("RAYVAULT_LOST_LOCK_WAIT_SEC",
-	    45);
-	env->stage_stall_sec = (int)env_num("RAYVAULT_STAGE_STALL_SEC", 120);
 	start_endpoints(env);
 	child_init(env);
 	log_info("supervisor %s started on %s (pid %ld)", env->worker_id,
@@ -1165,7 +1200,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "rvsup: %s\n", err);
 		return EX_CONFIG;
 	}
-	if (config_load(&env.cfg, statedir, NULL, err, sizeof(err)) == -1) {
+	/* a bad tuning value must not keep the operator from a stop */
+	if (config_load(&env.cfg, statedir, NULL, err, sizeof(err)) == -1 ||
+	    (strcmp(cmd, "stop") != 0 &&
+	    load_tunables(&env, err, sizeof(err)) == -1)) {
 		fprintf(stderr, "rvsup: invalid settings:\n%s", err);
 		return EX_CONFIG;
 	}

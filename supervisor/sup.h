@@ -173,6 +173,7 @@ struct sup_env {
 	int		 claim_backoff_ms;
 	bool		 stopping;
 	int64_t		 stop_deadline;
+	int		 stop_grace_ms;
 	bool		 once_done;
 	int		 quarantine_sec;
 	int		 lost_lock_wait_sec;

@@ -55,6 +55,17 @@ out=$(RAYVAULT_HEARTBEAT_INTERVAL_SEC=30 RAYVAULT_LEASE_MINUTES=1 "$BIN/rvsup" s
 out=$(RAYVAULT_LEASE_MINUTES=abc "$BIN/rvsup" start 2>&1); rc=$?
 [ $rc -eq 78 ] && echo "$out" | grep -q "RAYVAULT_LEASE_MINUTES: not a number" &&
     ok "non-numeric setting refused" || fail "bad number: rc $rc $out"
+# the environment-only tuning is held to the same rule (rayvault.env(5))
+for v in RAYVAULT_QUARANTINE_SEC=abc RAYVAULT_STOP_GRACE_MS=-5 \
+    RAYVAULT_LOST_LOCK_WAIT_SEC=0 RAYVAULT_STAGE_STALL_SEC=9x; do
+	out=$(env "$v" "$BIN/rvsup" check-config 2>&1); rc=$?
+	[ $rc -eq 78 ] && echo "$out" | grep -q "^${v%%=*}: " &&
+	    ok "${v%%=*} refused naming the variable" ||
+	    fail "$v: rc $rc $out"
+done
+out=$(RAYVAULT_STAGE_STALL_SEC=300 RAYVAULT_STOP_GRACE_MS= "$BIN/rvsup" \
+    check-config 2>&1) && ok "in-range and empty tuning accepted" ||
+    fail "good tuning refused: $out"
 # service URLs carry tokens: plain http only to loopback, named at start
 for v in TELEGRAM_API_BASE=http://127.evil.com SUPABASE_URL=http://10.0.0.1 \
     DZINE_URL=http://localhost.evil.com/tools; do
