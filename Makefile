@@ -182,8 +182,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
 
-# The supervisor is no library: its timer test links the one object it tests.
+# The supervisor and rvctl are no libraries: their tests link the one
+# object each tests.
 $(BUILD)/tests/unit/timer_test: $(BUILD)/obj/supervisor/timer.o
+$(BUILD)/tests/unit/ctl_json_test: $(BUILD)/obj/ctl/ctl_json.o
 
 $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/lib/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
@@ -199,9 +201,10 @@ FUZZ_SECONDS ?= 60
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
-# rvctl is no library: the dashboard's target links the two objects it
-# tests (the evidence diff and the HTML escaping).
-$(BUILD)/fuzz/dash_fuzz: $(BUILD)/obj/ctl/dash_diff.o $(BUILD)/obj/ctl/dash_html.o
+# rvctl is no library: the dashboard's target links the three objects it
+# tests (the evidence diff, the HTML escaping and the JSON readers).
+$(BUILD)/fuzz/dash_fuzz: $(BUILD)/obj/ctl/dash_diff.o $(BUILD)/obj/ctl/dash_html.o \
+    $(BUILD)/obj/ctl/ctl_json.o
 
 fuzz-build:
 	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_BINS)

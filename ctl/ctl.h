@@ -57,6 +57,9 @@ struct ctl_cmd {
 int	ctl_store(struct ctl_env *env);
 bool	ctl_settings_ok(const struct ctl_env *env, const char *cmd);
 void	ctl_print_json(const cJSON *j);
+const char *ctl_jstr(const cJSON *o, const char *key);
+int	ctl_jint(const cJSON *o, const char *key);
+long long ctl_jll(const cJSON *o, const char *key);
 int	ctl_usage(const struct ctl_cmd *cmd);
 const struct ctl_cmd *ctl_lookup(const char *name);
 

@@ -398,8 +398,7 @@ ckpt_vs_store(struct ctl_env *env, struct ctl_diag *d, const cJSON *c,
 	    "lock_token"));
 	const char *vid = cJSON_GetStringValue(cJSON_GetObjectItem(c,
 	    "video_id"));
-	long long ep = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(c,
-	    "lease_epoch"));
+	long long ep = ctl_jll(c, "lease_epoch");
 	const char *wid = cJSON_GetStringValue(cJSON_GetObjectItem(c,
 	    "worker_id"));
 	struct store_run r;

@@ -379,8 +379,7 @@ seg_resolve(const char *state_dir, const struct seg_index *si,
 		(void)strlcpy(s->file, fin, sizeof(s->file));
 		s->duration = cJSON_GetNumberValue(cJSON_GetObjectItem(cseg,
 		    "video_duration"));
-		s->bitrate_bps = (long long)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(cseg, "bitrate_bps"));
+		s->bitrate_bps = ctl_jll(cseg, "bitrate_bps");
 		s->ready = isfinite(s->duration) && s->duration >= 0;
 		if (!s->ready)
 			s->file[0] = '\0';

@@ -128,9 +128,8 @@ peek(const char *path, char *what, size_t size)
 	else
 		snprintf(what, size, "%.60s run %.40s, %d attempts",
 		    t ? t : "(no event_type)", r && *r ? r : "-",
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(j,
-		    "attempts")) > 0 ? (int)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(j, "attempts")) : 0);
+		    ctl_jint(j, "attempts") > 0 ? ctl_jint(j, "attempts") :
+		    0);
 	cJSON_Delete(j);
 }
 

@@ -94,14 +94,6 @@ out:
 	return body;
 }
 
-static const char *
-jstr(const cJSON *o, const char *key)
-{
-	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
-
-	return v != NULL ? v : "";
-}
-
 /*
  * Does the supervisor say its store is unusable ("store" or
  * "store_state" is "unusable" or "contract_broken")?  <why> gets why.
@@ -111,11 +103,11 @@ store_unusable(const cJSON *st, const char **why)
 {
 	const cJSON *s = cJSON_GetObjectItem(st, "supervisor");
 
-	*why = jstr(s, "store_error")[0] != '\0' ? jstr(s, "store_error") :
-	    "no reason given";
-	return strcmp(jstr(s, "store"), "unusable") == 0 ||
-	    strcmp(jstr(s, "store_state"), "unusable") == 0 ||
-	    strcmp(jstr(s, "store_state"), "contract_broken") == 0;
+	*why = ctl_jstr(s, "store_error")[0] != '\0' ?
+	    ctl_jstr(s, "store_error") : "no reason given";
+	return strcmp(ctl_jstr(s, "store"), "unusable") == 0 ||
+	    strcmp(ctl_jstr(s, "store_state"), "unusable") == 0 ||
+	    strcmp(ctl_jstr(s, "store_state"), "contract_broken") == 0;
 }
 
 /*
@@ -133,7 +125,7 @@ print_store(const cJSON *st, const char *why)
 	if (cJSON_IsNumber(retry))
 		snprintf(when, sizeof(when), "retry in %.0f s",
 		    retry->valuedouble);
-	if (strcmp(jstr(s, "store_state"), "contract_broken") == 0)
+	if (strcmp(ctl_jstr(s, "store_state"), "contract_broken") == 0)
 		printf("store: contract broken: %s%s%s%s\n", why,
 		    when[0] ? " (" : "", when, when[0] ? ")" : "");
 	else
@@ -144,19 +136,19 @@ print_store(const cJSON *st, const char *why)
 static void
 print_run(const cJSON *r)
 {
-	const char *ms = jstr(r, "machine_state"), *gate = jstr(r,
+	const char *ms = ctl_jstr(r, "machine_state"), *gate = ctl_jstr(r,
 	    "gate_nonce");
 
-	printf("run         %s (%s)  stage %s  status %s", jstr(r, "video_id"),
-	    jstr(r, "run_id"), jstr(r, "stage"), jstr(r, "status"));
+	printf("run         %s (%s)  stage %s  status %s",
+	    ctl_jstr(r, "video_id"), ctl_jstr(r, "run_id"),
+	    ctl_jstr(r, "stage"), ctl_jstr(r, "status"));
 	if (ms[0] != '\0')
 		printf("  state %s", ms);
 	if (gate[0] != '\0')
 		printf("  gate %.8s", gate);
 	printf("  epoch %d  heartbeat latency %d ms\n",
-	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "lease_epoch")),
-	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(r,
-	    "last_heartbeat_latency_ms")));
+	    ctl_jint(r, "lease_epoch"),
+	    ctl_jint(r, "last_heartbeat_latency_ms"));
 }
 
 static void
@@ -167,8 +159,8 @@ print_human(const cJSON *st)
 	const char *why;
 
 	printf("supervisor  pid %d  worker %s  state %s  since %s\n",
-	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "pid")),
-	    jstr(s, "worker_id"), jstr(s, "state"), jstr(s, "started_at"));
+	    ctl_jint(s, "pid"), ctl_jstr(s, "worker_id"), ctl_jstr(s, "state"),
+	    ctl_jstr(s, "started_at"));
 	if (store_unusable(st, &why))
 		print_store(st, why);
 	if (!cJSON_IsObject(r))
@@ -177,12 +169,10 @@ print_human(const cJSON *st)
 		print_run(r);
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(st, "children"))
 		printf("child       %-9s pid %-7d %-9s restarts %-3d last "
-		    "heartbeat %d ms ago\n", jstr(c, "kind"),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(c, "pid")),
-		    jstr(c, "state"), (int)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(c, "restarts")),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(c,
-		    "last_heartbeat_ms_ago")));
+		    "heartbeat %d ms ago\n", ctl_jstr(c, "kind"),
+		    ctl_jint(c, "pid"), ctl_jstr(c, "state"),
+		    ctl_jint(c, "restarts"),
+		    ctl_jint(c, "last_heartbeat_ms_ago"));
 }
 
 /* Without a supervisor: what the store says this worker holds. */

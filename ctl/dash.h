@@ -121,8 +121,6 @@ void	dash_error_page(struct dash_resp *r, unsigned status,
 	    const char *title, const char *text);
 void	dash_duration(char *buf, size_t size, double sec);
 const char *dash_static(const char *path, const char **ctype, size_t *len);
-const char *dash_jstr(const cJSON *o, const char *key);
-int	dash_jint(const cJSON *o, const char *key);
 
 /* dash_http.c */
 int	dash_http_start(struct dash *d, void **daemon, char *err,

@@ -31,9 +31,9 @@ static const char *const claims[] = { "price", "voltage", "compatibility",
 const char *
 dash_src_name(const cJSON *s)
 {
-	const char *n = dash_jstr(s, "url");
+	const char *n = ctl_jstr(s, "url");
 
-	return n[0] != '\0' ? n : dash_jstr(s, "path");
+	return n[0] != '\0' ? n : ctl_jstr(s, "path");
 }
 
 struct col {
@@ -69,7 +69,7 @@ conflict_of(const cJSON *conflicts, const char *claim)
 	const cJSON *c;
 
 	cJSON_ArrayForEach(c, conflicts)
-		if (strcmp(dash_jstr(c, "claim"), claim) == 0)
+		if (strcmp(ctl_jstr(c, "claim"), claim) == 0)
 			return c;
 	return NULL;
 }
@@ -85,21 +85,21 @@ cell_values(const cJSON *conf, const struct col *col, const char *claim,
 	raw[0] = norm[0] = '\0';
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(conf, "sources"))
 		if (strcmp(dash_src_name(s), col->name) == 0) {
-			cur = dash_jstr(s, "currency");
-			(void)snprintf(raw, rsize, "%s%s%s", dash_jstr(s,
+			cur = ctl_jstr(s, "currency");
+			(void)snprintf(raw, rsize, "%s%s%s", ctl_jstr(s,
 			    "raw"), cur[0] ? " " : "", cur);
-			strlcpy(norm, dash_jstr(s, "normalized"), nsize);
+			strlcpy(norm, ctl_jstr(s, "normalized"), nsize);
 			return;
 		}
 	if (col->file == NULL)
 		return;
 	cl = cJSON_GetObjectItem(col->file, "claims");
 	nm = cJSON_GetObjectItem(col->file, "normalized");
-	cur = strcmp(claim, "price") == 0 ? dash_jstr(cl, "currency") : "";
-	if (dash_jstr(cl, claim)[0] != '\0')
-		(void)snprintf(raw, rsize, "%s%s%s", dash_jstr(cl, claim),
+	cur = strcmp(claim, "price") == 0 ? ctl_jstr(cl, "currency") : "";
+	if (ctl_jstr(cl, claim)[0] != '\0')
+		(void)snprintf(raw, rsize, "%s%s%s", ctl_jstr(cl, claim),
 		    cur[0] ? " " : "", cur);
-	strlcpy(norm, dash_jstr(nm, claim), nsize);
+	strlcpy(norm, ctl_jstr(nm, claim), nsize);
 }
 
 static int
@@ -123,9 +123,9 @@ dash_diff_table(struct dash_buf *b, const cJSON *ev, const cJSON *file)
 	cJSON_ArrayForEach(c, conflicts)
 		cJSON_ArrayForEach(s, cJSON_GetObjectItem(c, "sources"))
 			n = add_col(cols, n, dash_src_name(s),
-			    dash_jint(s, "tier"), NULL);
+			    ctl_jint(s, "tier"), NULL);
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(file, "sources"))
-		n = add_col(cols, n, dash_src_name(s), dash_jint(s, "tier"),
+		n = add_col(cols, n, dash_src_name(s), ctl_jint(s, "tier"),
 		    s);
 	/* a stable sort: insertion, tier 5 first */
 	for (i = 1; i < n; i++)

@@ -112,24 +112,24 @@ dash_evidence_page(struct dash *d, const char *run_id, struct dash_resp *r)
 	    "<th>Source</th><th>Fetched</th><th>Claims found</th></tr></thead>"
 	    "<tbody>");
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(file, "sources")) {
-		int tier = dash_jint(s, "tier");
+		int tier = ctl_jint(s, "tier");
 
 		db_fmt(b, "<tr%s><td>%d</td><td class=\"mono\">", tier >= 4 ?
 		    "" : " class=\"low-tier\"", tier);
 		db_text(b, dash_src_name(s));
-		if (dash_jstr(s, "error")[0] != '\0') {
+		if (ctl_jstr(s, "error")[0] != '\0') {
 			db_raw(b, "<br>error: ");
-			db_text(b, dash_jstr(s, "error"));
+			db_text(b, ctl_jstr(s, "error"));
 		}
 		db_raw(b, "</td><td>");
-		db_text(b, dash_jstr(s, "fetched_at"));
+		db_text(b, ctl_jstr(s, "fetched_at"));
 		db_raw(b, "</td><td>");
 		cJSON_ArrayForEach(c, cJSON_GetObjectItem(s, "claims")) {
 			db_raw(b, "<span class=\"raw\">");
 			db_textf(b, "%s: %s", c->string,
 			    cJSON_IsString(c) ? c->valuestring : "?");
 			db_raw(b, "</span><span class=\"norm\">");
-			db_text(b, dash_jstr(cJSON_GetObjectItem(s,
+			db_text(b, ctl_jstr(cJSON_GetObjectItem(s,
 			    "normalized"), c->string));
 			db_raw(b, "</span>");
 		}
@@ -138,18 +138,18 @@ dash_evidence_page(struct dash *d, const char *run_id, struct dash_resp *r)
 	db_raw(b, "</tbody></table></div></section>\n<section id=\"history\">"
 	    "<h2>Collections and refetches</h2><ul>");
 	cJSON_ArrayForEach(e, events) {
-		const char *t = dash_jstr(e, "event_type");
+		const char *t = ctl_jstr(e, "event_type");
 
 		if (strcmp(t, "evidence_collected") != 0 &&
 		    strcmp(t, "gate_opened") != 0 &&
 		    strcmp(t, "operator_action") != 0)
 			continue;
 		db_raw(b, "<li>");
-		db_text(b, dash_jstr(e, "occurred_at"));
+		db_text(b, ctl_jstr(e, "occurred_at"));
 		db_raw(b, " ");
 		db_text(b, t);
 		db_raw(b, " ");
-		db_text(b, dash_jstr(e, "reason_key"));
+		db_text(b, ctl_jstr(e, "reason_key"));
 		db_raw(b, "</li>\n");
 	}
 	db_raw(b, "</ul></section>\n");

@@ -342,25 +342,3 @@ dash_static(const char *path, const char **ctype, size_t *len)
 	return NULL;
 }
 
-/* A number of <o> as an int: 0 when it is none, clamped to the range. */
-int
-dash_jint(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, key);
-
-	if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble)
-		return 0;
-	if (v->valuedouble >= INT_MAX)
-		return INT_MAX;
-	if (v->valuedouble <= INT_MIN)
-		return INT_MIN;
-	return (int)v->valuedouble;
-}
-
-const char *
-dash_jstr(const cJSON *o, const char *key)
-{
-	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
-
-	return v != NULL ? v : "";
-}

@@ -167,31 +167,31 @@ supervisor_card(struct dash *d, struct dash_buf *b, const struct store_run *v,
 	}
 	s = cJSON_GetObjectItem(st, "supervisor");
 	db_fmt(b, "<p><span class=\"tag ok\">running</span> pid %d, worker ",
-	    dash_jint(s, "pid"));
-	db_text(b, dash_jstr(s, "worker_id"));
+	    ctl_jint(s, "pid"));
+	db_text(b, ctl_jstr(s, "worker_id"));
 	db_raw(b, ", state ");
-	db_text(b, dash_jstr(s, "state"));
+	db_text(b, ctl_jstr(s, "state"));
 	db_raw(b, ", since ");
-	db_text(b, dash_jstr(s, "started_at"));
-	if (strcmp(dash_jstr(s, "store_state"), "up") != 0 &&
-	    dash_jstr(s, "store_state")[0] != '\0') {
+	db_text(b, ctl_jstr(s, "started_at"));
+	if (strcmp(ctl_jstr(s, "store_state"), "up") != 0 &&
+	    ctl_jstr(s, "store_state")[0] != '\0') {
 		db_raw(b, "<br><span class=\"tag crit\">store ");
-		db_text(b, dash_jstr(s, "store_state"));
+		db_text(b, ctl_jstr(s, "store_state"));
 		db_raw(b, "</span> ");
-		db_text(b, dash_jstr(s, "store_error"));
+		db_text(b, ctl_jstr(s, "store_error"));
 	}
 	db_raw(b, "</p>");
 	run = cJSON_GetObjectItem(st, "run");
 	if (cJSON_IsObject(run)) {
 		db_raw(b, "<p>Run ");
-		db_run_link(b, dash_jstr(run, "run_id"),
-		    dash_jstr(run, "video_id"));
+		db_run_link(b, ctl_jstr(run, "run_id"),
+		    ctl_jstr(run, "video_id"));
 		db_raw(b, ": stage ");
-		db_text(b, dash_jstr(run, "stage"));
+		db_text(b, ctl_jstr(run, "stage"));
 		db_raw(b, ", status ");
-		db_text(b, dash_jstr(run, "status"));
+		db_text(b, ctl_jstr(run, "status"));
 		for (i = 0; i < n; i++)
-			if (strcmp(v[i].run_id, dash_jstr(run, "run_id")) == 0) {
+			if (strcmp(v[i].run_id, ctl_jstr(run, "run_id")) == 0) {
 				dash_duration(dur, sizeof(dur),
 				    v[i].lease_seconds_left);
 				db_fmt(b, ", lease %s %s%s",
@@ -207,11 +207,11 @@ supervisor_card(struct dash *d, struct dash_buf *b, const struct store_run *v,
 	    "</th></tr></thead><tbody>");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItem(st, "children")) {
 		db_raw(b, "<tr><td>");
-		db_text(b, dash_jstr(c, "kind"));
-		db_fmt(b, "</td><td>%d</td><td>", dash_jint(c, "pid"));
-		db_text(b, dash_jstr(c, "state"));
+		db_text(b, ctl_jstr(c, "kind"));
+		db_fmt(b, "</td><td>%d</td><td>", ctl_jint(c, "pid"));
+		db_text(b, ctl_jstr(c, "state"));
 		db_fmt(b, "</td><td>%d</td><td>%d ms ago</td></tr>",
-		    dash_jint(c, "restarts"), dash_jint(c,
+		    ctl_jint(c, "restarts"), ctl_jint(c,
 		    "last_heartbeat_ms_ago"));
 	}
 	db_raw(b, "</tbody></table></div></section>\n");

@@ -43,8 +43,8 @@ gate_event(const cJSON *events, const char *nonce)
 		return NULL;
 	cJSON_ArrayForEach(e, events) {
 		p = cJSON_GetObjectItem(e, "payload");
-		if (strcmp(dash_jstr(e, "event_type"), "gate_opened") == 0 &&
-		    strcmp(dash_jstr(p, "nonce"), nonce) == 0)
+		if (strcmp(ctl_jstr(e, "event_type"), "gate_opened") == 0 &&
+		    strcmp(ctl_jstr(p, "nonce"), nonce) == 0)
 			return cJSON_GetObjectItem(p, "evidence");
 	}
 	return NULL;
@@ -297,17 +297,17 @@ events_list(struct dash_buf *b, const cJSON *events)
 	for (i = n - 1; i >= 0 && shown < EVENTS_SHOWN; i--) {
 		e = cJSON_GetArrayItem(events, i);
 		/* the lease's routine beats would bury what happened */
-		if (strcmp(dash_jstr(e, "severity"), "DEBUG") == 0) {
+		if (strcmp(ctl_jstr(e, "severity"), "DEBUG") == 0) {
 			hidden++;
 			continue;
 		}
 		shown++;
 		db_raw(b, "<tr><td>");
-		db_text(b, dash_jstr(e, "occurred_at"));
+		db_text(b, ctl_jstr(e, "occurred_at"));
 		db_raw(b, "</td><td>");
-		db_text(b, dash_jstr(e, "severity"));
+		db_text(b, ctl_jstr(e, "severity"));
 		db_raw(b, "</td><td>");
-		db_text(b, dash_jstr(e, "event_type"));
+		db_text(b, ctl_jstr(e, "event_type"));
 		db_raw(b, "</td><td class=\"mono\">");
 		p = cJSON_PrintUnformatted(cJSON_GetObjectItem(e, "payload"));
 		if (p != NULL && strlen(p) > 300) {
