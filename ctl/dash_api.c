@@ -113,65 +113,73 @@ api_status(struct dash *d)
 	return o;
 }
 
+/*
+ * Under d->lock: the store's answer for <path> (/api/runs or
+ * /api/runs/<id>/events), or NULL with *status and <err> set (404 for
+ * no such answer or run, 503 when the store did not answer).
+ */
+static cJSON *
+api_store(struct dash *d, const char *path, unsigned *status, char *err,
+    size_t errlen)
+{
+	struct store_run *runs = NULL, run;
+	char id[STORE_ID_MAX];
+	cJSON *j;
+	size_t n, i;
+
+	*status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	if (!dash_store(d, err, errlen))
+		return NULL;
+	if (strcmp(path, "/api/runs") == 0) {
+		if (store_list_runs(&d->env->st, &runs, &n, err, errlen) == -1)
+			return NULL;
+		j = cJSON_CreateArray();
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(j, ctl_run_json(&runs[i]));
+		free(runs);
+		return j;
+	}
+	*status = MHD_HTTP_NOT_FOUND;
+	if (strncmp(path, "/api/runs/", 10) != 0 || strlen(path) != 10 + 36 +
+	    7 || strcmp(path + 46, "/events") != 0) {
+		snprintf(err, errlen, "no such answer");
+		return NULL;
+	}
+	memcpy(id, path + 10, 36);
+	id[36] = '\0';
+	if (!id_uuid_valid(id)) {
+		snprintf(err, errlen, "not a run");
+		return NULL;
+	}
+	if (store_get_run(&d->env->st, id, &run, NULL, err, errlen) == -1) {
+		if (errno != ENOENT)
+			*status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		return NULL;
+	}
+	*status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	if (store_list_events(&d->env->st, run.run_id, &j, err, errlen) == -1)
+		return NULL;
+	return j;
+}
+
 void
 dash_api(struct dash *d, const char *path, struct dash_resp *r)
 {
-	struct store_run *runs = NULL, run;
-	char err[512], id[STORE_ID_MAX];
+	char err[512];
+	unsigned status;
 	cJSON *j;
-	size_t n, i;
 
 	if (strcmp(path, "/api/status") == 0) {
 		json_resp(r, MHD_HTTP_OK, api_status(d));
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
-	if (!dash_store(d, err, sizeof(err))) {
-		pthread_mutex_unlock(&d->lock);
-		json_resp(r, MHD_HTTP_SERVICE_UNAVAILABLE, json_error(err));
-		return;
-	}
-	if (strcmp(path, "/api/runs") == 0) {
-		if (store_list_runs(&d->env->st, &runs, &n, err,
-		    sizeof(err)) == -1) {
-			pthread_mutex_unlock(&d->lock);
-			json_resp(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    json_error(err));
-			return;
-		}
-		pthread_mutex_unlock(&d->lock);
-		j = cJSON_CreateArray();
-		for (i = 0; i < n; i++)
-			cJSON_AddItemToArray(j, ctl_run_json(&runs[i]));
-		free(runs);
-		json_resp(r, MHD_HTTP_OK, j);
-		return;
-	}
-	if (strncmp(path, "/api/runs/", 10) == 0 && strlen(path) == 10 + 36 +
-	    7 && strcmp(path + 46, "/events") == 0) {
-		memcpy(id, path + 10, 36);
-		id[36] = '\0';
-		if (!id_uuid_valid(id) || store_get_run(&d->env->st, id, &run,
-		    NULL, err, sizeof(err)) == -1) {
-			pthread_mutex_unlock(&d->lock);
-			json_resp(r, errno == ENOENT || !id_uuid_valid(id) ?
-			    MHD_HTTP_NOT_FOUND : MHD_HTTP_SERVICE_UNAVAILABLE,
-			    json_error(id_uuid_valid(id) ? err : "not a run"));
-			return;
-		}
-		if (store_list_events(&d->env->st, run.run_id, &j, err,
-		    sizeof(err)) == -1) {
-			pthread_mutex_unlock(&d->lock);
-			json_resp(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-			    json_error(err));
-			return;
-		}
-		pthread_mutex_unlock(&d->lock);
-		json_resp(r, MHD_HTTP_OK, j);
-		return;
-	}
+	j = api_store(d, path, &status, err, sizeof(err));
 	pthread_mutex_unlock(&d->lock);
-	json_resp(r, MHD_HTTP_NOT_FOUND, json_error("no such answer"));
+	if (j == NULL)
+		json_resp(r, status, json_error(err));
+	else
+		json_resp(r, MHD_HTTP_OK, j);
 }
 
 /* ---- the change watcher --------------------------------------------- */

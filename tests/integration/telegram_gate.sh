@@ -12,8 +12,9 @@
 # live lease is refused (naming rvctl unlock --force) and the lease
 # survives; Approve pressed twice applies once ("already applied") and
 # lets the run finish.  With RAYVAULT_DASHBOARD_URL set, the gate and the
-# panic message also carry a "View details" button to the run's page.  The bot token appears in no log, no status output
-# and no fixture record.
+# panic message also carry a "View details" button to the run's page,
+# and the link stays on a message edited after a decision.  The bot token
+# appears in no log, no status output and no fixture record.
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/telegram_env.sh"
 export RAYVAULT_TELEGRAM_POLL=1
@@ -40,8 +41,11 @@ answer_is() {	# QUERY WORDS
 msg_text() {	# MESSAGE_ID: its current text in the fixture
 	tg_control state "" | json "j['messages']['$1']['text']"
 }
-msg_buttons() {
-	tg_control state "" | json "len(j['messages']['$1'].get('reply_markup', {}).get('inline_keyboard', []))"
+msg_buttons() {	# MESSAGE_ID: its buttons other than the View details link
+	tg_control state "" | json "len([b for row in j['messages']['$1'].get('reply_markup', {}).get('inline_keyboard', []) for b in row if 'url' not in b])"
+}
+msg_links() {	# MESSAGE_ID: its URL buttons, as [label, url] pairs
+	tg_control state "" | json "[[b['text'], b['url']] for row in j['messages']['$1'].get('reply_markup', {}).get('inline_keyboard', []) for b in row if 'url' in b]"
 }
 run_field() {	# KEY: that column of the run in ctl runs --json
 	ctl runs --json | json "[r['$1'] for r in j if r['video_id']=='$vid'][0]"
@@ -99,7 +103,9 @@ notify_back() {
 wait_for 15 notify_back && ok "rvw-notify restarted after kill -9" || fail "rvw-notify not back"
 edited() { msg_text "$mid" | grep "Decision: REFETCH by @op$TG_ADMIN" >/dev/null; }
 wait_for 5 edited && [ "$(msg_buttons "$mid")" -eq 0 ] &&
-    ok "gate message edited: decision and who, buttons removed" || fail "edit: $(msg_text "$mid" | tail -2)"
+    ok "gate message edited: decision and who, decision buttons removed" || fail "edit: $(msg_text "$mid" | tail -2)"
+[ "$(msg_links "$mid")" = "[[\"View details\", \"http://127.0.0.1:8787/runs/$rid\"]]" ] &&
+    ok "the edited message keeps its View details link" || fail "links after the edit: $(msg_links "$mid")"
 wait_for 60 has_sent "(panic_integrity_failure)" && ok "conflict survived: panic_integrity_failure alert" ||
     fail "no panic_integrity_failure alert"
 [ "$(count_events "$rid" operator_action)" -eq 1 ] && ok "refetch applied once across the restart" ||

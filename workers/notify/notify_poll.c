@@ -26,7 +26,8 @@
  * "no longer possible" and nothing is asked of the supervisor.  Other
  * data is answered "malformed".  The answer is shown with
  * answerCallbackQuery; an applied action also edits the message to
- * record the decision and who made it, and removes the buttons.  Answers
+ * record the decision and who made it, and removes the decision buttons
+ * (the "View details" link stays).  Answers
  * and edits wait in a small queue of their own, retried a few times,
  * then given up.
  *
@@ -178,13 +179,19 @@ answer(struct notify *n, const struct notify_press *p, const char *text)
 	aux_push(n, "answerCallbackQuery", a);
 }
 
-/* Record the decision in the alert's message and remove its buttons. */
+/*
+ * Record the decision in the alert's message and remove its decision
+ * buttons; the "View details" link of run <run_id> stays when alerts
+ * carry it (RAYVAULT_DASHBOARD_URL set, not refused by Telegram), so the
+ * operator can still open the run after deciding.
+ */
 static void
 edit_decision(struct notify *n, const struct notify_press *p,
-    const char *action, const char *who)
+    const char *run_id, const char *action, const char *who)
 {
+	char link[CFG_STR_MAX + ID_UUID_LEN + 8];
 	char *text;
-	cJSON *e;
+	cJSON *e, *kb;
 
 	if (p->message_id <= 0 || (text = malloc(TG_TEXT_MAX + 1)) == NULL)
 		return;
@@ -195,6 +202,10 @@ edit_decision(struct notify *n, const struct notify_press *p,
 	cJSON_AddNumberToObject(e, "message_id", (double)p->message_id);
 	cJSON_AddStringToObject(e, "text", text);
 	free(text);
+	if (!n->link_off && notify_details_url(link, sizeof(link),
+	    n->cfg->dashboard_url, run_id) == 0 &&
+	    (kb = notify_keyboard(run_id, NULL, link)) != NULL)
+		cJSON_AddItemToObject(e, "reply_markup", kb);
 	aux_push(n, "editMessageText", e);
 }
 
@@ -221,7 +232,7 @@ obey(struct notify *n, const struct notify_press *p,
 	    cb->run_id, cb->nonce, who, result, msg[0] ? "; " : "", msg);
 	answer(n, p, words);
 	if (strcmp(result, "applied") == 0)
-		edit_decision(n, p, action, who);
+		edit_decision(n, p, cb->run_id, action, who);
 }
 
 static void
