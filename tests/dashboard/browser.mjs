@@ -195,6 +195,28 @@ try {
 	await page.goto(`${base}/incidents`);
 	await shots(page, 'incidents');
 
+	// Abort asks first: a confirm page (no dialog) that changes nothing
+	// until its own button is pressed; leaving it keeps the gate.
+	await page.goto(`${base}/runs/${env.RUN_A}`);
+	await Promise.all([page.waitForNavigation(),
+	    page.click('#decide button[name="action"][value="abort"]')]);
+	const heading = (await page.textContent('h1')).trim();
+	check(heading === 'Abort run RAY-DASH-A?' && await page.locator(
+	    '#confirm button[name="action"][value="abort"]').count() === 1 &&
+	    await page.locator('#confirm input[name="confirm"]')
+	    .getAttribute('value') === '1' && dialogs.length === 0,
+	    'Abort opens a confirm page with its own button, no dialog',
+	    heading);
+	check(await status(page) === 'waiting_approval',
+	    'the confirm page changed nothing: still waiting_approval',
+	    await status(page));
+	await Promise.all([page.waitForNavigation(),
+	    page.click('text=Back to the run')]);
+	check(await status(page) === 'waiting_approval' && await page
+	    .locator('#decide button[name="action"][value="approve"]')
+	    .count() === 1, 'back from the confirm page: the gate is still ' +
+	    'open', await status(page));
+
 	// Live: rvctl abort from another process changes the open page
 	await page.goto(`${base}/runs/${env.RUN_A}`);
 	await page.waitForFunction(() =>

@@ -9,7 +9,8 @@
 # document order), checks the hostile values are text (no dialog, no img
 # element) on the run page and the evidence page, screenshots /, the
 # gated run page and /incidents at 1280x800 and 390x844 (no horizontal
-# scroll at 390), sees `rvctl abort` from another process change the open
+# scroll at 390), opens Abort's confirm page and leaves it (nothing
+# changes), sees `rvctl abort` from another process change the open
 # page's status within 2 s without a reload, then approves the second run
 # from its page and sees it resume on an open page without a reload.  The
 # store records the approval as dashboard:<operator>.
