@@ -182,7 +182,7 @@ test_stop(void)
 	dt = clock_mono_ms() - t0;
 	CHECK("stop", r == 0 && res.stopped && !res.timed_out &&
 	    res.status == 128 + SIGKILL && t.calls == 3 && dt >= 250 &&
-	    dt < 1500, "r=%d stopped=%d status=%d calls=%d dt=%lld", r,
+	    dt < 5000, "r=%d stopped=%d status=%d calls=%d dt=%lld", r,
 	    res.stopped, res.status, t.calls, (long long)dt);
 }
 
@@ -365,11 +365,14 @@ test_grandchild(void)
 	int64_t t0, dt;
 	int r;
 
-	/* A background grandchild keeps the pipes open; we must not wait. */
+	/*
+	 * A background grandchild keeps the pipes open; we must not wait
+	 * for it (10 s: far from the bound, however loaded the machine).
+	 */
 	t0 = clock_mono_ms();
-	r = run_sh("sleep 3 & echo done", 64, 10000, NULL, false, &res);
+	r = run_sh("sleep 10 & echo done", 64, 20000, NULL, false, &res);
 	dt = clock_mono_ms() - t0;
-	CHECK("grandchild", r == 0 && res.status == 0 && dt < 2000 &&
+	CHECK("grandchild", r == 0 && res.status == 0 && dt < 5000 &&
 	    res.out != NULL && strcmp(res.out, "done\n") == 0,
 	    "status=%d dt=%lld", res.status, (long long)dt);
 	subproc_result_clear(&res);
