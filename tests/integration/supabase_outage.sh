@@ -7,8 +7,9 @@
 # again the children resume, the run completes and every spooled event
 # reaches the store exactly once.  A long outage: the supervisor kills the
 # run's children before its lease expires (self-fencing); another worker
-# claims the run after expiry, and the first one, when the store is back,
-# gets panic_lost_lock and never writes to that run again.
+# claims the run after expiry (the first one held meanwhile, so it cannot
+# renew first), and the first one, when it runs again, gets
+# panic_lost_lock and never writes to that run again.
 if [ -z "${SUPABASE_URL:-}" ]; then
 	exec tests/lib/with_postgrest sh "$0" "$@"
 fi
@@ -76,18 +77,25 @@ expires=$((t0 + 60))
     fail "children not fenced before expiry ($((t1 - t0)) s)"
 grep -q "killing the run's children before anyone else can claim it" "$T/sup.log" &&
     ok "self-fencing logged" || fail "no fencing message"
+# The first worker is held (SIGSTOP) from its fence until another has
+# claimed the run.  Once the store is back, whoever asks first gets the
+# expired lease: a first worker that renews before anyone claimed keeps
+# the run, rightly (nobody else holds it), and under a loaded machine
+# (ASan) it did.  Held, it can only learn afterwards that the lock is gone.
+kill -STOP "$SUP_PID"
 # the store comes back; another worker claims the expired run
-wait_for 30 sh -c "curl -s -o /dev/null $SUPABASE_URL/" 
+wait_for 30 sh -c "curl -s -o /dev/null $SUPABASE_URL/"
 RAYVAULT_STATE_DIR="$T/state3" RAYVAULT_SPOOL_DIR="$T/spool3" RAYVAULT_WORKER_ID=worker-two \
     RV_FAULT="slow:voice:30000" "$BIN/rvsup" start >"$T/sup3.log" 2>&1 &
 P3=$!
 taken() { [ "$(sql "select worker_id from pipeline_runs where run_id='$rid'")" = worker-two ]; }
 wait_for 40 taken && ok "another worker claimed the expired run" || fail "run not taken over"
+kill -CONT "$SUP_PID"
+lostlock() { grep -q "ALERT LOST LOCK" "$T/sup.log"; }
+wait_for 20 lostlock && ok "the first worker got panic_lost_lock" || fail "no LOST LOCK on the first worker"
 sleep 8
 n_after=$(sql "select count(*) from run_events where run_id='$rid' and source='test-worker' and occurred_at > now() - interval '5 seconds'")
 [ "$n_after" = 0 ] && ok "the fenced worker writes nothing more to the run" ||
     fail "first worker still wrote $n_after events"
-lostlock() { grep -q "ALERT LOST LOCK" "$T/sup.log"; }
-wait_for 20 lostlock && ok "the first worker got panic_lost_lock" || fail "no LOST LOCK on the first worker"
 kill -9 $P3 2>/dev/null
 finish
