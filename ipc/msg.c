@@ -26,7 +26,11 @@
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 
-enum key_type { K_STR, K_NUM, K_BOOL, K_OPT_BOOL /* absent, or a bool */ };
+enum key_type {
+	K_STR, K_NUM, K_BOOL,
+	K_OPT_BOOL,		/* absent, or a bool */
+	K_OPT_NUM		/* absent, or a number */
+};
 
 struct req_key {
 	const char	*name;
@@ -42,10 +46,11 @@ struct type_spec {
 
 static const struct type_spec type_table[] = {
 	{ IPC_TAG_WORKER, IPC_READY, false,
-	    { { "kind", K_STR }, { "pid", K_NUM }, { "gen", K_NUM } } },
+	    { { "kind", K_STR }, { "pid", K_NUM }, { "gen", K_NUM },
+	    { "next_ms", K_OPT_NUM } } },
 	{ IPC_TAG_WORKER, IPC_HB, false,
 	    { { "progress", K_NUM }, { "busy", K_BOOL },
-	    { "browser", K_OPT_BOOL } } },
+	    { "browser", K_OPT_BOOL }, { "next_ms", K_OPT_NUM } } },
 	{ IPC_TAG_WORKER, IPC_RESULT, true,
 	    { { "task_id", K_NUM }, { "outcome", K_STR } } },
 	{ IPC_TAG_WORKER, IPC_EVENT, true, { { "task_id", K_NUM } } },
@@ -92,6 +97,8 @@ key_ok(const cJSON *v, enum key_type t)
 		return cJSON_IsBool(v);
 	case K_OPT_BOOL:
 		return v == NULL || cJSON_IsBool(v);
+	case K_OPT_NUM:
+		return v == NULL || cJSON_IsNumber(v);
 	}
 	return false;
 }

@@ -261,6 +261,8 @@ child_spawn(struct sup_env *env, struct child *c)
 	c->pid = pid;
 	child_event(env, c, CE_SPAWNED, NULL);
 	c->started_ms = c->last_hb_ms = c->last_progress_ms = clock_mono_ms();
+	c->hb_every_ms = env->cfg.child_heartbeat_ms;
+	c->next_sup_hb = c->started_ms;
 	c->progress = 0;
 	c->task_id = 0;
 	c->paused = false;
@@ -411,10 +413,12 @@ static void
 c_task(struct sup_env *env, struct child *c, enum child_event ev,
     const char *why)
 {
-	(void)env;
 	(void)ev;
 	(void)why;
-	c->last_progress_ms = clock_mono_ms();
+	/* the child takes its working rhythm as it reads the task */
+	c->last_progress_ms = c->last_hb_ms = clock_mono_ms();
+	c->hb_every_ms = env->cfg.child_heartbeat_ms;
+	c->next_sup_hb = c->last_hb_ms + c->hb_every_ms;
 }
 
 /* Kill what is left of <c>'s descendants at its last busy heartbeat. */
@@ -622,13 +626,26 @@ remember_tree(struct child *c)
 			c->tree[c->ntree++] = tree[i];
 }
 
+/*
+ * A heartbeat (or any message) from <c>.  <next_ms>: the rhythm it
+ * announced (-1: none in this message), kept within the two settings;
+ * ours to it follows, and a faster one starts at once.
+ */
 void
 child_on_hb(struct sup_env *env, struct child *c, long long progress,
-    bool browser)
+    bool browser, long long next_ms)
 {
 	int64_t now = clock_mono_ms();
 
-	(void)env;
+	if (next_ms >= 0) {
+		if (next_ms < env->cfg.child_heartbeat_ms)
+			next_ms = env->cfg.child_heartbeat_ms;
+		if (next_ms > env->cfg.child_idle_heartbeat_ms)
+			next_ms = env->cfg.child_idle_heartbeat_ms;
+		c->hb_every_ms = (int)next_ms;
+		if (c->next_sup_hb > now + next_ms)
+			c->next_sup_hb = now + next_ms;
+	}
 	c->last_hb_ms = now;
 	c->browser = browser;
 	if (c->state == CH_BUSY)
@@ -651,7 +668,7 @@ stall_budget_ms(struct sup_env *env, struct child *c)
 void
 child_check(struct sup_env *env, int64_t now)
 {
-	int64_t silent_max = (int64_t)IPC_LIVENESS * env->cfg.child_heartbeat_ms;
+	int64_t silent_max;
 	struct child *c;
 	int k;
 
@@ -664,6 +681,7 @@ child_check(struct sup_env *env, int64_t now)
 		}
 		if (c->paused)
 			continue;
+		silent_max = (int64_t)IPC_LIVENESS * c->hb_every_ms;
 		if (c->state == CH_STARTING && now - c->started_ms >
 		    READY_TIMEOUT_MS)
 			child_event(env, c, CE_NO_READY, "no READY in time");
@@ -692,7 +710,6 @@ earlier(int64_t a, int64_t b)
 int64_t
 child_next_deadline(struct sup_env *env)
 {
-	int64_t silent_max = (int64_t)IPC_LIVENESS * env->cfg.child_heartbeat_ms;
 	int64_t next = INT64_MAX;
 	struct child *c;
 	int k;
@@ -711,7 +728,10 @@ child_next_deadline(struct sup_env *env)
 			    1);
 			continue;
 		}
-		next = earlier(next, c->last_hb_ms + silent_max + 1);
+		next = earlier(next, c->last_hb_ms +
+		    (int64_t)IPC_LIVENESS * c->hb_every_ms + 1);
+		if (c->state == CH_READY || c->state == CH_BUSY)
+			next = earlier(next, c->next_sup_hb);
 		if (c->state == CH_BUSY)
 			next = earlier(next, c->last_progress_ms +
 			    stall_budget_ms(env, c) + 1);
@@ -737,15 +757,19 @@ child_send(struct sup_env *env, struct child *c, const char *type,
 }
 
 void
-child_send_sup_hb(struct sup_env *env)
+child_send_sup_hb(struct sup_env *env, int64_t now)
 {
+	struct child *c;
 	int k;
 
-	for (k = 0; k < K_NKINDS; k++)
-		if (env->children[k].state == CH_READY ||
-		    env->children[k].state == CH_BUSY)
-			(void)child_send(env, &env->children[k], IPC_SUP_HB,
-			    NULL, NULL);
+	for (k = 0; k < K_NKINDS; k++) {
+		c = &env->children[k];
+		if ((c->state != CH_READY && c->state != CH_BUSY) ||
+		    now < c->next_sup_hb)
+			continue;
+		(void)child_send(env, c, IPC_SUP_HB, NULL, NULL);
+		c->next_sup_hb = now + c->hb_every_ms;
+	}
 }
 
 /* SIGSTOP (or SIGCONT) every child's process group. */

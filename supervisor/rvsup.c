@@ -15,7 +15,8 @@
  * rvctl requests and store-thread answers, and runs the timers of a
  * small table (supervisor/timer.c): child liveness and restarts, the run
  * machine's claims, dispatch, quarantine and retries, the alert outbox,
- * supervisor heartbeats to children and the stop grace.  zmq_poll sleeps
+ * supervisor heartbeats to children (at the rhythm each one announced)
+ * and the stop grace.  zmq_poll sleeps
  * until the earliest deadline; there is no fixed tick.  The loop never
  * exits because of anything a child or a client sent.
  *
@@ -493,9 +494,11 @@ on_worker_msg(struct sup_env *env, struct ipc_msg *m)
 	}
 	if (strcmp(m->type, IPC_HB) == 0)
 		child_on_hb(env, c, ipc_hdr_int(m, "progress", c->progress),
-		    cJSON_IsTrue(cJSON_GetObjectItem(m->hdr, "browser")));
+		    cJSON_IsTrue(cJSON_GetObjectItem(m->hdr, "browser")),
+		    ipc_hdr_int(m, "next_ms", -1));
 	else
-		child_on_hb(env, c, c->progress, c->browser);
+		child_on_hb(env, c, c->progress, c->browser,
+		    ipc_hdr_int(m, "next_ms", -1));
 	if (strcmp(m->type, IPC_READY) == 0) {
 		if (ipc_hdr_int(m, "pid", 0) != c->pid)
 			log_warnx("READY from %s with a wrong pid", m->ident);
@@ -716,6 +719,7 @@ t_checks(struct timer_table *tbl, long long id, int64_t now, void *arg)
 	(void)tbl;
 	(void)id;
 	child_check(env, now);
+	child_send_sup_hb(env, now);
 	run_tick(env, now);
 	notify_flush(env);
 	next = child_next_deadline(env);
@@ -724,19 +728,6 @@ t_checks(struct timer_table *tbl, long long id, int64_t now, void *arg)
 	if (notify_pending(env))
 		next = now;
 	return next <= now ? RECHECK_MS : timer_until(next, now);
-}
-
-/* The supervisor's heartbeat to every ready or busy child. */
-static int64_t
-t_sup_hb(struct timer_table *tbl, long long id, int64_t now, void *arg)
-{
-	struct sup_env *env = arg;
-
-	(void)tbl;
-	(void)id;
-	(void)now;
-	child_send_sup_hb(env);
-	return env->cfg.child_heartbeat_ms;
 }
 
 /* WATCHDOG=1 to the service manager, from the main loop itself. */
@@ -869,9 +860,7 @@ loop_init(struct loop *lp, struct sup_env *env)
 	lp->env = env;
 	timer_init(&lp->tbl);
 	lp->checks = timer_add(&lp->tbl, now, t_checks, env);
-	if (lp->checks == -1 ||
-	    timer_add(&lp->tbl, now, t_sup_hb, env) == -1 ||
-	    (sdn_watchdog_ms() > 0 &&
+	if (lp->checks == -1 || (sdn_watchdog_ms() > 0 &&
 	    timer_add(&lp->tbl, now, t_watchdog, env) == -1))
 		fatalx("%s: timer table full (our bug)", __func__);
 }

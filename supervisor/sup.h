@@ -43,6 +43,8 @@ struct child {
 	long		 gen;
 	char		 ident[64];
 	int64_t		 started_ms, last_hb_ms, last_progress_ms;
+	int		 hb_every_ms;	/* its announced heartbeat rhythm */
+	int64_t		 next_sup_hb;	/* our next heartbeat to it */
 	long long	 progress;
 	long long	 task_id;	/* 0: idle */
 	int64_t		 restart_at;	/* when DOWN: next spawn time */
@@ -226,7 +228,7 @@ void	 child_reap(struct sup_env *env);
 void	 child_check(struct sup_env *env, int64_t now);
 int64_t	 child_next_deadline(struct sup_env *env);
 void	 child_on_hb(struct sup_env *env, struct child *c, long long progress,
-	    bool browser);
+	    bool browser, long long next_ms);
 struct child *child_by_ident(struct sup_env *env, const char *ident);
 void	 child_write_table(struct sup_env *env);
 void	 child_pause_all(struct sup_env *env, bool pause);
@@ -235,7 +237,7 @@ bool	 child_any_alive(struct sup_env *env);
 void	 child_kill_all(struct sup_env *env);
 int	 child_send(struct sup_env *env, struct child *c, const char *type,
 	    const cJSON *hdr, const cJSON *body);
-void	 child_send_sup_hb(struct sup_env *env);
+void	 child_send_sup_hb(struct sup_env *env, int64_t now);
 bool	 child_crash_loop(struct child *c, int64_t now);
 cJSON	*child_status_json(struct child *c, int64_t now);
 void	 child_print_table(FILE *fp);

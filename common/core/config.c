@@ -97,6 +97,8 @@ static const struct cfg_key cfg_keys[] = {
 	    F(poll_interval_sec) },
 	{ "RAYVAULT_CHILD_HEARTBEAT_MS", CFG_INT, "1000", 50, 60000, 0,
 	    F(child_heartbeat_ms) },
+	{ "RAYVAULT_CHILD_IDLE_HEARTBEAT_MS", CFG_INT, "60000", 50, 600000, 0,
+	    F(child_idle_heartbeat_ms) },
 	{ "RAYVAULT_BROWSER_STALL_SEC", CFG_INT, "90", 1, 3600, 0,
 	    F(browser_stall_sec) },
 	{ "RAYVAULT_TTS", CFG_STR, "espeak", 0, 0, 0, F(tts) },
@@ -438,6 +440,11 @@ config_load_secrets(struct rv_config *out, const char *state_dir_override,
 	if (!bad && c.heartbeat_timeout_sec >= c.heartbeat_interval_sec) {
 		errf(err, errlen, "RAYVAULT_HEARTBEAT_TIMEOUT_SEC: must be "
 		    "less than RAYVAULT_HEARTBEAT_INTERVAL_SEC%s%s\n", "", "");
+		bad = 1;
+	}
+	if (c.child_idle_heartbeat_ms < c.child_heartbeat_ms) {
+		errf(err, errlen, "RAYVAULT_CHILD_IDLE_HEARTBEAT_MS: must not "
+		    "be less than RAYVAULT_CHILD_HEARTBEAT_MS%s%s\n", "", "");
 		bad = 1;
 	}
 	if (strcmp(c.tts, "espeak") != 0 && strcmp(c.tts, "elevenlabs") != 0) {

@@ -36,6 +36,7 @@ struct rv_config {
 	int	heartbeat_timeout_sec;
 	int	poll_interval_sec;
 	int	child_heartbeat_ms;
+	int	child_idle_heartbeat_ms;	/* a child without a task */
 	int	browser_stall_sec;
 	char	tts[32];
 	char	renderer[32];

@@ -87,8 +87,9 @@ plat_set_subreaper(void)
 
 /*
  * Ask for <sig> when the parent thread dies, then check that the parent is
- * still <expected_parent> (it may have died before the prctl).  Returns -1
- * (ESRCH) when the parent is already gone.
+ * still <expected_parent> (it may have died before the prctl).  Returns 1
+ * (the kernel will send <sig>), or -1 (ESRCH) when the parent is already
+ * gone.
  */
 int
 plat_set_parent_death_signal(int sig, pid_t expected_parent)
@@ -99,7 +100,7 @@ plat_set_parent_death_signal(int sig, pid_t expected_parent)
 		errno = ESRCH;
 		return -1;
 	}
-	return 0;
+	return 1;
 }
 
 #else	/* portable: no subreaper, no parent-death signal */
@@ -110,7 +111,10 @@ plat_set_subreaper(void)
 	return 0;	/* none: the supervisor walks the tree before a kill */
 }
 
-/* Only checks that the parent is still <expected_parent>. */
+/*
+ * Only checks that the parent is still <expected_parent>: 0 (no signal
+ * will come: the caller watches getppid()), -1 (ESRCH) when it is gone.
+ */
 int
 plat_set_parent_death_signal(int sig, pid_t expected_parent)
 {

@@ -56,6 +56,12 @@ static const struct bad_case bad[] = {
 	    "{\"progress\":\"1\",\"busy\":true}" }, "progress" },
 	{ "optional key type", 3, { "RVW1", "HB",
 	    "{\"progress\":1,\"busy\":true,\"browser\":1}" }, "browser" },
+	{ "rhythm type", 3, { "RVW1", "HB",
+	    "{\"progress\":1,\"busy\":false,\"next_ms\":\"60000\"}" },
+	    "next_ms" },
+	{ "ready rhythm type", 3, { "RVW1", "READY",
+	    "{\"kind\":\"voice\",\"pid\":1,\"gen\":1,\"next_ms\":[]}" },
+	    "next_ms" },
 	{ "body not allowed", 4, { "RVW1", "HB",
 	    "{\"progress\":1,\"busy\":true}", "{}" }, "body" },
 	{ "bad body", 4, { "RVW1", "RESULT",
@@ -123,6 +129,12 @@ main(void)
 	cJSON_Delete(h);
 	CHECK("valid after garbage", get(&m, err, sizeof(err)) ==
 	    IPC_RECV_OK && ipc_hdr_int(&m, "progress", 0) == 3, "%s", err);
+	ipc_msg_clear(&m);
+	h = cJSON_Parse("{\"progress\":3,\"busy\":false,\"next_ms\":60000}");
+	ipc_send(dealer, NULL, 0, IPC_TAG_WORKER, IPC_HB, h, NULL);
+	cJSON_Delete(h);
+	CHECK("rhythm", get(&m, err, sizeof(err)) == IPC_RECV_OK &&
+	    ipc_hdr_int(&m, "next_ms", -1) == 60000, "%s", err);
 	ipc_msg_clear(&m);
 
 	zmq_close(dealer);

@@ -8,7 +8,11 @@
  * heartbeats.  Heartbeats are sent from the work loop itself (the idle
  * poll loop, and progress ticks during a task), never from a side thread,
  * so a child whose thread is blocked goes silent and is caught; each
- * carries a counter that grows only when the task really moved, and
+ * carries a counter that grows only when the task really moved, its
+ * rhythm ("next_ms": RAYVAULT_CHILD_HEARTBEAT_MS while it has a task or
+ * an idle hook, RAYVAULT_CHILD_IDLE_HEARTBEAT_MS otherwise; one goes out
+ * at once when the rhythm changes, and the supervisor answers at the
+ * same rhythm, so an idle machine exchanges a few messages a minute), and
  * "browser": true while the kind has a browser session open (the
  * supervisor books a lost renderer as frozen only then).  Every wait of
  * a task goes through the progress tick (common/core/progress.h), so a child
@@ -77,7 +81,9 @@ struct wrk_env {
 	struct rv_config cfg;
 	void		*ctx, *sock;
 	wrk_handler	 handler;
-	int		 hb_ms;
+	int		 hb_ms;		/* rhythm with a task (or idle hook) */
+	int		 idle_hb_ms;	/* rhythm without */
+	bool		 parent_watched; /* the kernel tells us of its death */
 	int64_t		 next_hb, last_sup_seen, task_started;
 	long long	 counter, last_value;
 	bool		 busy, stop, quit;
@@ -153,12 +159,21 @@ fault_load(struct wrk_env *env)
 	env->fault.escapee = fault_flag(f, "escapee", env->kind);
 }
 
+/* The heartbeat rhythm now: fast while there is work to watch. */
+static int
+rhythm_ms(const struct wrk_env *env)
+{
+	return env->busy || env->idle_fn != NULL ? env->hb_ms :
+	    env->idle_hb_ms;
+}
+
 static void
 send_hb(struct wrk_env *env)
 {
 	cJSON *h = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(h, "progress", (double)env->counter);
+	cJSON_AddNumberToObject(h, "next_ms", (double)rhythm_ms(env));
 	cJSON_AddBoolToObject(h, "busy", env->busy);
 	cJSON_AddBoolToObject(h, "browser", env->browser);
 	cJSON_AddNumberToObject(h, "task_id", (double)env->task_id);
@@ -166,7 +181,7 @@ send_hb(struct wrk_env *env)
 	    -1 && errno != EAGAIN)
 		log_warn("%s: heartbeat", __func__);
 	cJSON_Delete(h);
-	env->next_hb = clock_mono_ms() + env->hb_ms;
+	env->next_hb = clock_mono_ms() + rhythm_ms(env);
 }
 
 static void handle_msg(struct wrk_env *, struct ipc_msg *);
@@ -209,13 +224,14 @@ check_parent(struct wrk_env *env)
 {
 	static int64_t last_check;
 	int64_t now = clock_mono_ms(), silent;
+	int64_t limit = (int64_t)IPC_LIVENESS * rhythm_ms(env) + 2000;
 
 	/*
 	 * A long gap since the last check means this process was stopped
 	 * (SIGSTOP while the lease was uncertain): the supervisor's messages
 	 * are still on their way in, so give it a fresh grace period.
 	 */
-	if (last_check != 0 && now - last_check > 2 * env->hb_ms + 500)
+	if (last_check != 0 && now - last_check > 2 * rhythm_ms(env) + 500)
 		env->last_sup_seen = now;
 	last_check = now;
 	silent = now - env->last_sup_seen;
@@ -224,10 +240,9 @@ check_parent(struct wrk_env *env)
 		log_warnx("supervisor %ld is gone; exiting", (long)env->ppid);
 		_exit(EX_UNAVAILABLE);
 	}
-	if (silent > (int64_t)IPC_LIVENESS * env->hb_ms + 2000) {
+	if (silent > limit) {
 		drain(env);
-		if (clock_mono_ms() - env->last_sup_seen >
-		    (int64_t)IPC_LIVENESS * env->hb_ms + 2000) {
+		if (clock_mono_ms() - env->last_sup_seen > limit) {
 			log_warnx("no word from the supervisor for %lld ms; "
 			    "exiting", (long long)silent);
 			_exit(EX_UNAVAILABLE);
@@ -657,16 +672,18 @@ setup(struct wrk_env *env, int argc, char **argv)
 	char statedir[CFG_STR_MAX], err[2048], ep[256], ident[64], role[48];
 	char logdir[CFG_STR_MAX + 8];
 	struct sigaction sa;
+	int rc;
 
 	parse_args(env, argc, argv, statedir, sizeof(statedir));
 	if (plat_harden_process() == -1)
 		fprintf(stderr, "rvw-%s: cannot turn core dumps off: %s\n",
 		    env->kind, strerror(errno));
-	if (plat_set_parent_death_signal(SIGKILL, env->ppid) == -1)
+	if ((rc = plat_set_parent_death_signal(SIGKILL, env->ppid)) == -1)
 		_exit(EX_UNAVAILABLE);
 	if ((env->parent_fd = plat_parent_watch(env->ppid)) == -1 &&
 	    errno == ESRCH)
 		_exit(EX_UNAVAILABLE);
+	env->parent_watched = rc == 1 || env->parent_fd != -1;
 	snprintf(role, sizeof(role), "%s.%d.%ld", env->kind, env->instance,
 	    env->gen);
 	log_init(argv[0], role, NULL);
@@ -689,6 +706,7 @@ setup(struct wrk_env *env, int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	env->hb_ms = env->cfg.child_heartbeat_ms;
+	env->idle_hb_ms = env->cfg.child_idle_heartbeat_ms;
 	if (ipc_endpoint(ep, sizeof(ep), env->cfg.state_dir,
 	    IPC_WORKERS_NAME) == -1)
 		fatalx("state dir path too long for an ipc endpoint");
@@ -731,12 +749,13 @@ worker_main(int argc, char **argv, const char *kind, wrk_handler handler)
 	cJSON_AddStringToObject(h, "kind", kind);
 	cJSON_AddNumberToObject(h, "pid", (double)getpid());
 	cJSON_AddNumberToObject(h, "gen", (double)env.gen);
+	cJSON_AddNumberToObject(h, "next_ms", (double)rhythm_ms(&env));
 	if (ipc_send(env.sock, NULL, 0, IPC_TAG_WORKER, IPC_READY, h, NULL) ==
 	    -1)
 		fatal("READY");
 	cJSON_Delete(h);
 	env.last_sup_seen = clock_mono_ms();
-	env.next_hb = clock_mono_ms() + env.hb_ms;
+	env.next_hb = clock_mono_ms() + rhythm_ms(&env);
 	while (!env.quit && !wrk_quit) {
 		zmq_pollitem_t it[2] = { { env.sock, 0, ZMQ_POLLIN, 0 },
 		    { NULL, env.parent_fd, ZMQ_POLLIN, 0 } };
@@ -744,6 +763,9 @@ worker_main(int argc, char **argv, const char *kind, wrk_handler handler)
 		wait = env.next_hb - clock_mono_ms();
 		if (env.idle_fn != NULL && env.next_idle - clock_mono_ms() < wait)
 			wait = env.next_idle - clock_mono_ms();
+		/* only getppid() tells: look at the working rhythm */
+		if (!env.parent_watched && wait > env.hb_ms)
+			wait = env.hb_ms;
 		if (wait < 0)
 			wait = 0;
 		if (zmq_poll(it, env.parent_fd != -1 ? 2 : 1, (long)wait) ==

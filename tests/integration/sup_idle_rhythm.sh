@@ -1,0 +1,71 @@
+#!/bin/sh
+# The idle rhythm: a child without a task heartbeats every
+# RAYVAULT_CHILD_IDLE_HEARTBEAT_MS and the supervisor answers at that
+# rhythm, so an idle machine exchanges a few messages a minute; a task
+# brings back RAYVAULT_CHILD_HEARTBEAT_MS on both sides at once.
+#  - idle children stay silent longer than liveness x the working interval
+#    and nobody is judged unresponsive for it (no restart in more than
+#    liveness x the idle interval);
+#  - an idle child that froze is caught as soon as it is given work: killed
+#    as unresponsive, restarted, its task re-dispatched, the run done;
+#  - idle children leave by themselves once the supervisor has been silent
+#    for liveness x the idle interval, not after the working one.
+# All bounds come from the two settings below.
+. tests/integration/lib.sh
+export RAYVAULT_CHILD_HEARTBEAT_MS=200 RAYVAULT_CHILD_IDLE_HEARTBEAT_MS=2500
+fast=$((3 * RAYVAULT_CHILD_HEARTBEAT_MS))
+idle_limit=$((3 * RAYVAULT_CHILD_IDLE_HEARTBEAT_MS))
+start_sup
+all_ready() {
+	[ "$(ctl status --json | json 'sum(c["state"]=="ready" for c in j["children"])')" = 5 ]
+}
+wait_for 10 all_ready || fail "children not ready: $(ctl status 2>&1)"
+
+# Watch for longer than liveness x the idle interval.
+max_ago=0
+end=$(( $(date +%s%N) / 1000000 + idle_limit + 1500 ))
+while [ "$(( $(date +%s%N) / 1000000 ))" -lt "$end" ]; do
+	a=$(ctl status --json | json 'max(c["last_heartbeat_ms_ago"] for c in j["children"] if c["state"]=="ready")')
+	[ "$a" -gt "$max_ago" ] && max_ago=$a
+	sleep 0.2
+done
+[ "$max_ago" -gt "$fast" ] &&
+    ok "idle children heartbeat slower than the working rhythm (silent up to $max_ago ms > $fast ms)" ||
+    fail "idle children kept the working rhythm (longest silence $max_ago ms)"
+gens=$(ctl status --json | json '" ".join(str(c["generation"]) + "/" + str(c["restarts"]) for c in j["children"])')
+[ "$gens" = "1/0 1/0 1/0 1/0 1/0" ] &&
+    ok "no idle child judged unresponsive in $((idle_limit + 1500)) ms" ||
+    fail "idle children restarted: generation/restarts $gens"
+
+# An idle child that froze, then given work.
+pid=$(child_field evidence pid)
+kill -STOP "$pid"
+ctl enqueue "$(make_spec RAY-IR1)" >/dev/null || fail "enqueue"
+gone() { ! alive "$pid"; }
+wait_for 10 gone && ok "the frozen idle child was killed once given work" ||
+    fail "frozen idle evidence child $pid still there"
+grep -q "evidence.*unresponsive" "$T/sup.log" &&
+    ok "and booked as unresponsive" || fail "no unresponsive line: $(tail -5 "$T/sup.log")"
+wait_for 60 status_is RAY-IR1 done && ok "its task re-dispatched, the run done" ||
+    fail "run: $(run_status RAY-IR1)"
+
+# A silent supervisor: idle children wait for liveness x the idle interval.
+wait_for 10 all_ready || fail "children not ready after the run"
+pids=$(ctl status --json | json '" ".join(str(c["pid"]) for c in j["children"])')
+kill -STOP "$SUP_PID"
+sleep $(( (fast + 2000) / 1000 + 1 ))
+n=0
+for p in $pids; do alive "$p" && n=$((n + 1)); done
+[ "$n" = 5 ] && ok "idle children still there after the working limit" ||
+    fail "only $n of 5 idle children outlived $((fast + 2000)) ms of silence"
+all_gone() {
+	for p in $pids; do alive "$p" && return 1; done
+	return 0
+}
+wait_for $(( (idle_limit + 2000) / 1000 + 5 )) all_gone &&
+    ok "idle children left after the idle limit of supervisor silence" ||
+    fail "idle children outlived $((idle_limit + 2000)) ms of silence"
+kill -CONT "$SUP_PID"
+wait_for 10 all_ready && ok "the supervisor restarted them" ||
+    fail "children after SIGCONT: $(ctl status 2>&1 | grep child)"
+finish
