@@ -167,12 +167,18 @@ print_human(const cJSON *st)
 		printf("run         none\n");
 	else
 		print_run(r);
-	cJSON_ArrayForEach(c, cJSON_GetObjectItem(st, "children"))
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(st, "children")) {
 		printf("child       %-9s pid %-7d %-9s restarts %-3d last "
-		    "heartbeat %d ms ago\n", ctl_jstr(c, "kind"),
+		    "heartbeat %d ms ago", ctl_jstr(c, "kind"),
 		    ctl_jint(c, "pid"), ctl_jstr(c, "state"),
 		    ctl_jint(c, "restarts"),
 		    ctl_jint(c, "last_heartbeat_ms_ago"));
+		/* an idle child reports seldom: say how often */
+		if (ctl_jint(c, "heartbeat_every_ms") > 0)
+			printf(" (every %d ms)", ctl_jint(c,
+			    "heartbeat_every_ms"));
+		printf("\n");
+	}
 }
 
 /* Without a supervisor: what the store says this worker holds. */

@@ -210,9 +210,12 @@ supervisor_card(struct dash *d, struct dash_buf *b, const struct store_run *v,
 		db_text(b, ctl_jstr(c, "kind"));
 		db_fmt(b, "</td><td>%d</td><td>", ctl_jint(c, "pid"));
 		db_text(b, ctl_jstr(c, "state"));
-		db_fmt(b, "</td><td>%d</td><td>%d ms ago</td></tr>",
-		    ctl_jint(c, "restarts"), ctl_jint(c,
-		    "last_heartbeat_ms_ago"));
+		db_fmt(b, "</td><td>%d</td><td>%d ms ago", ctl_jint(c,
+		    "restarts"), ctl_jint(c, "last_heartbeat_ms_ago"));
+		if (ctl_jint(c, "heartbeat_every_ms") > 0)
+			db_fmt(b, " (every %d ms)", ctl_jint(c,
+			    "heartbeat_every_ms"));
+		db_raw(b, "</td></tr>");
 	}
 	db_raw(b, "</tbody></table></div></section>\n");
 	cJSON_Delete(st);

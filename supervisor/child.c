@@ -840,6 +840,7 @@ child_status_json(struct child *c, int64_t now)
 	cJSON_AddNumberToObject(o, "restarts", c->nrestarts);
 	cJSON_AddNumberToObject(o, "last_heartbeat_ms_ago", c->pid > 0 ?
 	    (double)(now - c->last_hb_ms) : -1);
+	cJSON_AddNumberToObject(o, "heartbeat_every_ms", c->hb_every_ms);
 	cJSON_AddNumberToObject(o, "progress", (double)c->progress);
 	return o;
 }

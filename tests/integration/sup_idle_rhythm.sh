@@ -37,6 +37,10 @@ gens=$(ctl status --json | json '" ".join(str(c["generation"]) + "/" + str(c["re
     ok "no idle child judged unresponsive in $((idle_limit + 1500)) ms" ||
     fail "idle children restarted: generation/restarts $gens"
 
+n=$(ctl status | grep -c "^child .* (every $RAYVAULT_CHILD_IDLE_HEARTBEAT_MS ms)$")
+[ "$n" = 5 ] && ok "status shows each idle child's rhythm" ||
+    fail "status: $(ctl status | grep '^child')"
+
 # An idle child that froze, then given work.
 pid=$(child_field evidence pid)
 kill -STOP "$pid"
