@@ -269,7 +269,7 @@ setup_signals(struct sup_env *env)
  */
 static const struct tunable {
 	const char	*name;
-	long		 def, min, max;
+	int		 def, min, max;
 	size_t		 off;		/* int in struct sup_env */
 } tunables[] = {
 	{ "RAYVAULT_STOP_GRACE_MS", STOP_GRACE_MS, 0, 3600000,
@@ -286,30 +286,13 @@ static int
 load_tunables(struct sup_env *env, char *err, size_t errlen)
 {
 	const struct tunable *t;
-	const char *v;
-	char *end;
-	long n;
 	size_t i;
 
 	for (i = 0; i < sizeof(tunables) / sizeof(tunables[0]); i++) {
 		t = &tunables[i];
-		n = t->def;
-		if ((v = getenv(t->name)) != NULL && *v != '\0') {
-			errno = 0;
-			n = strtol(v, &end, 10);
-			if (*end != '\0' || errno != 0) {
-				snprintf(err, errlen, "%s: not a whole number: "
-				    "\"%s\"\n", t->name, v);
-				return -1;
-			}
-			if (n < t->min || n > t->max) {
-				snprintf(err, errlen, "%s: out of range: %s "
-				    "(%ld to %ld)\n", t->name, v, t->min,
-				    t->max);
-				return -1;
-			}
-		}
-		*(int *)(void *)((char *)env + t->off) = (int)n;
+		if (config_env_int(t->name, t->def, t->min, t->max,
+		    (int *)(void *)((char *)env + t->off), err, errlen) == -1)
+			return -1;
 	}
 	return 0;
 }

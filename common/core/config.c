@@ -25,9 +25,12 @@
  * config_table_print() prints the table itself (rvctl --settings), which
  * docs/rayvault.env.5 is checked against.
  *
+ * config_env_int() reads one whole number from the environment by the
+ * same rules (rvsup's environment-only tuning).
+ *
  * Public: config_load, config_load_secrets, config_wipe,
  * config_kind_secrets, config_child_environ, config_env_file_check,
- * config_print, config_redact, config_table_print.
+ * config_env_int, config_print, config_redact, config_table_print.
  */
 #include <sys/stat.h>
 
@@ -273,11 +276,65 @@ lookup(const struct env_file *ef, const char *name)
 	return NULL;
 }
 
+/*
+ * The number <v> of setting <name>, within [min, max] and, if <whole>,
+ * without a fraction.  Returns 0, or -1 with the problem line appended.
+ */
+static int
+parse_number(const char *name, const char *v, double min, double max,
+    bool whole, double *out, char *err, size_t errlen)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (*v == '\0' || *end != '\0' || errno != 0 || d != d) {
+		errf(err, errlen, "%s: not a number: \"%s\"\n", name, v);
+		return -1;
+	}
+	if (d < min || d > max) {
+		errf(err, errlen, "%s: out of range: %s (%g to %g)\n", name, v,
+		    min, max);
+		return -1;
+	}
+	if (whole && d != (double)(long)d) {
+		errf(err, errlen, "%s: not a whole number: \"%s\"\n", name,
+		    v);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+/*
+ * A whole number read from the environment only (rvsup's tuning, outside
+ * the table): unset or empty is <def>; otherwise the table's rules.
+ */
+int
+config_env_int(const char *name, int def, int min, int max, int *out,
+    char *err, size_t errlen)
+{
+	const char *v = getenv(name);
+	double d;
+
+	if (v == NULL || *v == '\0') {
+		*out = def;
+		return 0;
+	}
+	if (errlen > 0)
+		err[0] = '\0';
+	if (parse_number(name, v, min, max, true, &d, err, errlen) == -1)
+		return -1;
+	*out = (int)d;
+	return 0;
+}
+
 static int
 set_key(struct rv_config *c, const struct cfg_key *k, const char *v,
     char *err, size_t errlen)
 {
-	char *p = (char *)c + k->off, *end, cwd[PATH_MAX], tmp[PATH_MAX];
+	char *p = (char *)c + k->off, cwd[PATH_MAX], tmp[PATH_MAX];
 	double d;
 
 	switch (k->type) {
@@ -325,21 +382,9 @@ set_key(struct rv_config *c, const struct cfg_key *k, const char *v,
 	default:
 		break;
 	}
-	errno = 0;
-	d = strtod(v, &end);
-	if (*v == '\0' || *end != '\0' || errno != 0 || d != d) {
-		errf(err, errlen, "%s: not a number: \"%s\"\n", k->name, v);
+	if (parse_number(k->name, v, k->min, k->max, k->type != CFG_DBL, &d,
+	    err, errlen) == -1)
 		return -1;
-	}
-	if (d < k->min || d > k->max) {
-		errf(err, errlen, "%s: out of range: %s\n", k->name, v);
-		return -1;
-	}
-	if (k->type != CFG_DBL && d != (double)(long)d) {
-		errf(err, errlen, "%s: not a whole number: \"%s\"\n",
-		    k->name, v);
-		return -1;
-	}
 	if (k->type == CFG_INT)
 		*(int *)p = (int)d;
 	else if (k->type == CFG_LONG)

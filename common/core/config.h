@@ -60,6 +60,8 @@ unsigned config_kind_secrets(const char *kind);
 char	**config_child_environ(unsigned keep);
 int	config_env_file_check(const char *envfile, char *err,
 	    size_t errlen);
+int	config_env_int(const char *name, int def, int min, int max,
+	    int *out, char *err, size_t errlen);
 void	config_print(const struct rv_config *cfg, FILE *fp);
 void	config_table_print(FILE *fp);
 const char *config_redact(const struct rv_config *cfg, const char *text,

@@ -170,6 +170,14 @@ send_done(struct notify *n, struct tg_reply *r, int64_t now)
 	notify_chan_failed(n, &n->send, r, now);
 }
 
+bool
+notify_link(const struct notify *n, const char *run_id, char *buf,
+    size_t size)
+{
+	return !n->link_off && notify_details_url(buf, size,
+	    n->cfg->dashboard_url, run_id) == 0;
+}
+
 /*
  * The sendMessage parameters of <it>; *with_link says whether the
  * "View details" button is in them.
@@ -180,8 +188,8 @@ send_params(struct notify *n, const struct notify_item *it, bool *with_link)
 	cJSON *p = cJSON_CreateObject(), *kb;
 	char link[CFG_STR_MAX + ID_UUID_LEN + 8];
 
-	*with_link = it->link && !n->link_off && notify_details_url(link,
-	    sizeof(link), n->cfg->dashboard_url, it->run_id) == 0;
+	*with_link = it->link && notify_link(n, it->run_id, link,
+	    sizeof(link));
 	cJSON_AddStringToObject(p, "chat_id", n->cfg->telegram_chat_id);
 	cJSON_AddStringToObject(p, "text", it->text);
 	if ((it->buttons || *with_link) && (kb = notify_keyboard(it->run_id,

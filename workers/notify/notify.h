@@ -76,6 +76,9 @@ struct notify {
 void	notify_chan_failed(struct notify *n, struct notify_chan *ch,
 	    const struct tg_reply *r, int64_t now);
 void	notify_chan_ok(struct notify_chan *ch);
+/* The "View details" link of <run_id> into <buf>, if this chat gets one. */
+bool	notify_link(const struct notify *n, const char *run_id, char *buf,
+	    size_t size);
 
 /* notify_poll.c */
 int	notify_offset_load(struct notify *n);

@@ -202,8 +202,7 @@ edit_decision(struct notify *n, const struct notify_press *p,
 	cJSON_AddNumberToObject(e, "message_id", (double)p->message_id);
 	cJSON_AddStringToObject(e, "text", text);
 	free(text);
-	if (!n->link_off && notify_details_url(link, sizeof(link),
-	    n->cfg->dashboard_url, run_id) == 0 &&
+	if (notify_link(n, run_id, link, sizeof(link)) &&
 	    (kb = notify_keyboard(run_id, NULL, link)) != NULL)
 		cJSON_AddItemToObject(e, "reply_markup", kb);
 	aux_push(n, "editMessageText", e);
