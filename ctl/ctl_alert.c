@@ -37,9 +37,9 @@
 #include <time.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
 #include "common/core/clock.h"
+#include "common/core/curl_dl.h"
 #include "common/telegram/telegram.h"
 #include "common/telegram/tg_alert.h"
 #include "common/telegram/tg_sent.h"
@@ -174,7 +174,8 @@ send_all(struct ctl_env *env, struct outcome_row *o)
 	bool gave_up = false;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		(void)strlcpy(err, "curl_global_init failed", sizeof(err));
+		(void)snprintf(err, sizeof(err), "cannot initialise libcurl%s%s",
+		    *curl_dl_error() != '\0' ? ": " : "", curl_dl_error());
 		c = NULL;
 	} else
 		c = tg_client_new(env->cfg.telegram_api_base,

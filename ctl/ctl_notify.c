@@ -22,8 +22,8 @@
 #include <time.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
+#include "common/core/curl_dl.h"
 #include "common/telegram/telegram.h"
 #include "ctl/ctl.h"
 
@@ -185,7 +185,9 @@ ctl_notify_test(struct ctl_env *env, int argc, char **argv)
 		text = buf;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "rvctl notify-test: curl_global_init failed\n");
+		fprintf(stderr, "rvctl notify-test: cannot initialise libcurl"
+		    "%s%s\n", *curl_dl_error() != '\0' ? ": " : "",
+		    curl_dl_error());
 		return CTL_SOFTWARE;
 	}
 	rc = send_test(env, text);

@@ -15,8 +15,8 @@
 #include <stddef.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
+#include "common/core/curl_dl.h"
 #include "common/store/store.h"
 #include "common/store/backend.h"
 

@@ -38,8 +38,8 @@
 #include <string.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
+#include "common/core/curl_dl.h"
 #include "common/core/errbuf.h"
 #include "common/core/netaddr.h"
 #include "common/store/store.h"
@@ -270,7 +270,8 @@ sbs_http_init(struct sbs *s, const char *url, const char *key,
 	    s->timeout_ms / 2 : SBS_CONNECT_MAX_MS;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		sbs_seterr(err, errlen, EIO, "store: cannot initialise "
-		    "libcurl");
+		    "libcurl%s%s", *curl_dl_error() != '\0' ? ": " : "",
+		    curl_dl_error());
 		return -1;
 	}
 	s->curl_global = true;

@@ -37,8 +37,8 @@
 #include <string.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
+#include "common/core/curl_dl.h"
 #include "common/core/netaddr.h"
 #include "common/telegram/telegram.h"
 

@@ -51,9 +51,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
 #include "common/core/clock.h"
+#include "common/core/curl_dl.h"
 #include "common/core/fsutil.h"
 #include "common/core/netaddr.h"
 #include "workers/evidence/fetch.h"

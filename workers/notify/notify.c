@@ -37,13 +37,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
 #include "common/core/clock.h"
+#include "common/core/curl_dl.h"
 #include "common/core/fsutil.h"
 #include "common/core/log.h"
 #include "common/telegram/telegram.h"
@@ -290,6 +289,13 @@ notify_start(struct notify *n, struct wrk_env *env)
 		    "alerts only go to state/logs/alerts.log");
 		return;
 	}
+	/* libcurl is loaded here, only where Telegram is on (curl_dl.h) */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_warnx("cannot initialise libcurl%s%s; alerts only go to "
+		    "state/logs/alerts.log", *curl_dl_error() != '\0' ? ": " :
+		    "", curl_dl_error());
+		return;
+	}
 	if ((n->tg = tg_client_new(cfg->telegram_api_base,
 	    cfg->telegram_bot_token, err, sizeof(err))) == NULL) {
 		log_warnx("%s; alerts only go to state/logs/alerts.log", err);
@@ -397,9 +403,5 @@ notify_task(struct wrk_env *env, const char *type, const cJSON *args,
 int
 main(int argc, char **argv)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "rvw-notify: curl_global_init failed\n");
-		return EX_TEMPFAIL;
-	}
 	worker_main(argc, argv, "notify", notify_task);
 }

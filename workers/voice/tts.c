@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
+#include "common/core/curl_dl.h"
 #include "common/core/fsutil.h"
 #include "common/core/netaddr.h"
 #include "common/core/subproc.h"
@@ -406,7 +406,8 @@ el_init(struct tts_engine *e, const char *voice, const char *key,
 		return -1;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "elevenlabs: cannot initialise curl");
+		snprintf(err, errlen, "elevenlabs: cannot initialise libcurl%s%s",
+		    *curl_dl_error() != '\0' ? ": " : "", curl_dl_error());
 		return -1;
 	}
 	if ((pv = calloc(1, sizeof(*pv))) == NULL) {
