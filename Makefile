@@ -84,7 +84,16 @@ CFLAGS  += -DRV_TESTING
 endif
 
 LIBS_BASE := $(shell pkg-config --libs $(PKGS_BASE) 2>/dev/null) -lpthread -lm
+# libcurl is loaded on first use (common/core/curl_dl.c): the programs do
+# not link it; it is looked for first in the folder pkg-config names (the
+# library whose headers were compiled against), then by its name.  Tests
+# that call libcurl themselves link it.
 LIBS_CURL := $(shell pkg-config --libs $(PKGS_CURL) 2>/dev/null)
+ifneq ($(UNAME_S),Darwin)
+LIBS_DL   := -ldl
+endif
+$(BUILD)/obj/common/core/curl_dl.o: CFLAGS += \
+    -DRV_CURL_LIBDIR='"$(shell pkg-config --variable=libdir $(PKGS_CURL) 2>/dev/null)"'
 LIBS_SQL  := $(shell pkg-config --libs $(PKGS_SQL) 2>/dev/null)
 # GNU libmicrohttpd: rvctl only (rvctl dashboard).
 PKGS_MHD  := libmicrohttpd
@@ -158,12 +167,12 @@ $(BUILD)/lib/%.a:
 $(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
     $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SQL) $(LIBS_BASE) $(LIBS_DL)
 
 $(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
     $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_SQL) $(LIBS_BASE) $(LIBS_DL)
 
 # A child links its own folder, the skeleton, the wire and common: never
 # the store (it asks the supervisor).
@@ -171,7 +180,7 @@ define child_rule
 $(BUILD)/bin/rvw-$(1): $(BUILD)/obj/workers/$(1)/$(1).o $(VERSION_O) \
     $(BUILD)/lib/librvw-$(1).a $(LIBSKEL) $(LIBIPC) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_CURL) $$(LIBS_BASE)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_BASE) $$(LIBS_DL)
 endef
 $(foreach k,$(WORKER_KINDS),$(eval $(call child_rule,$(k))))
 
@@ -180,7 +189,7 @@ $(foreach k,$(WORKER_KINDS),$(eval $(call child_rule,$(k))))
 TEST_LIBS := $(LIBKINDS) $(LIBSKEL) $(LIBSTORE) $(LIBIPC) $(LIBCOMMON)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE) $(LIBS_DL)
 
 # The supervisor and rvctl are no libraries: their tests link the one
 # object each tests.
@@ -189,7 +198,7 @@ $(BUILD)/tests/unit/ctl_json_test: $(BUILD)/obj/ctl/ctl_json.o
 
 $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/lib/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE) $(LIBS_DL)
 
 # One libFuzzer target per parser of outside input: tests/fuzz/<name>_fuzz.c
 # with its seeds in tests/fuzz/corpus/<name>/ (tests/fuzz/README).
@@ -200,7 +209,7 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz fuzz-build
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CURL) $(LIBS_SQL) $(LIBS_BASE) $(LIBS_DL)
 # rvctl is no library: the dashboard's target links the three objects it
 # tests (the evidence diff, the HTML escaping and the JSON readers).
 $(BUILD)/fuzz/dash_fuzz: $(BUILD)/obj/ctl/dash_diff.o $(BUILD)/obj/ctl/dash_html.o \

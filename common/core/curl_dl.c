@@ -8,9 +8,13 @@
  * data), for programs that on the embedded store never speak HTTP.  So
  * no program links it: the curl_* calls of curl_dl.h go through the table
  * below, which the first call fills with dlopen() (pthread_once, so any
- * thread may be first).  A libcurl that cannot be loaded leaves the
- * failing stand-ins in place, and curl_dl_error() says why; the caller
- * reports its call as failed, as for any other libcurl failure.
+ * thread may be first).  It looks in the folder of the libcurl the
+ * headers came from (RV_CURL_LIBDIR: Homebrew's keg-only curl on macOS,
+ * the multiarch folder on Debian), then by name (the system's
+ * /usr/lib/libcurl.4.dylib on macOS).  A libcurl that cannot be loaded
+ * leaves the failing stand-ins in place, and curl_dl_error() says why;
+ * the caller reports its call as failed, as for any other libcurl
+ * failure.
  *
  * Public: curl_dl, curl_dl_error, curl_dl_loaded.
  */
@@ -27,6 +31,9 @@
 #define CURL_DL_NAME	"libcurl.4.dylib"
 #else
 #define CURL_DL_NAME	"libcurl.so.4"
+#endif
+#ifndef RV_CURL_LIBDIR
+#define RV_CURL_LIBDIR	""	/* the Makefile names pkg-config's libdir */
 #endif
 
 /* The stand-ins: every call fails the way libcurl reports a failure. */
@@ -202,20 +209,37 @@ lib_name(void)
 	return CURL_DL_NAME;
 }
 
-static void
-load(void)
+/* dlopen <name>: first in RV_CURL_LIBDIR when it is a bare name. */
+static void *
+open_lib(const char *name)
 {
-	struct curl_dl t;
-	const char *name = lib_name(), *e;
-	void *h, *sym;
-	size_t i;
+	char path[1024];
+	const char *e;
+	void *h;
 
+	if (strchr(name, '/') == NULL && RV_CURL_LIBDIR[0] != '\0' &&
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", RV_CURL_LIBDIR,
+	    name) < sizeof(path) && (h = dlopen(path, RTLD_NOW |
+	    RTLD_LOCAL)) != NULL)
+		return h;
 	if ((h = dlopen(name, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		e = dlerror();
 		snprintf(dl_error, sizeof(dl_error), "cannot load %s: %s", name,
 		    e != NULL ? e : "unknown error");
-		return;
 	}
+	return h;
+}
+
+static void
+load(void)
+{
+	struct curl_dl t;
+	const char *name = lib_name();
+	void *h, *sym;
+	size_t i;
+
+	if ((h = open_lib(name)) == NULL)
+		return;
 	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
 		if ((sym = dlsym(h, syms[i].name)) == NULL) {
 			snprintf(dl_error, sizeof(dl_error), "%s has no %s",
