@@ -41,12 +41,10 @@
 
 static const char *bigint_text(const cJSON *);
 
+/* The text member <v> (NULL: absent) into <buf>. */
 static int
-json_str(const cJSON *o, const char *name, char *buf, size_t size,
-    bool required)
+json_str(const cJSON *v, char *buf, size_t size, bool required)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
 	buf[0] = '\0';
 	if (v == NULL || cJSON_IsNull(v))
 		return required ? -1 : 0;
@@ -133,10 +131,10 @@ bigints_untag(cJSON *node)
 	}
 }
 
+/* The number member <v> (NULL: absent), 0 to <max>. */
 static int
-json_num(const cJSON *o, const char *name, double max, double *out)
+json_num(const cJSON *v, double max, double *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	const char *t;
 	char *end;
 
@@ -155,11 +153,10 @@ json_num(const cJSON *o, const char *name, double max, double *out)
 	return isfinite(*out) && *out >= 0 && *out <= max ? 0 : -1;
 }
 
+/* The whole-number member <v> (NULL: absent), 0 to <max>. */
 static int
-json_int(const cJSON *o, const char *name, unsigned long long max,
-    unsigned long long *out)
+json_int(const cJSON *v, unsigned long long max, unsigned long long *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	const char *t;
 	char *end;
 
@@ -181,10 +178,51 @@ json_int(const cJSON *o, const char *name, unsigned long long max,
 	return *out <= max ? 0 : -1;
 }
 
+/* An entry's members, in the order vindex_json_encode writes them. */
+enum {
+	F_PATH, F_RUN, F_SEG, F_BYTES, F_MTIME, F_INODE, F_DEVICE, F_REFRESHED,
+	F_DURATION, F_BITRATE, F_VCODEC, F_ACODEC, F_N
+};
+static const char *const field_names[F_N] = {
+	"path", "run_id", "segment_id", "file_bytes", "file_mtime_ns",
+	"inode", "device", "refreshed_at", "duration", "bitrate_bps",
+	"video_codec", "audio_codec"
+};
+
+/*
+ * The first member of each name of <o> into f[] (NULL: absent), in one
+ * walk: each member's name is compared with the one expected after the
+ * last match first, so an entry in our own order costs one strcmp a
+ * member (a lookup by name walks the list from the start every time).
+ */
+static void
+item_fields(const cJSON *o, const cJSON *f[F_N])
+{
+	const cJSON *c;
+	size_t k, i, next = 0;
+
+	for (k = 0; k < F_N; k++)
+		f[k] = NULL;
+	cJSON_ArrayForEach(c, o) {
+		if (c->string == NULL)
+			continue;
+		for (i = 0; i < F_N; i++) {
+			k = (next + i) % F_N;
+			if (strcmp(c->string, field_names[k]) == 0) {
+				if (f[k] == NULL)
+					f[k] = c;
+				next = k + 1;
+				break;
+			}
+		}
+	}
+}
+
 static int
 item_from_json(const cJSON *o, struct vindex_item *it, char *err,
     size_t errlen)
 {
+	const cJSON *f[F_N];
 	unsigned long long u[5];
 	double dur;
 
@@ -193,23 +231,25 @@ item_from_json(const cJSON *o, struct vindex_item *it, char *err,
 	    strlcpy(it->key, o->string, sizeof(it->key)) >= sizeof(it->key) ||
 	    !vindex_key_ok(it->key))
 		return errbuf_set(err, errlen, -1, "items: bad entry or key");
-	if (json_str(o, "path", it->path, sizeof(it->path), true) == -1 ||
+	item_fields(o, f);
+	if (json_str(f[F_PATH], it->path, sizeof(it->path), true) == -1 ||
 	    it->path[0] == '\0')
 		return errbuf_set(err, errlen, -1,
 		    "items.%s.path: missing or bad", it->key);
-#define STR(f) json_str(o, #f, it->f, sizeof(it->f), false) == -1
-	if (STR(run_id) || STR(segment_id) || STR(refreshed_at) ||
-	    STR(video_codec) || STR(audio_codec))
+#define STR(k, fld) json_str(f[k], it->fld, sizeof(it->fld), false) == -1
+	if (STR(F_RUN, run_id) || STR(F_SEG, segment_id) ||
+	    STR(F_REFRESHED, refreshed_at) || STR(F_VCODEC, video_codec) ||
+	    STR(F_ACODEC, audio_codec))
 		return errbuf_set(err, errlen, -1,
 		    "items.%s: a text field is not a string or too long",
 		    it->key);
 #undef STR
-	if (json_int(o, "file_bytes", LLONG_MAX, &u[0]) == -1 ||
-	    json_int(o, "file_mtime_ns", LLONG_MAX, &u[1]) == -1 ||
-	    json_int(o, "inode", ULLONG_MAX, &u[2]) == -1 ||
-	    json_int(o, "device", ULLONG_MAX, &u[3]) == -1 ||
-	    json_num(o, "duration", 1e9, &dur) == -1 ||
-	    json_int(o, "bitrate_bps", LLONG_MAX, &u[4]) == -1)
+	if (json_int(f[F_BYTES], LLONG_MAX, &u[0]) == -1 ||
+	    json_int(f[F_MTIME], LLONG_MAX, &u[1]) == -1 ||
+	    json_int(f[F_INODE], ULLONG_MAX, &u[2]) == -1 ||
+	    json_int(f[F_DEVICE], ULLONG_MAX, &u[3]) == -1 ||
+	    json_num(f[F_DURATION], 1e9, &dur) == -1 ||
+	    json_int(f[F_BITRATE], LLONG_MAX, &u[4]) == -1)
 		return errbuf_set(err, errlen, -1,
 		    "items.%s: a number field is not a number or out of range",
 		    it->key);
@@ -276,7 +316,11 @@ index_from_json(cJSON *root, struct vindex *idx, char *err, size_t errlen)
 			return -1;
 		idx->nitems++;
 	}
-	if (idx->nitems > 1)
+	/* we write the items by key: sort (moving whole items) only if not */
+	for (n = 1; n < idx->nitems; n++)
+		if (vindex_item_cmp(&idx->items[n - 1], &idx->items[n]) > 0)
+			break;
+	if (n < idx->nitems)
 		qsort(idx->items, idx->nitems, sizeof(idx->items[0]),
 		    vindex_item_cmp);
 	for (n = 1; n < idx->nitems; n++)

@@ -287,6 +287,50 @@ test_bigints(void)
 	rm_rf(state);
 }
 
+/*
+ * A hand-written index: entries out of key order, members in another order
+ * than ours, a member given twice (the first counts, as cJSON's lookup
+ * by name has it), an unknown member.  Loaded sorted by key, each field
+ * from its own member.
+ */
+static void
+test_member_order(void)
+{
+	struct vindex idx;
+	struct vindex_item *it;
+	char state[PATH_MAX], err[256];
+	int rc;
+
+	tmpdir(state, sizeof(state));
+	write_index(state, "{\"version\":\"1.0\",\"schema_version\":2,"
+	    "\"items\":{\"ffff0000\":{\"audio_codec\":\"aac\","
+	    "\"duration\":2.5,\"x\":1,\"path\":\"video/final/z.mp4\","
+	    "\"run_id\":\"r1\",\"path\":\"video/final/second.mp4\","
+	    "\"segment_id\":\"seg-2\",\"bitrate_bps\":1200000},"
+	    "\"0000ffff\":{\"path\":\"video/final/a.mp4\","
+	    "\"inode\":7,\"device\":9,\"file_bytes\":42}}}");
+	vindex_init(&idx);
+	rc = vindex_load(state, &idx, err, sizeof(err));
+	CHECK("member_order", rc == VINDEX_OK && idx.nitems == 2 &&
+	    strcmp(idx.items[0].key, "0000ffff") == 0 &&
+	    strcmp(idx.items[1].key, "ffff0000") == 0, "rc %d (%s), order",
+	    rc, err);
+	it = vindex_find(&idx, "ffff0000");
+	CHECK("member_order", it != NULL &&
+	    strcmp(it->path, "video/final/z.mp4") == 0 &&
+	    strcmp(it->run_id, "r1") == 0 &&
+	    strcmp(it->segment_id, "seg-2") == 0 &&
+	    strcmp(it->audio_codec, "aac") == 0 && it->duration == 2.5 &&
+	    it->bitrate_bps == 1200000 && it->video_codec[0] == '\0',
+	    "fields of ffff0000 read wrong");
+	it = vindex_find(&idx, "0000ffff");
+	CHECK("member_order", it != NULL && it->inode == 7 &&
+	    it->device == 9 && it->file_bytes == 42 && it->run_id[0] == '\0',
+	    "fields of 0000ffff read wrong");
+	vindex_clear(&idx);
+	rm_rf(state);
+}
+
 static void
 test_missing_and_paths(void)
 {
@@ -875,6 +919,7 @@ main(void)
 	make_clips();
 	test_roundtrip();
 	test_bigints();
+	test_member_order();
 	test_missing_and_paths();
 	test_corrupt();
 	test_lock();
