@@ -59,6 +59,7 @@
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	32000
 #define READY_TIMEOUT_MS 10000
+#define CHILD_HB_MAX_MS	600000	/* RAYVAULT_CHILD_IDLE_HEARTBEAT_MS at most */
 #define CRASH_WINDOW_MS	60000
 #define CRASH_MAX	3
 #define TREE_MAX	256
@@ -628,8 +629,10 @@ remember_tree(struct child *c)
 
 /*
  * A heartbeat (or any message) from <c>.  <next_ms>: the rhythm it
- * announced (-1: none in this message), kept within the two settings;
- * ours to it follows, and a faster one starts at once.
+ * announced (-1: none in this message), no faster than ours and no slower
+ * than the idle setting's maximum (a child started after .env changed
+ * announces the new one: it is believed); ours to it follows, and a
+ * faster one starts at once.
  */
 void
 child_on_hb(struct sup_env *env, struct child *c, long long progress,
@@ -640,8 +643,8 @@ child_on_hb(struct sup_env *env, struct child *c, long long progress,
 	if (next_ms >= 0) {
 		if (next_ms < env->cfg.child_heartbeat_ms)
 			next_ms = env->cfg.child_heartbeat_ms;
-		if (next_ms > env->cfg.child_idle_heartbeat_ms)
-			next_ms = env->cfg.child_idle_heartbeat_ms;
+		if (next_ms > CHILD_HB_MAX_MS)
+			next_ms = CHILD_HB_MAX_MS;
 		c->hb_every_ms = (int)next_ms;
 		if (c->next_sup_hb > now + next_ms)
 			c->next_sup_hb = now + next_ms;

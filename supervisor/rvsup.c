@@ -671,6 +671,13 @@ reload(struct sup_env *env)
 	    strcmp(c.worker_id, env->cfg.worker_id) != 0)
 		log_warnx("reload: the spool, store and worker id change only "
 		    "with a restart");
+	/* the children read their rhythms at start: both ends keep them */
+	if (c.child_heartbeat_ms != env->cfg.child_heartbeat_ms ||
+	    c.child_idle_heartbeat_ms != env->cfg.child_idle_heartbeat_ms)
+		log_warnx("reload: the child heartbeat intervals change only "
+		    "with a restart");
+	c.child_heartbeat_ms = env->cfg.child_heartbeat_ms;
+	c.child_idle_heartbeat_ms = env->cfg.child_idle_heartbeat_ms;
 	strlcpy(c.spool_dir, env->cfg.spool_dir, sizeof(c.spool_dir));
 	strlcpy(c.supabase_url, env->cfg.supabase_url, sizeof(c.supabase_url));
 	strlcpy(c.db_path, env->cfg.db_path, sizeof(c.db_path));

@@ -9,12 +9,19 @@
 #  - an idle child that froze is caught as soon as it is given work: killed
 #    as unresponsive, restarted, its task re-dispatched, the run done;
 #  - idle children leave by themselves once the supervisor has been silent
-#    for liveness x the idle interval, not after the working one.
-# All bounds come from the two settings below.
+#    for liveness x the idle interval, not after the working one;
+#  - a reload (SIGHUP) that asks for a faster working rhythm changes no
+#    child's (they read theirs at start, and the supervisor goes by the
+#    rhythm each announces): a run after it sees no child judged silent.
+# All bounds come from the two settings below, in .env so that a reload
+# can try to change them.
 . tests/integration/lib.sh
-export RAYVAULT_CHILD_HEARTBEAT_MS=200 RAYVAULT_CHILD_IDLE_HEARTBEAT_MS=2500
-fast=$((3 * RAYVAULT_CHILD_HEARTBEAT_MS))
-idle_limit=$((3 * RAYVAULT_CHILD_IDLE_HEARTBEAT_MS))
+unset RAYVAULT_CHILD_HEARTBEAT_MS RAYVAULT_CHILD_IDLE_HEARTBEAT_MS
+hb_ms=200 idle_ms=2500
+printf 'RAYVAULT_CHILD_HEARTBEAT_MS=%s\nRAYVAULT_CHILD_IDLE_HEARTBEAT_MS=%s\n' \
+    $hb_ms $idle_ms >"$T/.env"
+fast=$((3 * hb_ms))
+idle_limit=$((3 * idle_ms))
 start_sup
 all_ready() {
 	[ "$(ctl status --json | json 'sum(c["state"]=="ready" for c in j["children"])')" = 5 ]
@@ -37,7 +44,7 @@ gens=$(ctl status --json | json '" ".join(str(c["generation"]) + "/" + str(c["re
     ok "no idle child judged unresponsive in $((idle_limit + 1500)) ms" ||
     fail "idle children restarted: generation/restarts $gens"
 
-n=$(ctl status | grep -c "^child .* (every $RAYVAULT_CHILD_IDLE_HEARTBEAT_MS ms)$")
+n=$(ctl status | grep -c "^child .* (every $idle_ms ms)$")
 [ "$n" = 5 ] && ok "status shows each idle child's rhythm" ||
     fail "status: $(ctl status | grep '^child')"
 
@@ -72,4 +79,21 @@ wait_for $(( (idle_limit + 2000) / 1000 + 5 )) all_gone &&
 kill -CONT "$SUP_PID"
 wait_for 10 all_ready && ok "the supervisor restarted them" ||
     fail "children after SIGCONT: $(ctl status 2>&1 | grep child)"
+
+# A reload that asks for a faster working rhythm: a busy child reporting
+# every 200 ms is not judged by 50 ms.
+gens=$(ctl status --json | json '" ".join(str(c["generation"]) for c in j["children"])')
+printf 'RAYVAULT_CHILD_HEARTBEAT_MS=50\nRAYVAULT_CHILD_IDLE_HEARTBEAT_MS=%s\n' \
+    $idle_ms >"$T/.env"
+kill -HUP "$SUP_PID"
+wait_for 5 grep -q "heartbeat intervals change only with a restart" "$T/sup.log" &&
+    ok "a reload keeps the child heartbeat intervals, saying so" ||
+    fail "no word on the heartbeat intervals"
+from=$(($(wc -l <"$T/sup.log") + 1))
+ctl enqueue "$(make_spec RAY-IR2)" >/dev/null || fail "enqueue"
+wait_for 60 status_is RAY-IR2 done || fail "run after the reload: $(run_status RAY-IR2)"
+! tail -n "+$from" "$T/sup.log" | grep -q "unresponsive" &&
+    [ "$(ctl status --json | json '" ".join(str(c["generation"]) for c in j["children"])')" = "$gens" ] &&
+    ok "a run after the reload: no child judged silent" ||
+    fail "children killed after the reload: $(tail -n "+$from" "$T/sup.log" | grep unresponsive | head -3)"
 finish
