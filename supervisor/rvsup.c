@@ -75,6 +75,7 @@ static int sig_wfd = -1;
 
 #define STOP_GRACE_MS	20000
 #define RECHECK_MS	100	/* a guard whose action could not proceed */
+#define PIDFILE_WAIT_MS	1000	/* a pid file lock held by no rvsup */
 
 static void
 on_signal(int sig)
@@ -213,24 +214,41 @@ make_dirs(struct sup_env *env)
 	}
 }
 
+/*
+ * The pid file's lock, or exit.  A lock held by a live rvsup refuses at
+ * once.  Held by anyone else it is looked at again for up to
+ * PIDFILE_WAIT_MS: rvctl, the dashboard and the doctor's 5-minute job
+ * take a shared lock for an instant to learn whether a supervisor runs
+ * (rt_held_pid), and a supervisor starting in that instant must not
+ * take it for a rival; nor must one that meets a rival between its lock
+ * and its pid (the next look reads the pid).
+ */
 static struct pidfh *
 lock_pidfile(struct sup_env *env)
 {
 	char p[PATH_MAX];
 	struct pidfh *pfh;
-	pid_t other = -1;
+	pid_t other;
+	int waited = 0;
 
 	if (fs_path(p, sizeof(p), "%s/runtime/rvsup.pid",
 	    env->cfg.state_dir) == -1)
 		fatalx("state dir path too long");
-	if ((pfh = pidfile_open(p, 0600, &other)) == NULL) {
-		if (errno == EEXIST) {
+	for (;;) {
+		other = -1;
+		if ((pfh = pidfile_open(p, 0600, &other)) != NULL)
+			break;
+		if (errno != EEXIST)
+			fatal("pid file %s", p);
+		if ((other > 1 && rt_is_rvsup(other)) ||
+		    waited >= PIDFILE_WAIT_MS) {
 			fprintf(stderr, "rvsup: another rvsup (pid %ld) is "
 			    "already running on %s; refusing to start\n",
 			    (long)other, env->cfg.state_dir);
 			exit(EX_TEMPFAIL);
 		}
-		fatal("pid file %s", p);
+		clock_sleep_ms(20);
+		waited += 20;
 	}
 	if (pidfile_write(pfh) == -1)
 		fatal("pid file %s", p);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# A run goes through every stage on real children; a second supervisor on
-# the same state dir refuses; status shape; rvsup stop.
+# A run goes through every stage on real children; a supervisor starting
+# while rvctl reads the pid file starts; a second supervisor on the same
+# state dir refuses; status shape; rvsup stop.
 . tests/integration/lib.sh
 
 spec=$(make_spec RAY-T1)
@@ -8,8 +9,21 @@ ctl status --json | json 'j["supervisor"]' | grep -qx null ||
     fail "status without supervisor should say supervisor null"
 ctl status >/dev/null 2>&1; [ $? -eq 3 ] || fail "status without supervisor must exit 3"
 ctl enqueue "$spec" >/dev/null || fail "enqueue"
+# rvctl learns whether a supervisor runs by taking the pid file's lock
+# shared for an instant: a supervisor starting in that instant waits for
+# it to go (here it is held 0.8 s) instead of refusing as if a rival ran.
+pidf="$RAYVAULT_STATE_DIR/runtime/rvsup.pid"
+(umask 077; mkdir -p "$RAYVAULT_STATE_DIR/runtime")
+: >"$pidf"
+flock -s "$pidf" sleep 0.8 &
+held() { ! flock -n -x "$pidf" true; }
+wait_for 5 held || fail "the shared lock was not taken"
 start_sup
-"$BIN/rvsup" start >"$T/second.log" 2>&1
+grep -q "refusing to start" "$T/sup.log" &&
+    fail "the supervisor took a reader's lock for a rival: $(cat "$T/sup.log")" ||
+    ok "a supervisor starting while the pid file is read starts"
+# (a second that did not refuse would run on: 30 s, then it is a failure)
+timeout 30 "$BIN/rvsup" start >"$T/second.log" 2>&1
 rc=$?
 [ $rc -eq 75 ] && grep -q "already running" "$T/second.log" &&
     ok "second supervisor refused" ||
