@@ -43,7 +43,11 @@ has(const pid_t *v, size_t n, pid_t p)
 	return false;
 }
 
-/* A: forks B, B forks C (setsid); A reports "B C" on <fd> and pauses. */
+/*
+ * A: forks B, B forks C, which calls setsid() and only then reports its
+ * pid (reported by B at fork time, C was sometimes checked before its
+ * setsid had run); A reports "B C" on <fd> and pauses.
+ */
 static void
 tree_a(int fd)
 {
@@ -54,12 +58,14 @@ tree_a(int fd)
 		_exit(1);
 	if (b == 0) {
 		close(p[0]);
-		if ((c = fork()) == 0) {
+		if (fork() == 0) {
 			(void)setsid();
+			c = getpid();
+			(void)write(p[1], &c, sizeof(c));
 			for (;;)
 				pause();
 		}
-		(void)write(p[1], &c, sizeof(c));
+		close(p[1]);
 		for (;;)
 			pause();
 	}
