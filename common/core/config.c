@@ -157,6 +157,22 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Zero the stack below the caller.  Reading .env leaves its values there
+ * beyond our own buffers: the dynamic linker's lazy binding and a signal
+ * save the vector registers (which string functions fill with the text
+ * they scan) into frames under the stack pointer, and those stay until
+ * overwritten.  Seen: a child's stack held a secret it never kept.
+ */
+static void __attribute__((noinline))
+scrub_stack(void)
+{
+	char buf[32768];
+
+	explicit_bzero(buf, sizeof(buf));
+	__asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
 /* Zero <n> bytes at <p> in a way the compiler keeps. */
 static void
 wipe(void *p, size_t n)
@@ -461,6 +477,7 @@ config_load_secrets(struct rv_config *out, const char *state_dir_override,
 			bad = 1;
 	}
 	env_file_clear(&ef);
+	scrub_stack();
 	if (c.worker_id[0] == '\0') {
 		if (gethostname(host, sizeof(host)) == -1)
 			strlcpy(host, "rayvault", sizeof(host));
@@ -526,10 +543,12 @@ config_load_secrets(struct rv_config *out, const char *state_dir_override,
 	}
 	if (bad) {
 		config_wipe(&c, CFG_SECRET_ALL);
+		scrub_stack();
 		return -1;
 	}
 	*out = c;
 	config_wipe(&c, CFG_SECRET_ALL);
+	scrub_stack();
 	return 0;
 }
 
@@ -614,6 +633,7 @@ config_env_file_check(const char *envfile, char *err, size_t errlen)
 		    ef.values[i][0] != '\0')
 			secret = true;
 	env_file_clear(&ef);
+	scrub_stack();
 	if (!secret)
 		return 0;
 	snprintf(err, errlen, "%s holds secrets and is readable by other "
