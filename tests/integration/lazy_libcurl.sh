@@ -19,15 +19,12 @@ ok "no program is linked with libcurl"
 maps_curl() {	# maps_curl PID: does it map libcurl?
 	grep -q libcurl "/proc/$1/maps" 2>/dev/null
 }
-all_ready() {
-	[ "$(ctl status --json | json 'sum(c["state"]=="ready" for c in j["children"])')" = 5 ]
-}
 kids() {
 	ctl status --json | json '" ".join(c["kind"] + ":" + str(c["pid"]) for c in j["children"])'
 }
 
 start_sup
-wait_for 10 all_ready || fail "children not ready"
+wait_for 10 children_ready || fail "children not ready"
 mapping() {	# the kinds whose process maps libcurl, "rvsup" first
 	maps_curl "$SUP_PID" && printf 'rvsup '
 	for kp in $(kids); do
@@ -51,7 +48,7 @@ SUP_PID=""
 . "$ROOT/tests/lib/telegram_env.sh"
 tg_start
 start_sup
-wait_for 10 all_ready || fail "children not ready with Telegram"
+wait_for 10 children_ready || fail "children not ready with Telegram"
 np=$(child_field notify pid)
 wait_for 5 maps_curl "$np" && ok "with Telegram on the notifier maps libcurl" ||
     fail "the notifier $np does not map libcurl"

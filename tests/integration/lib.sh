@@ -160,6 +160,11 @@ child_field() {
 	ctl status --json | json "[c['$2'] for c in j['children'] if c['kind']=='$1'][0]"
 }
 
+# children_ready: all five children are ready (none busy, none down).
+children_ready() {
+	[ "$(ctl status --json 2>/dev/null | json 'sum(c["state"]=="ready" for c in j["children"])' 2>/dev/null)" = 5 ]
+}
+
 child_state_is() {
 	[ "$(child_field "$1" state 2>/dev/null)" = "$2" ]
 }

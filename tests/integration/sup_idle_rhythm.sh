@@ -23,10 +23,7 @@ printf 'RAYVAULT_CHILD_HEARTBEAT_MS=%s\nRAYVAULT_CHILD_IDLE_HEARTBEAT_MS=%s\n' \
 fast=$((3 * hb_ms))
 idle_limit=$((3 * idle_ms))
 start_sup
-all_ready() {
-	[ "$(ctl status --json | json 'sum(c["state"]=="ready" for c in j["children"])')" = 5 ]
-}
-wait_for 10 all_ready || fail "children not ready: $(ctl status 2>&1)"
+wait_for 10 children_ready || fail "children not ready: $(ctl status 2>&1)"
 
 # Watch for longer than liveness x the idle interval.
 max_ago=0
@@ -61,7 +58,7 @@ wait_for 60 status_is RAY-IR1 done && ok "its task re-dispatched, the run done" 
     fail "run: $(run_status RAY-IR1)"
 
 # A silent supervisor: idle children wait for liveness x the idle interval.
-wait_for 10 all_ready || fail "children not ready after the run"
+wait_for 10 children_ready || fail "children not ready after the run"
 pids=$(ctl status --json | json '" ".join(str(c["pid"]) for c in j["children"])')
 kill -STOP "$SUP_PID"
 sleep $(( (fast + 2000) / 1000 + 1 ))
@@ -77,7 +74,7 @@ wait_for $(( (idle_limit + 2000) / 1000 + 5 )) all_gone &&
     ok "idle children left after the idle limit of supervisor silence" ||
     fail "idle children outlived $((idle_limit + 2000)) ms of silence"
 kill -CONT "$SUP_PID"
-wait_for 10 all_ready && ok "the supervisor restarted them" ||
+wait_for 10 children_ready && ok "the supervisor restarted them" ||
     fail "children after SIGCONT: $(ctl status 2>&1 | grep child)"
 
 # A reload that asks for a faster working rhythm: a busy child reporting

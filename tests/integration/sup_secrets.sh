@@ -68,12 +68,7 @@ no_core() {
 }
 
 start_sup
-all_up() {
-	for k in evidence voice render probe notify; do
-		child_state_is "$k" ready || return 1
-	done
-}
-wait_for 20 all_up || fail "children not ready: $(ctl status --json)"
+wait_for 20 children_ready || fail "children not ready: $(ctl status --json)"
 has "$SUP_PID" "$SUPABASE_SERVICE_KEY" ||
     fail "the memory scan does not see rvsup's own service key"
 no_core "$SUP_PID" && ok "rvsup: core dumps off" ||
