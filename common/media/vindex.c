@@ -18,6 +18,9 @@
  * The index is written only whole, as a new file fsynced and renamed
  * over the old one (fs_write_atomic, which also fsyncs the directory; a
  * refresh that changed no entry skips that last fsync, vindex_save_lazy).
+ * Each save also writes index.json.cache, which vindex_load uses instead
+ * of parsing the JSON when it was made from the very text it read
+ * (vindex_cache.c).
  *
  * A missing index loads as empty with idx->missing set.  A corrupt one
  * (unparsable, too big, wrong shape) makes vindex_load return
@@ -358,6 +361,27 @@ vindex_unlock(int fd)
 }
 
 /*
+ * The cache beside the index, if it was made from <text> (<len> bytes):
+ * returns 0 with <idx> filled, or -1 with it empty.
+ */
+static int
+cache_read(const char *state_dir, const char *text, size_t len,
+    struct vindex *idx)
+{
+	char path[PATH_MAX], *buf;
+	size_t blen;
+	int rc;
+
+	if (index_path(path, sizeof(path), state_dir, ".cache") == -1 ||
+	    fs_read_file(path, VINDEX_FILE_MAX, &buf, &blen) == -1)
+		return -1;
+	rc = vindex_cache_decode((const unsigned char *)buf, blen, len,
+	    vindex_cache_hash(text, len), idx);
+	free(buf);
+	return rc;
+}
+
+/*
  * Read the index into <idx> (initialised by the caller; emptied first).
  * The caller holds the lock.  Returns VINDEX_OK (idx->missing set when
  * there is no file), VINDEX_CORRUPT (file left alone, err says what is
@@ -388,6 +412,10 @@ vindex_load(const char *state_dir, struct vindex *idx, char *err,
 		return errbuf_set(err, errlen, VINDEX_ERR, "%s: %s", path,
 		    strerror(errno));
 	}
+	if (cache_read(state_dir, text, len, idx) == 0) {
+		free(text);
+		return VINDEX_OK;
+	}
 	rc = vindex_json_decode(text, len, idx, why, sizeof(why));
 	if (rc == VINDEX_CORRUPT)
 		return errbuf_set(err, errlen, rc, "%s: corrupt: %s", path,
@@ -399,11 +427,11 @@ vindex_load(const char *state_dir, struct vindex *idx, char *err,
 
 /*
  * fs_write_atomic without the final directory fsync: <path>.tmp.<pid> is
- * written and fsynced, then renamed over <path>.  Returns 0, or -1 with
- * errno set and <path> untouched.
+ * written (and fsynced if <sync>), then renamed over <path>.  Returns 0,
+ * or -1 with errno set and <path> untouched.
  */
 static int
-write_replace(const char *path, const char *buf, size_t len)
+write_replace(const char *path, const void *buf, size_t len, bool sync)
 {
 	char tmp[PATH_MAX];
 	size_t off = 0;
@@ -415,14 +443,14 @@ write_replace(const char *path, const char *buf, size_t len)
 	    O_TRUNC | O_CLOEXEC, 0600)) == -1)
 		return -1;
 	while (off < len) {
-		if ((n = write(fd, buf + off, len - off)) == -1 &&
+		if ((n = write(fd, (const char *)buf + off, len - off)) == -1 &&
 		    errno == EINTR)
 			continue;
 		if (n == -1)
 			goto fail;
 		off += (size_t)n;
 	}
-	if (fsync(fd) == -1)
+	if (sync && fsync(fd) == -1)
 		goto fail;
 	n = close(fd);
 	fd = -1;
@@ -435,6 +463,34 @@ fail:
 	(void)unlink(tmp);
 	errno = saved;
 	return -1;
+}
+
+/*
+ * Write index.json.cache for the index text just written (<text>, <len>
+ * bytes, which this takes and frees): what decoding that text gives, so
+ * that a reader of the cache sees exactly what a reader of the JSON
+ * would.  Not fsynced: a cache lost or torn in a crash no longer matches
+ * and is ignored.  Failures are not reported: they cost readers time.
+ */
+static void
+cache_write(const char *state_dir, char *text, size_t len)
+{
+	char path[PATH_MAX], why[128];
+	struct vindex back;
+	unsigned char *buf;
+	uint64_t hash = vindex_cache_hash(text, len);
+	size_t blen;
+
+	vindex_init(&back);
+	if (vindex_json_decode(text, len, &back, why, sizeof(why)) !=
+	    VINDEX_OK)
+		return;
+	buf = vindex_cache_encode(&back, len, hash, &blen);
+	vindex_clear(&back);
+	if (buf != NULL && index_path(path, sizeof(path), state_dir,
+	    ".cache") == 0)
+		(void)write_replace(path, buf, blen, false);
+	free(buf);
 }
 
 static int
@@ -458,11 +514,13 @@ save(const char *state_dir, struct vindex *idx, bool sync_dir, char *err,
 		    "index: out of memory");
 	len = strlen(text);
 	r = sync_dir ? fs_write_atomic(path, text, len) :
-	    write_replace(path, text, len);
-	free(text);
-	if (r == -1)
+	    write_replace(path, text, len, true);
+	if (r == -1) {
+		free(text);
 		return errbuf_set(err, errlen, VINDEX_ERR, "write %s: %s",
 		    path, strerror(errno));
+	}
+	cache_write(state_dir, text, len);
 	idx->missing = false;
 	return VINDEX_OK;
 }

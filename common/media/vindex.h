@@ -61,7 +61,7 @@ struct vindex_item {
 struct vindex {
 	struct vindex_item *items;
 	size_t		 nitems, cap;
-	bool		 sorted;	/* items ordered by key */
+	bool		 cached;	/* read from index.json.cache */
 	bool		 missing;	/* no index.json existed at load */
 	cJSON		*meta;		/* meta_info, owned */
 };

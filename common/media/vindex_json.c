@@ -18,7 +18,7 @@
  * does (vindex_load, vindex_save) and holds the paths for the messages.
  *
  * Public (to the vindex files, vindex_json.h): vindex_json_decode,
- * vindex_json_encode.
+ * vindex_json_encode, vindex_json_meta_parse.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -328,6 +328,31 @@ index_from_json(cJSON *root, struct vindex *idx, char *err, size_t errlen)
 			return errbuf_set(err, errlen, -1,
 			    "items: duplicate key %s", idx->items[n].key);
 	return meta_from_json(root, idx, err, errlen);
+}
+
+/*
+ * meta_info as vindex_json_encode's caller keeps it (long integers raw)
+ * from <len> bytes of its JSON text, which need no NUL.  Returns the
+ * object, or NULL when the text is not one (or memory ran out).
+ */
+cJSON *
+vindex_json_meta_parse(const char *text, size_t len)
+{
+	cJSON *meta;
+	char *tagged;
+
+	if (memchr(text, '\0', len) != NULL ||
+	    (tagged = bigints_tag(text, len)) == NULL)
+		return NULL;
+	meta = cJSON_ParseWithOpts(tagged, NULL, true);
+	free(tagged);
+	if (meta != NULL && !cJSON_IsObject(meta)) {
+		cJSON_Delete(meta);
+		return NULL;
+	}
+	if (meta != NULL)
+		bigints_untag(meta);
+	return meta;
 }
 
 /*

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * vindex_test.c: unit tests for common/media/vindex.c.  Round trip of the file
- * format, a missing index, corrupt indexes kept aside and never replaced,
+ * format, its cache (index.json.cache), a missing index, corrupt indexes kept aside and never replaced,
  * the flock excluding a second process, refresh over real mp4 files made
  * with ffmpeg at test time (cold, warm, touched, forced, names without
  * sha8, an unprobe-able file, dry run, prune, history trimming), repair,
@@ -29,6 +29,7 @@
 #include "common/core/ids.h"
 #include "common/core/subproc.h"
 #include "common/media/vindex.h"
+#include "common/media/vindex_json.h"
 #include "tests/unit/test.h"
 
 static char clips[4][PATH_MAX];	/* distinct small mp4 files */
@@ -328,6 +329,186 @@ test_member_order(void)
 	    it->device == 9 && it->file_bytes == 42 && it->run_id[0] == '\0',
 	    "fields of 0000ffff read wrong");
 	vindex_clear(&idx);
+	rm_rf(state);
+}
+
+/* Load <state>'s index with its cache moved aside for the call. */
+static int
+load_uncached(const char *state, struct vindex *idx, char *err,
+    size_t errlen)
+{
+	char c[PATH_MAX], aside[PATH_MAX];
+	int rc, moved;
+
+	(void)fs_path(c, sizeof(c), "%s/video/index.json.cache", state);
+	(void)fs_path(aside, sizeof(aside), "%s.aside", c);
+	moved = rename(c, aside) == 0;
+	rc = vindex_load(state, idx, err, errlen);
+	if (moved && rename(aside, c) == -1)
+		exit(2);
+	return rc;
+}
+
+/* The same entries, byte for byte, and the same meta_info. */
+static bool
+same_index(const struct vindex *a, const struct vindex *b)
+{
+	return a->nitems == b->nitems && (a->nitems == 0 ||
+	    memcmp(a->items, b->items, a->nitems * sizeof(a->items[0])) ==
+	    0) && ((a->meta == NULL && b->meta == NULL) ||
+	    cJSON_Compare(a->meta, b->meta, true));
+}
+
+static void
+cache_put(const char *state, const void *buf, size_t len)
+{
+	char c[PATH_MAX];
+
+	(void)fs_path(c, sizeof(c), "%s/video/index.json.cache", state);
+	if (fs_write_atomic(c, buf, len) == -1)
+		exit(2);
+}
+
+/* A cache of <idx> with the hashes of <text>, the current index.json. */
+static int
+cache_forge(const char *state, const struct vindex *idx, const char *text)
+{
+	unsigned char *enc;
+	size_t elen;
+
+	if (text == NULL || (enc = vindex_cache_encode(idx, strlen(text),
+	    vindex_cache_hash(text, strlen(text)), &elen)) == NULL)
+		return -1;
+	cache_put(state, enc, elen);
+	free(enc);
+	return 0;
+}
+
+/*
+ * index.json.cache: written by every save, read only when it was made
+ * from the very text of index.json, and then loading gives exactly what
+ * decoding the JSON gives (the awkward values: long integers, a double
+ * that needs 17 digits, escapes and UTF-8, empty and absent fields, meta_info
+ * with its own long integers).  An index changed by hand (same length,
+ * one digit), a damaged, truncated, empty or foreign cache, and a cache
+ * with valid hashes but entries out of order or a bad key all fall back
+ * to the JSON; a corrupt index stays corrupt whatever the cache says.
+ */
+static void
+test_cache(void)
+{
+	struct vindex idx, a, b;
+	struct vindex_item bad[2];
+	char state[PATH_MAX], c[PATH_MAX], err[256], *text, *cbuf, *p;
+	size_t clen;
+	int rc, rb;
+
+	tmpdir(state, sizeof(state));
+	vindex_init(&idx);
+	vindex_init(&a);
+	vindex_init(&b);
+	(void)fs_path(c, sizeof(c), "%s/video/index.json.cache", state);
+	write_index(state, "{\"version\":\"1.0\",\"schema_version\":2,"
+	    "\"items\":{\"0123abcd\":{\"path\":\"video/final/v\\u00e9 \\\"q\\\""
+	    "\\\\ \\t.mp4\",\"run_id\":\"RUN-1\",\"segment_id\":\"intro\","
+	    "\"file_bytes\":9007199254740993,\"file_mtime_ns\":"
+	    "1732530000123456789,\"inode\":18446744073709551615,\"device\":0,"
+	    "\"refreshed_at\":\"\",\"duration\":0.33333333333333331,"
+	    "\"bitrate_bps\":1200000,\"video_codec\":\"h264\"},"
+	    "\"legacy\":{\"path\":\"old/b.mp4\",\"duration\":null}},"
+	    "\"meta_info\":{\"refresh_history\":[{\"at\":9007199254740993,"
+	    "\"note\":\"x\\u0001y\"}],\"extra\":[1.5,true,null,\"\"]}}");
+	rc = vindex_load(state, &idx, err, sizeof(err));
+	CHECK("cache", rc == VINDEX_OK && !idx.cached && !fs_exists(c),
+	    "a hand-written index is decoded, no cache made: rc %d %s", rc,
+	    err);
+	rc = vindex_save(state, &idx, err, sizeof(err));
+	CHECK("cache", rc == VINDEX_OK && fs_exists(c), "save makes the "
+	    "cache: rc %d %s", rc, err);
+	rc = vindex_load(state, &a, err, sizeof(err));
+	rb = load_uncached(state, &b, err, sizeof(err));
+	CHECK("cache", rc == VINDEX_OK && rb == VINDEX_OK && a.cached &&
+	    !b.cached && a.nitems == 2 && same_index(&a, &b),
+	    "cached load differs from the JSON's: rc %d/%d cached %d/%d",
+	    rc, rb, a.cached, b.cached);
+	CHECK("cache", a.nitems == 2 && a.items[0].file_mtime_ns ==
+	    1732530000123456789LL && a.items[0].inode ==
+	    18446744073709551615ULL && a.items[0].duration == 1.0 / 3 &&
+	    strcmp(a.items[0].path,
+	    "video/final/v\xc3\xa9 \"q\"\\ \t.mp4") == 0 &&
+	    strcmp(a.items[1].key, "legacy") == 0, "values not exact: %lld "
+	    "%llu %.17g [%s]", a.nitems ? a.items[0].file_mtime_ns : 0,
+	    a.nitems ? a.items[0].inode : 0, a.nitems ? a.items[0].duration :
+	    0, a.nitems ? a.items[0].path : "");
+
+	/* the index edited by hand: same length, one digit */
+	text = read_index(state);
+	p = text != NULL ? strstr(text, "1200000") : NULL;
+	if (p != NULL)
+		p[1] = '3';
+	write_index(state, text != NULL ? text : "");
+	free(text);
+	rc = vindex_load(state, &a, err, sizeof(err));
+	CHECK("cache", rc == VINDEX_OK && !a.cached && a.nitems == 2 &&
+	    a.items[0].bitrate_bps == 1300000, "an edited index read from "
+	    "the stale cache: cached %d bitrate %lld", a.cached,
+	    a.nitems ? a.items[0].bitrate_bps : -1);
+
+	/* damaged, truncated, empty caches */
+	rc = vindex_save(state, &idx, err, sizeof(err));
+	CHECK("cache", rc == VINDEX_OK && fs_read_file(c, 1 << 24, &cbuf,
+	    &clen) == 0 && clen > 200, "save: %s", err);
+	if (rc == VINDEX_OK && clen > 200) {
+		rb = load_uncached(state, &b, err, sizeof(err));
+		cbuf[clen / 2] ^= 0x20;
+		cache_put(state, cbuf, clen);
+		rc = vindex_load(state, &a, err, sizeof(err));
+		CHECK("cache", rc == VINDEX_OK && !a.cached &&
+		    same_index(&a, &b), "a damaged cache was used");
+		cache_put(state, cbuf, clen - 9);
+		rc = vindex_load(state, &a, err, sizeof(err));
+		CHECK("cache", rc == VINDEX_OK && !a.cached &&
+		    same_index(&a, &b), "a truncated cache was used");
+		cache_put(state, cbuf, 0);
+		rc = vindex_load(state, &a, err, sizeof(err));
+		CHECK("cache", rc == VINDEX_OK && !a.cached &&
+		    same_index(&a, &b), "an empty cache broke the load");
+		cbuf[clen / 2] ^= 0x20;
+		cbuf[7] ^= 0x7f;	/* another version */
+		cache_put(state, cbuf, clen);
+		rc = vindex_load(state, &a, err, sizeof(err));
+		CHECK("cache", rc == VINDEX_OK && !a.cached &&
+		    same_index(&a, &b), "a cache of another version was used");
+		free(cbuf);
+	}
+
+	/* valid hashes, invalid entries: out of order, then a bad key */
+	text = read_index(state);
+	sample_item(&bad[0], "ffff0000", "intro");
+	sample_item(&bad[1], "0000ffff", "outro");
+	idx.items[0] = bad[0];
+	idx.items[1] = bad[1];
+	rc = cache_forge(state, &idx, text) == 0 ? vindex_load(state, &a,
+	    err, sizeof(err)) : -1;
+	CHECK("cache", rc == VINDEX_OK && !a.cached && same_index(&a, &b),
+	    "entries out of key order were accepted");
+	(void)strlcpy(idx.items[1].key, "ffff0001/x", sizeof(idx.items[1].key));
+	rc = cache_forge(state, &idx, text) == 0 ? vindex_load(state, &a,
+	    err, sizeof(err)) : -1;
+	CHECK("cache", rc == VINDEX_OK && !a.cached && same_index(&a, &b),
+	    "a key with a slash was accepted");
+	free(text);
+
+	/* a corrupt index with a cache of the last good one */
+	rc = vindex_save(state, &b, err, sizeof(err));
+	write_index(state, "{\"version\":\"1.0\",\"schema_version\":2,"
+	    "\"items\":{\"0123abcd\":{\"path\":7}}}");
+	rc = vindex_load(state, &a, err, sizeof(err));
+	CHECK("cache", rc == VINDEX_CORRUPT && a.nitems == 0 && fs_exists(c),
+	    "a corrupt index was hidden by its cache: rc %d", rc);
+	vindex_clear(&idx);
+	vindex_clear(&a);
+	vindex_clear(&b);
 	rm_rf(state);
 }
 
@@ -920,6 +1101,7 @@ main(void)
 	test_roundtrip();
 	test_bigints();
 	test_member_order();
+	test_cache();
 	test_missing_and_paths();
 	test_corrupt();
 	test_lock();
