@@ -95,10 +95,14 @@ endif
 $(BUILD)/obj/common/core/curl_dl.o: CFLAGS += \
     -DRV_CURL_LIBDIR='"$(shell pkg-config --variable=libdir $(PKGS_CURL) 2>/dev/null)"'
 LIBS_SQL  := $(shell pkg-config --libs $(PKGS_SQL) 2>/dev/null)
-# GNU libmicrohttpd: rvctl only (rvctl dashboard).
+# GNU libmicrohttpd: rvctl dashboard only, loaded when it starts
+# (ctl/mhd_dl.c), so no program links it; the test doubles that serve
+# HTTP link it.
 PKGS_MHD  := libmicrohttpd
 LIBS_MHD  := $(shell pkg-config --libs $(PKGS_MHD) 2>/dev/null)
 $(BUILD)/obj/ctl/%.o: CFLAGS += $(shell pkg-config --cflags $(PKGS_MHD) 2>/dev/null)
+$(BUILD)/obj/ctl/mhd_dl.o: CFLAGS += \
+    -DRV_MHD_LIBDIR='"$(shell pkg-config --variable=libdir $(PKGS_MHD) 2>/dev/null)"'
 
 WORKER_KINDS := evidence voice render probe notify
 
@@ -172,7 +176,7 @@ $(BUILD)/bin/rvsup: $(call obj,$(SUP_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
 $(BUILD)/bin/rvctl: $(call obj,$(CTL_SRC)) $(VERSION_O) $(LIBSTORE) $(LIBIPC) \
     $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_MHD) $(LIBS_SQL) $(LIBS_BASE) $(LIBS_DL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SQL) $(LIBS_BASE) $(LIBS_DL)
 
 # A child links its own folder, the skeleton, the wire and common: never
 # the store (it asks the supervisor).

@@ -34,6 +34,7 @@
 
 #include "common/core/fsutil.h"
 #include "ctl/dash.h"
+#include "ctl/mhd_dl.h"
 
 /* Split "HOST:PORT" ("[::1]:PORT") into a loopback host and a port. */
 static int
@@ -166,6 +167,11 @@ ctl_dashboard(struct ctl_env *env, int argc, char **argv)
 	    "dashboard:%s", op);
 	if (!ctl_settings_ok(env, "dashboard"))
 		return CTL_USAGE;
+	if (mhd_dl_load(err, sizeof(err)) == -1) {
+		fprintf(stderr, "rvctl dashboard: %s (the dashboard needs GNU "
+		    "libmicrohttpd; scripts/bootstrap installs it)\n", err);
+		return CTL_UNAVAIL;
+	}
 	pthread_mutex_init(&d.lock, NULL);
 	if (write_token(&d, err, sizeof(err)) == -1) {
 		fprintf(stderr, "rvctl dashboard: %s\n", err);

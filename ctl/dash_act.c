@@ -26,9 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "ctl/dash.h"
+#include "ctl/mhd_dl.h"
 
 static void
 back_link(struct dash_buf *b, const char *run_id)

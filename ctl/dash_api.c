@@ -35,12 +35,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <microhttpd.h>
-
 #include "common/core/ids.h"
 #include "common/core/runtime.h"
-#include "ipc/proto.h"
 #include "ctl/dash.h"
+#include "ctl/mhd_dl.h"
+#include "ipc/proto.h"
 
 #define SSE_RUNS_MAX	200	/* runs in one change event */
 

@@ -18,11 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "common/core/fsutil.h"
 #include "common/core/ids.h"
 #include "ctl/dash.h"
+#include "ctl/mhd_dl.h"
 
 #define TIMELINE_MAX	(8 * 1024 * 1024)
 

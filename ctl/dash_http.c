@@ -42,10 +42,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include <microhttpd.h>
-
 #include "common/core/ids.h"
 #include "ctl/dash.h"
+#include "ctl/mhd_dl.h"
 
 /* Constant-time equality of two strings of the same expected length. */
 static bool

@@ -20,11 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "common/core/runtime.h"
-#include "ipc/proto.h"
 #include "ctl/dash.h"
+#include "ctl/mhd_dl.h"
+#include "ipc/proto.h"
 
 #define RECENT_MAX	15
 #define INCIDENT_AGE	(24 * 3600.0)

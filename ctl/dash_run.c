@@ -23,12 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "common/core/checkpoint.h"
 #include "common/core/fsutil.h"
 #include "common/core/ids.h"
 #include "ctl/dash.h"
+#include "ctl/mhd_dl.h"
 
 #define EVFILE_MAX	(8 * 1024 * 1024)
 #define EVENTS_SHOWN	60

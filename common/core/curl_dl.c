@@ -18,7 +18,6 @@
  *
  * Public: curl_dl, curl_dl_error, curl_dl_loaded.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <string.h>
 
 #include "common/core/curl_dl.h"
+#include "common/core/dynlib.h"
 
 #ifdef __APPLE__
 #define CURL_DL_NAME	"libcurl.4.dylib"
@@ -166,10 +166,7 @@ static struct curl_dl table = {
 };
 
 /* Where each of libcurl's symbols goes in the table. */
-static const struct {
-	const char	*name;
-	size_t		 off;
-} syms[] = {
+static const struct dynlib_sym syms[] = {
 	{ "curl_global_init", offsetof(struct curl_dl, global_init) },
 	{ "curl_global_cleanup", offsetof(struct curl_dl, global_cleanup) },
 	{ "curl_easy_init", offsetof(struct curl_dl, easy_init) },
@@ -209,49 +206,12 @@ lib_name(void)
 	return CURL_DL_NAME;
 }
 
-/* dlopen <name>: first in RV_CURL_LIBDIR when it is a bare name. */
-static void *
-open_lib(const char *name)
-{
-	char path[1024];
-	const char *e;
-	void *h;
-
-	if (strchr(name, '/') == NULL && RV_CURL_LIBDIR[0] != '\0' &&
-	    (size_t)snprintf(path, sizeof(path), "%s/%s", RV_CURL_LIBDIR,
-	    name) < sizeof(path) && (h = dlopen(path, RTLD_NOW |
-	    RTLD_LOCAL)) != NULL)
-		return h;
-	if ((h = dlopen(name, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		e = dlerror();
-		snprintf(dl_error, sizeof(dl_error), "cannot load %s: %s", name,
-		    e != NULL ? e : "unknown error");
-	}
-	return h;
-}
-
 static void
 load(void)
 {
-	struct curl_dl t;
-	const char *name = lib_name();
-	void *h, *sym;
-	size_t i;
-
-	if ((h = open_lib(name)) == NULL)
-		return;
-	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		if ((sym = dlsym(h, syms[i].name)) == NULL) {
-			snprintf(dl_error, sizeof(dl_error), "%s has no %s",
-			    name, syms[i].name);
-			(void)dlclose(h);
-			return;
-		}
-		/* POSIX: a data pointer from dlsym holds a function's */
-		memcpy((char *)&t + syms[i].off, &sym, sizeof(sym));
-	}
-	table = t;
-	loaded = true;
+	loaded = dynlib_load(RV_CURL_LIBDIR, lib_name(), syms,
+	    sizeof(syms) / sizeof(syms[0]), &table, sizeof(table), dl_error,
+	    sizeof(dl_error)) == 0;
 }
 
 const struct curl_dl *
