@@ -4,7 +4,9 @@
 # renderer heartbeats without progress and the supervisor declares
 # panic_browser_frozen within the stall budget + 1 s, kills the renderer
 # with every Chromium process, keeps its pid and the lease heartbeats,
-# and after the quarantine re-renders only the frozen segment.
+# and after the quarantine re-renders only the frozen segment.  The
+# browser's TMPDIR is the renderer's scratch folder (Chromium's singleton
+# folder lands there), swept with the killed renderer's profile.
 . tests/integration/lib.sh
 . "$ROOT/tests/lib/dzine_site/lib.sh"
 # The budget bounds the panic latency asserted below; a Chromium start on
@@ -25,6 +27,18 @@ rpid=$(child_field render pid)
 tree=$(dz_tree "$rpid")
 [ -n "$tree" ] && ok "renderer $rpid has $(echo $tree | wc -w) browser processes" ||
     fail "no browser under the renderer"
+# the browser itself, the renderer's child (its own children rewrite the
+# memory that held their environment with their titles)
+bpid=$(ps -o pid= --ppid "$rpid" | head -1 | tr -d ' ')
+btmp=$(tr '\0' '\n' <"/proc/$bpid/environ" 2>/dev/null | sed -n 's/^TMPDIR=//p')
+case $btmp in
+"$RAYVAULT_STATE_DIR/tmp/render.$rpid.btmp."*)
+	ok "the browser's TMPDIR is the renderer's scratch folder" ;;
+*) fail "browser $bpid TMPDIR: '$btmp'" ;;
+esac
+ls -d "$btmp"/org.chromium.Chromium.* >/dev/null 2>&1 &&
+    ok "Chromium keeps its singleton folder there" ||
+    fail "nothing of Chromium's in $btmp: $(ls -A "$btmp" 2>&1)"
 rid=$(run_id_of RAY-DZ2)
 panicked() { [ "$(count_events "$rid" panic_browser_frozen 2>/dev/null)" -ge 1 ]; }
 wait_for $((STALL + 10)) panicked || fail "no panic_browser_frozen"
@@ -52,6 +66,10 @@ wait_for 60 status_is RAY-DZ2 done && ok "run done after the quarantine" ||
     fail "run: $(run_status RAY-DZ2)"
 [ "$(child_field render generation)" -ge 2 ] && [ "$(child_field render pid)" != "$rpid" ] &&
     ok "renderer restarted" || fail "renderer generation $(child_field render generation)"
+left=$(ls -d "$RAYVAULT_STATE_DIR/tmp/render."* 2>/dev/null)
+[ -z "$left" ] && [ ! -e "$btmp" ] &&
+    ok "the killed renderer's folders are swept, the browser's TMPDIR with them" ||
+    fail "left in state/tmp: $left"
 [ "$(dz_presses_of p1)" -eq 2 ] && ok "frozen segment rendered once more" ||
     fail "p1 presses: $(dz_presses_of p1)"
 [ "$(dz_presses_of intro)" -eq 1 ] && ok "other segment not re-rendered" ||

@@ -18,7 +18,9 @@
  * renderer (workers/skeleton/scratch.c), removed afterwards, unless
  * DZINE_PROFILE_DIR names one that holds the operator's login;
  * such a profile is closed gracefully (Browser.close) so its cookies are
- * saved.  The flow (workers/render/dzine_flow.c, workers/render/dzine_run.c) then
+ * saved.  The browser's TMPDIR is a scratch folder of the renderer too:
+ * Chromium makes a folder there for its singleton socket, which a killed
+ * browser would otherwise leave in the system's /tmp at every freeze.  The flow (workers/render/dzine_flow.c, workers/render/dzine_run.c) then
  * drives one page attached as a flatten session.  The caller's session
  * hook hears when a browser process exists (from the fork until every
  * process of it is reaped), so the renderer's heartbeats can say so.
@@ -79,6 +81,7 @@ struct browser {
 	char		 session[CDP_SESSION_MAX];
 	char		 profile[PATH_MAX];
 	bool		 temp_profile;
+	char		 tmpdir[PATH_MAX];	/* the browser's TMPDIR */
 };
 
 static int
@@ -205,11 +208,54 @@ make_profile(const struct dzine_cfg *cfg, struct browser *b, char *err,
 	return 0;
 }
 
+/*
+ * The browser's TMPDIR, state/tmp/render.<pid>.btmp.XXXXXX: Chromium
+ * makes a folder there for its singleton socket that a killed browser
+ * leaves behind; here it goes with the render, or with the successor's
+ * sweep when the renderer itself was killed.
+ */
+static int
+make_tmpdir(const struct dzine_cfg *cfg, struct browser *b, char *err,
+    size_t errlen)
+{
+	if (scratch_make(cfg->state_dir, "render", "btmp", b->tmpdir,
+	    sizeof(b->tmpdir)) == -1) {
+		b->tmpdir[0] = '\0';
+		snprintf(err, errlen, "cannot make the browser's temporary "
+		    "folder under %s/tmp: %s", cfg->state_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The tools' environment with TMPDIR set to <var> ("TMPDIR=..."). */
+static char **
+browser_environ(char *var)
+{
+	char **base, **v;
+	size_t n = 0, i, k = 0;
+
+	if ((base = subproc_tool_environ()) == NULL)
+		return NULL;
+	while (base[n] != NULL)
+		n++;
+	if ((v = calloc(n + 2, sizeof(*v))) != NULL) {
+		for (i = 0; i < n; i++)
+			if (strncmp(base[i], "TMPDIR=", 7) != 0)
+				v[k++] = base[i];
+		v[k++] = var;
+		v[k] = NULL;
+	}
+	free(base);
+	return v;
+}
+
 static int
 spawn(const struct dzine_cfg *cfg, struct browser *b, const char *bin,
     char *err, size_t errlen)
 {
-	char udd[PATH_MAX + 32], *argv[DZINE_ARGV_MAX], **envp;
+	char udd[PATH_MAX + 32], tmp[PATH_MAX + 8], *argv[DZINE_ARGV_MAX];
+	char **envp;
 	int cmd[2] = { -1, -1 }, res[2] = { -1, -1 }, logfd;
 	pid_t parent = getpid();
 	long maxfd = sysconf(_SC_OPEN_MAX);
@@ -218,7 +264,8 @@ spawn(const struct dzine_cfg *cfg, struct browser *b, const char *bin,
 		maxfd = FD_LIMIT;
 	snprintf(udd, sizeof(udd), "--user-data-dir=%s", b->profile);
 	(void)dzine_browser_argv(argv, bin, udd, geteuid());
-	if ((envp = subproc_tool_environ()) == NULL) {
+	snprintf(tmp, sizeof(tmp), "TMPDIR=%s", b->tmpdir);
+	if ((envp = browser_environ(tmp)) == NULL) {
 		snprintf(err, errlen, "cannot start the browser: %s",
 		    strerror(errno));
 		return -1;
@@ -301,6 +348,7 @@ browser_start(const struct dzine_cfg *cfg, struct browser *b, char *err,
 	}
 	(void)plat_set_subreaper();
 	if (make_profile(cfg, b, err, errlen) == -1 ||
+	    make_tmpdir(cfg, b, err, errlen) == -1 ||
 	    spawn(cfg, b, bin, err, errlen) == -1)
 		return DZ_FAIL;
 	session(cfg, true);
@@ -401,7 +449,9 @@ browser_stop(const struct dzine_cfg *cfg, struct browser *b)
 	b->wfd = b->rfd = -1;
 	if (b->temp_profile && b->profile[0] != '\0')
 		(void)scratch_remove(b->profile);
-	b->profile[0] = '\0';
+	if (b->tmpdir[0] != '\0')
+		(void)scratch_remove(b->tmpdir);
+	b->profile[0] = b->tmpdir[0] = '\0';
 	(void)progress_step(prog);	/* a phase done; a stop is seen later */
 }
 
