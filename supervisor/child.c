@@ -22,7 +22,8 @@
  * environment minus the secrets its kind does not need
  * (config_child_environ, config_kind_secrets: rvw-notify keeps
  * TELEGRAM_BOT_TOKEN, rvw-voice ELEVENLABS_API_KEY, no child
- * SUPABASE_SERVICE_KEY).
+ * SUPABASE_SERVICE_KEY), with the supervisor's own two heartbeat
+ * intervals in place of the environment's (with_rhythm).
  *
  * The child's lifecycle is the state x event table below (the s6-supervise
  * model): child_event() is the only place that sets a child's state.  A
@@ -235,15 +236,52 @@ exec_child(struct sup_env *env, struct child *c, pid_t parent, char **envp)
 	_exit(EX_UNAVAILABLE);
 }
 
+/*
+ * <envp> (which this frees) with the supervisor's own child heartbeat
+ * intervals in place of the environment's, as strings kept in <hb> and
+ * <idle>.  A child reads its settings at start, .env included, and the
+ * environment wins: so a child restarted after .env changed heartbeats at
+ * the rhythm of its siblings and of the supervisor, and a new interval
+ * takes effect for all of them at the next start of rvsup, as a reload
+ * says.  NULL when memory runs out.
+ */
+static char **
+with_rhythm(char **envp, const struct rv_config *cfg, char *hb,
+    char *idle, size_t size)
+{
+	static const char n1[] = "RAYVAULT_CHILD_HEARTBEAT_MS=";
+	static const char n2[] = "RAYVAULT_CHILD_IDLE_HEARTBEAT_MS=";
+	char **v;
+	size_t n = 0, i, k = 0;
+
+	while (envp[n] != NULL)
+		n++;
+	if ((v = calloc(n + 3, sizeof(*v))) != NULL) {
+		for (i = 0; i < n; i++)
+			if (strncmp(envp[i], n1, sizeof(n1) - 1) != 0 &&
+			    strncmp(envp[i], n2, sizeof(n2) - 1) != 0)
+				v[k++] = envp[i];
+		(void)snprintf(hb, size, "%s%d", n1, cfg->child_heartbeat_ms);
+		(void)snprintf(idle, size, "%s%d", n2,
+		    cfg->child_idle_heartbeat_ms);
+		v[k++] = hb;
+		v[k++] = idle;
+		v[k] = NULL;
+	}
+	free(envp);
+	return v;
+}
+
 /* Start <c>.  Returns 0, or -1 when fork failed (retried later). */
 static int
 child_spawn(struct sup_env *env, struct child *c)
 {
 	pid_t pid, parent = getpid();
-	char **envp;
+	char **envp, hb[64], idle[64];
 
 	if ((envp = config_child_environ(config_kind_secrets(
-	    kind_name(c->kind)))) == NULL) {
+	    kind_name(c->kind)))) == NULL || (envp = with_rhythm(envp,
+	    &env->cfg, hb, idle, sizeof(hb))) == NULL) {
 		log_warn("environment for %s", kind_name(c->kind));
 		c->restart_at = clock_mono_ms() + c->backoff_ms;
 		return -1;

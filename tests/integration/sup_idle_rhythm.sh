@@ -12,7 +12,10 @@
 #    for liveness x the idle interval, not after the working one;
 #  - a reload (SIGHUP) that asks for a faster working rhythm changes no
 #    child's (they read theirs at start, and the supervisor goes by the
-#    rhythm each announces): a run after it sees no child judged silent.
+#    rhythm each announces): a run after it sees no child judged silent;
+#  - a child restarted after .env changed gets the supervisor's intervals
+#    in its environment (which wins over .env) and keeps its siblings'
+#    rhythm.
 # All bounds come from the two settings below, in .env so that a reload
 # can try to change them.
 . tests/integration/lib.sh
@@ -93,4 +96,17 @@ wait_for 60 status_is RAY-IR2 done || fail "run after the reload: $(run_status R
     [ "$(ctl status --json | json '" ".join(str(c["generation"]) for c in j["children"])')" = "$gens" ] &&
     ok "a run after the reload: no child judged silent" ||
     fail "children killed after the reload: $(tail -n "+$from" "$T/sup.log" | grep unresponsive | head -3)"
+
+# A child restarted after .env changed runs at the supervisor's rhythm,
+# like its siblings, not at the new file's.
+printf 'RAYVAULT_CHILD_HEARTBEAT_MS=100\nRAYVAULT_CHILD_IDLE_HEARTBEAT_MS=1500\n' \
+    >"$T/.env"
+vpid=$(child_field voice pid)
+kill -9 "$vpid"
+restarted() { [ "$(child_field voice pid)" != "$vpid" ] && children_ready; }
+wait_for 20 restarted || fail "voice not restarted: $(ctl status 2>&1 | grep voice)"
+voice_idle() { ctl status | grep -q "^child  *voice .* (every $idle_ms ms)\$"; }
+wait_for 5 voice_idle &&
+    ok "a child restarted after .env changed heartbeats at the supervisor's idle rhythm ($idle_ms ms, not 1500)" ||
+    fail "restarted voice: $(ctl status 2>&1 | grep '^child  *voice')"
 finish
