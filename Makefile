@@ -49,10 +49,15 @@ CC      ?= cc
 CFLAGS  := -std=c11 $(SRC_DEFS) -g -O2 -Wall -Wextra -Werror -Wshadow \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla -MMD -MP \
 	   -I. $(shell pkg-config --cflags $(PKGS_BASE) $(PKGS_CURL) $(PKGS_SQL) 2>/dev/null)
+# Every symbol bound at load (-z now) and the relocations then made
+# read-only (full RELRO): no lazy binding later, whose resolver saves the
+# vector registers (where string functions left what they scanned, a key
+# of .env among it) on the stack.  macOS: not set (ld64's chained fixups
+# bind at load).
 ifeq ($(UNAME_S),Darwin)
 LDFLAGS :=
 else
-LDFLAGS := -Wl,--as-needed
+LDFLAGS := -Wl,--as-needed -Wl,-z,relro -Wl,-z,now
 endif
 BUILD   := build
 ifeq ($(PORTABLE),1)

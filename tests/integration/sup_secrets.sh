@@ -8,9 +8,18 @@
 # the ElevenLabs key.  An external tool (a fake ffprobe first on PATH, run
 # by rvctl baptism, recording what it sees) gets no secret and none of the
 # caller's other variables, but PATH and HOME.  Core dumps are off in rvsup
-# and every child (Max core file size 0).  Baptism warns about Chromium
+# and every child (Max core file size 0); every program is linked -z now.
+# Baptism warns about Chromium
 # without its sandbox when the renderer is dzine and it runs as root.
 . tests/integration/lib.sh
+# Every program is bound at load (full RELRO): no lazy binding, whose
+# resolver would save registers holding a key onto the stack later.
+for b in rvsup rvctl rvw-evidence rvw-voice rvw-render rvw-probe rvw-notify; do
+	readelf -d "$BIN/$b" | grep -q "FLAGS.*BIND_NOW\|Flags:.* NOW" ||
+	    fail "$b is not bound at load (-z now)"
+	readelf -lW "$BIN/$b" | grep -q GNU_RELRO || fail "$b has no RELRO"
+done
+ok "every program is bound at load, its relocations read-only"
 export SUPABASE_SERVICE_KEY=sk-int-service-key-0123
 export TELEGRAM_BOT_TOKEN=123456:int-bot-token
 export TELEGRAM_API_BASE=http://127.0.0.1:9	# nothing leaves the machine
