@@ -6,7 +6,11 @@
  * "rvw-render[77] render.0.3:") and goes to stderr and, when log_init()
  * was given a directory, to <logdir>/<prog>.log as well, opened
  * O_NOFOLLOW: a symlink in its place is refused (log_init() returns -1),
- * never appended through.  The module never
+ * never appended through.  A log file that would pass LOG_FILE_MAX bytes
+ * is renamed to <prog>.log.1 (replacing the one before) and a new one
+ * begun, at open and as lines are written, so a worker that runs for
+ * months keeps at most twice that of each program (a lock keeps two
+ * threads from rotating at once).  The module never
  * sees secrets on purpose: callers must not pass URLs with tokens or
  * request bodies.  It does no allocation after log_init(), so it may be
  * used on error paths where memory is short.  It is not async-signal-safe.
@@ -19,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +35,66 @@
 
 int log_verbosity = LOG_LVL_INFO;
 
+#define LOG_FILE_MAX	(8L << 20)	/* bytes; then <prog>.log.1 */
+
 static char log_prog[32] = "rayvault";
 static char log_role[48] = "";
 static int log_fd = -1;
+static char log_path[1024];
+static long log_bytes, log_max = LOG_FILE_MAX;
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+log_open(void)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1)
+		return -1;
+	log_bytes = fstat(fd, &st) == 0 ? (long)st.st_size : 0;
+	return fd;
+}
+
+/*
+ * <prog>.log to <prog>.log.1 and a new <prog>.log.  When the new one
+ * cannot be made, lines go on to the renamed file; when the rename fails,
+ * to the same file: the next try is LOG_FILE_MAX bytes later.
+ */
+static void
+log_rotate(void)
+{
+	char old[sizeof(log_path) + 2];
+	int fd;
+
+	if ((size_t)snprintf(old, sizeof(old), "%s.1", log_path) <
+	    sizeof(old) && rename(log_path, old) == 0 &&
+	    (fd = log_open()) != -1) {
+		(void)close(log_fd);
+		log_fd = fd;
+		return;
+	}
+	log_bytes = 0;
+}
+
+/* The limit: LOG_FILE_MAX, or RV_TEST_LOG_MAX under RV_TESTING=1. */
+static long
+log_limit(void)
+{
+#ifdef RV_TESTING
+	const char *t = getenv("RV_TEST_LOG_MAX"), *on = getenv("RV_TESTING");
+	char *end;
+	long v;
+
+	if (t != NULL && on != NULL && strcmp(on, "1") == 0) {
+		v = strtol(t, &end, 10);
+		if (*t != '\0' && *end == '\0' && v >= 256 && v <= LOG_FILE_MAX)
+			return v;
+	}
+#endif
+	return LOG_FILE_MAX;
+}
 
 /*
  * Name the program and its role; with <logdir>, open <logdir>/<prog>.log
@@ -42,8 +104,8 @@ static int log_fd = -1;
 int
 log_init(const char *prog, const char *role, const char *logdir)
 {
-	char path[1024];
 	const char *v;
+	int rc = 0;
 
 	strlcpy(log_prog, prog, sizeof(log_prog));
 	strlcpy(log_role, role, sizeof(log_role));
@@ -55,17 +117,21 @@ log_init(const char *prog, const char *role, const char *logdir)
 	}
 	if (logdir == NULL)
 		return 0;
+	pthread_mutex_lock(&log_mu);
 	if (log_fd != -1)
 		close(log_fd);
 	log_fd = -1;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.log", logdir, prog) >=
-	    sizeof(path)) {
+	log_max = log_limit();
+	if ((size_t)snprintf(log_path, sizeof(log_path), "%s/%s.log", logdir,
+	    prog) >= sizeof(log_path)) {
 		errno = ENAMETOOLONG;
-		return -1;
-	}
-	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	return log_fd == -1 ? -1 : 0;
+		rc = -1;
+	} else if ((log_fd = log_open()) == -1)
+		rc = -1;
+	else if (log_bytes >= log_max)
+		log_rotate();
+	pthread_mutex_unlock(&log_mu);
+	return rc;
 }
 
 void
@@ -84,9 +150,11 @@ log_set_level(int level)
 void
 log_close(void)
 {
+	pthread_mutex_lock(&log_mu);
 	if (log_fd != -1)
 		close(log_fd);
 	log_fd = -1;
+	pthread_mutex_unlock(&log_mu);
 }
 
 static void log_emit(const char *, const char *, va_list, int)
@@ -120,8 +188,14 @@ log_emit(const char *tag, const char *fmt, va_list ap, int errnum)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, n);
-	if (log_fd != -1)
-		(void)!write(log_fd, line, n);
+	pthread_mutex_lock(&log_mu);
+	if (log_fd != -1) {
+		if (log_bytes + (long)n > log_max)
+			log_rotate();
+		if (write(log_fd, line, n) > 0)
+			log_bytes += (long)n;
+	}
+	pthread_mutex_unlock(&log_mu);
 }
 
 void
