@@ -97,8 +97,13 @@ LIBS_CURL := $(shell pkg-config --libs $(PKGS_CURL) 2>/dev/null)
 ifneq ($(UNAME_S),Darwin)
 LIBS_DL   := -ldl
 endif
+# The folder of a library to dlopen, from pkg-config.  Homebrew's .pc files
+# name the versioned Cellar folder, which the next brew upgrade removes:
+# its opt/ link is the stable name of the same library.
+libdir_of = $(shell pkg-config --variable=libdir $(1) 2>/dev/null | \
+    sed -E 's|/Cellar/([^/]+)/[^/]+/lib$$|/opt/\1/lib|')
 $(BUILD)/obj/common/core/curl_dl.o: CFLAGS += \
-    -DRV_CURL_LIBDIR='"$(shell pkg-config --variable=libdir $(PKGS_CURL) 2>/dev/null)"'
+    -DRV_CURL_LIBDIR='"$(call libdir_of,$(PKGS_CURL))"'
 LIBS_SQL  := $(shell pkg-config --libs $(PKGS_SQL) 2>/dev/null)
 # GNU libmicrohttpd: rvctl dashboard only, loaded when it starts
 # (ctl/mhd_dl.c), so no program links it; the test doubles that serve
@@ -107,7 +112,7 @@ PKGS_MHD  := libmicrohttpd
 LIBS_MHD  := $(shell pkg-config --libs $(PKGS_MHD) 2>/dev/null)
 $(BUILD)/obj/ctl/%.o: CFLAGS += $(shell pkg-config --cflags $(PKGS_MHD) 2>/dev/null)
 $(BUILD)/obj/ctl/mhd_dl.o: CFLAGS += \
-    -DRV_MHD_LIBDIR='"$(shell pkg-config --variable=libdir $(PKGS_MHD) 2>/dev/null)"'
+    -DRV_MHD_LIBDIR='"$(call libdir_of,$(PKGS_MHD))"'
 
 WORKER_KINDS := evidence voice render probe notify
 
