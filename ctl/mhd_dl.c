@@ -11,7 +11,6 @@
  * Public: mhd_dl_load, mhd_dl.
  */
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/core/dynlib.h"
@@ -41,26 +40,14 @@ static const struct dynlib_sym syms[] = {
 };
 #undef SYM
 
-/* The library to load: tests may name another (RV_TESTING=1 only). */
-static const char *
-lib_name(void)
-{
-#ifdef RV_TESTING
-	const char *t = getenv("RV_TEST_LIBMHD"), *on = getenv("RV_TESTING");
-
-	if (t != NULL && *t != '\0' && on != NULL && strcmp(on, "1") == 0)
-		return t;
-#endif
-	return MHD_DL_NAME;
-}
-
 /* Called from rvctl's main thread before the daemon's threads exist. */
 int
 mhd_dl_load(char *err, size_t errlen)
 {
 	if (state == 0)
-		state = dynlib_load(RV_MHD_LIBDIR, lib_name(), syms,
-		    sizeof(syms) / sizeof(syms[0]), &table, sizeof(table), why,
+		state = dynlib_load(RV_MHD_LIBDIR, dynlib_name(
+		    "RV_TEST_LIBMHD", MHD_DL_NAME), syms, sizeof(syms) /
+		    sizeof(syms[0]), &table, sizeof(table), why,
 		    sizeof(why)) == 0 ? 1 : -1;
 	if (state == 1)
 		return 0;

@@ -21,8 +21,6 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "common/core/curl_dl.h"
 #include "common/core/dynlib.h"
@@ -193,25 +191,13 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char dl_error[256];
 static bool loaded;
 
-/* The library to load: tests may name another (RV_TESTING=1 only). */
-static const char *
-lib_name(void)
-{
-#ifdef RV_TESTING
-	const char *t = getenv("RV_TEST_LIBCURL"), *on = getenv("RV_TESTING");
-
-	if (t != NULL && *t != '\0' && on != NULL && strcmp(on, "1") == 0)
-		return t;
-#endif
-	return CURL_DL_NAME;
-}
-
 static void
 load(void)
 {
-	loaded = dynlib_load(RV_CURL_LIBDIR, lib_name(), syms,
-	    sizeof(syms) / sizeof(syms[0]), &table, sizeof(table), dl_error,
-	    sizeof(dl_error)) == 0;
+	/* tests may name another library (RV_TESTING=1 only) */
+	loaded = dynlib_load(RV_CURL_LIBDIR, dynlib_name("RV_TEST_LIBCURL",
+	    CURL_DL_NAME), syms, sizeof(syms) / sizeof(syms[0]), &table,
+	    sizeof(table), dl_error, sizeof(dl_error)) == 0;
 }
 
 const struct curl_dl *

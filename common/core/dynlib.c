@@ -12,7 +12,7 @@
  * passes pkg-config's libdir: Homebrew's folders are not searched by
  * dlopen on macOS), then by name.
  *
- * Public: dynlib_load.
+ * Public: dynlib_load, dynlib_name.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -38,6 +38,20 @@ open_lib(const char *dir, const char *name, char *err, size_t errlen)
 		    e != NULL ? e : "unknown error");
 	}
 	return h;
+}
+
+const char *
+dynlib_name(const char *var, const char *name)
+{
+#ifdef RV_TESTING
+	const char *t = getenv(var), *on = getenv("RV_TESTING");
+
+	if (t != NULL && *t != '\0' && on != NULL && strcmp(on, "1") == 0)
+		return t;
+#else
+	(void)var;
+#endif
+	return name;
 }
 
 int

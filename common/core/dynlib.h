@@ -24,6 +24,13 @@ struct dynlib_sym {
  * unchanged and <err> naming the library that could not be loaded or the
  * function it lacks.
  */
+/*
+ * <name>, or in a test build run with RV_TESTING=1 the library that the
+ * environment variable <var> names (a missing one, or another library, to
+ * test the failures), when it is set.
+ */
+const char *dynlib_name(const char *var, const char *name);
+
 int	dynlib_load(const char *dir, const char *name,
 	    const struct dynlib_sym *syms, size_t n, void *table, size_t size,
 	    char *err, size_t errlen);
