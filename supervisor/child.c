@@ -53,6 +53,7 @@
 #include "common/core/clock.h"
 #include "common/core/log.h"
 #include "common/core/platform.h"
+#include "common/core/subproc.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "supervisor/sup.h"
@@ -60,7 +61,6 @@
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	32000
 #define READY_TIMEOUT_MS 10000
-#define CHILD_HB_MAX_MS	600000	/* RAYVAULT_CHILD_IDLE_HEARTBEAT_MS at most */
 #define CRASH_WINDOW_MS	60000
 #define CRASH_MAX	3
 #define TREE_MAX	256
@@ -249,27 +249,13 @@ static char **
 with_rhythm(char **envp, const struct rv_config *cfg, char *hb,
     char *idle, size_t size)
 {
-	static const char n1[] = "RAYVAULT_CHILD_HEARTBEAT_MS=";
-	static const char n2[] = "RAYVAULT_CHILD_IDLE_HEARTBEAT_MS=";
-	char **v;
-	size_t n = 0, i, k = 0;
+	char *const vars[] = { hb, idle, NULL };
 
-	while (envp[n] != NULL)
-		n++;
-	if ((v = calloc(n + 3, sizeof(*v))) != NULL) {
-		for (i = 0; i < n; i++)
-			if (strncmp(envp[i], n1, sizeof(n1) - 1) != 0 &&
-			    strncmp(envp[i], n2, sizeof(n2) - 1) != 0)
-				v[k++] = envp[i];
-		(void)snprintf(hb, size, "%s%d", n1, cfg->child_heartbeat_ms);
-		(void)snprintf(idle, size, "%s%d", n2,
-		    cfg->child_idle_heartbeat_ms);
-		v[k++] = hb;
-		v[k++] = idle;
-		v[k] = NULL;
-	}
-	free(envp);
-	return v;
+	(void)snprintf(hb, size, "RAYVAULT_CHILD_HEARTBEAT_MS=%d",
+	    cfg->child_heartbeat_ms);
+	(void)snprintf(idle, size, "RAYVAULT_CHILD_IDLE_HEARTBEAT_MS=%d",
+	    cfg->child_idle_heartbeat_ms);
+	return subproc_environ_set(envp, vars);
 }
 
 /* Start <c>.  Returns 0, or -1 when fork failed (retried later). */
@@ -667,9 +653,8 @@ remember_tree(struct child *c)
 
 /*
  * A heartbeat (or any message) from <c>.  <next_ms>: the rhythm it
- * announced (-1: none in this message), no faster than ours and no slower
- * than the idle setting's maximum (a child started after .env changed
- * announces the new one: it is believed); ours to it follows, and a
+ * announced (-1: none in this message), kept within the two settings,
+ * which the child was given (with_rhythm); ours to it follows, and a
  * faster one starts at once.
  */
 void
@@ -681,8 +666,8 @@ child_on_hb(struct sup_env *env, struct child *c, long long progress,
 	if (next_ms >= 0) {
 		if (next_ms < env->cfg.child_heartbeat_ms)
 			next_ms = env->cfg.child_heartbeat_ms;
-		if (next_ms > CHILD_HB_MAX_MS)
-			next_ms = CHILD_HB_MAX_MS;
+		if (next_ms > env->cfg.child_idle_heartbeat_ms)
+			next_ms = env->cfg.child_idle_heartbeat_ms;
 		c->hb_every_ms = (int)next_ms;
 		if (c->next_sup_hb > now + next_ms)
 			c->next_sup_hb = now + next_ms;

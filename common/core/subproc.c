@@ -37,7 +37,7 @@
  * children with waitpid(-1, ...) while this runs.  Nothing here logs.
  *
  * Public: subproc_run, subproc_result_clear, subproc_last_line,
- * subproc_tool_environ, subproc_which.
+ * subproc_tool_environ, subproc_environ_set, subproc_which.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -128,6 +128,35 @@ subproc_tool_environ(void)
 		if (sp_env_allowed(*e))
 			v[n++] = *e;
 	v[n] = NULL;
+	return v;
+}
+
+/* <envp> with <vars> in place of their names' entries (subproc.h). */
+char **
+subproc_environ_set(char **envp, char *const vars[])
+{
+	char **v;
+	size_t n = 0, nv = 0, i, j, k = 0, len;
+
+	while (envp[n] != NULL)
+		n++;
+	while (vars[nv] != NULL)
+		nv++;
+	if ((v = calloc(n + nv + 1, sizeof(*v))) != NULL) {
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < nv; j++) {
+				len = strcspn(vars[j], "=") + 1;
+				if (strncmp(envp[i], vars[j], len) == 0)
+					break;
+			}
+			if (j == nv)
+				v[k++] = envp[i];
+		}
+		for (j = 0; j < nv; j++)
+			v[k++] = vars[j];
+		v[k] = NULL;
+	}
+	free(envp);
 	return v;
 }
 

@@ -37,6 +37,13 @@ void	subproc_result_clear(struct subproc_result *res);
  * borrowed strings, free the array only.  NULL when out of memory.
  */
 char	**subproc_tool_environ(void);
+/*
+ * <envp> (an array of borrowed strings, which this frees) with each
+ * "NAME=value" of the NULL-terminated <vars> in place of that name's
+ * entry, or added: borrowed too, so they must outlive the array.  NULL
+ * when out of memory (<envp> freed all the same).
+ */
+char	**subproc_environ_set(char **envp, char *const vars[]);
 /* <name> looked up in PATH as execvp() would; 0, or -1 with errno. */
 int	subproc_which(const char *name, char *buf, size_t size);
 

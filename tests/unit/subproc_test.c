@@ -450,9 +450,38 @@ test_tool_env(void)
 	rmdir(dir);
 }
 
+/*
+ * subproc_environ_set: a name given replaces its entry (and only an
+ * entry of exactly that name), a new one is added, the rest keep their
+ * order; the result is one entry a name.
+ */
+static void
+test_environ_set(void)
+{
+	char **e, *base[] = { "PATH=/bin", "TMPDIR=/tmp", "TMPDIRX=keep",
+	    "HOME=/root", NULL };
+	char *const vars[] = { "TMPDIR=/state/tmp/x", "NEW=1", NULL };
+	char got[256] = "";
+	size_t i;
+
+	if ((e = calloc(5, sizeof(*e))) == NULL)
+		return;
+	memcpy(e, base, sizeof(base));
+	e = subproc_environ_set(e, vars);
+	for (i = 0; e != NULL && e[i] != NULL; i++) {
+		(void)strlcat(got, e[i], sizeof(got));
+		(void)strlcat(got, " ", sizeof(got));
+	}
+	CHECK("environ_set", e != NULL && strcmp(got, "PATH=/bin "
+	    "TMPDIRX=keep HOME=/root TMPDIR=/state/tmp/x NEW=1 ") == 0,
+	    "got \"%s\"", got);
+	free(e);
+}
+
 int
 main(void)
 {
+	test_environ_set();
 	test_exit_codes();
 	test_exec_fail();
 	test_tool_env();

@@ -20,8 +20,9 @@
  * such a profile is closed gracefully (Browser.close) so its cookies are
  * saved.  The browser's TMPDIR is a scratch folder of the renderer too:
  * Chromium makes a folder there for its singleton socket, which a killed
- * browser would otherwise leave in the system's /tmp at every freeze.  The flow (workers/render/dzine_flow.c, workers/render/dzine_run.c) then
- * drives one page attached as a flatten session.  The caller's session
+ * browser would otherwise leave in the system's /tmp at every freeze.
+ * The flow (workers/render/dzine_flow.c, workers/render/dzine_run.c)
+ * then drives one page attached as a flatten session.  The caller's session
  * hook hears when a browser process exists (from the fork until every
  * process of it is reaped), so the renderer's heartbeats can say so.
  *
@@ -228,33 +229,12 @@ make_tmpdir(const struct dzine_cfg *cfg, struct browser *b, char *err,
 	return 0;
 }
 
-/* The tools' environment with TMPDIR set to <var> ("TMPDIR=..."). */
-static char **
-browser_environ(char *var)
-{
-	char **base, **v;
-	size_t n = 0, i, k = 0;
-
-	if ((base = subproc_tool_environ()) == NULL)
-		return NULL;
-	while (base[n] != NULL)
-		n++;
-	if ((v = calloc(n + 2, sizeof(*v))) != NULL) {
-		for (i = 0; i < n; i++)
-			if (strncmp(base[i], "TMPDIR=", 7) != 0)
-				v[k++] = base[i];
-		v[k++] = var;
-		v[k] = NULL;
-	}
-	free(base);
-	return v;
-}
-
 static int
 spawn(const struct dzine_cfg *cfg, struct browser *b, const char *bin,
     char *err, size_t errlen)
 {
 	char udd[PATH_MAX + 32], tmp[PATH_MAX + 8], *argv[DZINE_ARGV_MAX];
+	char *const vars[] = { tmp, NULL };
 	char **envp;
 	int cmd[2] = { -1, -1 }, res[2] = { -1, -1 }, logfd;
 	pid_t parent = getpid();
@@ -265,7 +245,8 @@ spawn(const struct dzine_cfg *cfg, struct browser *b, const char *bin,
 	snprintf(udd, sizeof(udd), "--user-data-dir=%s", b->profile);
 	(void)dzine_browser_argv(argv, bin, udd, geteuid());
 	snprintf(tmp, sizeof(tmp), "TMPDIR=%s", b->tmpdir);
-	if ((envp = browser_environ(tmp)) == NULL) {
+	if ((envp = subproc_tool_environ()) == NULL ||
+	    (envp = subproc_environ_set(envp, vars)) == NULL) {
 		snprintf(err, errlen, "cannot start the browser: %s",
 		    strerror(errno));
 		return -1;
