@@ -37,6 +37,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,47 +83,19 @@ vindex_cache_hash(const void *buf, size_t len)
 
 /* ---- writing ---- */
 
-struct out {
-	unsigned char	*buf;
-	size_t		 len, cap;
-	bool		 failed;
-};
-
 static void
-put(struct out *o, const void *p, size_t n)
+put_u64(FILE *f, uint64_t v)
 {
-	unsigned char *nb;
-	size_t cap;
-
-	if (o->failed)
-		return;
-	if (o->len + n > o->cap) {
-		for (cap = o->cap ? o->cap : 4096; cap < o->len + n; cap *= 2)
-			;
-		if ((nb = realloc(o->buf, cap)) == NULL) {
-			o->failed = true;
-			return;
-		}
-		o->buf = nb;
-		o->cap = cap;
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->len += n;
+	(void)fwrite(&v, 8, 1, f);
 }
 
 static void
-put_u64(struct out *o, uint64_t v)
-{
-	put(o, &v, 8);
-}
-
-static void
-put_text(struct out *o, const char *s)
+put_text(FILE *f, const char *s)
 {
 	uint16_t n = (uint16_t)strlen(s);	/* fields are < 64 KiB */
 
-	put(o, &n, 2);
-	put(o, s, n);
+	(void)fwrite(&n, 2, 1, f);
+	(void)fwrite(s, 1, n, f);
 }
 
 /*
@@ -135,51 +108,56 @@ vindex_cache_encode(const struct vindex *idx, size_t json_len,
     uint64_t json_hash, size_t *lenp)
 {
 	const struct vindex_item *it;
-	struct out o = { NULL, 0, 0, false };
 	uint64_t h[H_N] = { 0 };
-	char *meta = NULL;
-	size_t i, body;
+	char *buf = NULL, *meta = NULL;
+	size_t len = 0, i, body;
+	bool ok = true;
+	FILE *f;
 
-	put(&o, cache_magic, sizeof(cache_magic));
-	put(&o, h, sizeof(h));			/* filled in below */
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	(void)fwrite(cache_magic, 1, sizeof(cache_magic), f);
+	(void)fwrite(h, 1, sizeof(h), f);	/* filled in below */
 	for (i = 0; i < idx->nitems; i++) {
 		it = &idx->items[i];
-		put_text(&o, it->key);
-		put_text(&o, it->path);
-		put_text(&o, it->run_id);
-		put_text(&o, it->segment_id);
-		put_text(&o, it->refreshed_at);
-		put_text(&o, it->video_codec);
-		put_text(&o, it->audio_codec);
-		put_u64(&o, (uint64_t)it->file_bytes);
-		put_u64(&o, (uint64_t)it->file_mtime_ns);
-		put_u64(&o, it->inode);
-		put_u64(&o, it->device);
-		put(&o, &it->duration, 8);
-		put_u64(&o, (uint64_t)it->bitrate_bps);
+		put_text(f, it->key);
+		put_text(f, it->path);
+		put_text(f, it->run_id);
+		put_text(f, it->segment_id);
+		put_text(f, it->refreshed_at);
+		put_text(f, it->video_codec);
+		put_text(f, it->audio_codec);
+		put_u64(f, (uint64_t)it->file_bytes);
+		put_u64(f, (uint64_t)it->file_mtime_ns);
+		put_u64(f, it->inode);
+		put_u64(f, it->device);
+		(void)fwrite(&it->duration, 8, 1, f);
+		put_u64(f, (uint64_t)it->bitrate_bps);
 	}
-	body = o.len;
+	(void)fflush(f);
+	body = len;
 	if (idx->meta != NULL) {
 		if ((meta = cJSON_PrintUnformatted(idx->meta)) == NULL)
-			o.failed = true;
+			ok = false;
 		else
-			put(&o, meta, strlen(meta));
+			(void)fputs(meta, f);
 		free(meta);
 	}
-	if (o.failed) {
-		free(o.buf);
+	if (ferror(f) != 0)
+		ok = false;
+	if (fclose(f) != 0 || !ok) {
+		free(buf);
 		return NULL;
 	}
 	h[H_ORDER] = CACHE_ORDER;
 	h[H_JSON_LEN] = json_len;
 	h[H_JSON_HASH] = json_hash;
 	h[H_NITEMS] = idx->nitems;
-	h[H_META_LEN] = o.len - body;
-	h[H_BODY_HASH] = vindex_cache_hash(o.buf + HEAD_LEN,
-	    o.len - HEAD_LEN);
-	memcpy(o.buf + 8, h, sizeof(h));
-	*lenp = o.len;
-	return o.buf;
+	h[H_META_LEN] = len - body;
+	h[H_BODY_HASH] = vindex_cache_hash(buf + HEAD_LEN, len - HEAD_LEN);
+	memcpy(buf + 8, h, sizeof(h));
+	*lenp = len;
+	return (unsigned char *)buf;
 }
 
 /* ---- reading ---- */
