@@ -53,6 +53,7 @@
 /* An entry of video/final, listed once instead of a stat per segment. */
 struct final_ent {
 	const char	*name;
+	size_t		 off;		/* of the name, while listing */
 	bool		 reg;		/* a regular file, by its d_type */
 };
 
@@ -363,10 +364,9 @@ static void
 final_list(const char *state_dir, struct seg_index *si)
 {
 	char path[PATH_MAX], *names = NULL, *nn;
-	struct final_ent *v = NULL;
+	struct final_ent *v = NULL, *nv;
 	struct dirent *de;
 	size_t used = 0, cap = 0, n = 0, len, i;
-	unsigned char *reg = NULL, *nr;
 	DIR *d;
 
 	if (fs_path(path, sizeof(path), "%s/" VINDEX_FINAL_DIR, state_dir) ==
@@ -384,27 +384,25 @@ final_list(const char *state_dir, struct seg_index *si)
 			names = nn;
 		}
 		if ((n & 1023) == 0) {
-			if ((nr = realloc(reg, n + 1024)) == NULL)
+			if ((nv = reallocarray(v, n + 1024, sizeof(*v))) ==
+			    NULL)
 				goto fail;
-			reg = nr;
+			v = nv;
 		}
 		memcpy(names + used, de->d_name, len);
-		used += len;
+		v[n].off = used;
 #ifdef DT_REG
-		reg[n++] = de->d_type == DT_REG;
+		v[n++].reg = de->d_type == DT_REG;
 #else
-		reg[n++] = 0;
+		v[n++].reg = false;
 #endif
+		used += len;
 	}
-	if (errno != 0 || (n > 0 && (v = calloc(n, sizeof(*v))) == NULL))
+	if (errno != 0)
 		goto fail;
 	(void)closedir(d);
-	for (i = 0, used = 0; i < n; i++) {
-		v[i].name = names + used;
-		v[i].reg = reg[i];
-		used += strlen(v[i].name) + 1;
-	}
-	free(reg);
+	for (i = 0; i < n; i++)		/* names no longer move */
+		v[i].name = names + v[i].off;
 	if (n > 1)
 		qsort(v, n, sizeof(*v), final_cmp);
 	si->final = v;
@@ -415,7 +413,7 @@ final_list(const char *state_dir, struct seg_index *si)
 fail:
 	(void)closedir(d);
 	free(names);
-	free(reg);
+	free(v);
 }
 
 /*
