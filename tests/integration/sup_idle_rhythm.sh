@@ -104,7 +104,7 @@ printf 'RAYVAULT_CHILD_HEARTBEAT_MS=100\nRAYVAULT_CHILD_IDLE_HEARTBEAT_MS=1500\n
 vpid=$(child_field voice pid)
 kill -9 "$vpid"
 restarted() { [ "$(child_field voice pid)" != "$vpid" ] && children_ready; }
-wait_for 20 restarted || fail "voice not restarted: $(ctl status 2>&1 | grep voice)"
+wait_for 40 restarted || fail "voice not restarted: $(ctl status 2>&1 | grep voice)"
 voice_idle() { ctl status | grep -q "^child  *voice .* (every $idle_ms ms)\$"; }
 wait_for 5 voice_idle &&
     ok "a child restarted after .env changed heartbeats at the supervisor's idle rhythm ($idle_ms ms, not 1500)" ||
